@@ -1,0 +1,115 @@
+# avmm build. Targets: all (default), test, check (ASan+UBSan), bench, fuzz,
+# test-<module>, clean. CI=true (or WERROR=1) adds -Werror.
+BUILD   ?= build
+CC      ?= cc
+MODULES := $(foreach m,common vmm-core telemetry energy coremap bankmap paging-mode policies adapt,$(if $(wildcard $(m)/*.c),$(m)))
+# Link order, top of the dependency graph first.
+LINK_ORDER := adapt policies coremap bankmap paging-mode energy telemetry vmm-core common
+
+# Debian 12 packages the project needs (installed by `make deps`, as root).
+DEB_PACKAGES := build-essential clang pkg-config libpapi-dev libpfm4-dev libnuma-dev \
+	libhwloc-dev libcriterion-dev libmicrohttpd-dev libjansson-dev libinih-dev \
+	libseccomp-dev qemu-system-x86 chromium
+SYS_LIBS   := -lhwloc -lmicrohttpd -ljansson -linih -lseccomp -lpapi -lpfm -lnuma -lpthread -lm
+
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+           -Wno-unused-parameter
+ifneq ($(filter true 1,$(CI) $(WERROR)),)
+WARN    += -Werror
+endif
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) -I. -D_GNU_SOURCE -MMD -MP
+
+lib_of  = $(BUILD)/lib/lib$(1).a
+srcs_of = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
+# Assets (<module>/*.html) become C arrays asset_<name>_html[] / _len.
+assets_of = $(patsubst %.html,$(BUILD)/gen/%_html.o,$(wildcard $(1)/*.html))
+objs_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call srcs_of,$(1))) $(call assets_of,$(1))
+ALL_LIBS := $(foreach m,$(filter $(MODULES),$(LINK_ORDER)),$(call lib_of,$(m)))
+
+.PHONY: all test check bench fuzz clean guests deps demo
+.SECONDARY:
+all: $(BUILD)/avmm guests
+
+define MODULE_RULES
+$(call lib_of,$(1)): $(call objs_of,$(1))
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call MODULE_RULES,$(m))))
+
+$(BUILD)/gen/%_html.c: %.html
+	@mkdir -p $(dir $@)
+	@n=asset_$(notdir $*)_html; { echo "const unsigned char $$n[] = {"; \
+	  od -An -v -tx1 $< | sed -E 's/ ([0-9a-f]{2})/0x\1,/g'; echo "0x00};"; \
+	  echo "const unsigned int $${n}_len = sizeof($$n) - 1;"; } > $@
+$(BUILD)/gen/%_html.o: $(BUILD)/gen/%_html.c
+	$(CC) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/avmm: $(BUILD)/obj/vmm-core/main.o $(ALL_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(SYS_LIBS)
+
+# ---- test guests (freestanding, 32-bit Multiboot v1 ELF) ----
+GUEST_CFLAGS := -m32 -march=i686 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
+	-fno-builtin -nostdlib -O2 -g -Wall -Wextra -Itests/guests/lib -mno-sse -mno-mmx
+GUEST_LIB_SRC := $(wildcard tests/guests/lib/*.c) $(wildcard tests/guests/lib/*.S)
+GUEST_LIB_OBJ := $(patsubst %,$(BUILD)/guestobj/%.o,$(GUEST_LIB_SRC))
+GUEST_NAMES   := $(basename $(notdir $(wildcard tests/guests/*.c)))
+GUESTS        := $(patsubst %,$(BUILD)/guests/%.elf,$(GUEST_NAMES))
+guests: $(GUESTS)
+$(BUILD)/guestobj/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+$(BUILD)/guestobj/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+$(BUILD)/guests/%.elf: $(BUILD)/guestobj/tests/guests/%.c.o $(GUEST_LIB_OBJ) tests/guests/lib/guest.ld
+	@mkdir -p $(dir $@)
+	ld -m elf_i386 -nostdlib -T tests/guests/lib/guest.ld -o $@ $(GUEST_LIB_OBJ) $<
+
+# ---- Criterion tests: one binary per folder under tests/ with test_*.c ----
+TEST_DIRS := $(sort $(patsubst tests/%/,%,$(dir $(wildcard tests/*/test_*.c))))
+TEST_BINS := $(patsubst %,$(BUILD)/tests/%,$(TEST_DIRS))
+define TEST_RULES
+$(BUILD)/tests/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/$(1)/*.c)) $(ALL_LIBS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $$(SYS_LIBS) -lcriterion
+.PHONY: test-$(1)
+test-$(1): $(BUILD)/tests/$(1)
+	AVMM_BUILD=$(BUILD) $(BUILD)/tests/$(1) --jobs 1 $(TEST_ARGS)
+endef
+$(foreach t,$(TEST_DIRS),$(eval $(call TEST_RULES,$(t))))
+
+test: $(BUILD)/avmm guests $(TEST_BINS)
+	@AVMM_BUILD=$(BUILD) tests/run-all.sh $(TEST_BINS)
+
+check:
+	$(MAKE) BUILD=build/san SAN=1 test
+
+bench: $(BUILD)/avmm guests
+	@bench/run-all.sh $(BUILD)
+
+fuzz:
+	@tests/fuzz/run.sh $(BUILD)
+
+deps:
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)
+
+# The main job on the embedded default: the bundled guest under the default profile.
+demo: $(BUILD)/avmm guests
+	$(BUILD)/avmm run $(BUILD)/guests/hello.elf
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

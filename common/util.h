@@ -1,0 +1,60 @@
+/*
+ * common: logging, error strings, time, size parsing, counter wrap and the
+ * injectable filesystem root used by every sysfs/procfs reader.
+ *
+ * Units: times in nanoseconds from CLOCK_MONOTONIC (_ns), sizes in bytes.
+ * Threading: every function is thread-safe (logging takes a lock).
+ * Errors: functions return 0 (or a count) on success, a negative errno on
+ * failure; results go through out-parameters.
+ */
+#ifndef AVMM_UTIL_H
+#define AVMM_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum util_log_level { UTIL_LOG_ERROR, UTIL_LOG_WARN, UTIL_LOG_INFO, UTIL_LOG_DEBUG };
+
+/* Messages go to stderr prefixed with "avmm: " (errors: "avmm: error: "). */
+void util_log_set_level(enum util_log_level level);
+enum util_log_level util_log_get_level(void);
+void util_log(enum util_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define util_err(...)   util_log(UTIL_LOG_ERROR, __VA_ARGS__)
+#define util_warn(...)  util_log(UTIL_LOG_WARN, __VA_ARGS__)
+#define util_info(...)  util_log(UTIL_LOG_INFO, __VA_ARGS__)
+#define util_debug(...) util_log(UTIL_LOG_DEBUG, __VA_ARGS__)
+
+/* Monotonic and thread-CPU clocks, in ns. */
+uint64_t util_now_ns(void);
+uint64_t util_thread_cpu_ns(void);
+void util_sleep_ns(uint64_t ns);
+
+/* "64M", "2G", "4096", "512k" -> bytes (binary multiples). -EINVAL, -ERANGE. */
+int util_parse_size(const char *s, uint64_t *bytes);
+/* Whole decimal number with optional surrounding whitespace. */
+int util_parse_u64(const char *s, uint64_t *out);
+int util_parse_int(const char *s, long min, long max, long *out);
+
+/*
+ * Difference cur - prev of a counter that wraps to 0 after range-1
+ * (range = max value + 1; range 0 means the full 64-bit range).
+ */
+uint64_t util_counter_delta(uint64_t prev, uint64_t cur, uint64_t range);
+
+/* Join root and an absolute path ("/" root or NULL means none). */
+int util_path(char *out, size_t out_len, const char *root, const char *path);
+/* Read a whole small file under root into buf (NUL-terminated, trailing
+ * newline kept). Returns bytes read or -errno. */
+int util_read_file(const char *root, const char *path, char *buf, size_t len);
+int util_write_file(const char *root, const char *path, const char *text);
+
+/* snprintf into a fixed buffer; returns 0 or -ENAMETOOLONG on truncation. */
+int util_fmt(char *out, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define UTIL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define UTIL_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define UTIL_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#endif

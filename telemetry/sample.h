@@ -1,0 +1,76 @@
+/* Included by telemetry/tel.h: the per-tick sample every module reads. */
+#ifndef AVMM_TEL_SAMPLE_H
+#define AVMM_TEL_SAMPLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define TEL_MAX_VCPUS 64
+
+enum tel_source {
+	TEL_SRC_KVM_STATS,  /* KVM binary stats fd */
+	TEL_SRC_THREAD,     /* per-thread CPU time and run delay (schedstat) */
+	TEL_SRC_PERF,       /* perf_event_open hardware counters (libpfm4) */
+	TEL_SRC_PAPI,       /* PAPI backend */
+	TEL_SRC_ENERGY,     /* RAPL or the labelled estimate */
+	TEL_SRC_COUNT
+};
+
+struct tel_source_status {
+	bool up;
+	char why[160];      /* reason when !up, e.g. "no hardware PMU (ENOENT)" */
+};
+
+/* Cumulative values unless the name says per second / ratio / pct. */
+struct tel_vcpu_sample {
+	pid_t tid;
+	int pcpu;                    /* CPU the thread last ran on, -1 unknown */
+	uint64_t cpu_time_ns;
+	uint64_t run_delay_ns;       /* runnable but waiting for a CPU */
+	/* KVM per-vCPU statistics */
+	uint64_t exits, io_exits, mmio_exits, halt_exits;
+	uint64_t pf_taken, pf_fixed, pf_emulate, tlb_flush, invlpg;
+	/* hardware counters (valid only when hw_valid) */
+	bool hw_valid;
+	uint64_t cycles, instructions, llc_misses, dtlb_misses, walk_cycles;
+	double multiplex_ratio;      /* time_running / time_enabled, 1 = none */
+	/* derived over the last tick */
+	double ipc, exits_per_s, paging_exits_per_s, tlb_misses_per_kinstr;
+	double llc_misses_per_kinstr, cpu_pct, run_delay_pct;
+};
+
+struct tel_vm_sample {
+	uint64_t mmu_pte_write, mmu_shadow_zapped, remote_tlb_flush;
+	uint64_t pages_4k, pages_2m, pages_1g;
+};
+
+struct tel_energy_sample {
+	bool up, estimated;          /* estimated: from the model, not RAPL */
+	uint64_t energy_uj;          /* cumulative since start */
+	double power_w;              /* over the last tick */
+	double power_cap_w;          /* 0 = none */
+};
+
+struct tel_sample {
+	uint64_t seq;
+	uint64_t t_ns;               /* CLOCK_MONOTONIC */
+	uint64_t dt_ns;              /* since the previous sample, 0 for the first */
+	int nr_vcpus;
+	struct tel_vcpu_sample vcpu[TEL_MAX_VCPUS];
+	struct tel_vm_sample vm;
+	struct tel_energy_sample energy;
+	struct tel_source_status src[TEL_SRC_COUNT];
+};
+
+/* One adaptation decision as exported (decision log, dashboard timeline). */
+struct tel_decision {
+	uint64_t t_ns;
+	char kind[16];      /* "coremap", "bankmap", "paging-mode", "energy", "profile" */
+	char what[128];     /* e.g. "vcpu0 cpu1->cpu0" */
+	char why[192];      /* the inputs that triggered it */
+	char effect[96];    /* measured afterwards, "" until known */
+	bool dry_run;
+};
+
+#endif

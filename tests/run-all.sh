@@ -1,0 +1,25 @@
+#!/bin/bash
+# Runs every Criterion test binary given, then prints one closing line with
+# the totals over all of them. Exit status is nonzero if any test failed.
+set -u
+passed=0 failed=0 skipped=0 status=0
+for bin in "$@"; do
+	echo "== $bin"
+	out=$("$bin" --jobs 1 --verbose=0 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | grep -v '^\[----\]' | grep -E 'SKIP|FAIL|Synthesis|CRASH|Assertion|error' || true
+	line=$(printf '%s\n' "$out" | grep 'Synthesis' | tail -1)
+	if [ -z "$line" ]; then
+		echo "   $bin printed no summary (rc=$rc)"; failed=$((failed + 1)); status=1; continue
+	fi
+	t=$(sed -E 's/.*Tested: *([0-9]+).*/\1/' <<<"$line")
+	p=$(sed -E 's/.*Passing: *([0-9]+).*/\1/' <<<"$line")
+	f=$(sed -E 's/.*Failing: *([0-9]+).*/\1/' <<<"$line")
+	c=$(sed -E 's/.*Crashing: *([0-9]+).*/\1/' <<<"$line")
+	s=$(printf '%s\n' "$out" | grep -c '\[SKIP\]' || true)
+	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+	[ "$f" -gt 0 ] || [ "$c" -gt 0 ] || [ "$rc" -ne 0 ] && status=1
+	: "$t"
+done
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit $status

@@ -1,0 +1,101 @@
+/*
+ * vmm-core: a virtual machine monitor on Linux KVM.
+ *
+ * Lifecycle: vmm_create() opens /dev/kvm, creates the VM, its guest memory,
+ * the in-kernel irqchip and N vCPUs, and loads the guest image; vmm_start()
+ * starts one thread per vCPU (named "avmm-vcpuN"); vmm_wait() joins them and
+ * returns how the guest ended; vmm_destroy() frees everything.
+ *
+ * Threading: vmm_pause()/vmm_resume()/vmm_request_stop() and the getters may
+ * be called from any thread while the vCPUs run. vmm_pause() returns once the
+ * vCPU(s) are parked outside KVM_RUN, so callers may remap or migrate them.
+ *
+ * Units: sizes in bytes, guest physical addresses (gpa) in bytes.
+ * Errors: 0 or a negative errno; a message naming the object was logged.
+ */
+#ifndef AVMM_VMM_H
+#define AVMM_VMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define VMM_MAX_VCPUS 64
+
+enum vmm_backing { VMM_BACKING_ANON, VMM_BACKING_THP, VMM_BACKING_HUGETLBFS };
+
+struct vmm_config {
+	int vcpus;                /* 1..VMM_MAX_VCPUS and the host's KVM limit */
+	uint64_t mem_bytes;       /* guest RAM */
+	enum vmm_backing backing;
+	const char *console_path; /* NULL or "stdio": stdout; else a file */
+	const char *guest_path;   /* Multiboot v1 ELF, ELF64 with PVH note, bzImage */
+	const char *cmdline;      /* may be NULL */
+	const char *initrd_path;  /* may be NULL */
+};
+
+/* How the guest ended. */
+enum vmm_end {
+	VMM_END_RUNNING,    /* not ended yet */
+	VMM_END_DEBUG_EXIT, /* wrote to the isa-debug-exit port: status = (v<<1)|1 */
+	VMM_END_RESET,      /* keyboard-controller or port-0x92 reset */
+	VMM_END_SHUTDOWN,   /* triple fault */
+	VMM_END_HALTED,     /* every vCPU halted with interrupts off */
+	VMM_END_STOPPED,    /* vmm_request_stop() */
+	VMM_END_ERROR,      /* KVM_RUN failure, emulation failure, failed entry */
+};
+
+struct vmm_result {
+	enum vmm_end end;
+	int exit_status;    /* what avmm should exit with */
+	char why[256];      /* readable reason */
+};
+
+/* Monitor-side per-vCPU counters (cumulative since start). */
+struct vmm_vcpu_counters {
+	uint64_t exits, pio_exits, mmio_exits, hlt_exits, unknown_pio, unknown_mmio;
+};
+
+struct vmm;
+
+int vmm_create(const struct vmm_config *cfg, struct vmm **out);
+int vmm_start(struct vmm *vm);
+int vmm_wait(struct vmm *vm, struct vmm_result *res);
+void vmm_request_stop(struct vmm *vm);
+void vmm_destroy(struct vmm *vm);
+
+/* vcpu = -1: all vCPUs. Idempotent. */
+int vmm_pause(struct vmm *vm, int vcpu);
+int vmm_resume(struct vmm *vm, int vcpu);
+
+int vmm_nr_vcpus(const struct vmm *vm);
+pid_t vmm_vcpu_tid(const struct vmm *vm, int vcpu); /* 0 before vmm_start */
+int vmm_vm_fd(const struct vmm *vm);
+int vmm_vcpu_fd(const struct vmm *vm, int vcpu);
+bool vmm_ended(const struct vmm *vm);
+void vmm_vcpu_counters(const struct vmm *vm, int vcpu, struct vmm_vcpu_counters *out);
+
+/* Guest RAM regions (for page placement): index 0.. until -ENOENT. */
+int vmm_ram_region(const struct vmm *vm, int idx, void **hva, uint64_t *gpa, uint64_t *bytes);
+
+/* Text for a vmm_end value ("debug-exit", "reset", ...). */
+const char *vmm_end_name(enum vmm_end end);
+
+/*
+ * Control socket: a Unix stream socket that takes one JSON object per line
+ * ({"cmd":"NAME", ...}) and answers one JSON object per line. Modules register
+ * commands; handlers run on the control thread and return a malloc'd JSON
+ * text (without newline) or NULL with *err set.
+ */
+typedef char *(*vmm_ctl_fn)(const char *request_json, void *arg, int *err);
+struct vmm_ctl;
+int vmm_ctl_open(const char *path, struct vmm_ctl **out);
+int vmm_ctl_register(struct vmm_ctl *ctl, const char *cmd, vmm_ctl_fn fn, void *arg);
+void vmm_ctl_close(struct vmm_ctl *ctl);
+/* Default socket path for a VM name: $AVMM_RUN_DIR or /run/avmm, "<name>.sock". */
+int vmm_ctl_default_path(const char *vm_name, char *out, size_t len);
+/* Client side: send one request line, read one answer line (malloc'd). */
+int vmm_ctl_call(const char *path, const char *request_json, char **answer);
+
+#endif
