@@ -1,0 +1,166 @@
+/* Port I/O devices: 8250 UART at 0x3f8, isa-debug-exit at 0xf4, port-0x80
+ * sink, keyboard-controller / port 0x92 / port 0xcf9 reset. Anything else is
+ * counted, logged once per port, reads as all ones. */
+#include <errno.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "vmm-core/vmm_internal.h"
+
+#define COM1 0x3f8
+#define DEBUG_EXIT_PORT 0xf4
+
+int vmm_devices_init(struct vmm *vm, const char *console_path)
+{
+	struct vmm_serial *s = &vm->serial;
+
+	pthread_mutex_init(&s->lock, NULL);
+	s->out = stdout;
+	if (console_path && strcmp(console_path, "stdio")) {
+		s->out = fopen(console_path, "w");
+		if (!s->out) {
+			int err = -errno;
+
+			util_err("--console %s: cannot open for writing: %s", console_path,
+				 strerror(-err));
+			s->out = NULL;
+			return err;
+		}
+		s->out_owned = true;
+	}
+	return 0;
+}
+
+void vmm_devices_exit(struct vmm *vm)
+{
+	if (vm->serial.out)
+		fflush(vm->serial.out);
+	if (vm->serial.out_owned)
+		fclose(vm->serial.out);
+	vm->serial.out = NULL;
+}
+
+static uint8_t serial_read(struct vmm_serial *s, int reg)
+{
+	bool dlab = s->lcr & 0x80;
+
+	switch (reg) {
+	case 0: return dlab ? s->dll : 0;
+	case 1: return dlab ? s->dlm : s->ier;
+	case 2: return 0x01; /* IIR: no interrupt pending */
+	case 3: return s->lcr;
+	case 4: return s->mcr;
+	case 5: return 0x60; /* LSR: transmitter empty */
+	case 6:              /* MSR: loopback mirrors MCR, else DCD|DSR|CTS */
+		if (s->mcr & 0x10)
+			return ((s->mcr & 0x0c) << 4) | ((s->mcr & 0x01) << 5) | ((s->mcr & 0x02) << 3);
+		return 0xb0;
+	default: return s->scr;
+	}
+}
+
+static void serial_write(struct vmm_serial *s, int reg, uint8_t val)
+{
+	bool dlab = s->lcr & 0x80;
+
+	switch (reg) {
+	case 0:
+		if (dlab) {
+			s->dll = val;
+		} else if (!(s->mcr & 0x10) && s->out) {
+			fputc(val, s->out);
+			if (val == '\n')
+				fflush(s->out);
+		}
+		break;
+	case 1:
+		if (dlab)
+			s->dlm = val;
+		else
+			s->ier = val & 0x0f;
+		break;
+	case 3: s->lcr = val; break;
+	case 4: s->mcr = val & 0x1f; break;
+	case 7: s->scr = val; break;
+	default: break;
+	}
+}
+
+static uint32_t value_of(const uint8_t *data, int size)
+{
+	uint32_t v = 0;
+
+	memcpy(&v, data, size > 4 ? 4 : size);
+	return v;
+}
+
+static int unknown_port(struct vmm_vcpu *v, uint16_t port, uint8_t *data, int size,
+			bool is_write)
+{
+	uint64_t bit = 1ull << (port % 64);
+	uint64_t old = atomic_fetch_or(&v->vm->unknown_seen[port / 64], bit);
+
+	v->ctr.unknown_pio++;
+	if (!(old & bit))
+		util_info("vcpu%d: unhandled port %s of %d bytes at 0x%x: %s (logged once per port)",
+			  v->idx, is_write ? "write" : "read", size, port,
+			  is_write ? "dropped" : "reads as all ones");
+	if (!is_write)
+		memset(data, 0xff, size);
+	return 0;
+}
+
+int vmm_pio(struct vmm_vcpu *v, uint16_t port, uint8_t *data, int size, bool is_write)
+{
+	struct vmm *vm = v->vm;
+
+	if (port >= COM1 && port < COM1 + 8) {
+		pthread_mutex_lock(&vm->serial.lock);
+		if (is_write)
+			serial_write(&vm->serial, port - COM1, data[0]);
+		else
+			data[0] = serial_read(&vm->serial, port - COM1);
+		pthread_mutex_unlock(&vm->serial.lock);
+		return 0;
+	}
+	switch (port) {
+	case DEBUG_EXIT_PORT:
+		if (!is_write)
+			break;
+		vmm_end(vm, VMM_END_DEBUG_EXIT, (int)((value_of(data, size) << 1) | 1) & 0xff,
+			"guest wrote %u to the debug-exit port", value_of(data, size));
+		return 1;
+	case 0x80: /* POST code sink */
+		if (!is_write)
+			memset(data, 0, size);
+		return 0;
+	case 0x64: /* keyboard controller: 0xfe pulses reset */
+		if (is_write && data[0] == 0xfe)
+			break;
+		if (!is_write)
+			memset(data, 0, size);
+		return 0;
+	case 0x60:
+		if (!is_write)
+			memset(data, 0, size);
+		return 0;
+	case 0x92: /* system control port A: bit 0 resets, A20 reads as on */
+		if (is_write && (data[0] & 1))
+			break;
+		if (!is_write)
+			data[0] = 0x02;
+		return 0;
+	case 0xcf9: /* reset control register */
+		if (is_write && (data[0] & 0x04))
+			break;
+		if (!is_write)
+			data[0] = 0;
+		return 0;
+	default:
+		return unknown_port(v, port, data, size, is_write);
+	}
+	if (port == DEBUG_EXIT_PORT)
+		return unknown_port(v, port, data, size, is_write);
+	vmm_end(vm, VMM_END_RESET, 0, "vcpu%d: guest reset through port 0x%x", v->idx, port);
+	return 1;
+}

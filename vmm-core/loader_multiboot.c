@@ -1,0 +1,228 @@
+/* Multiboot v1 loader: ELF32 program headers or the a.out kludge, entered in
+ * 32-bit protected mode with EAX=0x2BADB002 and EBX=multiboot info, as QEMU
+ * does with -kernel. */
+#include <elf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "vmm-core/loader.h"
+
+#define MB_MAGIC 0x1BADB002u
+#define MB_BOOT_MAGIC 0x2BADB002u
+#define MB_SEARCH 8192
+#define MB_AOUT_KLUDGE (1u << 16)
+#define MB_KNOWN_REQUIRED 0x7u /* page-align, meminfo, video (ignored) */
+#define MIN_LOAD_GPA 0x100000ull
+
+struct mb_header {
+	uint32_t magic, flags, checksum;
+	uint32_t header_addr, load_addr, load_end_addr, bss_end_addr, entry_addr;
+};
+
+struct mb_info {
+	uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
+	uint32_t syms[4], mmap_length, mmap_addr, drives_length, drives_addr, config_table;
+	uint32_t boot_loader_name, apm_table;
+};
+
+struct mb_mmap { uint32_t size; uint64_t addr, len; uint32_t type; } __attribute__((packed));
+struct mb_module { uint32_t mod_start, mod_end, string, reserved; };
+
+static int find_header(const struct vmm_image *img, const struct mb_header **hdr, size_t *off)
+{
+	size_t o, end = UTIL_MIN(img->size, (size_t)MB_SEARCH);
+
+	for (o = 0; o + 12 <= end; o += 4) {
+		const struct mb_header *h = (const void *)(img->data + o);
+
+		if (h->magic == MB_MAGIC && h->magic + h->flags + h->checksum == 0) {
+			*hdr = h;
+			*off = o;
+			return 0;
+		}
+	}
+	util_err("%s: no Multiboot v1 header in the first 8 KiB (bad magic); avmm runs "
+		 "Multiboot v1 ELF, ELF64 with a PVH note, or a Linux bzImage", img->path);
+	return -ENOEXEC;
+}
+
+static int place(const struct vmm_image *img, const struct vmm_mem_map *map, uint64_t gpa,
+		 uint64_t bytes, uint8_t **dst)
+{
+	if (gpa < MIN_LOAD_GPA) {
+		util_err("%s: segment at 0x%llx is below 1 MiB, where avmm keeps boot data",
+			 img->path, (unsigned long long)gpa);
+		return -ENOEXEC;
+	}
+	*dst = vmm_gpa_ptr(map, gpa, bytes);
+	if (!*dst) {
+		util_err("%s: guest larger than memory: segment 0x%llx-0x%llx does not fit in "
+			 "%llu MiB of low RAM; raise --mem", img->path, (unsigned long long)gpa,
+			 (unsigned long long)(gpa + bytes), (unsigned long long)(map->r[0].bytes >> 20));
+		return -EFBIG;
+	}
+	return 0;
+}
+
+static int load_elf32(const struct vmm_image *img, const struct vmm_mem_map *map,
+		      uint64_t *entry)
+{
+	const Elf32_Ehdr *eh = (const void *)img->data;
+	int i, rc;
+
+	if (img->size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
+	    eh->e_ident[EI_CLASS] != ELFCLASS32 || eh->e_machine != EM_386) {
+		util_err("%s: Multiboot header without the a.out kludge needs a 32-bit x86 ELF",
+			 img->path);
+		return -ENOEXEC;
+	}
+	if (eh->e_phentsize != sizeof(Elf32_Phdr) ||
+	    (uint64_t)eh->e_phoff + (uint64_t)eh->e_phnum * sizeof(Elf32_Phdr) > img->size) {
+		util_err("%s: truncated: program headers lie beyond the file's %zu bytes",
+			 img->path, img->size);
+		return -ENOEXEC;
+	}
+	for (i = 0; i < eh->e_phnum; i++) {
+		const Elf32_Phdr *ph = (const void *)(img->data + eh->e_phoff) + i * sizeof(*ph);
+		uint8_t *dst;
+
+		if (ph->p_type != PT_LOAD || !ph->p_memsz)
+			continue;
+		if (ph->p_filesz > ph->p_memsz ||
+		    (uint64_t)ph->p_offset + ph->p_filesz > img->size) {
+			util_err("%s: truncated: program header %d (offset 0x%x, %u bytes) ends "
+				 "beyond the file's %zu bytes", img->path, i, ph->p_offset,
+				 ph->p_filesz, img->size);
+			return -ENOEXEC;
+		}
+		rc = place(img, map, ph->p_paddr, ph->p_memsz, &dst);
+		if (rc)
+			return rc;
+		memcpy(dst, img->data + ph->p_offset, ph->p_filesz);
+		memset(dst + ph->p_filesz, 0, ph->p_memsz - ph->p_filesz);
+	}
+	*entry = eh->e_entry;
+	return 0;
+}
+
+static int load_aout(const struct vmm_image *img, const struct vmm_mem_map *map,
+		     const struct mb_header *h, size_t hdr_off, uint64_t *entry)
+{
+	uint64_t file_off, load_end, bss_end, len;
+	uint8_t *dst;
+	int rc;
+
+	if (hdr_off + sizeof(*h) > img->size || h->header_addr < h->load_addr ||
+	    h->header_addr - h->load_addr > hdr_off) {
+		util_err("%s: Multiboot a.out addresses are inconsistent", img->path);
+		return -ENOEXEC;
+	}
+	file_off = hdr_off - (h->header_addr - h->load_addr);
+	load_end = h->load_end_addr ? h->load_end_addr : h->load_addr + (img->size - file_off);
+	bss_end = h->bss_end_addr > load_end ? h->bss_end_addr : load_end;
+	if (load_end < h->load_addr || file_off + (load_end - h->load_addr) > img->size) {
+		util_err("%s: truncated: Multiboot load_end_addr 0x%x beyond the file",
+			 img->path, h->load_end_addr);
+		return -ENOEXEC;
+	}
+	len = load_end - h->load_addr;
+	rc = place(img, map, h->load_addr, bss_end - h->load_addr, &dst);
+	if (rc)
+		return rc;
+	memcpy(dst, img->data + file_off, len);
+	memset(dst + len, 0, bss_end - load_end);
+	*entry = h->entry_addr;
+	return 0;
+}
+
+static uint32_t write_mmap(const struct vmm_mem_map *map)
+{
+	struct vmm_e820 e[VMM_E820_MAX];
+	struct mb_mmap *m = vmm_gpa_ptr(map, VMM_MEMMAP_GPA, sizeof(*m) * VMM_E820_MAX);
+	int i, n = vmm_e820_build(map, e, VMM_E820_MAX);
+
+	for (i = 0; i < n; i++)
+		m[i] = (struct mb_mmap){ .size = 20, .addr = e[i].addr, .len = e[i].size,
+					 .type = e[i].type };
+	return n > 0 ? n * sizeof(*m) : 0;
+}
+
+static int write_info(const struct vmm_image *img, const struct vmm_mem_map *map,
+		      const struct vmm_load_args *args)
+{
+	struct mb_info *mi = vmm_gpa_ptr(map, VMM_BOOTINFO_GPA, sizeof(*mi) + 64);
+	char *name = (char *)(mi + 1);
+	uint64_t cmd_gpa = VMM_CMDLINE_GPA, ramtop = map->r[0].gpa + map->r[0].bytes;
+	size_t cmd_len = strlen(args->cmdline ? args->cmdline : "");
+	char *cmd = vmm_gpa_ptr(map, cmd_gpa, VMM_CMDLINE_MAX);
+
+	memset(mi, 0, sizeof(*mi));
+	if (cmd_len + strlen(img->path) + 2 > VMM_CMDLINE_MAX) {
+		util_err("--cmdline is %zu bytes; the limit is %llu", cmd_len,
+			 (unsigned long long)VMM_CMDLINE_MAX - 1);
+		return -E2BIG;
+	}
+	/* Like GRUB and QEMU: the command line starts with the kernel's name. */
+	snprintf(cmd, VMM_CMDLINE_MAX, "%s%s%s", img->path, cmd_len ? " " : "",
+		 args->cmdline ? args->cmdline : "");
+	strcpy(name, "avmm");
+	mi->flags = (1u << 0) | (1u << 2) | (1u << 6) | (1u << 9);
+	mi->mem_lower = VMM_LOW_RAM_END >> 10;
+	mi->mem_upper = (uint32_t)((ramtop - 0x100000) >> 10);
+	mi->cmdline = (uint32_t)cmd_gpa;
+	mi->boot_loader_name = VMM_BOOTINFO_GPA + sizeof(*mi);
+	mi->mmap_addr = VMM_MEMMAP_GPA;
+	mi->mmap_length = write_mmap(map);
+	if (args->initrd) {
+		/* The initrd becomes module 0, page-aligned at the top of low RAM. */
+		struct mb_module *mod = (void *)(name + 16);
+		uint64_t at = (ramtop - args->initrd_size) & ~0xfffull;
+		uint8_t *dst = at >= 0x400000 ? vmm_gpa_ptr(map, at, args->initrd_size) : NULL;
+
+		if (!dst) {
+			util_err("--initrd %s (%zu bytes) does not fit in guest memory; raise --mem",
+				 args->initrd_path, args->initrd_size);
+			return -EFBIG;
+		}
+		memcpy(dst, args->initrd, args->initrd_size);
+		*mod = (struct mb_module){ (uint32_t)at, (uint32_t)(at + args->initrd_size),
+					   (uint32_t)cmd_gpa, 0 };
+		mi->flags |= 1u << 3;
+		mi->mods_count = 1;
+		mi->mods_addr = (uint32_t)(VMM_BOOTINFO_GPA + ((uint8_t *)mod - (uint8_t *)mi));
+	}
+	return 0;
+}
+
+int vmm_load_multiboot(const struct vmm_image *img, const struct vmm_mem_map *map,
+		       const struct vmm_load_args *args, struct vmm_boot *boot)
+{
+	const struct mb_header *h;
+	uint64_t entry = 0;
+	size_t off;
+	int rc;
+
+	rc = find_header(img, &h, &off);
+	if (rc)
+		return rc;
+	if (h->flags & 0xffffu & ~MB_KNOWN_REQUIRED) {
+		util_err("%s: Multiboot header requires features avmm lacks (flags 0x%x)",
+			 img->path, h->flags);
+		return -ENOEXEC;
+	}
+	rc = (h->flags & MB_AOUT_KLUDGE) ? load_aout(img, map, h, off, &entry)
+					 : load_elf32(img, map, &entry);
+	if (rc)
+		return rc;
+	rc = write_info(img, map, args);
+	if (rc)
+		return rc;
+	memset(boot, 0, sizeof(*boot));
+	boot->mode = VMM_MODE_PROT32;
+	boot->rip = entry;
+	boot->rax = MB_BOOT_MAGIC;
+	boot->rbx = VMM_BOOTINFO_GPA;
+	return 0;
+}

@@ -1,0 +1,78 @@
+/* avmm: the command-line entry point; dispatches to each module's subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "vmm-core/vmm.h"
+
+int vmm_cli_run(int argc, char **argv);
+/* Subcommands of modules still being wired in are weak until they land. */
+int tel_cli_stat(int argc, char **argv) __attribute__((weak));
+int energy_cli_main(int argc, char **argv) __attribute__((weak));
+int coremap_cli_topo(int argc, char **argv) __attribute__((weak));
+int pol_cli_policy(int argc, char **argv) __attribute__((weak));
+int pol_cli_ctl(int argc, char **argv) __attribute__((weak));
+int adapt_cli_experiment(int argc, char **argv) __attribute__((weak));
+
+struct subcommand {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+static const struct subcommand commands[] = {
+	{ "run", vmm_cli_run, "run a guest under the adaptive runtime" },
+	{ "stat", tel_cli_stat, "attach to a running avmm and show live per-vCPU figures" },
+	{ "ctl", pol_cli_ctl, "control a running avmm (e.g. ctl profile NAME)" },
+	{ "topo", coremap_cli_topo, "print the host topology (packages, NUMA nodes, cores)" },
+	{ "energy", energy_cli_main, "print RAPL zones, energy and power" },
+	{ "policy", pol_cli_policy, "validate a goal profile (policy check FILE)" },
+	{ "experiment", adapt_cli_experiment, "run an experiment file" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: avmm [-v] COMMAND [ARGS]\n\n"
+		   "avmm is a virtual machine monitor on Linux KVM with a control loop that\n"
+		   "adapts paging mode, vCPU placement, memory placement and power to a goal.\n\n"
+		   "commands:\n");
+	for (i = 0; i < UTIL_ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\noptions:\n  -v, --verbose  more log output (repeat for debug)\n"
+		   "  -h, --help     this help\n\n"
+		   "Run 'avmm COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	int level = UTIL_LOG_WARN;
+	size_t i;
+
+	while (argc > 1 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--verbose"))) {
+		level++;
+		argc--;
+		argv++;
+	}
+	util_log_set_level(level > UTIL_LOG_DEBUG ? UTIL_LOG_DEBUG : level);
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (i = 0; i < UTIL_ARRAY_SIZE(commands); i++) {
+		if (strcmp(argv[1], commands[i].name))
+			continue;
+		if (!commands[i].fn) {
+			util_err("'%s' is not built into this avmm", argv[1]);
+			return 2;
+		}
+		return commands[i].fn(argc - 1, argv + 1);
+	}
+	util_err("unknown command '%s'; run 'avmm --help' for the list", argv[1]);
+	return 2;
+}

@@ -1,0 +1,208 @@
+/* vCPU threads: run loop, park/unpark for pause and resume, kicks. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "vmm-core/vmm_internal.h"
+
+#define VMM_KICK_SIGNAL SIGUSR1
+
+int vmm_vcpu_create(struct vmm *vm, int idx)
+{
+	struct vmm_vcpu *v = &vm->vcpu[idx];
+	int run_bytes;
+
+	v->vm = vm;
+	v->idx = idx;
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, idx);
+	if (v->fd < 0) {
+		v->fd = -1;
+		util_err("KVM_CREATE_VCPU %d: %s", idx, strerror(errno));
+		return -errno;
+	}
+	run_bytes = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (run_bytes <= 0) {
+		util_err("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+		return -errno;
+	}
+	v->run = mmap(NULL, run_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		v->run = NULL;
+		util_err("mmap of vcpu%d's kvm_run: %s", idx, strerror(errno));
+		return -errno;
+	}
+	v->run_bytes = run_bytes;
+	pthread_mutex_init(&v->lock, NULL);
+	pthread_cond_init(&v->cond, NULL);
+	return vmm_cpuid_set(vm, v);
+}
+
+void vmm_vcpu_destroy(struct vmm_vcpu *v)
+{
+	if (v->run)
+		munmap(v->run, v->run_bytes);
+	if (v->fd >= 0)
+		close(v->fd);
+	v->run = NULL;
+	v->fd = -1;
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+void vmm_vcpu_kick(struct vmm_vcpu *v)
+{
+	if (v->started)
+		pthread_kill(v->thread, VMM_KICK_SIGNAL);
+}
+
+/* Blocks while a pause is requested. Returns false when the VM must stop. */
+static bool park_if_requested(struct vmm_vcpu *v)
+{
+	pthread_mutex_lock(&v->lock);
+	if (v->pause_req && !v->vm->stop) {
+		v->paused = true;
+		pthread_cond_broadcast(&v->cond);
+		while (v->pause_req && !v->vm->stop)
+			pthread_cond_wait(&v->cond, &v->lock);
+		v->paused = false;
+	}
+	pthread_mutex_unlock(&v->lock);
+	return !v->vm->stop;
+}
+
+/* The kick signal stays blocked except inside KVM_RUN, so a kick sent while
+ * the thread is outside KVM_RUN makes the next KVM_RUN return EINTR at once. */
+static int set_run_sigmask(struct vmm_vcpu *v)
+{
+	struct { struct kvm_signal_mask m; uint8_t set[8]; } arg;
+	sigset_t empty;
+
+	sigemptyset(&empty);
+	arg.m.len = 8;
+	memcpy(arg.set, &empty, 8);
+	return ioctl(v->fd, KVM_SET_SIGNAL_MASK, &arg);
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vmm_vcpu *v = arg;
+	char name[16];
+
+	v->tid = (pid_t)syscall(SYS_gettid);
+	snprintf(name, sizeof(name), "avmm-vcpu%d", v->idx);
+	pthread_setname_np(pthread_self(), name);
+	if (set_run_sigmask(v) < 0)
+		vmm_end(v->vm, VMM_END_ERROR, 4, "KVM_SET_SIGNAL_MASK on vcpu%d: %s", v->idx,
+			strerror(errno));
+	while (park_if_requested(v)) {
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			vmm_end(v->vm, VMM_END_ERROR, 4, "KVM_RUN on vcpu%d failed: %s", v->idx,
+				strerror(errno));
+			break;
+		}
+		v->ctr.exits++;
+		if (vmm_exit_dispatch(v))
+			break;
+	}
+	pthread_mutex_lock(&v->lock);
+	v->exited = true;
+	pthread_cond_broadcast(&v->cond);
+	pthread_mutex_unlock(&v->lock);
+	return NULL;
+}
+
+int vmm_start(struct vmm *vm)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+	sigset_t block, old;
+	int i, rc = 0;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(VMM_KICK_SIGNAL, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, VMM_KICK_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		rc = -pthread_create(&vm->vcpu[i].thread, NULL, vcpu_thread, &vm->vcpu[i]);
+		if (rc) {
+			util_err("starting the thread of vcpu%d: %s", i, strerror(-rc));
+			vmm_request_stop(vm);
+			break;
+		}
+		vm->vcpu[i].started = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* Wait until every started thread has published its TID. */
+	for (int j = 0; j < i; j++)
+		while (!vm->vcpu[j].tid)
+			util_sleep_ns(100000);
+	return rc;
+}
+
+static int pause_one(struct vmm_vcpu *v)
+{
+	pthread_mutex_lock(&v->lock);
+	v->pause_req = true;
+	pthread_mutex_unlock(&v->lock);
+	vmm_vcpu_kick(v);
+	pthread_mutex_lock(&v->lock);
+	while (v->started && !v->paused && !v->exited && !v->vm->stop)
+		pthread_cond_wait(&v->cond, &v->lock);
+	pthread_mutex_unlock(&v->lock);
+	return 0;
+}
+
+static int resume_one(struct vmm_vcpu *v)
+{
+	pthread_mutex_lock(&v->lock);
+	v->pause_req = false;
+	pthread_cond_broadcast(&v->cond);
+	pthread_mutex_unlock(&v->lock);
+	return 0;
+}
+
+static int for_vcpus(struct vmm *vm, int vcpu, int (*fn)(struct vmm_vcpu *))
+{
+	int i;
+
+	if (vcpu >= vm->nr_vcpus || vcpu < -1)
+		return -EINVAL;
+	if (vcpu >= 0)
+		return fn(&vm->vcpu[vcpu]);
+	for (i = 0; i < vm->nr_vcpus; i++)
+		fn(&vm->vcpu[i]);
+	return 0;
+}
+
+int vmm_pause(struct vmm *vm, int vcpu)
+{
+	return for_vcpus(vm, vcpu, pause_one);
+}
+
+int vmm_resume(struct vmm *vm, int vcpu)
+{
+	return for_vcpus(vm, vcpu, resume_one);
+}
+
+void vmm_request_stop(struct vmm *vm)
+{
+	int i;
+
+	vm->stop = true;
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		pthread_mutex_lock(&vm->vcpu[i].lock);
+		pthread_cond_broadcast(&vm->vcpu[i].cond);
+		pthread_mutex_unlock(&vm->vcpu[i].lock);
+		vmm_vcpu_kick(&vm->vcpu[i]);
+	}
+}

@@ -1,0 +1,76 @@
+/* vmm-core internal state shared by its files; not a public header. */
+#ifndef AVMM_VMM_INTERNAL_H
+#define AVMM_VMM_INTERNAL_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#include "vmm-core/loader.h"
+#include "vmm-core/vmm.h"
+
+struct vmm_vcpu {
+	struct vmm *vm;
+	int idx;
+	int fd;
+	struct kvm_run *run;
+	size_t run_bytes;
+	pthread_t thread;
+	bool started;
+	_Atomic pid_t tid;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool pause_req, paused, exited;
+	struct vmm_vcpu_counters ctr;
+};
+
+#define VMM_PORT_WORDS (65536 / 64)
+
+struct vmm_serial {
+	pthread_mutex_t lock;
+	uint8_t ier, lcr, mcr, scr, dll, dlm;
+	FILE *out;
+	bool out_owned;
+};
+
+struct vmm {
+	int kvm_fd, vm_fd;
+	int nr_vcpus;
+	struct vmm_vcpu vcpu[VMM_MAX_VCPUS];
+	struct vmm_mem_map mem;
+	uint8_t *ram;
+	size_t ram_map_bytes;
+	struct vmm_serial serial;
+	_Atomic uint64_t unknown_seen[VMM_PORT_WORDS]; /* ports already logged */
+	_Atomic bool unknown_mmio_logged;
+	_Atomic bool stop;
+	pthread_mutex_t end_lock;
+	struct vmm_result result;
+	struct vmm_boot boot;
+	struct kvm_cpuid2 *cpuid;
+};
+
+/* memory.c */
+int vmm_mem_alloc(struct vmm *vm, uint64_t bytes, enum vmm_backing backing);
+void vmm_mem_free(struct vmm *vm);
+/* cpu.c: CPUID and the boot vCPU's registers. */
+int vmm_cpuid_init(struct vmm *vm);
+int vmm_cpuid_set(struct vmm *vm, struct vmm_vcpu *vcpu);
+int vmm_boot_regs(struct vmm *vm, struct vmm_vcpu *vcpu);
+/* vcpu.c */
+int vmm_vcpu_create(struct vmm *vm, int idx);
+void vmm_vcpu_destroy(struct vmm_vcpu *vcpu);
+void vmm_vcpu_kick(struct vmm_vcpu *vcpu);
+/* exit.c: returns 0 to keep running, 1 when the VM has ended. */
+int vmm_exit_dispatch(struct vmm_vcpu *vcpu);
+/* Ends the VM once (first caller wins) and kicks every vCPU. */
+void vmm_end(struct vmm *vm, enum vmm_end end, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* devices.c */
+int vmm_devices_init(struct vmm *vm, const char *console_path);
+void vmm_devices_exit(struct vmm *vm);
+/* is_write: data holds the value; read: handler fills data. Returns 1 if the VM ended. */
+int vmm_pio(struct vmm_vcpu *vcpu, uint16_t port, uint8_t *data, int size, bool is_write);
+
+#endif
