@@ -1,0 +1,90 @@
+/* policies: `avmm ctl [--socket PATH] [--name VM] profile NAME|FILE`, the
+ * client side of changing a running avmm's profile. The profile is
+ * validated here first, then again by the running avmm before it is
+ * swapped in. */
+#include "policies/pol.h"
+#include "vmm-core/vmm.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: avmm ctl [--socket PATH] [--name VM] profile NAME|FILE\n"
+		   "  changes the goal profile of a running avmm (validated, then swapped in)\n");
+}
+
+int pol_cli_ctl(int argc, char **argv)
+{
+	char storage[POL_MAX_DIRS][POL_PATH_MAX], sock[POL_PATH_MAX], err[4096], abspath[PATH_MAX];
+	const char *dirs[POL_MAX_DIRS], *socket_path = NULL, *vm = "avmm", *what;
+	struct pol_profile *p = NULL;
+	char *req = NULL, *answer = NULL;
+	json_t *o = NULL, *a = NULL;
+	int i, n, rc = 2;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--socket") && i + 1 < argc)
+			socket_path = argv[++i];
+		else if (!strcmp(argv[i], "--name") && i + 1 < argc)
+			vm = argv[++i];
+		else {
+			usage(strcmp(argv[i], "-h") && strcmp(argv[i], "--help") ? stderr : stdout);
+			return strcmp(argv[i], "-h") && strcmp(argv[i], "--help") ? 2 : 0;
+		}
+	}
+	if (argc - i != 2 || strcmp(argv[i], "profile")) {
+		usage(stderr);
+		return 2;
+	}
+	what = argv[i + 1];
+	n = pol_default_dirs(dirs, storage);
+	p = malloc(sizeof(*p));
+	if (!p)
+		return 1;
+	rc = 1;
+	if (pol_load(what, dirs, n, p, err, sizeof(err))) {
+		fprintf(stderr, "%s\navmm: error: profile %s is not valid; nothing was sent\n", err, what);
+		goto out;
+	}
+	/* a path is sent absolute: the running avmm has another working folder */
+	if (strchr(what, '/') || strstr(what, ".ini")) {
+		if (!realpath(p->path, abspath))
+			snprintf(abspath, sizeof(abspath), "%s", p->path);
+		what = abspath;
+	}
+	if (!socket_path) {
+		if (vmm_ctl_default_path(vm, sock, sizeof(sock))) {
+			fprintf(stderr, "avmm: error: no control socket path for VM '%s'; pass --socket PATH\n", vm);
+			goto out;
+		}
+		socket_path = sock;
+	}
+	o = json_pack("{s:s, s:s}", "cmd", "profile", "name", what);
+	req = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (!req)
+		goto out;
+	if (vmm_ctl_call(socket_path, req, &answer)) {
+		fprintf(stderr, "avmm: error: cannot reach %s; is avmm running with its control socket there (--socket)?\n",
+			socket_path);
+		goto out;
+	}
+	a = json_loads(answer, 0, NULL);
+	if (!a || json_object_get(a, "error")) {
+		fprintf(stderr, "avmm: error: %s refused the profile: %s\n", socket_path,
+			a ? json_string_value(json_object_get(a, "error")) : answer);
+		goto out;
+	}
+	printf("%s\n", answer);
+	rc = 0;
+out:
+	json_decref(o);
+	json_decref(a);
+	free(req);
+	free(answer);
+	free(p);
+	return rc;
+}

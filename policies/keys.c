@@ -1,0 +1,207 @@
+/* policies: the table of profile keys, their defaults and how to set and
+ * print each one. */
+#include "policies/pol_keys.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define OFF(f) offsetof(struct pol_profile, f)
+
+static const char *const objective_names[] = { "performance", "energy", "edp", "power-cap", "weighted", NULL };
+static const char *const strategy_names[] = { "adaptive", "pack", "spread", "explicit", NULL };
+static const char *const bmpolicy_names[] = { "adaptive", "local", "interleave", NULL };
+static const char *const adaptation_names[] = { "coremap", "bankmap", "paging-mode", "energy" };
+
+const struct pol_key pol_keys[] = {
+	{ "main", "summary", PK_STR, OFF(summary), 0, sizeof(((struct pol_profile *)0)->summary), NULL, "one line describing the profile", 0 },
+	{ "goal", "objective", PK_ENUM, OFF(objective), 0, 0, objective_names, "performance, energy, edp, power-cap or weighted", 0 },
+	{ "goal", "weight_performance", PK_DOUBLE, OFF(weight_performance), 0, 100, NULL, "exponent of progress in the weighted score", 0 },
+	{ "goal", "weight_energy", PK_DOUBLE, OFF(weight_energy), 0, 100, NULL, "exponent of power in the weighted score", 0 },
+	{ "goal", "max_slowdown_pct", PK_DOUBLE, OFF(max_slowdown_pct), 0, 1000, NULL, "largest slowdown a change may cause, 0 = no limit", 0 },
+	{ "goal", "power_cap_w", PK_DOUBLE, OFF(power_cap_w), 0, 100000, NULL, "power cap in W for objective power-cap", 0 },
+	{ "goal", "period_ms", PK_MS, OFF(period_ns), 10, 3600000, NULL, "sampling and decision period", 0 },
+	{ "goal", "hysteresis_pct", PK_DOUBLE, OFF(hysteresis_pct), 0, 100, NULL, "band around each threshold, and the least predicted gain worth a change", 0 },
+	{ "goal", "confirm_ticks", PK_INT, OFF(confirm_ticks), 1, 100, NULL, "ticks a proposal must persist before it is applied", 0 },
+	{ "goal", "min_dwell_ms", PK_MS, OFF(min_dwell_ns), 0, 86400000, NULL, "minimum time between two changes of one adaptation", 0 },
+	{ "goal", "noise_pct", PK_DOUBLE, OFF(noise_pct), 0, 100, NULL, "goal-metric changes smaller than this are noise", 0 },
+	{ "goal", "settle_ms", PK_MS, OFF(settle_ns), 0, 3600000, NULL, "time ignored after a change before measuring it", 0 },
+	{ "goal", "measure_ticks", PK_INT, OFF(measure_ticks), 1, 100, NULL, "ticks averaged before and after a change", 0 },
+	{ "goal", "revert_cooldown_ms", PK_MS, OFF(revert_cooldown_ns), 0, 86400000, NULL, "a reverted change is not retried for this long", 0 },
+	{ "coremap", "enabled", PK_BOOL, OFF(enabled[POL_AD_COREMAP]), 0, 0, NULL, "yes or no", 0 },
+	{ "coremap", "strategy", PK_ENUM, OFF(coremap.strategy), 0, 0, strategy_names, "adaptive, pack, spread or explicit", 0 },
+	{ "coremap", "memory_intensive_llc_per_kinstr", PK_DOUBLE, OFF(coremap.memory_intensive_llc_per_kinstr), 0, 1000, NULL, "LLC misses per 1000 instructions above which a vCPU is memory-intensive", 0 },
+	{ "coremap", "noisy_run_delay_pct", PK_DOUBLE, OFF(coremap.noisy_run_delay_pct), 0, 100, NULL, "run delay above which a vCPU's CPU is noisy", 0 },
+	{ "coremap", "reserved_cpus", PK_CPULIST, OFF(coremap.reserved), 0, POL_MAX_CPUS, NULL, "host CPUs to keep vCPUs off, e.g. 0,2-3", OFF(coremap.nr_reserved) },
+	{ "coremap", "explicit_map", PK_CPULIST, OFF(coremap.explicit_map), 0, POL_MAX_CPUS, NULL, "CPU of vCPU 0, 1, ... for strategy explicit", OFF(coremap.nr_explicit) },
+	{ "bankmap", "enabled", PK_BOOL, OFF(enabled[POL_AD_BANKMAP]), 0, 0, NULL, "yes or no", 0 },
+	{ "bankmap", "policy", PK_ENUM, OFF(bankmap.policy), 0, 0, bmpolicy_names, "adaptive, local or interleave", 0 },
+	{ "bankmap", "migrate_min_remote_pct", PK_DOUBLE, OFF(bankmap.migrate_min_remote_pct), 0, 100, NULL, "share of remote pages above which pages migrate", 0 },
+	{ "paging-mode", "enabled", PK_BOOL, OFF(enabled[POL_AD_PAGING]), 0, 0, NULL, "yes or no", 0 },
+	{ "paging-mode", "tlb_misses_per_kinstr_high", PK_DOUBLE, OFF(paging.tlb_misses_per_kinstr_high), 0, 1000, NULL, "TLB misses per 1000 instructions above which shadow paging is favoured", 0 },
+	{ "paging-mode", "paging_exits_per_s_high", PK_DOUBLE, OFF(paging.paging_exits_per_s_high), 0, 1e9, NULL, "paging exits per second above which nested paging is favoured", 0 },
+	{ "paging-mode", "allow_live_switch", PK_BOOL, OFF(paging.allow_live_switch), 0, 0, NULL, "yes or no", 0 },
+	{ "energy", "enabled", PK_BOOL, OFF(enabled[POL_AD_ENERGY]), 0, 0, NULL, "yes or no", 0 },
+	{ "energy", "cap_step_w", PK_DOUBLE, OFF(energy.cap_step_w), 0.1, 1000, NULL, "largest change of the power cap per decision", 0 },
+	{ "energy", "cap_min_w", PK_DOUBLE, OFF(energy.cap_min_w), 0, 100000, NULL, "lowest cap the loop may set", 0 },
+	{ "energy", "cap_max_w", PK_DOUBLE, OFF(energy.cap_max_w), 0, 100000, NULL, "highest cap the loop may set", 0 },
+};
+const int pol_nr_keys = (int)(sizeof(pol_keys) / sizeof(pol_keys[0]));
+
+_Static_assert(sizeof(pol_keys) / sizeof(pol_keys[0]) <= POL_MAX_KEYS, "raise POL_MAX_KEYS");
+
+const char *const pol_sections[] = { "main", "goal", "coremap", "bankmap", "paging-mode", "energy", NULL };
+
+const char *pol_objective_name(enum pol_objective o)
+{
+	return (unsigned)o < POL_OBJ_COUNT ? objective_names[o] : NULL;
+}
+
+const char *pol_adaptation_name(enum pol_adaptation a)
+{
+	return (unsigned)a < POL_AD_COUNT ? adaptation_names[a] : NULL;
+}
+
+void pol_defaults(struct pol_profile *p)
+{
+	int i;
+
+	memset(p, 0, sizeof(*p));
+	p->objective = POL_OBJ_PERFORMANCE;
+	p->weight_performance = 1;
+	p->weight_energy = 0;
+	p->period_ns = 1000000000ull;
+	p->hysteresis_pct = 10;
+	p->confirm_ticks = 3;
+	p->min_dwell_ns = 10000000000ull;
+	p->noise_pct = 3;
+	p->settle_ns = 1000000000ull;
+	p->measure_ticks = 3;
+	p->revert_cooldown_ns = 60000000000ull;
+	p->coremap.strategy = POL_CM_ADAPTIVE;
+	p->coremap.memory_intensive_llc_per_kinstr = 10;
+	p->coremap.noisy_run_delay_pct = 25;
+	p->bankmap.policy = POL_BM_ADAPTIVE;
+	p->bankmap.migrate_min_remote_pct = 20;
+	p->paging.tlb_misses_per_kinstr_high = 5;
+	p->paging.paging_exits_per_s_high = 10000;
+	p->energy.cap_step_w = 5;
+	p->energy.cap_min_w = 10;
+	p->energy.cap_max_w = 1000;
+	for (i = 0; i < POL_MAX_KEYS; i++) {
+		p->origin[i].file = -1;
+		p->origin[i].line = 0;
+	}
+}
+
+const struct pol_key *pol_key_find(const char *section, const char *key, int *idx)
+{
+	int i;
+
+	for (i = 0; i < pol_nr_keys; i++) {
+		if (!strcmp(pol_keys[i].section, section) && !strcmp(pol_keys[i].key, key)) {
+			*idx = i;
+			return &pol_keys[i];
+		}
+	}
+	return NULL;
+}
+
+int pol_key_set(const struct pol_key *k, struct pol_profile *p, const char *v)
+{
+	char *base = (char *)p + k->off;
+	double d;
+	int i, rc;
+
+	switch (k->type) {
+	case PK_STR:
+		if (strlen(v) >= (size_t)k->max)
+			return -ERANGE;
+		strcpy(base, v);
+		return 0;
+	case PK_DOUBLE:
+		return pol_parse_double(v, k->min, k->max, (double *)base);
+	case PK_MS:
+		rc = pol_parse_double(v, k->min, k->max, &d);
+		if (!rc)
+			*(uint64_t *)base = (uint64_t)(d * 1e6 + 0.5);
+		return rc;
+	case PK_INT:
+		rc = pol_parse_double(v, k->min, k->max, &d);
+		if (!rc && d != (int)d)
+			rc = -EINVAL;
+		if (!rc)
+			*(int *)base = (int)d;
+		return rc;
+	case PK_BOOL:
+		return pol_parse_bool(v, (bool *)base);
+	case PK_ENUM:
+		for (i = 0; k->names[i]; i++) {
+			if (!strcasecmp(k->names[i], v)) {
+				*(int *)base = i;
+				return 0;
+			}
+		}
+		return -EINVAL;
+	case PK_CPULIST:
+		return pol_parse_cpulist(v, (int *)base, (int)k->max, (int *)((char *)p + k->off2));
+	}
+	return -EINVAL;
+}
+
+static int fmt_cpulist(char *out, size_t len, const int *c, int n)
+{
+	size_t used = 0;
+	int i = 0, j, w;
+
+	out[0] = '\0';
+	if (!n)
+		return snprintf(out, len, "none") < (int)len ? 0 : -ENAMETOOLONG;
+	while (i < n) {
+		for (j = i; j + 1 < n && c[j + 1] == c[j] + 1; j++)
+			;
+		if (j > i + 1)
+			w = snprintf(out + used, len - used, "%s%d-%d", used ? "," : "", c[i], c[j]);
+		else {
+			w = snprintf(out + used, len - used, "%s%d", used ? "," : "", c[i]);
+			j = i;
+		}
+		if (w < 0 || (size_t)w >= len - used)
+			return -ENAMETOOLONG;
+		used += (size_t)w;
+		i = j + 1;
+	}
+	return 0;
+}
+
+int pol_key_format(const struct pol_key *k, const struct pol_profile *p, char *out, size_t len)
+{
+	const char *base = (const char *)p + k->off;
+	int w = 0;
+
+	switch (k->type) {
+	case PK_STR:
+		w = snprintf(out, len, "%s", base);
+		break;
+	case PK_DOUBLE:
+		w = snprintf(out, len, "%g", *(const double *)base);
+		break;
+	case PK_MS:
+		w = snprintf(out, len, "%g", (double)*(const uint64_t *)base / 1e6);
+		break;
+	case PK_INT:
+		w = snprintf(out, len, "%d", *(const int *)base);
+		break;
+	case PK_BOOL:
+		w = snprintf(out, len, "%s", *(const bool *)base ? "yes" : "no");
+		break;
+	case PK_ENUM:
+		w = snprintf(out, len, "%s", k->names[*(const int *)base]);
+		break;
+	case PK_CPULIST:
+		return fmt_cpulist(out, len, (const int *)base, *(const int *)((const char *)p + k->off2));
+	}
+	return w < 0 || (size_t)w >= len ? -ENAMETOOLONG : 0;
+}
