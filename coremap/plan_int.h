@@ -1,0 +1,28 @@
+/* coremap internal: what plan.c prepares for every strategy (not public). */
+#ifndef AVMM_COREMAP_PLAN_INT_H
+#define AVMM_COREMAP_PLAN_INT_H
+
+#include "coremap/coremap.h"
+
+struct cm_plan {
+	const struct coremap_topo *t;
+	int n;              /* PUs in the topology */
+	bool *eligible;     /* [n] online and not reserved */
+	int *smt_rank;      /* [n] position of the PU inside its core */
+	int *pack_pos;      /* [n] position in pack order, -1 not eligible */
+	int *pack_order;    /* eligible PUs, pack order */
+	int *spread_order;  /* eligible PUs, spread order */
+	int nr_eligible;
+};
+
+/* Same memory domain (package x NUMA node) / same core. */
+bool cm_same_domain(const struct coremap_topo *t, int a, int b);
+bool cm_same_core(const struct coremap_topo *t, int a, int b);
+/* Append printf text to why (never overflows; keeps it NUL-terminated). */
+void cm_why(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+int cm_plan_adaptive(const struct cm_plan *p, const struct coremap_vcpu_metrics *m,
+		     int nr_vcpus, const struct coremap_goal *goal, int *out_pcpu,
+		     char *why, size_t why_len);
+
+#endif
