@@ -1,0 +1,75 @@
+/* compute - pure ALU loop (integer multiply-add and xorshift in registers).
+ * n= iterations (default 90000, ~0.5 s under emulation), or secs= (run until that much TSC time has
+ * passed; needs the TSC rate). The loop runs in chunks of 1024 iterations and
+ * reports the fastest and slowest chunk, which shows host noise (preemption).
+ * Result: iterations, cycles, ops_per_s (iterations per second, when the TSC rate
+ * is known), chunk_min_cycles, chunk_max_cycles, checksum. */
+#include "guest.h"
+
+#define CHUNK 1024u
+
+static u32 chunk(u32 *state, u32 iters)
+{
+	u32 x = *state, acc = 0, i;
+
+	for (i = 0; i < iters; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		acc = acc * 33u + x;
+	}
+	*state = x;
+	return acc;
+}
+
+int main(const char *cmdline)
+{
+	int bad = 0;
+	u64 n = param_u64(cmdline, "n", 90000, &bad);
+	u64 secs = param_u64(cmdline, "secs", 0, &bad);
+	u64 ms = param_u64(cmdline, "ms", 0, &bad);
+	u64 done = 0, t0, t1, c0, c, cmin = ~0ull, cmax = 0, deadline = 0;
+	u32 state = 2463534242u, sum = 0, step;
+	char hz[32], r[48] = "", b[32];
+
+	if (bad)
+		guest_fail("compute", "bad-parameter");
+	tsc_hz(cmdline);
+	if (secs || ms) {
+		if (!tsc_hz_cached())
+			guest_fail("compute", "secs-needs-tsc_hz");
+		deadline = muldiv64(secs * 1000 + ms, tsc_hz_cached(), 1000);
+	}
+	t0 = rdtsc();
+	for (;;) {
+		if (deadline) {
+			if (rdtsc() - t0 >= deadline)
+				break;
+			step = CHUNK;
+		} else {
+			if (done >= n)
+				break;
+			step = n - done < CHUNK ? (u32)(n - done) : CHUNK;
+		}
+		c0 = rdtsc();
+		sum += chunk(&state, step);
+		c = rdtsc() - c0;
+		if (step == CHUNK) {
+			if (c < cmin)
+				cmin = c;
+			if (c > cmax)
+				cmax = c;
+		}
+		done += step;
+	}
+	t1 = rdtsc();
+	if (cmin == ~0ull)
+		cmin = 0;
+	if (tsc_hz_cached())
+		gsnprintf(r, sizeof(r), " ops_per_s=%llu", muldiv64(done, tsc_hz_cached(), t1 - t0));
+	gprintf("compute: %llu iterations in %llu cycles\n", done, t1 - t0);
+	gprintf("AVMM-RESULT guest=compute iterations=%llu cycles=%llu cycles_per_iter=%s%s "
+		"chunk_min_cycles=%llu chunk_max_cycles=%llu checksum=0x%x %s ok=1\n",
+		done, t1 - t0, fmt_ratio(b, t1 - t0, done), r, cmin, cmax, sum, fmt_tsc_hz(hz));
+	return 0;
+}
