@@ -95,8 +95,14 @@ test: $(BUILD)/avmm guests $(TEST_BINS)
 check:
 	$(MAKE) BUILD=build/san SAN=1 test
 
-bench: $(BUILD)/avmm guests
-	@bench/run-all.sh $(BUILD)
+# ---- benchmarks: every bench/*.c is a program linked with all module libs ----
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(SYS_LIBS)
+
+bench: $(BUILD)/avmm guests $(BENCH_BINS)
+	@bench/run-all.sh $(BUILD) $(BENCH_BINS)
 
 fuzz:
 	@tests/fuzz/run.sh $(BUILD)

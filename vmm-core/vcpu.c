@@ -52,9 +52,16 @@ void vmm_vcpu_destroy(struct vmm_vcpu *v)
 	v->fd = -1;
 }
 
+/* The kick signal's handler runs on the vCPU's own thread: it asks KVM to
+ * leave (or not enter) the guest, so a kick never gets lost in the window
+ * between the flag checks and KVM_RUN. */
+static __thread struct kvm_run *this_run;
+
 static void kick_handler(int sig)
 {
 	(void)sig;
+	if (this_run)
+		this_run->immediate_exit = 1;
 }
 
 void vmm_vcpu_kick(struct vmm_vcpu *v)
@@ -78,17 +85,13 @@ static bool park_if_requested(struct vmm_vcpu *v)
 	return !v->vm->stop;
 }
 
-/* The kick signal stays blocked except inside KVM_RUN, so a kick sent while
- * the thread is outside KVM_RUN makes the next KVM_RUN return EINTR at once. */
-static int set_run_sigmask(struct vmm_vcpu *v)
+static void unblock_kick(void)
 {
-	struct { struct kvm_signal_mask m; uint8_t set[8]; } arg;
-	sigset_t empty;
+	sigset_t set;
 
-	sigemptyset(&empty);
-	arg.m.len = 8;
-	memcpy(arg.set, &empty, 8);
-	return ioctl(v->fd, KVM_SET_SIGNAL_MASK, &arg);
+	sigemptyset(&set);
+	sigaddset(&set, VMM_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 static void *vcpu_thread(void *arg)
@@ -99,13 +102,14 @@ static void *vcpu_thread(void *arg)
 	v->tid = (pid_t)syscall(SYS_gettid);
 	snprintf(name, sizeof(name), "avmm-vcpu%d", v->idx);
 	pthread_setname_np(pthread_self(), name);
-	if (set_run_sigmask(v) < 0)
-		vmm_end(v->vm, VMM_END_ERROR, 4, "KVM_SET_SIGNAL_MASK on vcpu%d: %s", v->idx,
-			strerror(errno));
+	this_run = v->run;
+	unblock_kick();
 	while (park_if_requested(v)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN) {
+				v->run->immediate_exit = 0;
 				continue;
+			}
 			vmm_end(v->vm, VMM_END_ERROR, 4, "KVM_RUN on vcpu%d failed: %s", v->idx,
 				strerror(errno));
 			break;

@@ -1,0 +1,105 @@
+/*
+ * PIO exit round trip with the pio-loop guest, in one run:
+ *   raw   - the floor: the same VM set-up, driven by a minimal KVM_RUN loop
+ *   avmm  - `avmm run build/guests/pio-loop.elf`
+ *   qemu  - `qemu-system-x86_64 -enable-kvm -kernel build/guests/pio-loop.elf`
+ * The guest times its own port writes with its TSC; medians over REPS runs.
+ * Last line: ratio_vs_raw=X ratio_vs_qemu=Y (target ratio_vs_raw <= 1.05).
+ */
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <math.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include "bench/bench_util.h"
+#include "vmm-core/vmm.h"
+
+#define REPS 7
+#define EXITS "20000"
+
+static int raw_floor(const char *guest, double *ns_per_exit)
+{
+	struct vmm_config cfg = { .vcpus = 1, .mem_bytes = 64ull << 20, .guest_path = guest,
+				  .cmdline = "n=" EXITS, .console_path = "/dev/null" };
+	char out[4096] = "";
+	size_t have = 0;
+	struct kvm_run *run;
+	struct vmm *vm;
+	int kvm, fd, sz, done = 0;
+
+	if (vmm_create(&cfg, &vm))
+		return -1;
+	kvm = open("/dev/kvm", O_RDWR);
+	fd = vmm_vcpu_fd(vm, 0);
+	sz = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	run = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	while (!done && ioctl(fd, KVM_RUN, 0) == 0) {
+		uint8_t *d = (uint8_t *)run + run->io.data_offset;
+
+		if (run->exit_reason != KVM_EXIT_IO) {
+			fprintf(stderr, "raw: unexpected exit %u\n", run->exit_reason);
+			break;
+		}
+		if (run->io.port == 0xf4)
+			done = 1;
+		else if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == 0x3f8 &&
+			 have + 1 < sizeof(out))
+			out[have++] = (char)d[0];
+		else if (run->io.direction == KVM_EXIT_IO_IN)
+			memset(d, run->io.port == 0x3fd ? 0x60 : 0xff, run->io.size);
+	}
+	out[have] = '\0';
+	munmap(run, sz);
+	close(kvm);
+	vmm_destroy(vm);
+	*ns_per_exit = bench_result(out, "ns_per_exit");
+	return done && *ns_per_exit > 0 ? 0 : -1;
+}
+
+static int run_tool(char *const argv[], double *ns_per_exit)
+{
+	static char out[1 << 16];
+	int st = bench_exec(argv, out, sizeof(out));
+
+	*ns_per_exit = bench_result(out, "ns_per_exit");
+	if (st != 1 || *ns_per_exit <= 0) {
+		fprintf(stderr, "%s failed (status %d): %.300s\n", argv[0], st, out);
+		return -1;
+	}
+	return 0;
+}
+
+int main(void)
+{
+	double raw[REPS], avmm[REPS], qemu[REPS], mr, ma, mq = NAN;
+	char guest[512], avmm_bin[512];
+	int i, nq = 0;
+
+	snprintf(guest, sizeof(guest), "%s/guests/pio-loop.elf", bench_build());
+	snprintf(avmm_bin, sizeof(avmm_bin), "%s/avmm", bench_build());
+	char *const avmm_argv[] = { avmm_bin, "run", guest, "--cmdline", "n=" EXITS, NULL };
+	char *const qemu_argv[] = { "qemu-system-x86_64", "-enable-kvm", "-display", "none",
+		"-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+		"-kernel", guest, "-append", "n=" EXITS, NULL };
+
+	printf("pio-loop, %s port writes per run, %d runs each, interleaved\n", EXITS, REPS);
+	for (i = 0; i < REPS; i++) {
+		if (raw_floor(guest, &raw[i]) || run_tool(avmm_argv, &avmm[i]))
+			return 1;
+		if (run_tool(qemu_argv, &qemu[nq]) == 0)
+			nq++;
+	}
+	mr = bench_median(raw, REPS);
+	ma = bench_median(avmm, REPS);
+	if (nq)
+		mq = bench_median(qemu, nq);
+	printf("raw_kvm_run_loop  median %.0f ns/exit\n", mr);
+	printf("avmm              median %.0f ns/exit\n", ma);
+	if (nq)
+		printf("qemu -enable-kvm  median %.0f ns/exit (%d runs)\n", mq, nq);
+	else
+		printf("qemu -enable-kvm  unavailable (see errors above)\n");
+	printf("ratio_vs_raw=%.3f ratio_vs_qemu=%.3f\n", ma / mr, nq ? ma / mq : NAN);
+	return 0;
+}
