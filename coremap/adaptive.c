@@ -106,6 +106,8 @@ static void explain(const struct cm_plan *p, const struct coremap_vcpu_metrics *
 		       m[i].run_delay_pct, m[i].cur_pcpu, load[v[i].cur]);
 	if (v[i].cur == to)
 		cm_why(why, len, " stays on cpu%d", os_to);
+	else if (v[i].cur < 0)
+		cm_why(why, len, " ->cpu%d (host load %.0f%%)", os_to, load[to]);
 	else
 		cm_why(why, len, " cpu%d->cpu%d (host load %.0f%%)", m[i].cur_pcpu, os_to,
 		       load[to]);

@@ -115,15 +115,26 @@ int coremap_apply(const struct coremap_ops *ops, const pid_t *tids, const int *p
 	rc = 0;
 out:
 	if (rc < 0 && fail >= 0) {
-		for (i = 0; i < n; i++)
-			if (changed[i] && ops->set_affinity(ops->ctx, tids[i], &old[i]) == 0)
+		pid_t stuck = 0;
+
+		for (i = 0; i < n; i++) {
+			if (!changed[i])
+				continue;
+			if (ops->set_affinity(ops->ctx, tids[i], &old[i]) == 0)
 				res->rolled_back = true;
+			else
+				stuck = tids[i];
+		}
 		res->nr_moved = 0;
 		res->failed_tid = tids[fail];
 		res->failed_cpu = pcpu[fail];
 		snprintf(res->why, sizeof(res->why),
-			 "pinning tid %d to CPU %d failed: %s: %s; the vCPUs keep their "
-			 "previous CPUs", (int)tids[fail], pcpu[fail], strerror(-rc), advice(rc));
+			 "pinning tid %d to CPU %d failed: %s: %s; %s", (int)tids[fail],
+			 pcpu[fail], strerror(-rc), advice(rc), stuck ?
+			 "restoring the previous mask failed for some threads" :
+			 "the vCPUs keep their previous CPUs");
+		if (stuck)
+			res->rolled_back = false;
 		util_warn("coremap: %s", res->why);
 	} else if (rc < 0) {
 		snprintf(res->why, sizeof(res->why), "coremap_apply: %s", strerror(-rc));

@@ -148,7 +148,7 @@ struct coremap_fake {
 	int nr_threads;
 	pid_t tid[COREMAP_FAKE_MAX];
 	cpu_set_t mask[COREMAP_FAKE_MAX];
-	int fail_cpu, fail_cpu_err;  /* set_affinity to fail_cpu -> fail_cpu_err */
+	int fail_cpu, fail_cpu_err;  /* setting exactly {fail_cpu} -> fail_cpu_err */
 	pid_t fail_tid;              /* set_affinity on this TID -> fail_tid_err */
 	int fail_tid_err;
 	bool lie_on_readback;        /* get returns all CPUs (verification fails) */

@@ -42,7 +42,7 @@ static int fake_set(void *ctx, pid_t tid, const cpu_set_t *set)
 		return s;
 	if (f->fail_tid && tid == f->fail_tid)
 		return f->fail_tid_err;
-	if (f->fail_cpu_err && CPU_ISSET(f->fail_cpu, set))
+	if (f->fail_cpu_err && CPU_COUNT(set) == 1 && CPU_ISSET(f->fail_cpu, set))
 		return f->fail_cpu_err;
 	for (c = 0; c < f->nr_cpus; c++)
 		usable += CPU_ISSET(c, set) ? 1 : 0;
