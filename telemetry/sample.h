@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #define TEL_MAX_VCPUS 64
+#define TEL_SAMPLE_MAX_EVENTS 8   /* added by telemetry */
 
 enum tel_source {
 	TEL_SRC_KVM_STATS,  /* KVM binary stats fd */
@@ -38,6 +39,15 @@ struct tel_vcpu_sample {
 	/* derived over the last tick */
 	double ipc, exits_per_s, paging_exits_per_s, tlb_misses_per_kinstr;
 	double llc_misses_per_kinstr, cpu_pct, run_delay_pct;
+	/* added by telemetry: the fields above (cycles ... walk_cycles) count
+	 * guest mode only (exclude_host); these count host mode only
+	 * (exclude_guest), valid only when hw_host_valid */
+	bool hw_host_valid;
+	uint64_t host_cycles, host_instructions, host_llc_misses, host_dtlb_misses,
+		host_walk_cycles;
+	/* every configured counter event by index (tel_event_name()), scaled
+	 * for multiplexing: guest-only and host-only */
+	uint64_t ev_guest[TEL_SAMPLE_MAX_EVENTS], ev_host[TEL_SAMPLE_MAX_EVENTS];
 };
 
 struct tel_vm_sample {
@@ -61,6 +71,9 @@ struct tel_sample {
 	struct tel_vm_sample vm;
 	struct tel_energy_sample energy;
 	struct tel_source_status src[TEL_SRC_COUNT];
+	/* added by telemetry: its own cost */
+	uint64_t tel_cpu_ns;         /* CPU time spent sampling, cumulative */
+	uint64_t tel_sample_ns;      /* wall time this sample took to collect */
 };
 
 /* One adaptation decision as exported (decision log, dashboard timeline). */

@@ -1,0 +1,170 @@
+/* One tick: read every source into a struct tel_sample. */
+#include "telemetry/tel_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "common/util.h"
+
+static const char *const vcpu_stats[] = {
+	"exits", "io_exits", "mmio_exits", "halt_exits", "pf_taken", "pf_fixed",
+	"pf_emulate", "tlb_flush", "invlpg",
+};
+static const char *const vm_stats[] = {
+	"mmu_pte_write", "mmu_shadow_zapped", "remote_tlb_flush", "pages_4k",
+	"pages_2m", "pages_1g",
+};
+
+void tel_set_down(struct tel_source_status *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	st->up = false;
+	va_start(ap, fmt);
+	vsnprintf(st->why, sizeof(st->why), fmt, ap);
+	va_end(ap);
+}
+
+static void set_up(struct tel_source_status *st)
+{
+	st->up = true;
+	st->why[0] = 0;
+}
+
+static void lookup(const struct tel_kvmstats *s, const char *const *names, int n, int *idx,
+		   const char *what)
+{
+	char missing[256] = "";
+
+	for (int i = 0; i < n; i++) {
+		idx[i] = tel_kvmstats_find(s, names[i]);
+		if (idx[i] < 0 && strlen(missing) + strlen(names[i]) + 2 < sizeof(missing)) {
+			strcat(missing, " ");
+			strcat(missing, names[i]);
+		}
+	}
+	if (missing[0])
+		util_debug("KVM %s statistics without:%s (left at 0)", what, missing);
+}
+
+int tel_open_vm_stats(struct tel *t)
+{
+	char why[160];
+	int fd = t->tg.vm_fd ? t->tg.vm_fd(t->tg.arg) : -1;
+	int err;
+
+	if (fd < 0) {
+		tel_set_down(&t->src[TEL_SRC_KVM_STATS], "no KVM VM file descriptor");
+		return -EBADF;
+	}
+	err = tel_kvmstats_open(fd, &t->vmstats, why, sizeof(why));
+	if (err) {
+		tel_set_down(&t->src[TEL_SRC_KVM_STATS], "VM: %s", why);
+		return err;
+	}
+	lookup(&t->vmstats, vm_stats, (int)UTIL_ARRAY_SIZE(vm_stats), t->vm_idx, "VM");
+	t->vm_ok = true;
+	set_up(&t->src[TEL_SRC_KVM_STATS]);
+	return 0;
+}
+
+/* Opens what can be opened for vCPU i; each source once per thread id. */
+static void attach_vcpu(struct tel *t, int i)
+{
+	struct tel_vcpu_src *v = &t->vs[i];
+	char why[160];
+	pid_t tid;
+	int fd;
+
+	if (!v->kvm_tried && t->tg.vcpu_fd) {
+		fd = t->tg.vcpu_fd(t->tg.arg, i);
+		if (fd >= 0) {
+			v->kvm_tried = true;
+			if (tel_kvmstats_open(fd, &v->kvm, why, sizeof(why)))
+				tel_set_down(&t->src[TEL_SRC_KVM_STATS], "vcpu%d: %s", i, why);
+			else {
+				lookup(&v->kvm, vcpu_stats, (int)UTIL_ARRAY_SIZE(vcpu_stats),
+				       v->kvm_idx, "vCPU");
+				v->kvm_ok = true;
+			}
+		}
+	}
+	tid = t->tg.vcpu_tid ? t->tg.vcpu_tid(t->tg.arg, i) : 0;
+	if (tid <= 0 || tid == v->tid)
+		return;
+	if (v->th_ok)
+		tel_thread_close(&v->th);
+	v->tid = tid;
+	v->th_ok = !tel_thread_open(t->fsroot, tid, &v->th, why, sizeof(why));
+	if (!v->th_ok)
+		tel_set_down(&t->src[TEL_SRC_THREAD], "vcpu%d: %s", i, why);
+	v->hw_ok = false;
+	if (t->hw) {
+		v->hw_ok = !t->hw_ops->attach(t->hw, i, tid, why, sizeof(why));
+		if (!v->hw_ok)
+			tel_set_down(&t->src[t->hw_src], "%s", why);
+	}
+}
+
+static void read_vcpu(struct tel *t, int i, struct tel_vcpu_sample *o, bool *th_up,
+		      bool *hw_up)
+{
+	struct tel_vcpu_src *v = &t->vs[i];
+	uint64_t *f[] = { &o->exits, &o->io_exits, &o->mmio_exits, &o->halt_exits,
+			  &o->pf_taken, &o->pf_fixed, &o->pf_emulate, &o->tlb_flush,
+			  &o->invlpg };
+
+	o->tid = v->tid;
+	o->pcpu = -1;
+	if (v->kvm_ok && !tel_kvmstats_read(&v->kvm))
+		for (size_t k = 0; k < UTIL_ARRAY_SIZE(f); k++)
+			*f[k] = tel_kvmstats_value(&v->kvm, v->kvm_idx[k]);
+	if (v->th_ok) {
+		int err = tel_thread_read(&v->th, &o->cpu_time_ns, &o->run_delay_ns, &o->pcpu);
+
+		if (err) {
+			tel_set_down(&t->src[TEL_SRC_THREAD], "vcpu%d thread %d: %s", i,
+				     (int)v->tid, strerror(-err));
+			*th_up = false;
+		}
+	} else {
+		*th_up = false;
+	}
+	if (v->hw_ok)
+		*hw_up &= !t->hw_ops->read(t->hw, i, o);
+	else
+		*hw_up = false;
+}
+
+void tel_collect(struct tel *t, struct tel_sample *s)
+{
+	bool th_up = true, hw_up = t->hw != NULL, kvm_up = t->vm_ok;
+	uint64_t *f[] = { &s->vm.mmu_pte_write, &s->vm.mmu_shadow_zapped,
+			  &s->vm.remote_tlb_flush, &s->vm.pages_4k, &s->vm.pages_2m,
+			  &s->vm.pages_1g };
+	int started = 0;
+
+	s->nr_vcpus = t->nr_vcpus;
+	for (int i = 0; i < t->nr_vcpus; i++) {
+		attach_vcpu(t, i);
+		started += t->vs[i].tid > 0;
+		kvm_up &= t->vs[i].kvm_ok;
+		read_vcpu(t, i, &s->vcpu[i], &th_up, &hw_up);
+	}
+	if (t->vm_ok && !tel_kvmstats_read(&t->vmstats))
+		for (size_t k = 0; k < UTIL_ARRAY_SIZE(f); k++)
+			*f[k] = tel_kvmstats_value(&t->vmstats, t->vm_idx[k]);
+	if (kvm_up)
+		set_up(&t->src[TEL_SRC_KVM_STATS]);
+	if (!started) {
+		tel_set_down(&t->src[TEL_SRC_THREAD], "vCPU threads not started yet");
+		if (t->hw)
+			tel_set_down(&t->src[t->hw_src], "vCPU threads not started yet");
+	} else {
+		if (th_up)
+			set_up(&t->src[TEL_SRC_THREAD]);
+		if (hw_up)
+			set_up(&t->src[t->hw_src]);
+	}
+}

@@ -1,0 +1,49 @@
+/* Derived metrics over one tick: pure, from two consecutive samples. */
+#include "telemetry/tel_int.h"
+
+#include "common/util.h"
+
+static double per_s(uint64_t d, uint64_t dt_ns)
+{
+	return dt_ns ? (double)d * 1e9 / (double)dt_ns : 0.0;
+}
+
+static double ratio(uint64_t num, uint64_t den, double mult)
+{
+	return den ? (double)num * mult / (double)den : 0.0;
+}
+
+static void derive_vcpu(const struct tel_vcpu_sample *p, struct tel_vcpu_sample *c,
+			uint64_t dt)
+{
+	uint64_t d_ins, d_cyc;
+
+#define D(f) util_counter_delta(p->f, c->f, 0)
+	c->exits_per_s = per_s(D(exits), dt);
+	c->paging_exits_per_s = per_s(D(pf_taken) + D(invlpg), dt);
+	c->cpu_pct = 100.0 * per_s(D(cpu_time_ns), dt) / 1e9;
+	c->run_delay_pct = 100.0 * per_s(D(run_delay_ns), dt) / 1e9;
+	if (c->hw_valid && p->hw_valid) {
+		d_ins = D(instructions);
+		d_cyc = D(cycles);
+		c->ipc = ratio(d_ins, d_cyc, 1.0);
+		c->tlb_misses_per_kinstr = ratio(D(dtlb_misses), d_ins, 1000.0);
+		c->llc_misses_per_kinstr = ratio(D(llc_misses), d_ins, 1000.0);
+	}
+#undef D
+}
+
+void tel_derive(const struct tel_sample *prev, struct tel_sample *cur)
+{
+	for (int i = 0; i < cur->nr_vcpus && i < TEL_MAX_VCPUS; i++) {
+		struct tel_vcpu_sample *c = &cur->vcpu[i];
+
+		c->ipc = c->exits_per_s = c->paging_exits_per_s = 0;
+		c->tlb_misses_per_kinstr = c->llc_misses_per_kinstr = 0;
+		c->cpu_pct = c->run_delay_pct = 0;
+		/* no rates over a restart of the thread or the first tick */
+		if (!prev || !cur->dt_ns || i >= prev->nr_vcpus || prev->vcpu[i].tid != c->tid)
+			continue;
+		derive_vcpu(&prev->vcpu[i], c, cur->dt_ns);
+	}
+}

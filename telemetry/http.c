@@ -1,0 +1,221 @@
+/* HTTP server (libmicrohttpd): /metrics, the dashboard at /, /api/samples,
+ * /api/decisions. Its own CPU time is added to avmm_telemetry_cpu_seconds. */
+#include "telemetry/tel_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+extern const unsigned char asset_dashboard_html[];
+extern const unsigned int asset_dashboard_html_len;
+
+struct tel_http {
+	struct MHD_Daemon *d;
+	int fd, port;
+	struct tel *t;
+};
+
+/* "PORT" (loopback), "ADDR:PORT", "[V6ADDR]:PORT". */
+int tel_parse_listen_addr(const char *s, char *host, size_t host_len, int *port)
+{
+	const char *colon, *p;
+	size_t hl;
+	long v;
+
+	if (!s || !*s)
+		return -EINVAL;
+	if (s[0] == '[') {
+		p = strchr(s, ']');
+		if (!p || p[1] != ':')
+			return -EINVAL;
+		hl = (size_t)(p - s - 1);
+		colon = p + 1;
+		s++;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon && strchr(s, ':') != colon)
+			return -EINVAL;          /* bare IPv6 needs brackets */
+		hl = colon ? (size_t)(colon - s) : 0;
+	}
+	if (hl >= host_len)
+		return -ENAMETOOLONG;
+	memcpy(host, s, hl);
+	host[hl] = 0;
+	if (!colon && !hl)
+		snprintf(host, host_len, "127.0.0.1");
+	if (!host[0])
+		snprintf(host, host_len, "127.0.0.1");
+	p = colon ? colon + 1 : s;
+	if (util_parse_int(p, 0, 65535, &v))
+		return -EINVAL;
+	*port = (int)v;
+	return 0;
+}
+
+static int listen_on(const char *addr, int *fd_out, int *port_out)
+{
+	char host[128];
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *a4 = (void *)&ss;
+	struct sockaddr_in6 *a6 = (void *)&ss;
+	socklen_t sl;
+	int port, fd, err, one = 1;
+
+	if (tel_parse_listen_addr(addr, host, sizeof(host), &port)) {
+		util_err("--metrics '%s': expected PORT, ADDR:PORT or [ADDR]:PORT with a port "
+			 "0-65535", addr);
+		return -EINVAL;
+	}
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		sl = sizeof(*a4);
+	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		sl = sizeof(*a6);
+	} else {
+		util_err("--metrics '%s': '%s' is not a numeric IPv4 or IPv6 address", addr, host);
+		return -EINVAL;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (void *)&ss, sl) || listen(fd, 32)) {
+		err = -errno;
+		util_err("--metrics '%s': cannot listen: %s%s", addr, strerror(errno),
+			 err == -EADDRINUSE ? " (another program uses the port: pick another)" :
+			 err == -EADDRNOTAVAIL ? " (no interface has that address)" : "");
+		close(fd);
+		return err;
+	}
+	sl = sizeof(ss);
+	getsockname(fd, (void *)&ss, &sl);
+	*port_out = ntohs(ss.ss_family == AF_INET ? a4->sin_port : a6->sin6_port);
+	*fd_out = fd;
+	return 0;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *type,
+			     void *body, size_t len, enum MHD_ResponseMemoryMode mode)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	ret = MHD_queue_response(c, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static uint64_t since_arg(struct MHD_Connection *c)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
+	uint64_t n = 0;
+
+	if (v && util_parse_u64(v, &n))
+		n = 0;
+	return n;
+}
+
+static enum MHD_Result route(struct tel *t, struct MHD_Connection *c, const char *url)
+{
+	static char not_found[] = "not found: try /, /metrics, /api/samples, /api/decisions\n";
+	char *body = NULL;
+	int err;
+
+	if (!strcmp(url, "/") || !strcmp(url, "/index.html"))
+		return reply(c, 200, "text/html; charset=utf-8", (void *)asset_dashboard_html,
+			     asset_dashboard_html_len, MHD_RESPMEM_PERSISTENT);
+	if (!strcmp(url, "/metrics")) {
+		err = tel_metrics_text(t, &body);
+		if (!err)
+			return reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", body,
+				     strlen(body), MHD_RESPMEM_MUST_FREE);
+	} else if (!strcmp(url, "/api/samples")) {
+		err = tel_samples_json(t, since_arg(c), &body);
+		if (!err)
+			return reply(c, 200, "application/json", body, strlen(body),
+				     MHD_RESPMEM_MUST_FREE);
+	} else if (!strcmp(url, "/api/decisions")) {
+		err = tel_decisions_json(t, since_arg(c), &body);
+		if (!err)
+			return reply(c, 200, "application/json", body, strlen(body),
+				     MHD_RESPMEM_MUST_FREE);
+	} else {
+		return reply(c, 404, "text/plain", not_found, strlen(not_found),
+			     MHD_RESPMEM_PERSISTENT);
+	}
+	return MHD_NO;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+			       const char *method, const char *version, const char *upload,
+			       size_t *upload_len, void **con_cls)
+{
+	static char bad_method[] = "only GET\n";
+	struct tel *t = cls;
+	uint64_t c0 = util_thread_cpu_ns();
+	enum MHD_Result r;
+
+	(void)version;
+	(void)upload;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return reply(c, 405, "text/plain", bad_method, strlen(bad_method),
+			     MHD_RESPMEM_PERSISTENT);
+	if (*upload_len)
+		return MHD_NO;
+	(void)con_cls;
+	r = route(t, c, url);
+	__atomic_fetch_add(&t->http_cpu_ns, util_thread_cpu_ns() - c0, __ATOMIC_RELAXED);
+	return r;
+}
+
+int tel_http_start(struct tel *t, const char *addr, struct tel_http **out)
+{
+	struct tel_http *h = calloc(1, sizeof(*h));
+	int err;
+
+	if (!h)
+		return -ENOMEM;
+	h->t = t;
+	err = listen_on(addr, &h->fd, &h->port);
+	if (err) {
+		free(h);
+		return err;
+	}
+	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
+				NULL, handler, t, MHD_OPTION_LISTEN_SOCKET, h->fd,
+				MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+	if (!h->d) {
+		util_err("--metrics '%s': libmicrohttpd could not start", addr);
+		close(h->fd);
+		free(h);
+		return -EIO;
+	}
+	util_info("metrics and dashboard on port %d (--metrics %s)", h->port, addr);
+	*out = h;
+	return 0;
+}
+
+int tel_http_port(const struct tel_http *h)
+{
+	return h->port;
+}
+
+void tel_http_stop(struct tel_http *h)
+{
+	MHD_stop_daemon(h->d);    /* closes the listening socket too */
+	free(h);
+}

@@ -1,0 +1,151 @@
+/* PAPI counter backend (--counters papi). PAPI has no guest/host split:
+ * its counts (all modes together) go into the guest fields, hw_host_valid
+ * stays false, and multiplex_ratio is 1. */
+#include "telemetry/tel_int.h"
+
+#include <errno.h>
+#include <papi.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+struct tel_hw {
+	int n;
+	char names[TEL_SAMPLE_MAX_EVENTS][64];
+	enum tel_hw_role role[TEL_SAMPLE_MAX_EVENTS];
+	int es[TEL_MAX_VCPUS];
+};
+
+static const char *const papi_defaults[] = {
+	"PAPI_TOT_CYC", "PAPI_TOT_INS", "PAPI_L3_TCM", "PAPI_TLB_DM",
+};
+
+static pthread_mutex_t papi_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int papi_init(char *why, size_t wlen)
+{
+	const PAPI_component_info_t *ci;
+	int r = PAPI_VER_CURRENT;
+
+	pthread_mutex_lock(&papi_lock);
+	if (!PAPI_is_initialized())
+		r = PAPI_library_init(PAPI_VER_CURRENT);
+	pthread_mutex_unlock(&papi_lock);
+	if (r != PAPI_VER_CURRENT) {
+		snprintf(why, wlen, "PAPI_library_init failed: %s", PAPI_strerror(r));
+		return -ENODEV;
+	}
+	ci = PAPI_get_component_info(0);
+	if (!ci || ci->disabled) {
+		snprintf(why, wlen, "PAPI %s component disabled: %s",
+			 ci ? ci->name : "cpu", ci ? ci->disabled_reason : "none found");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static int papi_setup(const char *const *events, int n, const char *root,
+		      struct tel_hw **out, char *why, size_t wlen)
+{
+	struct tel_hw *h;
+	int code, err;
+
+	(void)root;
+	err = papi_init(why, wlen);
+	if (err)
+		return err;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	if (!events || n <= 0) {
+		events = papi_defaults;
+		n = (int)UTIL_ARRAY_SIZE(papi_defaults);
+	}
+	for (int i = 0; i < n && i < TEL_SAMPLE_MAX_EVENTS; i++) {
+		if (PAPI_event_name_to_code(events[i], &code) != PAPI_OK) {
+			snprintf(why, wlen, "PAPI does not know event '%s' (see papi_avail)",
+				 events[i]);
+			free(h);
+			return -EINVAL;
+		}
+		snprintf(h->names[h->n], sizeof(h->names[0]), "%s", events[i]);
+		h->role[h->n++] = tel_hw_role_of(events[i]);
+	}
+	for (int v = 0; v < TEL_MAX_VCPUS; v++)
+		h->es[v] = PAPI_NULL;
+	*out = h;
+	return 0;
+}
+
+static int papi_attach(struct tel_hw *h, int vcpu, pid_t tid, char *why, size_t wlen)
+{
+	int es = PAPI_NULL, r;
+
+	r = PAPI_create_eventset(&es);
+	if (r == PAPI_OK)
+		r = PAPI_assign_eventset_component(es, 0);
+	for (int i = 0; i < h->n && r == PAPI_OK; i++)
+		r = PAPI_add_named_event(es, h->names[i]);
+	if (r == PAPI_OK)
+		r = PAPI_attach(es, (unsigned long)tid);
+	if (r == PAPI_OK)
+		r = PAPI_start(es);
+	if (r != PAPI_OK) {
+		snprintf(why, wlen, "PAPI cannot count on thread %d: %s", (int)tid,
+			 PAPI_strerror(r));
+		if (es != PAPI_NULL) {
+			PAPI_cleanup_eventset(es);
+			PAPI_destroy_eventset(&es);
+		}
+		return r == PAPI_EPERM ? -EACCES : -ENODEV;
+	}
+	h->es[vcpu] = es;
+	return 0;
+}
+
+static int papi_read(struct tel_hw *h, int vcpu, struct tel_vcpu_sample *v)
+{
+	long long vals[TEL_SAMPLE_MAX_EVENTS];
+
+	v->hw_valid = v->hw_host_valid = false;
+	if (h->es[vcpu] == PAPI_NULL || PAPI_read(h->es[vcpu], vals) != PAPI_OK)
+		return -EIO;
+	for (int i = 0; i < h->n; i++) {
+		v->ev_guest[i] = (uint64_t)vals[i];
+		tel_hw_store(v, h->role[i], false, (uint64_t)vals[i]);
+	}
+	v->multiplex_ratio = 1.0;
+	v->hw_valid = true;
+	return 0;
+}
+
+static int papi_names(const struct tel_hw *h, const char **out, int max)
+{
+	int i;
+
+	for (i = 0; i < h->n && i < max; i++)
+		out[i] = h->names[i];
+	return i;
+}
+
+static void papi_close(struct tel_hw *h)
+{
+	long long vals[TEL_SAMPLE_MAX_EVENTS];
+
+	if (!h)
+		return;
+	for (int v = 0; v < TEL_MAX_VCPUS; v++)
+		if (h->es[v] != PAPI_NULL) {
+			PAPI_stop(h->es[v], vals);
+			PAPI_cleanup_eventset(h->es[v]);
+			PAPI_destroy_eventset(&h->es[v]);
+		}
+	free(h);
+}
+
+const struct tel_hw_ops tel_papi_ops = {
+	.name = "papi", .setup = papi_setup, .attach = papi_attach,
+	.read = papi_read, .names = papi_names, .close = papi_close,
+};

@@ -1,0 +1,132 @@
+/* Per-thread CPU time, run delay (schedstat) and last CPU (stat field 39). */
+#include "telemetry/tel_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+/* "<cpu_time_ns> <run_delay_ns> <timeslices>\n" */
+int tel_parse_schedstat(const char *buf, uint64_t *cpu_ns, uint64_t *delay_ns)
+{
+	unsigned long long a, b, c;
+	int n = 0;
+
+	if (sscanf(buf, "%llu %llu %llu%n", &a, &b, &c, &n) != 3 || n == 0)
+		return -EINVAL;
+	for (const char *p = buf + n; *p; p++)
+		if (*p != '\n' && *p != ' ')
+			return -EINVAL;
+	*cpu_ns = a;
+	*delay_ns = b;
+	return 0;
+}
+
+/* Field 39 (processor) of /proc/.../stat; comm (field 2) may hold spaces and
+ * parentheses, so fields are counted from the last ')'. */
+int tel_parse_stat_cpu(const char *buf, int *cpu)
+{
+	const char *p = strrchr(buf, ')');
+	int field = 2;
+	char *end;
+	long v;
+
+	if (!p)
+		return -EINVAL;
+	p++;
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		if (!*p || *p == '\n')
+			break;
+		field++;
+		if (field == 39) {
+			v = strtol(p, &end, 10);
+			if (end == p || v < 0 || v > 1 << 20)
+				return -EINVAL;
+			*cpu = (int)v;
+			return 0;
+		}
+		while (*p && *p != ' ' && *p != '\n')
+			p++;
+	}
+	return -EINVAL;
+}
+
+static int open_task_file(const char *root, pid_t tid, const char *name, int *fd,
+			  char *why, size_t wlen)
+{
+	char rel[96], path[4096];
+	int err;
+
+	snprintf(rel, sizeof(rel), "/proc/self/task/%d/%s", (int)tid, name);
+	err = util_path(path, sizeof(path), root, rel);
+	if (err)
+		return err;
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0) {
+		err = -errno;
+		snprintf(why, wlen, "%s: %s%s", path, strerror(errno),
+			 err == -ENOENT && !strcmp(name, "schedstat") ?
+			 " (kernel without CONFIG_SCHED_INFO, or the thread ended)" : "");
+		return err;
+	}
+	return 0;
+}
+
+int tel_thread_open(const char *root, pid_t tid, struct tel_thread *th,
+		    char *why, size_t wlen)
+{
+	int err;
+
+	th->tid = tid;
+	th->sched_fd = th->stat_fd = -1;
+	err = open_task_file(root, tid, "schedstat", &th->sched_fd, why, wlen);
+	if (err)
+		return err;
+	err = open_task_file(root, tid, "stat", &th->stat_fd, why, wlen);
+	if (err) {
+		close(th->sched_fd);
+		th->sched_fd = -1;
+	}
+	return err;
+}
+
+static int pread_text(int fd, char *buf, size_t len)
+{
+	ssize_t n = pread(fd, buf, len - 1, 0);
+
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return n ? 0 : -ESRCH;
+}
+
+int tel_thread_read(struct tel_thread *th, uint64_t *cpu_ns, uint64_t *delay_ns,
+		    int *pcpu)
+{
+	char buf[1024];
+	int err;
+
+	err = pread_text(th->sched_fd, buf, sizeof(buf));
+	if (!err)
+		err = tel_parse_schedstat(buf, cpu_ns, delay_ns);
+	if (err)
+		return err;
+	*pcpu = -1;
+	if (!pread_text(th->stat_fd, buf, sizeof(buf)))
+		tel_parse_stat_cpu(buf, pcpu);
+	return 0;
+}
+
+void tel_thread_close(struct tel_thread *th)
+{
+	if (th->sched_fd >= 0)
+		close(th->sched_fd);
+	if (th->stat_fd >= 0)
+		close(th->stat_fd);
+	th->sched_fd = th->stat_fd = -1;
+}

@@ -1,0 +1,283 @@
+/* The tel object: open/close, one sample, the ring, decisions. */
+#include "telemetry/tel_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+static const char *const src_names[TEL_SRC_COUNT] = {
+	[TEL_SRC_KVM_STATS] = "kvm", [TEL_SRC_THREAD] = "thread", [TEL_SRC_PERF] = "perf",
+	[TEL_SRC_PAPI] = "papi", [TEL_SRC_ENERGY] = "energy",
+};
+
+const char *tel_source_name(enum tel_source s)
+{
+	return s < TEL_SRC_COUNT ? src_names[s] : "?";
+}
+
+static char *dup_or(const char *s, const char *dflt)
+{
+	return strdup(s && *s ? s : dflt);
+}
+
+static int copy_config(struct tel *t, const struct tel_config *c)
+{
+	t->cfg = *c;
+	t->run_id = dup_or(c->run_id, "run");
+	t->profile = dup_or(c->profile_name, "none");
+	t->vm_name = dup_or(c->vm_name, "vm0");
+	t->fsroot = c->fsroot ? strdup(c->fsroot) : NULL;
+	if (!t->run_id || !t->profile || !t->vm_name || (c->fsroot && !t->fsroot))
+		return -ENOMEM;
+	t->cfg.run_id = t->run_id;
+	t->cfg.profile_name = t->profile;
+	t->cfg.vm_name = t->vm_name;
+	t->cfg.fsroot = t->fsroot;
+	t->cfg.metrics_addr = NULL;    /* not kept: only used at open */
+	for (int i = 0; i < TEL_MAX_TRACES; i++)
+		t->cfg.trace_paths[i] = NULL;
+	t->cfg.events = NULL;
+	t->cfg.counters = NULL;
+	if (!t->cfg.period_ns)
+		t->cfg.period_ns = 100000000ull;
+	return 0;
+}
+
+static int setup_counters(struct tel *t, const struct tel_config *c)
+{
+	const char *b = c->counters && *c->counters ? c->counters : "perf";
+	char why[160] = "";
+	int err;
+
+	tel_set_down(&t->src[TEL_SRC_PERF], "not selected (--counters %s)", b);
+	tel_set_down(&t->src[TEL_SRC_PAPI], "not selected (--counters %s)", b);
+	if (!strcmp(b, "none"))
+		return 0;
+	if (!strcmp(b, "perf")) {
+		t->hw_ops = &tel_perf_ops;
+		t->hw_src = TEL_SRC_PERF;
+	} else if (!strcmp(b, "papi")) {
+		t->hw_ops = &tel_papi_ops;
+		t->hw_src = TEL_SRC_PAPI;
+	} else {
+		util_err("unknown counters backend '%s': use perf, papi or none", b);
+		return -EINVAL;
+	}
+	if (c->nr_events > TEL_MAX_EVENTS) {
+		util_err("%d counter events given, at most %d", c->nr_events, TEL_MAX_EVENTS);
+		return -E2BIG;
+	}
+	err = t->hw_ops->setup(c->events, c->nr_events, t->fsroot, &t->hw, why, sizeof(why));
+	if (err == -EINVAL || err == -E2BIG) {
+		util_err("%s", why);
+		return err;
+	}
+	if (err) {
+		t->hw = NULL;
+		tel_set_down(&t->src[t->hw_src], "%s", why);
+		util_warn("%s counters unavailable: %s", t->hw_ops->name, why);
+	} else {
+		tel_set_down(&t->src[t->hw_src], "vCPU threads not started yet");
+	}
+	return 0;
+}
+
+int tel_open_target(const struct tel_config *c, const struct tel_target *tg,
+		    struct tel **out)
+{
+	struct tel *t;
+	int err = -EINVAL;
+
+	if (!c || !tg || tg->nr_vcpus < 0 || tg->nr_vcpus > TEL_MAX_VCPUS ||
+	    c->nr_traces < 0 || c->nr_traces > TEL_MAX_TRACES) {
+		util_err("telemetry: invalid configuration (vCPUs %d, traces %d)",
+			 tg ? tg->nr_vcpus : -1, c ? c->nr_traces : -1);
+		return -EINVAL;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	pthread_mutex_init(&t->lock, NULL);
+	t->tg = *tg;
+	t->nr_vcpus = tg->nr_vcpus;
+	t->ring_len = c->ring_len >= 2 ? c->ring_len : TEL_RING_DEFAULT;
+	err = copy_config(t, c);
+	if (err)
+		goto fail;
+	err = -ENOMEM;
+	t->ring = calloc((size_t)t->ring_len, sizeof(*t->ring));
+	if (!t->ring)
+		goto fail;
+	tel_set_down(&t->src[TEL_SRC_ENERGY], "no energy source connected");
+	tel_set_down(&t->src[TEL_SRC_THREAD], "vCPU threads not started yet");
+	err = setup_counters(t, c);
+	if (err)
+		goto fail;
+	tel_open_vm_stats(t);
+	for (int i = 0; i < c->nr_traces; i++) {
+		err = tel_trace_open(c->trace_paths[i], &t->cfg, t->nr_vcpus,
+				     &t->traces[t->nr_traces]);
+		if (err)
+			goto fail;
+		t->nr_traces++;
+	}
+	if (c->metrics_addr) {
+		err = tel_http_start(t, c->metrics_addr, &t->http);
+		if (err)
+			goto fail;
+	}
+	*out = t;
+	return 0;
+fail:
+	tel_close(t);
+	return err;
+}
+
+int tel_sample(struct tel *t, struct tel_sample *out)
+{
+	uint64_t t0 = util_now_ns(), c0 = util_thread_cpu_ns(), now;
+	struct tel_sample *s, *prev = NULL;
+	const char *ev[TEL_MAX_EVENTS];
+	double busy = 0;
+	int nev;
+
+	pthread_mutex_lock(&t->lock);
+	nev = t->hw ? t->hw_ops->names(t->hw, ev, TEL_MAX_EVENTS) : 0;
+	s = &t->ring[t->nr_samples % (uint64_t)t->ring_len];
+	if (t->nr_samples)
+		prev = &t->ring[(t->nr_samples - 1) % (uint64_t)t->ring_len];
+	memset(s, 0, sizeof(*s));
+	s->seq = t->nr_samples;
+	s->t_ns = t0;
+	s->dt_ns = prev ? t0 - prev->t_ns : 0;
+	tel_collect(t, s);
+	tel_derive(prev, s);
+	for (int i = 0; i < s->nr_vcpus; i++)
+		busy += s->vcpu[i].cpu_pct / 100.0;
+	if (t->energy_fn) {
+		int err = t->energy_fn(t->energy_arg, t0, busy, &s->energy);
+
+		if (err || !s->energy.up)
+			tel_set_down(&t->src[TEL_SRC_ENERGY], "energy source: %s",
+				     err ? strerror(-err) : "reported unavailable");
+		else
+			t->src[TEL_SRC_ENERGY] = (struct tel_source_status){ .up = true };
+		if (err)
+			s->energy.up = false;
+	}
+	memcpy(s->src, t->src, sizeof(s->src));
+	for (int i = 0; i < t->nr_traces; i++)
+		tel_trace_sample(t->traces[i], s, ev, nev);
+	now = util_now_ns();
+	s->tel_sample_ns = now - t0;
+	t->sampler_cpu_ns += util_thread_cpu_ns() - c0;
+	s->tel_cpu_ns = t->sampler_cpu_ns + t->http_cpu_ns;
+	t->nr_samples++;
+	if (out)
+		*out = *s;
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+int tel_latest(struct tel *t, struct tel_sample *out)
+{
+	int err = -ENOENT;
+
+	pthread_mutex_lock(&t->lock);
+	if (t->nr_samples) {
+		*out = t->ring[(t->nr_samples - 1) % (uint64_t)t->ring_len];
+		err = 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return err;
+}
+
+void tel_set_energy_fn(struct tel *t, tel_energy_fn fn, void *arg)
+{
+	pthread_mutex_lock(&t->lock);
+	t->energy_fn = fn;
+	t->energy_arg = arg;
+	if (fn)
+		tel_set_down(&t->src[TEL_SRC_ENERGY], "not sampled yet");
+	pthread_mutex_unlock(&t->lock);
+}
+
+int tel_publish_decision(struct tel *t, const struct tel_decision *d)
+{
+	int k;
+
+	pthread_mutex_lock(&t->lock);
+	t->dec[t->nr_dec % TEL_MAX_DECISIONS] = *d;
+	t->nr_dec++;
+	for (k = 0; k < t->nr_kinds; k++)
+		if (!strncmp(t->kinds[k], d->kind, sizeof(t->kinds[k])))
+			break;
+	if (k == t->nr_kinds && k < TEL_MAX_KINDS) {
+		snprintf(t->kinds[k], sizeof(t->kinds[k]), "%.*s", (int)sizeof(d->kind) - 1,
+			 d->kind);
+		t->nr_kinds++;
+	}
+	if (k < TEL_MAX_KINDS)
+		t->kind_counts[k]++;
+	for (int i = 0; i < t->nr_traces; i++)
+		tel_trace_decision(t->traces[i], d);
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+void tel_source_status(struct tel *t, enum tel_source s, struct tel_source_status *out)
+{
+	pthread_mutex_lock(&t->lock);
+	*out = t->src[s];
+	pthread_mutex_unlock(&t->lock);
+}
+
+int tel_metrics_port(const struct tel *t)
+{
+	return t->http ? tel_http_port(t->http) : 0;
+}
+
+int tel_nr_events(const struct tel *t)
+{
+	const char *n[TEL_MAX_EVENTS];
+
+	return t->hw ? t->hw_ops->names(t->hw, n, TEL_MAX_EVENTS) : 0;
+}
+
+const char *tel_event_name(const struct tel *t, int i)
+{
+	const char *n[TEL_MAX_EVENTS];
+	int nr = t->hw ? t->hw_ops->names(t->hw, n, TEL_MAX_EVENTS) : 0;
+
+	return i >= 0 && i < nr ? n[i] : NULL;
+}
+
+void tel_close(struct tel *t)
+{
+	if (!t)
+		return;
+	tel_stop(t);
+	if (t->http)
+		tel_http_stop(t->http);
+	for (int i = 0; i < t->nr_traces; i++)
+		tel_trace_close(t->traces[i]);
+	for (int i = 0; i < TEL_MAX_VCPUS; i++) {
+		if (t->vs[i].kvm_ok)
+			tel_kvmstats_close(&t->vs[i].kvm);
+		if (t->vs[i].th_ok)
+			tel_thread_close(&t->vs[i].th);
+	}
+	if (t->vm_ok)
+		tel_kvmstats_close(&t->vmstats);
+	if (t->hw)
+		t->hw_ops->close(t->hw);
+	pthread_mutex_destroy(&t->lock);
+	free(t->ring);
+	free(t->run_id);
+	free(t->profile);
+	free(t->vm_name);
+	free(t->fsroot);
+	free(t);
+}

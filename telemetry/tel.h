@@ -1,0 +1,122 @@
+/*
+ * telemetry: samplers, the sample ring, exporters and the live dashboard.
+ *
+ * Sources, each reporting up/down with the reason (struct tel_source_status):
+ *   - KVM binary statistics (KVM_GET_STATS_FD) of the VM and every vCPU,
+ *     looked up by name;
+ *   - per-vCPU thread CPU time, run delay and last CPU from
+ *     <fsroot>/proc/self/task/TID/{schedstat,stat};
+ *   - hardware counters per vCPU thread: perf_event_open with events named
+ *     and encoded by libpfm4, guest-only (exclude_host) and host-only
+ *     (exclude_guest) groups, multiplexing scaled; or PAPI ("papi");
+ *   - energy, through a function the energy module provides.
+ * tel_sample() reads them all into one struct tel_sample (sample.h), derives
+ * rates, pushes it into a ring, writes trace records (JSON lines or CSV) and
+ * updates what the HTTP server (Prometheus /metrics, dashboard /, JSON under /api/)
+ * serves.
+ *
+ * Units: times in ns (CLOCK_MONOTONIC), energy in µJ; exported metrics use
+ * base units (seconds, joules, watts). Hardware figures and what is derived
+ * from them (ipc, tlb_misses_per_kinstr, llc_misses_per_kinstr) are valid only
+ * when hw_valid; they are never exported otherwise.
+ *
+ * Threading: every function may be called from any thread; tel_sample() and
+ * the HTTP server serialise on an internal lock. tel_start() runs its own
+ * sampling thread; do not also call tel_sample() from another thread then.
+ *
+ * Errors: 0 or a negative errno, with a message naming the value and the fix
+ * logged (tel_open: bad address, port in use, unwritable trace path, unknown
+ * counters backend). A source that fails does not fail tel_open/tel_sample:
+ * it is marked down with the reason and sampling goes on.
+ */
+#ifndef AVMM_TEL_H
+#define AVMM_TEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "telemetry/sample.h"
+
+#define TEL_MAX_TRACES 4
+#define TEL_MAX_EVENTS TEL_SAMPLE_MAX_EVENTS
+#define TEL_RING_DEFAULT 256
+
+struct vmm;
+struct vmm_ctl;
+struct tel;
+
+struct tel_config {
+	const char *metrics_addr;   /* "ADDR:PORT", "PORT" (loopback) or NULL: off */
+	const char *trace_paths[TEL_MAX_TRACES]; /* *.jsonl or *.csv */
+	int nr_traces;
+	const char *counters;       /* "perf" (default), "papi" or "none" */
+	const char **events;        /* libpfm4 (perf) or PAPI names; NULL: defaults */
+	int nr_events;
+	const char *run_id, *profile_name, *vm_name;
+	uint64_t period_ns;         /* tel_start() period; 0: 100 ms */
+	const char *fsroot;         /* NULL or "/": the real /proc */
+	int ring_len;               /* 0: TEL_RING_DEFAULT */
+};
+
+/*
+ * What to sample, as raw descriptors (for tests, benchmarks and other VMMs).
+ * Callbacks are asked again at each sample while they return 0 / -1, so a
+ * target whose vCPU threads start later is picked up when they appear.
+ */
+struct tel_target {
+	int nr_vcpus;
+	int (*vm_fd)(void *arg);              /* -1: none */
+	int (*vcpu_fd)(void *arg, int vcpu);  /* -1: none */
+	pid_t (*vcpu_tid)(void *arg, int vcpu); /* 0: not started yet */
+	void *arg;
+};
+
+typedef int (*tel_energy_fn)(void *arg, uint64_t now_ns, double busy_cores,
+			     struct tel_energy_sample *out);
+
+/* Open on a vmm (vmm-core). Starts the HTTP server and opens the traces. */
+int tel_open(const struct tel_config *c, struct vmm *vm, struct tel **out);
+int tel_open_target(const struct tel_config *c, const struct tel_target *tg,
+		    struct tel **out);
+/* Reads every source into *out (may be NULL), derives, records, exports. */
+int tel_sample(struct tel *t, struct tel_sample *out);
+int tel_start(struct tel *t);   /* own sampling thread every period_ns */
+void tel_stop(struct tel *t);
+void tel_set_energy_fn(struct tel *t, tel_energy_fn fn, void *arg);
+/* Records a decision: traces, the dashboard timeline, avmm_decisions_total. */
+int tel_publish_decision(struct tel *t, const struct tel_decision *d);
+/* Registers the "stat" control command (vmm-core control socket). */
+int tel_register_ctl(struct tel *t, struct vmm_ctl *ctl);
+void tel_close(struct tel *t);
+
+/* The newest sample (-ENOENT before the first); the bound port (0: off). */
+int tel_latest(struct tel *t, struct tel_sample *out);
+int tel_metrics_port(const struct tel *t);
+/* Counter events in use (index into ev_guest/ev_host), NULL past the end. */
+int tel_nr_events(const struct tel *t);
+const char *tel_event_name(const struct tel *t, int i);
+/* Source status as of open/last sample. */
+void tel_source_status(struct tel *t, enum tel_source s, struct tel_source_status *out);
+const char *tel_source_name(enum tel_source s);   /* "kvm", "thread", ... */
+
+/* Prometheus text exposition of the newest state (malloc'd, NUL-terminated). */
+int tel_metrics_text(struct tel *t, char **text);
+/* JSON: {"samples":[...]} newer than seq, and {"decisions":[...]} (malloc'd). */
+int tel_samples_json(struct tel *t, uint64_t since_seq, char **json);
+int tel_decisions_json(struct tel *t, uint64_t since_seq, char **json);
+
+/* Pure helpers (tested on their own). */
+void tel_derive(const struct tel_sample *prev, struct tel_sample *cur);
+int tel_parse_schedstat(const char *buf, uint64_t *cpu_ns, uint64_t *delay_ns);
+int tel_parse_stat_cpu(const char *buf, int *cpu);
+int tel_parse_listen_addr(const char *s, char *host, size_t host_len, int *port);
+
+/* `avmm stat [--socket PATH | --name VM] [--interval S] [--once]` */
+int tel_cli_stat(int argc, char **argv);
+/* Renders the answer of the "stat" command as the table avmm stat prints. */
+int tel_stat_render(const char *stat_json, FILE *f);
+
+#endif

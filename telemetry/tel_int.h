@@ -1,0 +1,157 @@
+/* telemetry internals shared between its files (not a public header). */
+#ifndef AVMM_TEL_INT_H
+#define AVMM_TEL_INT_H
+
+#include <pthread.h>
+#include <stdarg.h>
+
+#include "telemetry/tel.h"
+
+/* ---- KVM binary statistics (kvmstats.c) ---- */
+struct tel_kvm_desc {
+	char name[64];
+	uint32_t flags, offset;   /* offset in bytes from the data block */
+	uint16_t size;            /* number of u64 */
+};
+
+struct tel_kvmstats {
+	int fd;
+	uint32_t data_off;
+	size_t data_len;          /* bytes */
+	uint64_t *data;
+	int nr;
+	struct tel_kvm_desc *desc;
+};
+
+/* Parses header + descriptors from the first len bytes of a stats file. */
+int tel_kvmstats_parse(const void *buf, size_t len, struct tel_kvmstats *s);
+/* KVM_GET_STATS_FD on a VM or vCPU fd, then reads and parses the layout. */
+int tel_kvmstats_open(int kvm_fd, struct tel_kvmstats *s, char *why, size_t wlen);
+int tel_kvmstats_find(const struct tel_kvmstats *s, const char *name);
+int tel_kvmstats_read(struct tel_kvmstats *s);  /* one pread of the data block */
+uint64_t tel_kvmstats_value(const struct tel_kvmstats *s, int idx);
+void tel_kvmstats_close(struct tel_kvmstats *s);
+
+/* ---- per-thread CPU time, run delay, last CPU (proc.c) ---- */
+struct tel_thread {
+	pid_t tid;
+	int sched_fd, stat_fd;
+};
+int tel_thread_open(const char *root, pid_t tid, struct tel_thread *th,
+		    char *why, size_t wlen);
+int tel_thread_read(struct tel_thread *th, uint64_t *cpu_ns, uint64_t *delay_ns,
+		    int *pcpu);
+void tel_thread_close(struct tel_thread *th);
+
+/* ---- hardware counter backends (perf.c, papi.c) ---- */
+enum tel_hw_role { TEL_HW_CYCLES, TEL_HW_INSTR, TEL_HW_LLC, TEL_HW_DTLB, TEL_HW_WALK,
+		   TEL_HW_OTHER };
+struct tel_hw;
+struct tel_hw_ops {
+	const char *name;
+	int (*setup)(const char *const *events, int n, const char *root,
+		     struct tel_hw **out, char *why, size_t wlen);
+	int (*attach)(struct tel_hw *h, int vcpu, pid_t tid, char *why, size_t wlen);
+	int (*read)(struct tel_hw *h, int vcpu, struct tel_vcpu_sample *v);
+	int (*names)(const struct tel_hw *h, const char **out, int max);
+	void (*close)(struct tel_hw *h);
+};
+extern const struct tel_hw_ops tel_perf_ops, tel_papi_ops;
+enum tel_hw_role tel_hw_role_of(const char *event);
+void tel_hw_store(struct tel_vcpu_sample *v, enum tel_hw_role r, bool host, uint64_t val);
+/* Why an open failed, as text for source status (errno, paranoid level). */
+void tel_perf_explain(int err, const char *root, char *why, size_t wlen);
+
+/* ---- trace files (trace.c) ---- */
+struct tel_trace;
+int tel_trace_open(const char *path, const struct tel_config *c, int nr_vcpus,
+		   struct tel_trace **out);
+int tel_trace_sample(struct tel_trace *tr, const struct tel_sample *s,
+		     const char *const *ev, int nev);
+int tel_trace_decision(struct tel_trace *tr, const struct tel_decision *d);
+void tel_trace_close(struct tel_trace *tr);
+
+/* ---- HTTP server (http.c) ---- */
+struct tel_http;
+int tel_http_start(struct tel *t, const char *addr, struct tel_http **out);
+int tel_http_port(const struct tel_http *h);
+void tel_http_stop(struct tel_http *h);
+
+/* ---- Prometheus text (prom.c) ---- */
+struct tel_prom_in {
+	const struct tel_sample *s;   /* NULL before the first sample */
+	const char *vm, *run_id, *profile;
+	const struct tel_source_status *src; /* TEL_SRC_COUNT entries */
+	const char *const *kinds;    /* decision kinds with their counts */
+	const uint64_t *kind_counts;
+	int nr_kinds;
+	uint64_t samples_total, http_cpu_ns, sampler_cpu_ns;
+	uint64_t period_ns;
+};
+int tel_prom_render(const struct tel_prom_in *in, FILE *f);
+
+/* ---- JSON (json.c) ---- */
+#include <jansson.h>
+json_t *tel_sample_json(const struct tel_sample *s, const char *const *ev, int nev);
+json_t *tel_decision_json(const struct tel_decision *d, uint64_t seq);
+
+/* ---- the tel object (tel.c) ---- */
+#define TEL_MAX_DECISIONS 256
+#define TEL_MAX_KINDS 8
+
+struct tel_vcpu_src {
+	struct tel_kvmstats kvm;
+	int kvm_idx[16];
+	bool kvm_ok, kvm_tried;
+	struct tel_thread th;
+	bool th_ok, hw_ok;
+	pid_t tid;
+};
+
+struct tel {
+	pthread_mutex_t lock;
+	struct tel_config cfg;             /* strings below are owned copies */
+	char *run_id, *profile, *vm_name, *fsroot;
+	char *events_store[TEL_MAX_EVENTS];
+	struct tel_target tg;
+	int nr_vcpus;
+	struct tel_vcpu_src vs[TEL_MAX_VCPUS];
+	struct tel_kvmstats vmstats;
+	int vm_idx[8];
+	bool vm_ok;
+	const struct tel_hw_ops *hw_ops;
+	struct tel_hw *hw;
+	enum tel_source hw_src;
+	struct tel_source_status src[TEL_SRC_COUNT];
+	tel_energy_fn energy_fn;
+	void *energy_arg;
+	/* ring */
+	struct tel_sample *ring;
+	int ring_len;
+	uint64_t nr_samples;               /* seq of the next sample */
+	/* decisions */
+	struct tel_decision dec[TEL_MAX_DECISIONS];
+	uint64_t nr_dec;
+	char kinds[TEL_MAX_KINDS][16];
+	uint64_t kind_counts[TEL_MAX_KINDS];
+	int nr_kinds;
+	/* exporters */
+	struct tel_trace *traces[TEL_MAX_TRACES];
+	int nr_traces;
+	struct tel_http *http;
+	uint64_t sampler_cpu_ns, http_cpu_ns;
+	/* own thread */
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cond;
+	bool stop;
+};
+
+void tel_collect(struct tel *t, struct tel_sample *s);
+int tel_open_vm_stats(struct tel *t);
+/* Source reason helpers. */
+void tel_set_down(struct tel_source_status *st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,28 @@
+/* tel_open on a vmm-core VM (kept apart so tests can link without vmm-core). */
+#include "telemetry/tel_int.h"
+#include "vmm-core/vmm.h"
+
+static int vm_fd(void *arg)
+{
+	return vmm_vm_fd(arg);
+}
+
+static int vcpu_fd(void *arg, int i)
+{
+	return vmm_vcpu_fd(arg, i);
+}
+
+static pid_t vcpu_tid(void *arg, int i)
+{
+	return vmm_vcpu_tid(arg, i);
+}
+
+int tel_open(const struct tel_config *c, struct vmm *vm, struct tel **out)
+{
+	struct tel_target tg = {
+		.nr_vcpus = vmm_nr_vcpus(vm), .vm_fd = vm_fd, .vcpu_fd = vcpu_fd,
+		.vcpu_tid = vcpu_tid, .arg = vm,
+	};
+
+	return tel_open_target(c, &tg, out);
+}

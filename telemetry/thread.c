@@ -1,0 +1,68 @@
+/* tel_start/tel_stop: a sampling thread at the configured period. */
+#include "telemetry/tel_int.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/util.h"
+
+static void *sampler_main(void *arg)
+{
+	struct tel *t = arg;
+	uint64_t next = util_now_ns();
+	struct timespec ts;
+
+	pthread_setname_np(pthread_self(), "avmm-telemetry");
+	pthread_mutex_lock(&t->stop_lock);
+	while (!t->stop) {
+		pthread_mutex_unlock(&t->stop_lock);
+		tel_sample(t, NULL);
+		next += t->cfg.period_ns;
+		if (next < util_now_ns())       /* overran: do not try to catch up */
+			next = util_now_ns() + t->cfg.period_ns;
+		ts.tv_sec = (time_t)(next / 1000000000ull);
+		ts.tv_nsec = (long)(next % 1000000000ull);
+		pthread_mutex_lock(&t->stop_lock);
+		while (!t->stop && pthread_cond_timedwait(&t->stop_cond, &t->stop_lock, &ts) == 0)
+			;
+	}
+	pthread_mutex_unlock(&t->stop_lock);
+	return NULL;
+}
+
+int tel_start(struct tel *t)
+{
+	pthread_condattr_t ca;
+	int err;
+
+	if (t->running)
+		return -EALREADY;
+	pthread_mutex_init(&t->stop_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&t->stop_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	t->stop = false;
+	err = pthread_create(&t->thread, NULL, sampler_main, t);
+	if (err) {
+		util_err("telemetry: cannot start the sampling thread: %s", strerror(err));
+		return -err;
+	}
+	t->running = true;
+	return 0;
+}
+
+void tel_stop(struct tel *t)
+{
+	if (!t->running)
+		return;
+	pthread_mutex_lock(&t->stop_lock);
+	t->stop = true;
+	pthread_cond_signal(&t->stop_cond);
+	pthread_mutex_unlock(&t->stop_lock);
+	pthread_join(t->thread, NULL);
+	pthread_cond_destroy(&t->stop_cond);
+	pthread_mutex_destroy(&t->stop_lock);
+	t->running = false;
+}
