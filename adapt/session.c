@@ -1,0 +1,334 @@
+/* One guest with telemetry, energy, control socket and the control loop. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "adapt/adapt.h"
+#include "adapt/session.h"
+#include "common/util.h"
+#include "coremap/coremap.h"
+#include "energy/energy.h"
+
+/* The estimate used where RAPL is absent (documented in README: energy). */
+#define SESSION_MODEL_IDLE_W 40.0
+#define SESSION_MODEL_W_PER_CORE 12.0
+
+struct adapt_session {
+	struct adapt_session_cfg cfg;
+	struct pol_profile profile;
+	const char *dirs[POL_MAX_DIRS];
+	char dir_storage[POL_MAX_DIRS][POL_PATH_MAX];
+	int nr_dirs;
+	char run_id[48], socket[108];
+	struct vmm *vm;
+	struct energy_src *energy;
+	struct energy_cap cap;
+	bool cap_open;
+	struct tel *tel;
+	struct vmm_ctl *ctl;
+	struct coremap_topo *topo;
+	struct adapt_driver *driver;
+	int started;          /* steps brought up */
+	bool running;
+};
+
+static int step_profile(struct adapt_session *s)
+{
+	char err[512];
+	int rc;
+
+	s->nr_dirs = pol_default_dirs(s->dirs, s->dir_storage);
+	rc = pol_load_machine(s->cfg.profile, s->cfg.profile_file, s->dirs, s->nr_dirs,
+			      &s->profile, err, sizeof(err));
+	if (rc)
+		util_err("%s", err);
+	return rc;
+}
+
+static int step_vm(struct adapt_session *s)
+{
+	return vmm_create(&s->cfg.vm, &s->vm);
+}
+
+static void exit_vm(struct adapt_session *s)
+{
+	vmm_destroy(s->vm);
+	s->vm = NULL;
+}
+
+static int step_energy(struct adapt_session *s)
+{
+	struct energy_opts o = {
+		.fsroot = s->cfg.fsroot,
+		.fallback_estimate = true,
+		.model = { SESSION_MODEL_IDLE_W, SESSION_MODEL_W_PER_CORE },
+	};
+	char msg[256];
+	int rc;
+
+	if (s->cfg.energy_backend && energy_backend_parse(s->cfg.energy_backend, &o.backend)) {
+		util_err("--energy '%s': expected auto, powercap, perf, papi, estimate or none",
+			 s->cfg.energy_backend);
+		return -EINVAL;
+	}
+	rc = energy_open(&o, &s->energy);
+	if (rc)
+		return rc;
+	if (s->profile.enabled[POL_AD_ENERGY] || s->profile.objective == POL_OBJ_POWER_CAP) {
+		if (energy_cap_open(&s->cap, s->cfg.fsroot, NULL, msg, sizeof(msg)) == 0)
+			s->cap_open = true;
+		else
+			util_warn("power capping unavailable, the loop will not cap: %s", msg);
+	}
+	return 0;
+}
+
+static void exit_energy(struct adapt_session *s)
+{
+	char msg[256];
+
+	if (s->cap_open && energy_cap_restore(&s->cap, msg, sizeof(msg)))
+		util_err("restoring power limits: %s", msg);
+	s->cap_open = false;
+	energy_close(s->energy);
+	s->energy = NULL;
+}
+
+static int energy_sample(void *arg, uint64_t now_ns, double busy_cores,
+			 struct tel_energy_sample *out)
+{
+	struct adapt_session *s = arg;
+	struct tel_source_status st;
+	struct energy_reading r;
+	int rc = energy_read(s->energy, now_ns, -1.0, &r);
+
+	(void)busy_cores; /* the model takes the host's busy CPUs from /proc/stat */
+	if (rc)
+		return rc;
+	energy_fill_tel(&r, s->cap_open ? s->cap.cap_w : 0, out, &st);
+	return 0;
+}
+
+static int step_tel(struct adapt_session *s)
+{
+	struct tel_config c = {
+		.metrics_addr = s->cfg.metrics_addr,
+		.nr_traces = s->cfg.nr_traces,
+		.counters = s->cfg.counters,
+		.run_id = s->run_id,
+		.profile_name = s->profile.name,
+		.vm_name = s->cfg.name ? s->cfg.name : "avmm",
+		.period_ns = s->profile.period_ns,
+		.fsroot = s->cfg.fsroot,
+	};
+	int rc;
+
+	memcpy(c.trace_paths, s->cfg.traces, sizeof(c.trace_paths));
+	rc = tel_open(&c, s->vm, &s->tel);
+	if (!rc)
+		tel_set_energy_fn(s->tel, energy_sample, s);
+	return rc;
+}
+
+static void exit_tel(struct adapt_session *s)
+{
+	tel_close(s->tel);
+	s->tel = NULL;
+}
+
+static int step_ctl(struct adapt_session *s)
+{
+	int rc;
+
+	if (s->cfg.socket_path && !*s->cfg.socket_path)
+		return 0;
+	if (s->cfg.socket_path)
+		snprintf(s->socket, sizeof(s->socket), "%s", s->cfg.socket_path);
+	else if (vmm_ctl_default_path(s->cfg.name, s->socket, sizeof(s->socket)))
+		return -ENAMETOOLONG;
+	rc = vmm_ctl_open(s->socket, &s->ctl);
+	if (!rc)
+		rc = tel_register_ctl(s->tel, s->ctl);
+	return rc;
+}
+
+static void exit_ctl(struct adapt_session *s)
+{
+	vmm_ctl_close(s->ctl);
+	s->ctl = NULL;
+}
+
+static int apply_coremap(void *ctx, const struct adapt_change *c, char *msg, size_t len)
+{
+	struct adapt_session *s = ctx;
+	struct coremap_apply_result r;
+	pid_t tids[ADAPT_MAX_VCPUS];
+	int cpus[ADAPT_MAX_VCPUS], i, n = 0, rc;
+
+	for (i = 0; i < c->u.coremap.nr && i < vmm_nr_vcpus(s->vm); i++) {
+		if (c->u.coremap.pcpu[i] < 0)
+			continue; /* left unpinned */
+		tids[n] = vmm_vcpu_tid(s->vm, i);
+		cpus[n++] = c->u.coremap.pcpu[i];
+	}
+	rc = coremap_apply(&coremap_real_ops, tids, cpus, n, &r);
+	if (rc)
+		snprintf(msg, len, "%s", r.why);
+	else
+		snprintf(msg, len, "pinned %d vCPU thread(s) in %.1f us", r.nr_moved,
+			 r.latency_ns / 1e3);
+	return rc;
+}
+
+static int apply_energy(void *ctx, const struct adapt_change *c, char *msg, size_t len)
+{
+	struct adapt_session *s = ctx;
+
+	if (c->u.energy.cap_w <= 0)
+		return energy_cap_restore(&s->cap, msg, len);
+	return energy_cap_set(&s->cap, c->u.energy.cap_w, 0, msg, len) < 0 ? -EIO : 0;
+}
+
+static int tel_sample_fn(void *arg, struct tel_sample *out)
+{
+	return tel_sample(arg, out);
+}
+
+static void tel_publish_fn(void *arg, const struct tel_decision *d)
+{
+	tel_publish_decision(arg, d);
+}
+
+static int step_driver(struct adapt_session *s)
+{
+	struct adapt_driver_cfg c = {
+		.profile = &s->profile,
+		.sample = tel_sample_fn, .sample_arg = s->tel,
+		.publish = tel_publish_fn, .publish_arg = s->tel,
+		.pause = adapt_vmm_pause, .resume = adapt_vmm_resume, .vm_arg = s->vm,
+		.dry_run = s->cfg.dry_run,
+		.profile_dirs = s->dirs, .nr_profile_dirs = s->nr_dirs,
+	};
+	struct adapt_actuator cm = { "coremap", ADAPT_COREMAP, false, apply_coremap, s };
+	struct adapt_actuator en = { "energy", ADAPT_ENERGY, false, apply_energy, s };
+	int rc;
+
+	if (s->cfg.no_adapt)
+		return 0;
+	adapt_env_init(&c.env);
+	if (coremap_topo_load(NULL, &s->topo))
+		util_warn("no host topology: vCPU mapping stays as it is");
+	c.env.topo = s->topo;
+	rc = adapt_driver_create(&c, &s->driver);
+	if (rc)
+		return rc;
+	rc = adapt_driver_register(s->driver, &cm);
+	if (!rc && s->cap_open)
+		rc = adapt_driver_register(s->driver, &en);
+	if (!rc && s->ctl)
+		rc = adapt_driver_ctl_register(s->driver, s->ctl);
+	return rc;
+}
+
+static void exit_driver(struct adapt_session *s)
+{
+	if (s->driver) {
+		adapt_driver_stop(s->driver);
+		adapt_driver_destroy(s->driver);
+	}
+	coremap_topo_free(s->topo);
+	s->driver = NULL;
+	s->topo = NULL;
+}
+
+static const struct {
+	const char *name;
+	int (*init)(struct adapt_session *s);
+	void (*exit)(struct adapt_session *s);
+} steps[] = {
+	{ "profile", step_profile, NULL },
+	{ "vm", step_vm, exit_vm },
+	{ "energy", step_energy, exit_energy },
+	{ "telemetry", step_tel, exit_tel },
+	{ "control socket", step_ctl, exit_ctl },
+	{ "control loop", step_driver, exit_driver },
+};
+
+int adapt_session_open(const struct adapt_session_cfg *cfg, struct adapt_session **out)
+{
+	struct adapt_session *s = calloc(1, sizeof(*s));
+	time_t now = time(NULL);
+	struct tm tm;
+	int rc = 0;
+
+	if (!s)
+		return -ENOMEM;
+	s->cfg = *cfg;
+	if (cfg->run_id) {
+		snprintf(s->run_id, sizeof(s->run_id), "%s", cfg->run_id);
+	} else {
+		gmtime_r(&now, &tm);
+		strftime(s->run_id, sizeof(s->run_id), "%Y%m%dT%H%M%SZ", &tm);
+		snprintf(s->run_id + strlen(s->run_id), 12, "-%d", (int)getpid());
+	}
+	for (; s->started < (int)UTIL_ARRAY_SIZE(steps); s->started++) {
+		rc = steps[s->started].init(s);
+		if (rc) {
+			util_debug("session: %s failed (%d)", steps[s->started].name, rc);
+			adapt_session_close(s);
+			return rc;
+		}
+	}
+	*out = s;
+	return 0;
+}
+
+int adapt_session_start(struct adapt_session *s)
+{
+	int rc = vmm_start(s->vm);
+
+	if (rc)
+		return rc;
+	s->running = true;
+	if (s->driver)
+		return adapt_driver_start(s->driver);
+	return tel_start(s->tel);
+}
+
+int adapt_session_wait(struct adapt_session *s, struct vmm_result *res)
+{
+	int rc = vmm_wait(s->vm, res);
+
+	if (s->driver)
+		adapt_driver_stop(s->driver);
+	else
+		tel_stop(s->tel);
+	tel_sample(s->tel, NULL); /* the final figures reach the traces */
+	s->running = false;
+	return rc;
+}
+
+void adapt_session_stop(struct adapt_session *s)
+{
+	vmm_request_stop(s->vm);
+}
+
+void adapt_session_close(struct adapt_session *s)
+{
+	if (!s)
+		return;
+	while (s->started > 0) {
+		s->started--;
+		if (steps[s->started].exit)
+			steps[s->started].exit(s);
+	}
+	free(s);
+}
+
+struct vmm *adapt_session_vmm(struct adapt_session *s) { return s->vm; }
+struct tel *adapt_session_tel(struct adapt_session *s) { return s->tel; }
+struct adapt_driver *adapt_session_driver(struct adapt_session *s) { return s->driver; }
+const char *adapt_session_profile_name(const struct adapt_session *s) { return s->profile.name; }

@@ -1,0 +1,51 @@
+/*
+ * adapt session: one running guest with everything around it — the VM
+ * (vmm-core), telemetry, the energy source and power cap, the control socket
+ * and the control-loop driver with its actuators (coremap pinning, power cap).
+ * Used by `avmm run` and `avmm experiment`.
+ *
+ * Lifecycle: adapt_session_open() brings the parts up in order through a
+ * table of {name, init, exit}; adapt_session_close() runs exit in reverse
+ * over what started (restoring power limits and pinning). Threading:
+ * adapt_session_stop() may be called from any thread. Errors: 0 or negative
+ * errno, with a message naming the part and the value.
+ */
+#ifndef AVMM_ADAPT_SESSION_H
+#define AVMM_ADAPT_SESSION_H
+
+#include "telemetry/tel.h"
+#include "vmm-core/vmm.h"
+
+struct adapt_session_cfg {
+	struct vmm_config vm;
+	const char *profile;          /* name or path; NULL: the machine's default */
+	const char *profile_file;     /* machine default file; NULL: /etc/avmm/profile */
+	const char *metrics_addr;     /* NULL: off */
+	const char *traces[TEL_MAX_TRACES];
+	int nr_traces;
+	const char *counters;         /* perf|papi|none; NULL: perf */
+	const char *energy_backend;   /* auto|powercap|perf|papi|estimate|none; NULL: auto */
+	const char *fsroot;           /* injectable sysfs/procfs root; NULL: / */
+	const char *name;             /* VM name (control socket, labels); NULL: "avmm" */
+	const char *socket_path;      /* NULL: default path for name; "" : none */
+	const char *run_id;           /* NULL: generated */
+	bool dry_run;
+	bool no_adapt;                /* telemetry only, no control loop */
+};
+
+struct adapt_session;
+struct adapt_driver;
+
+int adapt_session_open(const struct adapt_session_cfg *cfg, struct adapt_session **out);
+int adapt_session_start(struct adapt_session *s);
+/* Waits for the guest to end; then stops the loop and telemetry. */
+int adapt_session_wait(struct adapt_session *s, struct vmm_result *res);
+void adapt_session_stop(struct adapt_session *s);
+void adapt_session_close(struct adapt_session *s);
+
+struct vmm *adapt_session_vmm(struct adapt_session *s);
+struct tel *adapt_session_tel(struct adapt_session *s);
+struct adapt_driver *adapt_session_driver(struct adapt_session *s); /* NULL if no loop */
+const char *adapt_session_profile_name(const struct adapt_session *s);
+
+#endif
