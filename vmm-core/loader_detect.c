@@ -48,6 +48,7 @@ static bool has_multiboot1(const struct vmm_image *img)
 int vmm_load_guest(const struct vmm_image *img, const struct vmm_mem_map *map,
 		   const struct vmm_load_args *args, struct vmm_boot *boot)
 {
+	static const struct vmm_load_args none;
 	struct vmm_image im;
 	char why[256] = "";
 	uint64_t entry;
@@ -57,6 +58,8 @@ int vmm_load_guest(const struct vmm_image *img, const struct vmm_mem_map *map,
 		return -EINVAL;
 	im = *img;
 	im.path = img->path ? img->path : "guest image";
+	if (!args)
+		args = &none;
 	if (is_bzimage(&im))
 		return vmm_load_bzimage(&im, map, args, boot);
 	rc = vmm_pvh_entry(&im, &entry, why, sizeof(why));
