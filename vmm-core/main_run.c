@@ -1,4 +1,4 @@
-/* `avmm run`: options, VM creation, signal handling, exit status. */
+/* `avmm run`: options, the session (VM, telemetry, loop), signals, exit status. */
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapt/session.h"
 #include "common/util.h"
 #include "vmm-core/vmm.h"
 
@@ -25,6 +26,19 @@ static void run_usage(FILE *f)
 		"  --console stdio|FILE   where the guest's serial port goes (default stdio)\n"
 		"  --cmdline STR          guest command line\n"
 		"  --initrd FILE          initial ramdisk (Linux) or Multiboot module\n"
+		"  --profile NAME|FILE    goal profile (default: the machine's, from\n"
+		"                         /etc/avmm/profile or $AVMM_PROFILE_FILE, else balanced)\n"
+		"  --dry-run              decide and log adaptations, change nothing\n"
+		"  --no-adapt             telemetry only, no control loop\n"
+		"  --metrics [ADDR:]PORT  serve Prometheus /metrics and the dashboard at /\n"
+		"                         (a bare PORT listens on 127.0.0.1)\n"
+		"  --trace FILE           one record per tick, FILE.jsonl or FILE.csv (repeatable)\n"
+		"  --counters KIND        hardware counters: perf (libpfm4), papi or none\n"
+		"  --energy KIND          auto, powercap, perf, papi, estimate or none\n"
+		"  --name NAME            VM name for labels and the control socket (default avmm)\n"
+		"  --socket PATH          control socket (default /run/avmm/NAME.sock; '' for none)\n"
+		"  --fsroot DIR           read sysfs/procfs under DIR (testing)\n"
+		"  --run-id ID            run id written to traces (default: time and pid)\n"
 		"  -h, --help             this help\n\n"
 		"exit status: (v<<1)|1 when the guest writes v to the debug-exit port 0xf4,\n"
 		"0 on guest reset or power-off, 130/143 when stopped by SIGINT/SIGTERM,\n"
@@ -45,7 +59,7 @@ static int parse_backing(const char *s, enum vmm_backing *out)
 }
 
 struct sig_waiter {
-	struct vmm *vm;
+	struct adapt_session *s;
 	sigset_t set;
 	int signo;
 };
@@ -58,13 +72,14 @@ static void *wait_signals(void *arg)
 	sigwait(&w->set, &sig);
 	if (sig == SIGINT || sig == SIGTERM) {
 		w->signo = sig;
-		vmm_request_stop(w->vm);
+		adapt_session_stop(w->s);
 	}
 	return NULL;
 }
 
-static int parse_args(int argc, char **argv, struct vmm_config *cfg)
+static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 {
+	struct vmm_config *cfg = &sc->vm;
 	static const struct option opts[] = {
 		{ "vcpus", required_argument, NULL, 'c' },
 		{ "mem", required_argument, NULL, 'm' },
@@ -72,6 +87,17 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg)
 		{ "console", required_argument, NULL, 'o' },
 		{ "cmdline", required_argument, NULL, 'l' },
 		{ "initrd", required_argument, NULL, 'i' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "no-adapt", no_argument, NULL, 'N' },
+		{ "metrics", required_argument, NULL, 'M' },
+		{ "trace", required_argument, NULL, 't' },
+		{ "counters", required_argument, NULL, 'C' },
+		{ "energy", required_argument, NULL, 'e' },
+		{ "name", required_argument, NULL, 'a' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "fsroot", required_argument, NULL, 'f' },
+		{ "run-id", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -102,6 +128,23 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg)
 		case 'o': cfg->console_path = optarg; break;
 		case 'l': cfg->cmdline = optarg; break;
 		case 'i': cfg->initrd_path = optarg; break;
+		case 'p': sc->profile = optarg; break;
+		case 'n': sc->dry_run = true; break;
+		case 'N': sc->no_adapt = true; break;
+		case 'M': sc->metrics_addr = optarg; break;
+		case 't':
+			if (sc->nr_traces == TEL_MAX_TRACES) {
+				util_err("--trace %s: at most %d traces", optarg, TEL_MAX_TRACES);
+				return 2;
+			}
+			sc->traces[sc->nr_traces++] = optarg;
+			break;
+		case 'C': sc->counters = optarg; break;
+		case 'e': sc->energy_backend = optarg; break;
+		case 'a': sc->name = optarg; break;
+		case 's': sc->socket_path = optarg; break;
+		case 'f': sc->fsroot = optarg; break;
+		case 'r': sc->run_id = optarg; break;
 		case 'h': run_usage(stdout); return 0;
 		default: run_usage(stderr); return 2;
 		}
@@ -117,32 +160,34 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg)
 
 int vmm_cli_run(int argc, char **argv)
 {
-	struct vmm_config cfg = { .vcpus = 1, .mem_bytes = 64ull << 20 };
+	struct adapt_session_cfg cfg = { .vm = { .vcpus = 1, .mem_bytes = 64ull << 20 } };
 	struct sig_waiter w = { 0 };
+	struct adapt_session *s;
 	struct vmm_result res;
 	pthread_t waiter;
-	struct vmm *vm;
 	int rc;
 
 	rc = parse_args(argc, argv, &cfg);
 	if (rc >= 0)
 		return rc;
-	if (vmm_create(&cfg, &vm))
+	if (adapt_session_open(&cfg, &s))
 		return 2;
 	sigemptyset(&w.set);
 	sigaddset(&w.set, SIGINT);
 	sigaddset(&w.set, SIGTERM);
 	sigaddset(&w.set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &w.set, NULL);
-	w.vm = vm;
+	w.s = s;
 	pthread_create(&waiter, NULL, wait_signals, &w);
-	rc = vmm_start(vm);
-	vmm_wait(vm, &res);
+	rc = adapt_session_start(s);
+	if (rc)
+		adapt_session_stop(s);
+	adapt_session_wait(s, &res);
 	pthread_kill(waiter, SIGUSR2);
 	pthread_join(waiter, NULL);
 	util_info("guest ended: %s (%s), exit status %d", vmm_end_name(res.end), res.why,
 		  w.signo ? 128 + w.signo : res.exit_status);
-	vmm_destroy(vm);
+	adapt_session_close(s);
 	if (rc)
 		return 2;
 	return w.signo ? 128 + w.signo : res.exit_status;
