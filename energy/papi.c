@@ -97,6 +97,11 @@ int energy_papi_open(struct energy_src *s, struct energy_meas *m)
 	m->kind = ENERGY_PAPI;
 	m->papi_set = PAPI_NULL;
 	util_fmt(m->source, sizeof(m->source), "PAPI powercap component");
+	if (strcmp(s->fsroot, "/")) {
+		util_fmt(m->why, sizeof(m->why), "unavailable: PAPI reads the real /sys, not "
+			 "the fsroot %s", s->fsroot);
+		return 0;
+	}
 	if (papi_init(m->why, sizeof(m->why)))
 		return 0;
 	cid = PAPI_get_component_index("powercap");
