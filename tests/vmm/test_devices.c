@@ -50,6 +50,7 @@ static uint8_t in8(uint16_t port)
 }
 
 TestSuite(devices, .init = setup, .fini = teardown);
+TestSuite(exits, .init = setup, .fini = teardown);
 
 Test(devices, serial_transmits_to_console)
 {
