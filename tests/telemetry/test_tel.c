@@ -1,0 +1,404 @@
+/* The tel object end to end on a real tiny KVM guest: sampling thread,
+ * Prometheus (strict check), JSON API, traces, decisions, energy hook. */
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "httpget.h"
+#include "promcheck.h"
+#include "telemetry/tel.h"
+#include "tinyvm.h"
+
+static struct tvm vm;
+static char dir[] = "/tmp/tel-test-XXXXXX";
+
+static void need_vm(int nr)
+{
+	int err = tvm_create(&vm, nr);
+
+	if (err)
+		cr_skip_test("no usable /dev/kvm (%s)", strerror(-err));
+	cr_assert_eq(tvm_start_threads(&vm, 2000), 0);
+}
+
+static struct tel_target target(void)
+{
+	return (struct tel_target){ .nr_vcpus = vm.nr, .vm_fd = tvm_vm_fd,
+				    .vcpu_fd = tvm_vcpu_fd, .vcpu_tid = tvm_vcpu_tid, .arg = &vm };
+}
+
+static int fake_energy(void *arg, uint64_t now_ns, double busy, struct tel_energy_sample *o)
+{
+	int *calls = arg;
+
+	(*calls)++;
+	o->up = true;
+	o->estimated = true;
+	o->energy_uj = (uint64_t)*calls * 1000;
+	o->power_w = 10.0 + busy;
+	(void)now_ns;
+	return 0;
+}
+
+static void check_traces(const char *jsonl, const char *csv, uint64_t nsamples)
+{
+	char line[1 << 16];
+	FILE *f = fopen(jsonl, "r");
+	int samples = 0, decisions = 0, header_cols = -1, rows = 0;
+
+	cr_assert(f);
+	while (fgets(line, sizeof(line), f)) {
+		json_error_t je;
+		json_t *o = json_loads(line, 0, &je);
+		const char *type;
+
+		cr_assert(o, "bad JSON line: %s", je.text);
+		cr_assert_str_eq(json_string_value(json_object_get(o, "run_id")), "r42");
+		cr_assert_str_eq(json_string_value(json_object_get(o, "profile")), "perf");
+		type = json_string_value(json_object_get(o, "type"));
+		if (!strcmp(type, "sample")) {
+			cr_assert_eq(json_integer_value(json_object_get(o, "seq")), samples);
+			cr_assert_eq(json_array_size(json_object_get(o, "vcpus")), 2);
+			samples++;
+		} else {
+			cr_assert_str_eq(type, "decision");
+			decisions++;
+		}
+		json_decref(o);
+	}
+	fclose(f);
+	cr_assert_eq((uint64_t)samples, nsamples);
+	cr_assert_eq(decisions, 1);
+	f = fopen(csv, "r");
+	cr_assert(f);
+	while (fgets(line, sizeof(line), f)) {
+		int cols = 1, q = 0;
+
+		for (char *p = line; *p; p++) {
+			if (*p == '"')
+				q = !q;
+			else if (*p == ',' && !q)
+				cols++;
+		}
+		if (header_cols < 0) {
+			header_cols = cols;
+			cr_assert(strstr(line, "vcpu1_exits_per_s"));
+		} else {
+			cr_assert_eq(cols, header_cols, "row %d has %d columns, header %d", rows, cols,
+				     header_cols);
+			cr_assert(!strncmp(line, "\"r42\",\"perf\",\"t\",", 17), "%s", line);
+			rows++;
+		}
+	}
+	fclose(f);
+	cr_assert_eq((uint64_t)rows, nsamples);
+}
+
+Test(tel, samples_a_running_guest_and_exports)
+{
+	char jsonl[64], csv[64], err[200], *body = NULL, ctype[64];
+	const char *traces[] = { jsonl, csv };
+	struct tel_config c = { .metrics_addr = "127.0.0.1:0", .nr_traces = 2,
+				.counters = "perf", .run_id = "r42", .profile_name = "perf",
+				.vm_name = "t", .period_ns = 20000000 };
+	struct tel_decision d = { .t_ns = 1, .kind = "coremap", .what = "vcpu0 cpu1->cpu0",
+				  .why = "run delay 40%" };
+	struct tel_sample s;
+	struct tel *t;
+	int calls = 0, port;
+
+	need_vm(2);
+	cr_assert(mkdtemp(dir));
+	snprintf(jsonl, sizeof(jsonl), "%s/t.jsonl", dir);
+	snprintf(csv, sizeof(csv), "%s/t.csv", dir);
+	c.trace_paths[0] = traces[0];
+	c.trace_paths[1] = traces[1];
+	struct tel_target tg = target();
+	cr_assert_eq(tel_open_target(&c, &tg, &t), 0);
+	tel_set_energy_fn(t, fake_energy, &calls);
+	port = tel_metrics_port(t);
+	cr_assert_gt(port, 0);
+	cr_assert_eq(tel_start(t), 0);
+	util_sleep_ns(300000000);
+	tel_publish_decision(t, &d);
+	util_sleep_ns(100000000);
+	tel_stop(t);
+	cr_assert_eq(tel_latest(t, &s), 0);
+	cr_assert_geq(s.seq, 5, "only %llu samples in 400 ms at 20 ms", (unsigned long long)s.seq);
+	cr_assert(s.src[TEL_SRC_KVM_STATS].up, "%s", s.src[TEL_SRC_KVM_STATS].why);
+	cr_assert(s.src[TEL_SRC_THREAD].up, "%s", s.src[TEL_SRC_THREAD].why);
+	cr_assert(s.src[TEL_SRC_ENERGY].up);
+	cr_assert(!s.src[TEL_SRC_PAPI].up);
+	cr_assert(strstr(s.src[TEL_SRC_PAPI].why, "not selected"));
+	if (!s.src[TEL_SRC_PERF].up)   /* this machine: no PMU; elsewhere counts */
+		cr_assert(s.src[TEL_SRC_PERF].why[0]);
+	else
+		cr_assert(s.vcpu[0].hw_valid || s.vcpu[0].hw_host_valid);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(s.vcpu[i].tid, vm.tid[i]);
+		cr_assert_gt(s.vcpu[i].exits, 0);
+		cr_assert_gt(s.vcpu[i].exits_per_s, 0.0);
+		cr_assert_gt(s.vcpu[i].cpu_time_ns, 0);
+		cr_assert_geq(s.vcpu[i].pcpu, 0);
+	}
+	cr_assert(s.energy.up && s.energy.estimated);
+	cr_assert_eq(calls, (int)s.seq + 1);
+	cr_assert_gt(s.tel_cpu_ns, 0);
+	cr_assert_gt(s.tel_sample_ns, 0);
+
+	cr_assert_eq(http_get(port, "/metrics", &body, ctype, sizeof(ctype)), 200);
+	cr_assert(strstr(ctype, "text/plain; version=0.0.4"), "%s", ctype);
+	cr_assert_eq(promcheck(body, err, sizeof(err)), 0, "%s\n%s", err, body);
+	cr_assert(strstr(body, "avmm_source_up{vm=\"t\",source=\"kvm\"} 1\n"));
+	cr_assert(strstr(body, "avmm_source_up{vm=\"t\",source=\"papi\"} 0\n"));
+	cr_assert_eq(promcheck_count(body, "avmm_vcpu_exits_total"), 2);
+	cr_assert_eq(promcheck_count(body, "avmm_vcpu_cpu_seconds_total"), 2);
+	cr_assert_eq(promcheck_count(body, "avmm_telemetry_cpu_seconds_total"), 2);
+	cr_assert(strstr(body, "avmm_decisions_total{vm=\"t\",kind=\"coremap\"} 1\n"));
+	cr_assert(strstr(body, "avmm_power_watts{vm=\"t\",source=\"energy\",estimated=\"1\"}"));
+	for (char *p = body; (p = strstr(p, "\n")) && p[1]; p++)
+		cr_assert(p[1] == '#' || !strncmp(p + 1, "avmm_", 5), "%.40s", p + 1);
+	if (!s.src[TEL_SRC_PERF].up)
+		cr_assert_eq(promcheck_count(body, "avmm_vcpu_ipc"), 0, "IPC exported without PMU");
+	free(body);
+
+	cr_assert_eq(http_get(port, "/api/samples?since=3", &body, NULL, 0), 200);
+	json_t *o = json_loads(body, 0, NULL);
+	cr_assert(o);
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(json_object_get(o, "samples"), 0),
+							"seq")), 3);
+	json_decref(o);
+	free(body);
+	cr_assert_eq(http_get(port, "/api/decisions", &body, NULL, 0), 200);
+	cr_assert(strstr(body, "vcpu0 cpu1->cpu0"));
+	free(body);
+	cr_assert_eq(http_get(port, "/", &body, ctype, sizeof(ctype)), 200);
+	cr_assert(strstr(ctype, "text/html"));
+	cr_assert(strstr(body, "<canvas") && !strstr(body, "http://") && !strstr(body, "https://"),
+		  "dashboard must be self-contained");
+	free(body);
+	cr_assert_eq(http_get(port, "/nope", &body, NULL, 0), 404);
+	free(body);
+	tel_close(t);
+	tvm_destroy(&vm);
+	check_traces(jsonl, csv, s.seq + 1);
+	unlink(jsonl);
+	unlink(csv);
+	rmdir(dir);
+}
+
+Test(tel, unavailable_sources_are_down_with_reason_and_sampling_goes_on)
+{
+	static pid_t gone = 0x3ffffff0;
+	struct tel_config c = { .counters = "perf", .vm_name = "x" };
+	struct tel_target tg = { .nr_vcpus = 1, .vcpu_tid = NULL };
+	struct tel_sample s;
+	struct tel *t;
+	char *m;
+	char err[200];
+
+	pid_t (*tidfn)(void *, int) = NULL;
+	(void)tidfn;
+	cr_assert_eq(tel_open_target(&c, &tg, &t), 0);
+	cr_assert_eq(tel_sample(t, &s), 0);
+	cr_assert_eq(tel_sample(t, &s), 0);
+	cr_assert(!s.src[TEL_SRC_KVM_STATS].up);
+	cr_assert(strstr(s.src[TEL_SRC_KVM_STATS].why, "no KVM VM"), "%s",
+		  s.src[TEL_SRC_KVM_STATS].why);
+	cr_assert(!s.src[TEL_SRC_THREAD].up);
+	cr_assert(strstr(s.src[TEL_SRC_THREAD].why, "not started"));
+	cr_assert(!s.src[TEL_SRC_ENERGY].up && s.src[TEL_SRC_ENERGY].why[0]);
+	cr_assert_eq(s.vcpu[0].pcpu, -1);
+	cr_assert_eq(tel_metrics_text(t, &m), 0);
+	cr_assert_eq(promcheck(m, err, sizeof(err)), 0, "%s", err);
+	cr_assert(strstr(m, "avmm_source_up{vm=\"x\",source=\"kvm\"} 0"));
+	cr_assert_eq(promcheck_count(m, "avmm_vcpu_exits_total"), 0, "values of a down source "
+		     "must not be exported as 0");
+	free(m);
+	tel_close(t);
+	(void)gone;
+}
+
+static pid_t gone_tid(void *arg, int i)
+{
+	(void)arg;
+	(void)i;
+	return 0x3ffffff0;   /* above pid_max: no such thread */
+}
+
+Test(tel, vanished_thread_reported)
+{
+	struct tel_config c = { .counters = "none" };
+	struct tel_target tg = { .nr_vcpus = 1, .vcpu_tid = gone_tid };
+	struct tel_sample s;
+	struct tel *t;
+
+	cr_assert_eq(tel_open_target(&c, &tg, &t), 0);
+	cr_assert_eq(tel_sample(t, &s), 0);
+	cr_assert(!s.src[TEL_SRC_THREAD].up);
+	cr_assert(strstr(s.src[TEL_SRC_THREAD].why, "schedstat"), "%s", s.src[TEL_SRC_THREAD].why);
+	cr_assert(strstr(s.src[TEL_SRC_PERF].why, "not selected"));
+	tel_close(t);
+}
+
+Test(tel, counters_on_this_host)
+{
+	struct tel_config c = { .counters = "perf" };
+	struct tel_sample s;
+	struct tel *t;
+
+	need_vm(1);
+	struct tel_target tg = target();
+	cr_assert_eq(tel_open_target(&c, &tg, &t), 0);
+	cr_assert_geq(tel_nr_events(t), 4);
+	cr_assert_str_eq(tel_event_name(t, 0), "cycles");
+	util_sleep_ns(20000000);
+	tel_sample(t, &s);
+	util_sleep_ns(20000000);
+	tel_sample(t, &s);
+	if (s.src[TEL_SRC_PERF].up) {
+		cr_assert(s.vcpu[0].hw_valid || s.vcpu[0].hw_host_valid);
+		cr_assert(s.vcpu[0].multiplex_ratio > 0 && s.vcpu[0].multiplex_ratio <= 1.0);
+	} else {
+		cr_assert(!s.vcpu[0].hw_valid);
+		cr_assert(strstr(s.src[TEL_SRC_PERF].why, "PMU") ||
+			  strstr(s.src[TEL_SRC_PERF].why, "permission"), "%s",
+			  s.src[TEL_SRC_PERF].why);
+	}
+	tel_close(t);
+	tvm_destroy(&vm);
+}
+
+/* Software events go through the same libpfm4 + perf_event_open path, so the
+ * counting code (groups, scaling, guest/host split) runs here without a PMU. */
+Test(tel, software_events_count_through_perf_backend)
+{
+	const char *ev[] = { "PERF_COUNT_SW_TASK_CLOCK", "PERF_COUNT_SW_CONTEXT_SWITCHES" };
+	struct tel_config c = { .counters = "perf", .events = ev, .nr_events = 2 };
+	struct tel_sample s;
+	struct tel *t;
+
+	need_vm(1);
+	struct tel_target tg = target();
+	cr_assert_eq(tel_open_target(&c, &tg, &t), 0);
+	cr_assert_eq(tel_nr_events(t), 2);
+	tel_sample(t, &s);
+	util_sleep_ns(100000000);
+	tel_sample(t, &s);
+	cr_assert(s.src[TEL_SRC_PERF].up, "%s", s.src[TEL_SRC_PERF].why);
+	cr_assert(s.vcpu[0].hw_valid && s.vcpu[0].hw_host_valid);
+	cr_assert_gt(s.vcpu[0].ev_guest[0] + s.vcpu[0].ev_host[0], 0, "task clock counted nothing");
+	cr_assert(s.vcpu[0].multiplex_ratio > 0 && s.vcpu[0].multiplex_ratio <= 1.0);
+	tel_close(t);
+	tvm_destroy(&vm);
+}
+
+Test(tel, papi_backend_reports_state)
+{
+	struct tel_config c = { .counters = "papi" };
+	struct tel_sample s;
+	struct tel *t;
+
+	need_vm(1);
+	struct tel_target tg = target();
+	cr_assert_eq(tel_open_target(&c, &tg, &t), 0);
+	tel_sample(t, &s);
+	cr_assert(!s.src[TEL_SRC_PERF].up);
+	if (!s.src[TEL_SRC_PAPI].up)
+		cr_assert(strstr(s.src[TEL_SRC_PAPI].why, "PAPI"), "%s", s.src[TEL_SRC_PAPI].why);
+	else
+		cr_assert(s.vcpu[0].hw_valid);
+	tel_close(t);
+	tvm_destroy(&vm);
+}
+
+static bool stderr_has(const char *want)
+{
+	FILE *f = cr_get_redirected_stderr();
+	static char buf[8192];
+	size_t n;
+
+	fflush(stderr);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	return strstr(buf, want) != NULL;
+}
+
+Test(tel, bad_configuration_fails_open_with_clear_message, .init = cr_redirect_stderr)
+{
+	struct tel_target tg = { .nr_vcpus = 0 };
+	struct tel *t = NULL;
+	const char *bad_ev[] = { "NO_SUCH_EVENT_XYZ" };
+	struct tel_config c = { .counters = "fancy" };
+
+	cr_assert_eq(tel_open_target(&c, &tg, &t), -EINVAL);
+	c.counters = "perf";
+	c.events = bad_ev;
+	c.nr_events = 1;
+	cr_assert_eq(tel_open_target(&c, &tg, &t), -EINVAL);
+	c.events = NULL;
+	c.nr_events = 0;
+	c.nr_traces = 1;
+	c.trace_paths[0] = "/nonexistent-dir/trace.jsonl";
+	cr_assert_eq(tel_open_target(&c, &tg, &t), -ENOENT);
+	c.trace_paths[0] = "/tmp/trace.txt";
+	cr_assert_eq(tel_open_target(&c, &tg, &t), -EINVAL);
+	c.nr_traces = 0;
+	c.metrics_addr = "localhost:9100";
+	cr_assert_eq(tel_open_target(&c, &tg, &t), -EINVAL);
+	c.metrics_addr = "127.0.0.1:70000";
+	cr_assert_eq(tel_open_target(&c, &tg, &t), -EINVAL);
+	c.metrics_addr = "192.0.2.1:9100";   /* TEST-NET: no interface has it */
+	cr_assert_eq(tel_open_target(&c, &tg, &t), -EADDRNOTAVAIL);
+	cr_assert(stderr_has("unknown counters backend 'fancy'"));
+}
+
+Test(tel, port_in_use, .init = cr_redirect_stderr)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(a);
+	char addr[32];
+	struct tel_config c = { .counters = "none", .metrics_addr = addr };
+	struct tel_target tg = { .nr_vcpus = 0 };
+	struct tel *t = NULL;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	cr_assert_eq(bind(fd, (void *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(fd, 1), 0);
+	getsockname(fd, (void *)&a, &sl);
+	snprintf(addr, sizeof(addr), "%d", ntohs(a.sin_port));
+	cr_assert_eq(tel_open_target(&c, &tg, &t), -EADDRINUSE);
+	close(fd);
+	char want[64];
+	snprintf(want, sizeof(want), "--metrics '%s': cannot listen", addr);
+	cr_assert(stderr_has(want));
+}
+
+Test(tel, parse_listen_addr)
+{
+	char h[64];
+	int p;
+
+	cr_assert_eq(tel_parse_listen_addr("9100", h, sizeof(h), &p), 0);
+	cr_assert_str_eq(h, "127.0.0.1");
+	cr_assert_eq(p, 9100);
+	cr_assert_eq(tel_parse_listen_addr("0.0.0.0:80", h, sizeof(h), &p), 0);
+	cr_assert_str_eq(h, "0.0.0.0");
+	cr_assert_eq(tel_parse_listen_addr("[::1]:9100", h, sizeof(h), &p), 0);
+	cr_assert_str_eq(h, "::1");
+	cr_assert_eq(tel_parse_listen_addr(":9100", h, sizeof(h), &p), 0);
+	cr_assert_str_eq(h, "127.0.0.1");
+	cr_assert_eq(tel_parse_listen_addr("::1:9100", h, sizeof(h), &p), -EINVAL);
+	cr_assert_eq(tel_parse_listen_addr("1.2.3.4:", h, sizeof(h), &p), -EINVAL);
+	cr_assert_eq(tel_parse_listen_addr("1.2.3.4:65536", h, sizeof(h), &p), -EINVAL);
+	cr_assert_eq(tel_parse_listen_addr("", h, sizeof(h), &p), -EINVAL);
+	cr_assert_eq(tel_parse_listen_addr("[::1]9100", h, sizeof(h), &p), -EINVAL);
+}
