@@ -6,8 +6,9 @@
  * performance, and everything else is packed (fewer domains awake for the
  * same work). Noise avoidance: host load on a CPU (its busy % minus our own
  * vCPUs' share) costs, and the current CPU of a vCPU with high run delay is
- * marked noisy, so a delayed vCPU moves to the quietest eligible CPU. A quiet
- * vCPU gets a small bonus for staying where it is, which avoids churn.
+ * marked noisy, so a delayed vCPU moves to the quietest eligible CPU. Staying
+ * where it is earns a small bonus, so a move must gain more than that (no
+ * ping-pong between two similarly loaded CPUs).
  */
 #include "coremap/plan_int.h"
 
@@ -21,7 +22,7 @@
 #define W_NOISY      50.0   /* the current CPU of a delayed vCPU */
 #define W_SPREAD     200.0  /* per memory-intensive vCPU already in the domain */
 #define W_NEW_DOMAIN 20.0   /* packing: opening an unused pack domain */
-#define W_STAY       15.0   /* a quiet vCPU staying where it is */
+#define W_STAY       15.0   /* staying where it is */
 #define W_ORDER      0.001  /* tie-break: pack order */
 
 struct vc {
@@ -72,8 +73,8 @@ static double cost(const struct cm_plan *p, const struct coremap_goal *g, const 
 
 	if (noisy[pu])
 		c += W_NOISY;
-	if (v[self].cur == pu && !v[self].delayed)
-		c -= W_STAY;
+	if (v[self].cur == pu)
+		c -= W_STAY; /* a move must gain more than this (hysteresis) */
 	for (j = 0; j < nr; j++) {
 		int q = assigned[j];
 

@@ -213,3 +213,19 @@ Test(coremap_adaptive, oversubscribed_balances)
 	cr_expect(strstr(why, "oversubscribed"), "%s", why);
 	coremap_topo_free(t);
 }
+
+Test(coremap_adaptive, no_move_without_a_clear_gain)
+{
+	struct coremap_topo *t = load("core:2 pu:1");
+	/* delayed on CPU 0 (host load 78%), the other CPU has a 100% hog */
+	struct coremap_vcpu_metrics m[] = { { -1, 74.0, 22.0, 0 } };
+	double busy[] = { 100.0, 100.0 };
+	struct coremap_goal g = perf;
+	char why[512];
+	int out[1];
+
+	g.pu_busy_pct = busy;
+	g.nr_pu_busy = 2;
+	cr_assert_eq(coremap_plan(t, COREMAP_ADAPTIVE, m, 1, &g, out, why, sizeof(why)), 0);
+	cr_expect_eq(out[0], 0, "%s", why);
+}

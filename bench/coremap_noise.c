@@ -1,0 +1,271 @@
+/*
+ * coremap noise avoidance, in one run: a 1-vCPU `compute` guest while a host
+ * CPU hog is pinned to one core.
+ *   nohog    - no hog; the vCPU pinned to the core the hog will use
+ *   static   - hog on that core, the vCPU statically pinned to it (unlucky)
+ *   adaptive - hog on that core, the vCPU starts there; every tick the
+ *              per-thread run delay (/proc/self/task/TID/schedstat) and the
+ *              per-CPU busy time (/proc/stat) go into coremap_plan(ADAPTIVE)
+ *              with the thresholds of policies/experiments/coremap-noise-adaptive.ini,
+ *              and coremap_apply() moves the vCPU when the plan differs
+ * The guest measures its own throughput (ops_per_s, TSC-timed); medians over
+ * REPS interleaved repetitions. Last line:
+ *   adaptive_vs_nohog=X static_vs_nohog=Y   (target X >= 0.9, Y far below)
+ */
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+
+#include "bench/bench_util.h"
+#include "common/util.h"
+#include "coremap/coremap.h"
+#include "policies/pol.h"
+#include "vmm-core/vmm.h"
+
+#define REPS 3
+#define GUEST_SECS "3"
+#define TICK_NS (100ull * 1000 * 1000)
+#define MAX_CPUS 64
+#define PROFILE "policies/experiments/coremap-noise-adaptive.ini"
+
+enum mode { NOHOG, STATIC, ADAPTIVE, NR_MODES };
+static const char *const mode_name[] = { "nohog", "static", "adaptive" };
+
+struct hog {
+	pthread_t th;
+	int cpu;
+	atomic_bool stop;
+};
+
+static void *hog_fn(void *arg)
+{
+	struct hog *h = arg;
+	cpu_set_t set;
+	volatile unsigned long x = 0;
+
+	CPU_ZERO(&set);
+	CPU_SET(h->cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		perror("hog: sched_setaffinity");
+	while (!h->stop)
+		x++;
+	return NULL;
+}
+
+/* run and wait ns of one thread from /proc/self/task/TID/schedstat */
+static int read_schedstat(pid_t tid, uint64_t *run_ns, uint64_t *wait_ns)
+{
+	char path[64], buf[128];
+	unsigned long long r, w;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", (int)tid);
+	if (util_read_file(NULL, path, buf, sizeof(buf)) < 0 ||
+	    sscanf(buf, "%llu %llu", &r, &w) != 2)
+		return -1;
+	*run_ns = r;
+	*wait_ns = w;
+	return 0;
+}
+
+/* busy and total jiffies per CPU from /proc/stat; returns CPUs seen */
+static int read_proc_stat(uint64_t *busy, uint64_t *total)
+{
+	static char buf[1 << 16];
+	char *line, *save = NULL;
+	int n = 0;
+
+	if (util_read_file(NULL, "/proc/stat", buf, sizeof(buf)) < 0)
+		return -1;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long v[8] = { 0 };
+		int cpu;
+
+		if (sscanf(line, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &v[0],
+			   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) < 5 ||
+		    cpu < 0 || cpu >= MAX_CPUS)
+			continue;
+		total[cpu] = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+		busy[cpu] = total[cpu] - v[3] - v[4];
+		n = cpu + 1 > n ? cpu + 1 : n;
+	}
+	return n;
+}
+
+struct loop {
+	const struct coremap_topo *topo;
+	struct coremap_goal goal;
+	pid_t tid;
+	int cur;
+	uint64_t t_ns, run_ns, wait_ns, busy[MAX_CPUS], total[MAX_CPUS];
+	int nr_cpus, moves;
+	double remap_ns[16];
+};
+
+/* One tick: metrics since the last tick -> coremap_plan -> coremap_apply. */
+static void tick(struct loop *l)
+{
+	uint64_t now = util_now_ns(), run, wait, busy[MAX_CPUS], total[MAX_CPUS];
+	double busy_pct[MAX_CPUS] = { 0 }, dt;
+	struct coremap_vcpu_metrics m;
+	struct coremap_apply_result res;
+	char why[512];
+	int i, n, out;
+
+	if (read_schedstat(l->tid, &run, &wait) < 0)
+		return;
+	n = read_proc_stat(busy, total);
+	dt = (double)(now - l->t_ns);
+	m.llc_misses_per_kinstr = -1; /* no PMU needed: noise avoidance only */
+	m.cpu_pct = 100.0 * (double)(run - l->run_ns) / dt;
+	m.run_delay_pct = 100.0 * (double)(wait - l->wait_ns) / dt;
+	m.cur_pcpu = l->cur;
+	for (i = 0; i < n && i < l->nr_cpus; i++) {
+		uint64_t dtot = total[i] - l->total[i];
+
+		busy_pct[i] = dtot ? 100.0 * (double)(busy[i] - l->busy[i]) / (double)dtot : 0;
+	}
+	l->goal.pu_busy_pct = busy_pct;
+	l->goal.nr_pu_busy = n;
+	if (coremap_plan(l->topo, COREMAP_ADAPTIVE, &m, 1, &l->goal, &out, why, sizeof(why)) == 0 &&
+	    out != l->cur) {
+		if (coremap_apply(&coremap_real_ops, &l->tid, &out, 1, &res) == 0) {
+			printf("   adaptive: %s; remap %.1f us\n", why, res.latency_ns / 1e3);
+			if (l->moves < 16)
+				l->remap_ns[l->moves] = (double)res.latency_ns;
+			l->moves++;
+			l->cur = out;
+		} else {
+			printf("   adaptive: %s; apply failed: %s\n", why, res.why);
+		}
+	}
+	l->goal.pu_busy_pct = NULL;
+	l->t_ns = now;
+	l->run_ns = run;
+	l->wait_ns = wait;
+	memcpy(l->busy, busy, sizeof(busy));
+	memcpy(l->total, total, sizeof(total));
+}
+
+static int run_once(enum mode mode, const char *guest, int hog_cpu, struct loop *l,
+		    double *ops_per_s)
+{
+	char console[] = "/tmp/coremap-noise-XXXXXX", out[8192];
+	struct vmm_config cfg = { .vcpus = 1, .mem_bytes = 32ull << 20, .guest_path = guest,
+				  .cmdline = "secs=" GUEST_SECS, .console_path = console };
+	struct coremap_apply_result res;
+	struct hog hog = { .cpu = hog_cpu };
+	struct vmm_result vr;
+	struct vmm *vm = NULL;
+	int fd, rc = -1;
+
+	fd = mkstemp(console);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	if (mode != NOHOG && pthread_create(&hog.th, NULL, hog_fn, &hog) != 0)
+		goto out;
+	if (vmm_create(&cfg, &vm) < 0 || vmm_start(vm) < 0)
+		goto out;
+	l->tid = vmm_vcpu_tid(vm, 0);
+	l->cur = hog_cpu;
+	l->moves = 0;
+	if (coremap_apply(&coremap_real_ops, &l->tid, &l->cur, 1, &res) < 0) {
+		fprintf(stderr, "coremap_noise: %s\n", res.why);
+		goto out;
+	}
+	l->t_ns = util_now_ns();
+	read_schedstat(l->tid, &l->run_ns, &l->wait_ns);
+	read_proc_stat(l->busy, l->total);
+	while (!vmm_ended(vm)) {
+		util_sleep_ns(mode == ADAPTIVE ? TICK_NS : TICK_NS / 2);
+		if (mode == ADAPTIVE && !vmm_ended(vm))
+			tick(l);
+	}
+	vmm_wait(vm, &vr);
+	rc = 0;
+out:
+	if (vm)
+		vmm_destroy(vm);
+	if (mode != NOHOG) {
+		hog.stop = true;
+		pthread_join(hog.th, NULL);
+	}
+	if (rc == 0 && util_read_file(NULL, console, out, sizeof(out)) > 0)
+		*ops_per_s = bench_result(out, "ops_per_s");
+	else
+		*ops_per_s = -1;
+	unlink(console);
+	return *ops_per_s > 0 ? 0 : -1;
+}
+
+static int load_goal(struct coremap_goal *g, struct pol_profile *p)
+{
+	const char *dirs[POL_MAX_DIRS + 1] = { "policies/profiles" };
+	char storage[POL_MAX_DIRS][POL_PATH_MAX], err[1024];
+	int nr = 1 + pol_default_dirs(dirs + 1, storage);
+
+	if (pol_load(PROFILE, dirs, nr, p, err, sizeof(err)) < 0) {
+		fprintf(stderr, "coremap_noise: %s: %s (run from the source tree)\n", PROFILE, err);
+		return -1;
+	}
+	memset(g, 0, sizeof(*g));
+	g->prefer_energy = p->objective == POL_OBJ_ENERGY;
+	g->memory_intensive_llc_per_kinstr = p->coremap.memory_intensive_llc_per_kinstr;
+	g->noisy_run_delay_pct = p->coremap.noisy_run_delay_pct;
+	g->reserved_cpus = p->coremap.reserved;
+	g->nr_reserved = p->coremap.nr_reserved;
+	return 0;
+}
+
+int main(void)
+{
+	static struct pol_profile prof;
+	double ops[NR_MODES][REPS], med[NR_MODES];
+	struct coremap_topo *topo;
+	struct loop l = { 0 };
+	char guest[512];
+	cpu_set_t mine;
+	int r, m, cpus[2], n = 0, c;
+
+	snprintf(guest, sizeof(guest), "%s/guests/compute.elf", bench_build());
+	if (access(guest, R_OK) < 0 || access("/dev/kvm", R_OK | W_OK) < 0) {
+		fprintf(stderr, "coremap_noise: needs %s (make guests) and /dev/kvm\n", guest);
+		return 1;
+	}
+	sched_getaffinity(0, sizeof(mine), &mine);
+	for (c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, &mine))
+			cpus[n++] = c;
+	if (n < 2) {
+		fprintf(stderr, "coremap_noise: needs 2 CPUs\n");
+		return 1;
+	}
+	if (coremap_topo_load(NULL, &topo) < 0 || load_goal(&l.goal, &prof) < 0)
+		return 1;
+	l.topo = topo;
+	l.nr_cpus = MAX_CPUS;
+	util_log_set_level(UTIL_LOG_WARN);
+	printf("compute guest secs=%s, hog on CPU %d, noisy_run_delay_pct=%.0f, tick %llu ms\n",
+	       GUEST_SECS, cpus[1], l.goal.noisy_run_delay_pct, TICK_NS / 1000000);
+	for (r = 0; r < REPS; r++) {
+		for (m = 0; m < NR_MODES; m++) {
+			if (run_once((enum mode)m, guest, cpus[1], &l, &ops[m][r]) < 0) {
+				fprintf(stderr, "coremap_noise: %s run %d failed\n", mode_name[m], r);
+				return 1;
+			}
+			printf("rep %d %-8s ops_per_s=%.0f\n", r, mode_name[m], ops[m][r]);
+		}
+	}
+	for (m = 0; m < NR_MODES; m++) {
+		med[m] = bench_median(ops[m], REPS);
+		printf("median %-8s ops_per_s=%.0f\n", mode_name[m], med[m]);
+	}
+	if (l.moves > 0)
+		printf("last adaptive run: %d remap(s), first remap %.1f us\n", l.moves,
+		       l.remap_ns[0] / 1e3);
+	coremap_topo_free(topo);
+	printf("adaptive_vs_nohog=%.3f static_vs_nohog=%.3f\n", med[ADAPTIVE] / med[NOHOG],
+	       med[STATIC] / med[NOHOG]);
+	return 0;
+}
