@@ -252,6 +252,7 @@ out:
 		ret = 1;
 	} else if (ret == 0) {
 		printf("cap: original limits restored%s\n", cli_stop ? " (signal)" : "");
+		fflush(stdout);
 	}
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);

@@ -67,8 +67,9 @@ static int read_events(struct energy_src *s, struct pevent *ev, int max, char *w
 		util_fmt(path, sizeof(path), ENERGY_PERF_PMU_DIR "/events/%s", e->name);
 		rc = s->ops->read_file(s->ops->ctx, s->fsroot, path, buf, sizeof(buf));
 		if (rc < 0 || energy_parse_perf_event(buf, &e->config)) {
-			util_warn("%s: cannot parse '%.40s' (expected event=0xNN); event skipped",
-				  path, rc < 0 ? strerror(-rc) : buf);
+			util_warn("%s: cannot parse '%.*s' (expected event=0xNN); event skipped",
+				  path, rc < 0 ? 40 : (int)strcspn(buf, "\n"),
+				  rc < 0 ? strerror(-rc) : buf);
 			continue;
 		}
 		e->scale = 1.0;
@@ -76,7 +77,8 @@ static int read_events(struct energy_src *s, struct pevent *ev, int max, char *w
 		if (s->ops->read_file(s->ops->ctx, s->fsroot, path, buf, sizeof(buf)) > 0) {
 			e->scale = strtod(buf, &end);
 			if (end == buf || !(e->scale > 0)) {
-				util_warn("%s: bad scale '%.40s'; event skipped", path, buf);
+				util_warn("%s: bad scale '%.*s' (expected Joules per count); "
+					  "event skipped", path, (int)strcspn(buf, "\n"), buf);
 				continue;
 			}
 		}

@@ -148,8 +148,11 @@ Test(energy_powercap, eacces_is_unavailable_with_the_fix, .fini = teardown)
 {
 	/* Tests run as root, where chmod 000 does not deny reads: the denial
 	 * comes from the injectable ops, exactly as the kernel's -EACCES would. */
-	struct fake_ctx fc = { .deny = "energy_uj", .deny_err = EACCES };
-	struct energy_ops ops = fake_ops(&fc);
+	static struct fake_ctx fc;
+	static struct energy_ops ops;
+
+	fc = (struct fake_ctx){ .deny = "energy_uj", .deny_err = EACCES };
+	ops = fake_ops(&fc);
 
 	two_socket();
 	open_src(&ops);
@@ -164,8 +167,11 @@ Test(energy_powercap, eacces_is_unavailable_with_the_fix, .fini = teardown)
 
 Test(energy_powercap, eacces_on_one_package_is_partial, .fini = teardown)
 {
-	struct fake_ctx fc = { .deny = "intel-rapl:1/energy_uj", .deny_err = EACCES };
-	struct energy_ops ops = fake_ops(&fc);
+	static struct fake_ctx fc;
+	static struct energy_ops ops;
+
+	fc = (struct fake_ctx){ .deny = "intel-rapl:1/energy_uj", .deny_err = EACCES };
+	ops = fake_ops(&fc);
 
 	two_socket();
 	open_src(&ops);
