@@ -14,14 +14,15 @@
 
 struct tl_ram { struct vmm_mem_map map; uint8_t *buf; };
 
-/* One region of `bytes` at gpa 0, filled with 0xcc so zeroing is visible. */
+/* One region of `bytes` at gpa 0; the first 4 MiB are filled with 0xcc so
+ * zeroing is visible there (the rest stays lazily-mapped zeros: fast). */
 static inline int tl_ram_init(struct tl_ram *r, uint64_t bytes)
 {
 	memset(r, 0, sizeof(*r));
-	r->buf = malloc(bytes);
+	r->buf = calloc(1, bytes);
 	if (!r->buf)
 		return -1;
-	memset(r->buf, 0xcc, bytes);
+	memset(r->buf, 0xcc, bytes < 4 * TL_MIB ? bytes : 4 * TL_MIB);
 	r->map.nr = 1;
 	r->map.r[0].gpa = 0;
 	r->map.r[0].bytes = bytes;
