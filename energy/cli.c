@@ -138,8 +138,12 @@ static void print_reading(const struct energy_reading *r)
 		printf("energy: %s\n", r->why);
 		return;
 	}
-	printf("%8.3f s  total %9.3f W  %12.6f J%s  [%s]\n", (double)r->dt_ns / 1e9,
-	       r->power_w, (double)r->energy_uj / 1e6, tag, r->source);
+	if (r->power_valid)
+		printf("%8.3f s  total %9.3f W  %12.6f J%s  [%s]\n", (double)r->dt_ns / 1e9,
+		       r->power_w, (double)r->energy_uj / 1e6, tag, r->source);
+	else
+		printf("%8.3f s  total   (no power this interval)  %12.6f J%s  [%s]\n",
+		       (double)r->dt_ns / 1e9, (double)r->energy_uj / 1e6, tag, r->source);
 	for (int i = 0; i < r->nr_zones; i++) {
 		const struct energy_zone_reading *z = &r->zone[i];
 

@@ -44,6 +44,7 @@ struct energy_src {
 	double est_uj_frac;
 	bool have_stat;
 	uint64_t prev_busy_ns, prev_total_ns;
+	double last_busy_cores;
 	int nr_cores;
 };
 

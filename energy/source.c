@@ -86,6 +86,7 @@ int energy_open(const struct energy_opts *o, struct energy_src **out)
 	util_fmt(s->fsroot, sizeof(s->fsroot), "%s", o->fsroot ? o->fsroot : "/");
 	s->o.fsroot = s->fsroot;
 	s->ops = o->ops ? o->ops : &energy_real_ops;
+	s->last_busy_cores = -1;
 	s->nr_cores = o->nr_host_cores ? o->nr_host_cores : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	s->prim.papi_set = s->cross.papi_set = -1;
 	if (o->backend == ENERGY_ESTIMATE) {
@@ -223,19 +224,25 @@ static void read_measured(struct energy_src *s, uint64_t dt, struct energy_readi
 	}
 }
 
-static double busy_from_stat(struct energy_src *s, uint64_t dt)
+/* Busy cores over the interval from /proc/stat; -1 unreadable, -2 no tick yet
+ * (USER_HZ is coarse: then the last figure is reused when there is one). */
+static double busy_from_stat(struct energy_src *s)
 {
 	uint64_t busy, total;
-	double cores = -1;
+	double cores = s->last_busy_cores >= 0 ? s->last_busy_cores : -2;
 
 	if (energy_read_host_cpu_ns(s->fsroot, &busy, &total))
 		return -1;
-	if (s->have_stat && total > s->prev_total_ns)
+	if (s->have_stat && total > s->prev_total_ns) {
 		cores = (double)s->nr_cores * (double)(busy - s->prev_busy_ns) /
 			(double)(total - s->prev_total_ns);
+		s->last_busy_cores = cores;
+	}
+	if (!s->have_stat || total > s->prev_total_ns) {
+		s->prev_busy_ns = busy;
+		s->prev_total_ns = total;
+	}
 	s->have_stat = true;
-	s->prev_busy_ns = busy;
-	s->prev_total_ns = total;
 	return cores;
 }
 
@@ -252,7 +259,7 @@ static void read_estimate(struct energy_src *s, uint64_t dt, double busy_cores,
 		 md->idle_w, md->w_per_busy_core);
 	util_fmt(r->why, sizeof(r->why), "%s", s->est_why);
 	if (busy_cores < 0)
-		busy_cores = busy_from_stat(s, dt);
+		busy_cores = busy_from_stat(s);
 	r->up = true;
 	r->nr_zones = 1;
 	memset(z, 0, sizeof(*z));
@@ -269,8 +276,9 @@ static void read_estimate(struct energy_src *s, uint64_t dt, double busy_cores,
 		r->power_w = z->power_w = p;
 		r->power_valid = z->power_valid = true;
 	} else if (dt) {
-		util_fmt(r->note, sizeof(r->note), "no busy-core figure (%s/proc/stat "
-			 "unreadable): no estimate this tick", strcmp(s->fsroot, "/") ? s->fsroot : "");
+		util_fmt(r->note, sizeof(r->note), "no busy-core figure (%s/proc/stat %s): no "
+			 "estimate this tick", strcmp(s->fsroot, "/") ? s->fsroot : "",
+			 busy_cores == -1 ? "unreadable" : "has not ticked since the last read");
 	}
 	r->energy_uj = z->energy_uj = s->total_uj;
 }
