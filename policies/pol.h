@@ -149,7 +149,8 @@ int pol_format(const struct pol_profile *p, char *buf, size_t len);
 
 /* ---- experiment files ---------------------------------------------------
  *
- *   [experiment]  name, guest (path, relative to the file), cmdline, vcpus,
+ *   [experiment]  name, guest (path: relative to the file's folder when it
+ *                 exists there, else to the current folder), cmdline, vcpus,
  *                 memory (64M, 1G), profile (the starting profile), compare
  *                 (comma list of profiles: run once under each and print
  *                 side by side), duration_s, repeat
@@ -180,7 +181,7 @@ struct pol_exp_phase {
 struct pol_experiment {
 	char path[POL_PATH_MAX];
 	char name[POL_NAME_MAX];
-	char guest[POL_PATH_MAX];        /* resolved against the file's folder */
+	char guest[POL_PATH_MAX];
 	char cmdline[POL_MAX_LINE + 1];
 	int vcpus;
 	uint64_t mem_bytes;

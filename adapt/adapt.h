@@ -1,0 +1,272 @@
+/*
+ * adapt: the control loop.
+ *
+ * adapt_step() is the loop's brain: goal profile + environment + state +
+ * one telemetry sample in, decisions out. It is pure and deterministic: no
+ * I/O, no clock (time is the sample's t_ns), no globals; replaying the same
+ * samples gives the same decisions. Per tick it
+ *   1. computes the goal metric: progress (instructions/s when every vCPU
+ *      has hardware counters, else the CPU time the vCPUs got, % of one CPU)
+ *      and power (W, when the energy source is up), and the score
+ *      ln(progress) * a - ln(power) * b with (a, b) = performance (1, 0),
+ *      energy (1, 1), edp (2, 1), power-cap (1, 0) + the cap, weighted
+ *      (weight_performance, weight_energy);
+ *   2. evaluates the change in flight: after settle_ns it averages
+ *      measure_ticks scores and compares them with the measure_ticks before
+ *      the change; worse beyond noise (max(noise_pct, 2 sigma of the
+ *      baseline)) or slower than max_slowdown_pct: a revert decision, and
+ *      that change is not proposed again for revert_cooldown_ns;
+ *   3. otherwise asks each enabled adaptation for a proposal (coremap:
+ *      coremap_plan() on smoothed metrics; paging-mode: a DAV2M-style rule
+ *      with a hysteresis band; energy: the power-cap controller; bankmap:
+ *      only through a hook until its planner lands) and applies at most one
+ *      change per tick, if: the adaptation's min_dwell_ns has passed since
+ *      its last change, the same proposal came confirm_ticks ticks in a row,
+ *      and its predicted score gain exceeds hysteresis_pct plus its cost
+ *      (pause time over the dwell) without a predicted slowdown beyond
+ *      max_slowdown_pct. A power cap above the profile's is a constraint
+ *      and skips the gain test.
+ *
+ * The driver (adapt_driver_*) runs sample -> step -> actuate on its own
+ * thread at the profile's period, pauses the vCPUs around actuators that
+ * need it, logs every decision with its reason and, later, its measured
+ * effect, and publishes each as a struct tel_decision. With dry_run it
+ * decides and logs but never calls an actuator. The profile can be swapped
+ * while it runs (adapt_driver_set_profile, or the control socket's
+ * "profile" command): validated first, taken at the next tick.
+ *
+ * Units: _ns nanoseconds (CLOCK_MONOTONIC, from the samples), _pct percent,
+ * _w watts. Threading: adapt_step is reentrant (state is the caller's); the
+ * driver functions may be called from any thread. Errors: 0 or a negative
+ * errno, with a message in the log or the decision's effect.
+ */
+#ifndef AVMM_ADAPT_H
+#define AVMM_ADAPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policies/pol.h"
+#include "telemetry/sample.h"
+
+#define ADAPT_MAX_VCPUS TEL_MAX_VCPUS
+#define ADAPT_MAX_DECISIONS 2
+#define ADAPT_HIST 16
+#define ADAPT_MAX_ACTUATORS 8
+
+/* Same order as enum pol_adaptation. */
+enum adapt_kind { ADAPT_COREMAP, ADAPT_BANKMAP, ADAPT_PAGING, ADAPT_ENERGY, ADAPT_KIND_COUNT };
+
+enum adapt_paging_mode { ADAPT_PG_UNKNOWN = -1, ADAPT_PG_SHADOW = 0, ADAPT_PG_NESTED = 1 };
+
+/* What an actuator is asked to do. */
+struct adapt_change {
+	enum adapt_kind kind;
+	union {
+		struct { int nr; int pcpu[ADAPT_MAX_VCPUS]; } coremap; /* OS CPU per vCPU, -1 = unpinned */
+		struct { int policy; int node; } bankmap;   /* enum pol_bankmap_policy, node -1 = any */
+		struct { int mode; } paging;                /* enum adapt_paging_mode */
+		struct { double cap_w; } energy;            /* 0 = remove the cap */
+	} u;
+};
+
+/* What an adaptation proposes; gains are predictions, in percent. */
+struct adapt_proposal {
+	bool valid;
+	struct adapt_change change;
+	double perf_pct;    /* predicted progress change, + = faster */
+	double power_pct;   /* predicted power change, - = less power */
+	uint64_t cost_ns;   /* predicted time the guest is paused */
+	bool constraint;    /* fixes a violated constraint: no gain test */
+	char what[128];
+	char why[192];
+};
+
+struct adapt_decision {
+	uint64_t id;             /* 1, 2, ... per state */
+	uint64_t t_ns;
+	bool revert;             /* undoes decision reverts_id */
+	uint64_t reverts_id;
+	struct adapt_change change;
+	char what[128];
+	char why[192];
+};
+
+/* The measured effect of an earlier decision. */
+struct adapt_effect {
+	uint64_t id;
+	double score_pct, perf_pct, power_pct; /* after vs before */
+	bool reverted;
+	char text[96];
+};
+
+struct adapt_out {
+	int nr;
+	struct adapt_decision d[ADAPT_MAX_DECISIONS];
+	int nr_effects;
+	struct adapt_effect effect[ADAPT_MAX_DECISIONS];
+	double score, perf, power_w; /* this tick's goal metric (NAN unknown) */
+	char note[192];              /* why nothing was done, when nothing was */
+};
+
+struct adapt_state;
+struct adapt_env;
+
+/* A proposal source; pure. Return 0 (out->valid says whether there is one)
+ * or a negative errno (noted, no proposal). */
+typedef int (*adapt_propose_fn)(const struct pol_profile *goal, const struct adapt_env *env,
+				const struct adapt_state *st, const struct tel_sample *s,
+				void *arg, struct adapt_proposal *out);
+
+/* What adapt_step knows of the machine besides the sample. */
+struct adapt_env {
+	const struct coremap_topo *topo;     /* NULL: coremap makes no proposals */
+	const double *pu_busy_pct;           /* host busy % per OS CPU, may be NULL */
+	int nr_pu_busy;
+	int paging_mode;                     /* enum adapt_paging_mode, now */
+	bool paging_live_switch;             /* the backend can switch while running */
+	/* Replace a built-in proposal source (NULL: built-in). */
+	adapt_propose_fn propose[ADAPT_KIND_COUNT];
+	void *propose_arg[ADAPT_KIND_COUNT];
+};
+
+/* Everything adapt_step carries between ticks (plain data, copyable). */
+struct adapt_state {
+	uint64_t next_id;
+	bool have_prev;
+	uint64_t prev_t_ns;
+	uint64_t prev_instr[ADAPT_MAX_VCPUS];
+	/* smoothed per-vCPU inputs (EWMA, alpha 1/2) */
+	bool have_smooth;
+	double llc[ADAPT_MAX_VCPUS], run_delay[ADAPT_MAX_VCPUS], cpu[ADAPT_MAX_VCPUS];
+	double tlb, paging_exits;
+	/* goal-metric history (log score), newest last */
+	int hist_n;
+	double hist_score[ADAPT_HIST], hist_perf[ADAPT_HIST], hist_power[ADAPT_HIST];
+	/* the configuration the loop has set */
+	bool have_cur[ADAPT_KIND_COUNT];
+	struct adapt_change cur[ADAPT_KIND_COUNT];
+	bool changed[ADAPT_KIND_COUNT];
+	uint64_t last_change_ns[ADAPT_KIND_COUNT];
+	/* proposals waiting for confirmation */
+	int streak[ADAPT_KIND_COUNT];
+	struct adapt_change streak_change[ADAPT_KIND_COUNT];
+	/* the change being measured */
+	bool pending;
+	bool pending_constraint;   /* made to meet a constraint: not reverted */
+	struct adapt_decision pending_d;
+	bool pending_had_prev;
+	struct adapt_change pending_prev;
+	double base_score, base_perf, base_power, base_noise_pct;
+	int after_n;
+	double after_score, after_perf, after_power;
+	/* reverted changes not to retry yet */
+	bool banned[ADAPT_KIND_COUNT];
+	struct adapt_change banned_change[ADAPT_KIND_COUNT];
+	uint64_t banned_until_ns[ADAPT_KIND_COUNT];
+};
+
+void adapt_state_init(struct adapt_state *st);
+void adapt_env_init(struct adapt_env *env);
+
+/* One tick. Returns 0 or -EINVAL (bad arguments). */
+int adapt_step(const struct pol_profile *goal, const struct adapt_env *env,
+	       struct adapt_state *st, const struct tel_sample *s, struct adapt_out *out);
+
+/* Tell the state a decision was not carried out (dry run, actuator
+ * failure): it forgets the change but keeps the dwell, so the same
+ * decision is not repeated before min_dwell_ns. */
+void adapt_state_not_applied(struct adapt_state *st, const struct adapt_decision *d);
+
+/* Forget the change in flight and the confirmations (profile switch). */
+void adapt_state_reset_goal(struct adapt_state *st);
+
+/* Built-in proposal sources (also usable from hooks). */
+int adapt_propose_coremap(const struct pol_profile *goal, const struct adapt_env *env,
+			  const struct adapt_state *st, const struct tel_sample *s,
+			  void *arg, struct adapt_proposal *out);
+int adapt_propose_paging(const struct pol_profile *goal, const struct adapt_env *env,
+			 const struct adapt_state *st, const struct tel_sample *s,
+			 void *arg, struct adapt_proposal *out);
+int adapt_propose_energy(const struct pol_profile *goal, const struct adapt_env *env,
+			 const struct adapt_state *st, const struct tel_sample *s,
+			 void *arg, struct adapt_proposal *out);
+
+const char *adapt_kind_name(enum adapt_kind k); /* "coremap", "bankmap", "paging-mode", "energy" */
+
+/* Exported form for telemetry; effect may be NULL. */
+void adapt_decision_to_tel(const struct adapt_decision *d, const struct adapt_effect *effect,
+			   bool dry_run, struct tel_decision *out);
+
+/* ---- driver ------------------------------------------------------------ */
+
+struct adapt_actuator {
+	const char *name;
+	enum adapt_kind kind;
+	bool needs_pause;     /* the driver pauses every vCPU around apply */
+	/* 0 or -errno; msg says what was done or why it failed. */
+	int (*apply)(void *ctx, const struct adapt_change *c, char *msg, size_t msg_len);
+	void *ctx;
+};
+
+struct adapt_driver_cfg {
+	const struct pol_profile *profile;                 /* copied */
+	int (*sample)(void *arg, struct tel_sample *out);  /* 0 or -errno */
+	void *sample_arg;
+	/* Called for each decision when made and again when its effect is
+	 * known (same t_ns and what, effect filled). May be NULL. */
+	void (*publish)(void *arg, const struct tel_decision *d);
+	void *publish_arg;
+	/* vCPU pause/resume (vcpu -1 = all), e.g. adapt_vmm_pause with a
+	 * struct vmm *; NULL: actuators run without pausing. */
+	int (*pause)(void *arg, int vcpu);
+	int (*resume)(void *arg, int vcpu);
+	void *vm_arg;
+	struct adapt_env env;                              /* copied */
+	bool dry_run;
+	const char *const *profile_dirs;                   /* for the ctl command */
+	int nr_profile_dirs;
+};
+
+struct adapt_driver_stats {
+	uint64_t ticks, sample_errors, decisions, applied, failed, reverts, not_applied;
+	uint64_t step_ns_max, step_ns_total, pause_ns_max;
+};
+
+#define ADAPT_LOG_SIZE 256
+
+struct adapt_driver;
+
+int adapt_driver_create(const struct adapt_driver_cfg *cfg, struct adapt_driver **out);
+/* Before adapt_driver_start; -ENOSPC past ADAPT_MAX_ACTUATORS, -EEXIST for a kind twice. */
+int adapt_driver_register(struct adapt_driver *d, const struct adapt_actuator *a);
+int adapt_driver_start(struct adapt_driver *d);   /* the loop thread */
+void adapt_driver_stop(struct adapt_driver *d);   /* joins it; idempotent */
+void adapt_driver_destroy(struct adapt_driver *d);
+/* One iteration on the calling thread (tests; the thread calls it too). */
+int adapt_driver_tick(struct adapt_driver *d);
+/* Taken at the next tick; the profile must already be valid. */
+int adapt_driver_set_profile(struct adapt_driver *d, const struct pol_profile *p);
+void adapt_driver_get_profile(struct adapt_driver *d, struct pol_profile *out);
+/* Copies the newest decisions (oldest first); returns how many. */
+int adapt_driver_log(struct adapt_driver *d, struct tel_decision *out, int max);
+void adapt_driver_stats(struct adapt_driver *d, struct adapt_driver_stats *out);
+
+struct vmm_ctl;
+/* Registers "profile": {"cmd":"profile","name":"NAME|PATH"} -> loads and
+ * validates it with the driver's profile_dirs, then swaps it in; answers
+ * {"ok":true,"profile":NAME,"objective":...} or {"error":"..."}. */
+int adapt_driver_ctl_register(struct adapt_driver *d, struct vmm_ctl *ctl);
+/* The "profile" handler itself (vmm_ctl_fn), for tests. */
+char *adapt_ctl_profile(const char *request_json, void *driver, int *err);
+
+/* vmm_pause / vmm_resume with a struct vmm * as arg. */
+int adapt_vmm_pause(void *vm, int vcpu);
+int adapt_vmm_resume(void *vm, int vcpu);
+
+/* ---- CLI ---------------------------------------------------------------- */
+/* `avmm experiment [--check] [--dry-run] FILE` */
+int adapt_cli_experiment(int argc, char **argv);
+
+#endif

@@ -1,0 +1,32 @@
+/* adapt: the driver object (internal to this module). */
+#ifndef AVMM_ADAPT_DRV_H
+#define AVMM_ADAPT_DRV_H
+
+#include <pthread.h>
+
+#include "adapt/adapt_int.h"
+
+struct adapt_log_entry {
+	uint64_t id;            /* decision id, 0 for profile swaps */
+	struct tel_decision d;
+};
+
+struct adapt_driver {
+	pthread_mutex_t lock;   /* profile, next, actuators, log, stats */
+	pthread_cond_t cond;
+	pthread_t thread;
+	bool running, stop;
+	struct adapt_driver_cfg cfg;
+	struct pol_profile profile, next;
+	bool have_next;
+	struct adapt_state state;   /* the loop thread's */
+	struct tel_sample sample;   /* the loop thread's */
+	struct adapt_actuator act[ADAPT_MAX_ACTUATORS];
+	int nr_act;
+	struct adapt_log_entry log[ADAPT_LOG_SIZE];
+	uint64_t log_next;
+	struct adapt_driver_stats stats;
+	char last_note[192];
+};
+
+#endif
