@@ -66,3 +66,18 @@ u64 param_u64(const char *cmdline, const char *key, u64 def, int *bad)
 	}
 	return v << shift;
 }
+
+int param_str(const char *cmdline, const char *key, char *buf, u32 size)
+{
+	const char *p = find_value(cmdline, key);
+	u32 i = 0;
+
+	if (!p || !size)
+		return 0;
+	while (p[i] && p[i] != ' ' && p[i] != '\t' && i + 1 < size) {
+		buf[i] = p[i];
+		i++;
+	}
+	buf[i] = 0;
+	return 1;
+}

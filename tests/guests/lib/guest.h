@@ -78,6 +78,8 @@ const char *fmt_ratio(char buf[32], u64 num, u64 den);
  * Sets *bad (if non-NULL) when the value does not parse. */
 u64 param_u64(const char *cmdline, const char *key, u64 def, int *bad);
 int param_present(const char *cmdline, const char *key);
+/* Copies the value of key (up to the next blank) into buf; 1 if present. */
+int param_str(const char *cmdline, const char *key, char *buf, u32 size);
 
 /* ---- time (tsc.c) ---- */
 /* Calibrates the TSC (or takes tsc_hz= from the command line, or skips with
@@ -99,13 +101,23 @@ void *memmove(void *d, const void *s, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
 
-/* ---- paging (paging.c): 2-level 32-bit, 4 KiB pages ---- */
+/* ---- paging (paging.c): identity map with 4 KiB pages ---- */
 #define PTE_P 0x001u
 #define PTE_W 0x002u
+/* lm: IA-32e 4-level paging in 32-bit compatibility mode (default; the only one
+ * kvm-pvm accepts); pae: 32-bit PAE; 2l: classic 2-level; off: no paging. */
+enum { PAGING_OFF = 0, PAGING_2L = 2, PAGING_PAE = 3, PAGING_LM = 4 };
+void paging_set_mode(int mode);   /* before paging_identity_on */
+int paging_mode(void);
+const char *paging_mode_name(int mode);
+/* pgmode=lm|pae|2l|off (default lm); -1 when the value is unknown. */
+int paging_mode_from_cmdline(const char *cmdline);
 /* Builds an identity map of [0, end) where end covers everything allocated so far
- * plus extra_bytes (rounded up to 4 MiB), loads CR3 and sets CR0.PG. 0 or -1. */
+ * plus extra_bytes (rounded up to 2 or 4 MiB), loads CR3 and turns paging on.
+ * 0 or -1 (page tables do not fit). Nothing to do for PAGING_OFF. */
 int paging_identity_on(u32 extra_bytes);
-/* Pointer to the PTE for va, allocating a page table (mapped memory) if needed. */
+/* Pointer to the PTE (its low 32 bits) for va, allocating a page table from
+ * mapped memory if needed; NULL when that is impossible. */
 volatile u32 *paging_pte(u32 va);
 u32 paging_mapped_end(void);
 

@@ -1,19 +1,27 @@
-/* tsc.c - TSC rate calibrated against PIT channel 2 over ~10 ms.
+/* tsc.c - TSC rate calibrated against PIT channel 2.
  *
- * Gate of channel 2 on (port 0x61 bit 0, speaker bit 1 off), mode 0 with a count
- * of 11932 (10 ms at 1.193182 MHz); OUT2 (port 0x61 bit 5) goes high at terminal
- * count. Sanity checks first, so a monitor without a PIT fails fast (tsc_hz =
- * unknown) instead of hanging: OUT2 must read low after programming and the
- * latched count must decrease. */
+ * Channel 2 is gated on (port 0x61 bit 0, speaker bit 1 off) and counts down from
+ * 0xFFFF in mode 0 (55 ms before it wraps). A sample is (rdtsc, latched count,
+ * rdtsc); of 5 samples the one with the narrowest TSC bracket is kept, so a
+ * sample taken across a host preemption is discarded. Two samples ~10 ms of PIT
+ * ticks apart give Hz = tsc_delta * 1193182 / count_delta. Three such runs, the
+ * median is taken. A monitor without a PIT is detected fast (the count does not
+ * go down) and the rate is then unknown (0). */
 #include "guest.h"
 
 #define PIT_HZ 1193182u
-#define PIT_CAL_MS 10u
-#define PIT_LATCH (PIT_HZ * PIT_CAL_MS / 1000u)
-#define POLL_MAX 2000000u
+#define PIT_WINDOW (PIT_HZ / 100u) /* 10 ms of PIT ticks */
+#define POLL_MAX 200000u
+#define RUNS 3
 
 static u64 hz_cache;
 static int hz_done;
+
+struct pit_sample {
+	u64 tsc;   /* middle of the bracket */
+	u64 width; /* bracket width in TSC cycles */
+	u16 count;
+};
 
 static u16 pit2_read_count(void)
 {
@@ -25,31 +33,75 @@ static u16 pit2_read_count(void)
 	return (u16)(lo | (hi << 8));
 }
 
-static u64 pit_calibrate(void)
+static struct pit_sample pit_sample_best(void)
 {
-	u64 t0, t1;
-	u16 c1, c2;
-	u32 polls = 0;
+	struct pit_sample best = { 0, ~0ull, 0 };
 	int i;
+
+	for (i = 0; i < 5; i++) {
+		u64 a = rdtsc();
+		u16 c = pit2_read_count();
+		u64 b = rdtsc();
+
+		if (b - a < best.width) {
+			best.tsc = a + (b - a) / 2;
+			best.width = b - a;
+			best.count = c;
+		}
+	}
+	return best;
+}
+
+static u64 pit_calibrate_once(void)
+{
+	struct pit_sample s0, s1;
+	u32 polls = 0;
+	u16 c;
 
 	outb(0x61, (u8)((inb(0x61) & ~0x02) | 0x01));
 	outb(0x43, 0xb0); /* channel 2, lobyte/hibyte, mode 0, binary */
-	outb(0x42, PIT_LATCH & 0xff);
-	outb(0x42, PIT_LATCH >> 8);
-	t0 = rdtsc();
-	if (inb(0x61) & 0x20)
-		return 0; /* OUT2 already high: no PIT (or no port 0x61) */
-	c1 = pit2_read_count();
-	for (i = 0; i < 8; i++)
-		(void)inb(0x61);
-	c2 = pit2_read_count();
-	if (c1 > PIT_LATCH || c2 >= c1)
-		return 0; /* not counting down */
-	while (!(inb(0x61) & 0x20))
-		if (++polls > POLL_MAX)
-			return 0;
-	t1 = rdtsc();
-	return (t1 - t0) * (1000u / PIT_CAL_MS);
+	outb(0x42, 0xff);
+	outb(0x42, 0xff);
+	s0 = pit_sample_best();
+	if (s0.count < PIT_WINDOW + 1000)
+		return 0; /* no PIT: reads 0xFFFF forever, or nonsense */
+	do {
+		c = pit2_read_count();
+		if (++polls > POLL_MAX || c > s0.count)
+			return 0; /* not counting down, or wrapped */
+		if (polls == 4 && c == s0.count)
+			return 0; /* stuck: no PIT behind these ports */
+	} while ((u16)(s0.count - c) < PIT_WINDOW);
+	s1 = pit_sample_best();
+	if (s1.count >= s0.count || s1.tsc <= s0.tsc)
+		return 0;
+	/* Reject runs where a bracket is wider than 2% of the interval. */
+	if ((s0.width + s1.width) * 50 > s1.tsc - s0.tsc)
+		return 0;
+	return muldiv64(s1.tsc - s0.tsc, PIT_HZ, (u32)(s0.count - s1.count));
+}
+
+static u64 pit_calibrate(void)
+{
+	u64 v[RUNS], t;
+	int n = 0, i, j;
+
+	for (i = 0; i < RUNS; i++) {
+		t = pit_calibrate_once();
+		if (t)
+			v[n++] = t;
+		else if (i == 0)
+			return 0; /* first run failed: most likely no PIT, do not insist */
+	}
+	if (!n)
+		return 0;
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return v[n / 2];
 }
 
 u64 tsc_hz(const char *cmdline)
