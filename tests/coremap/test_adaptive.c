@@ -228,4 +228,5 @@ Test(coremap_adaptive, no_move_without_a_clear_gain)
 	g.nr_pu_busy = 2;
 	cr_assert_eq(coremap_plan(t, COREMAP_ADAPTIVE, m, 1, &g, out, why, sizeof(why)), 0);
 	cr_expect_eq(out[0], 0, "%s", why);
+	coremap_topo_free(t);
 }
