@@ -96,6 +96,8 @@ static void attach_vcpu(struct tel *t, int i)
 	if (v->th_ok)
 		tel_thread_close(&v->th);
 	v->tid = tid;
+	v->last_pcpu = -1;
+	v->last_cpu_ns = 0;
 	v->th_ok = !tel_thread_open(t->fsroot, tid, &v->th, why, sizeof(why));
 	if (!v->th_ok)
 		tel_set_down(&t->src[TEL_SRC_THREAD], "vcpu%d: %s", i, why);
@@ -121,7 +123,17 @@ static void read_vcpu(struct tel *t, int i, struct tel_vcpu_sample *o, bool *th_
 		for (size_t k = 0; k < UTIL_ARRAY_SIZE(f); k++)
 			*f[k] = tel_kvmstats_value(&v->kvm, v->kvm_idx[k]);
 	if (v->th_ok) {
-		int err = tel_thread_read(&v->th, &o->cpu_time_ns, &o->run_delay_ns, &o->pcpu);
+		int err;
+		bool want;
+
+		/* the last CPU (stat, the costliest read) only changes if the thread ran */
+		err = tel_thread_read(&v->th, &o->cpu_time_ns, &o->run_delay_ns);
+		want = !err && (v->last_pcpu < 0 || (o->cpu_time_ns != v->last_cpu_ns &&
+			 (t->cfg.pcpu_every <= 1 || t->nr_samples % (uint64_t)t->cfg.pcpu_every == 0)));
+		if (want)
+			v->last_pcpu = tel_thread_pcpu(&v->th);
+		o->pcpu = v->last_pcpu;
+		v->last_cpu_ns = o->cpu_time_ns;
 
 		if (err) {
 			tel_set_down(&t->src[TEL_SRC_THREAD], "vcpu%d thread %d: %s", i,

@@ -105,21 +105,23 @@ static int pread_text(int fd, char *buf, size_t len)
 	return n ? 0 : -ESRCH;
 }
 
-int tel_thread_read(struct tel_thread *th, uint64_t *cpu_ns, uint64_t *delay_ns,
-		    int *pcpu)
+int tel_thread_read(struct tel_thread *th, uint64_t *cpu_ns, uint64_t *delay_ns)
 {
-	char buf[1024];
+	char buf[128];
 	int err;
 
 	err = pread_text(th->sched_fd, buf, sizeof(buf));
-	if (!err)
-		err = tel_parse_schedstat(buf, cpu_ns, delay_ns);
-	if (err)
-		return err;
-	*pcpu = -1;
+	return err ? err : tel_parse_schedstat(buf, cpu_ns, delay_ns);
+}
+
+int tel_thread_pcpu(struct tel_thread *th)
+{
+	char buf[1024];
+	int cpu = -1;
+
 	if (!pread_text(th->stat_fd, buf, sizeof(buf)))
-		tel_parse_stat_cpu(buf, pcpu);
-	return 0;
+		tel_parse_stat_cpu(buf, &cpu);
+	return cpu;
 }
 
 void tel_thread_close(struct tel_thread *th)

@@ -59,6 +59,8 @@ struct tel_config {
 	uint64_t period_ns;         /* tel_start() period; 0: 100 ms */
 	const char *fsroot;         /* NULL or "/": the real /proc */
 	int ring_len;               /* 0: TEL_RING_DEFAULT */
+	int pcpu_every;             /* read the last CPU every Nth sample (0, 1: each);
+				     * skipped anyway for threads that did not run */
 };
 
 /*

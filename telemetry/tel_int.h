@@ -39,8 +39,9 @@ struct tel_thread {
 };
 int tel_thread_open(const char *root, pid_t tid, struct tel_thread *th,
 		    char *why, size_t wlen);
-int tel_thread_read(struct tel_thread *th, uint64_t *cpu_ns, uint64_t *delay_ns,
-		    int *pcpu);
+int tel_thread_read(struct tel_thread *th, uint64_t *cpu_ns, uint64_t *delay_ns);
+/* The CPU the thread last ran on (stat field 39), -1 if unknown. */
+int tel_thread_pcpu(struct tel_thread *th);
 void tel_thread_close(struct tel_thread *th);
 
 /* ---- hardware counter backends (perf.c, papi.c) ---- */
@@ -106,6 +107,8 @@ struct tel_vcpu_src {
 	struct tel_thread th;
 	bool th_ok, hw_ok;
 	pid_t tid;
+	int last_pcpu;
+	uint64_t last_cpu_ns;
 };
 
 struct tel {
