@@ -92,6 +92,7 @@ endef
 $(foreach t,$(TEST_DIRS),$(eval $(call TEST_RULES,$(t))))
 
 test: $(BUILD)/avmm guests $(TEST_BINS)
+	@AVMM_LINUX_DIR=$(BUILD)/linux tests/loaders/fetch-kernel.sh
 	@AVMM_BUILD=$(BUILD) tests/run-all.sh $(TEST_BINS)
 
 check:
