@@ -5,8 +5,9 @@
  * over memory domains (more cache and bandwidth) when the goal is
  * performance, and everything else is packed (fewer domains awake for the
  * same work). Noise avoidance: host load on a CPU (its busy % minus our own
- * vCPUs' share) costs, and the current CPU of a vCPU with high run delay is
- * marked noisy, so a delayed vCPU moves to the quietest eligible CPU. Staying
+ * vCPUs' share) costs; without per-CPU busy data the current CPU of a vCPU
+ * with high run delay is marked noisy instead. So a delayed vCPU moves to
+ * the quietest eligible CPU, but not when every CPU is as busy. Staying
  * where it is earns a small bonus, so a move must gain more than that (no
  * ping-pong between two similarly loaded CPUs).
  */
@@ -19,10 +20,10 @@
 #define W_SHARE_PU   1000.0 /* another of our vCPUs already on that CPU */
 #define W_SHARE_CORE 100.0  /* ... on its SMT sibling */
 #define W_HOST_LOAD  2.0    /* per % of host (non-vCPU) load */
-#define W_NOISY      50.0   /* the current CPU of a delayed vCPU */
+#define W_NOISY      50.0   /* the current CPU of a delayed vCPU, without busy data */
 #define W_SPREAD     200.0  /* per memory-intensive vCPU already in the domain */
-#define W_NEW_DOMAIN 20.0   /* packing: opening an unused pack domain */
-#define W_STAY       15.0   /* staying where it is */
+#define W_NEW_DOMAIN 40.0   /* packing: opening an unused pack domain (> W_STAY) */
+#define W_STAY       30.0   /* staying where it is: a move must gain 15% host load */
 #define W_ORDER      0.001  /* tie-break: pack order */
 
 struct vc {
@@ -71,7 +72,7 @@ static double cost(const struct cm_plan *p, const struct coremap_goal *g, const 
 	double c = W_HOST_LOAD * load[pu] + W_ORDER * p->pack_pos[pu];
 	int j;
 
-	if (noisy[pu])
+	if (noisy[pu] && !g->pu_busy_pct)
 		c += W_NOISY;
 	if (v[self].cur == pu)
 		c -= W_STAY; /* a move must gain more than this (hysteresis) */

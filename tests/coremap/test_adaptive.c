@@ -230,3 +230,24 @@ Test(coremap_adaptive, no_move_without_a_clear_gain)
 	cr_expect_eq(out[0], 0, "%s", why);
 	coremap_topo_free(t);
 }
+
+Test(coremap_adaptive, no_ping_pong_when_every_cpu_is_busy)
+{
+	struct coremap_topo *t = load("core:2 pu:1");
+	double busy[] = { 100.0, 100.0 };
+	struct coremap_goal g = perf;
+	char why[512];
+	int out[1], cur = 0;
+
+	g.pu_busy_pct = busy;
+	g.nr_pu_busy = 2;
+	for (int tick = 0; tick < 4; tick++) {
+		/* host load on ours: 100 - 15 = 85%, the other CPU 100% */
+		struct coremap_vcpu_metrics m[] = { { -1, 85.0, 15.0, cur } };
+
+		cr_assert_eq(coremap_plan(t, COREMAP_ADAPTIVE, m, 1, &g, out, why, sizeof(why)), 0);
+		cr_expect_eq(out[0], cur, "tick %d: %s", tick, why);
+		cur = out[0];
+	}
+	coremap_topo_free(t);
+}
