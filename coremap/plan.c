@@ -209,8 +209,8 @@ static int plan_explicit(const struct cm_plan *p, int nr_vcpus, const struct cor
 		int cpu = g->explicit_map[i], pu = coremap_topo_pu_by_os(t, cpu);
 
 		if (pu < 0) {
-			cm_why(why, len, "explicit map: vCPU %d -> CPU %d is out of range (%s)",
-			       i, cpu, range);
+			cm_why(why, len, "explicit map: vCPU %d -> CPU %d is out of range (%s; "
+			       "an offline CPU is not listed)", i, cpu, range);
 			return -EINVAL;
 		}
 		if (!coremap_topo_pu_online(t, pu)) {
