@@ -139,19 +139,6 @@ static void build_orders(struct cm_plan *p, int nr_vcpus, int (*key)[KEY_LEN])
 	sort_by_key(p, key, p->spread_order);
 }
 
-static void cpu_range_text(const struct coremap_topo *t, char *buf, size_t len)
-{
-	int lo = -1, hi = -1, i;
-
-	for (i = 0; i < coremap_topo_nr_pus(t); i++) {
-		int os = coremap_topo_pu_os_index(t, i);
-
-		lo = lo < 0 || os < lo ? os : lo;
-		hi = os > hi ? os : hi;
-	}
-	snprintf(buf, len, "this topology has %d CPUs, %d-%d", coremap_topo_nr_pus(t), lo, hi);
-}
-
 /* Check the goal's CPU lists; mark eligible PUs. */
 static int validate(struct cm_plan *p, const struct coremap_goal *g, char *why, size_t len)
 {
@@ -159,7 +146,7 @@ static int validate(struct cm_plan *p, const struct coremap_goal *g, char *why, 
 	char range[64];
 	int i;
 
-	cpu_range_text(t, range, sizeof(range));
+	cm_cpu_range_text(t, range, sizeof(range));
 	for (i = 0; i < p->n; i++)
 		p->eligible[i] = coremap_topo_pu_online(t, i);
 	for (i = 0; g && i < g->nr_reserved; i++) {
@@ -184,48 +171,6 @@ static int validate(struct cm_plan *p, const struct coremap_goal *g, char *why, 
 		       "reserved for housekeeping", p->n);
 		return -EINVAL;
 	}
-	return 0;
-}
-
-static int plan_explicit(const struct cm_plan *p, int nr_vcpus, const struct coremap_goal *g,
-			 int *out, char *why, size_t len)
-{
-	const struct coremap_topo *t = p->t;
-	char range[64];
-	int i;
-
-	cpu_range_text(t, range, sizeof(range));
-	if (!g || !g->explicit_map || g->nr_explicit <= 0) {
-		cm_why(why, len, "explicit map is empty: give one CPU per vCPU (%d vCPUs)",
-		       nr_vcpus);
-		return -EINVAL;
-	}
-	if (g->nr_explicit < nr_vcpus) {
-		cm_why(why, len, "explicit map has %d entries for %d vCPUs: give one CPU "
-		       "per vCPU", g->nr_explicit, nr_vcpus);
-		return -EINVAL;
-	}
-	for (i = 0; i < nr_vcpus; i++) {
-		int cpu = g->explicit_map[i], pu = coremap_topo_pu_by_os(t, cpu);
-
-		if (pu < 0) {
-			cm_why(why, len, "explicit map: vCPU %d -> CPU %d is out of range (%s; "
-			       "an offline CPU is not listed)", i, cpu, range);
-			return -EINVAL;
-		}
-		if (!coremap_topo_pu_online(t, pu)) {
-			cm_why(why, len, "explicit map: vCPU %d -> CPU %d is offline or not "
-			       "allowed for this process", i, cpu);
-			return -EINVAL;
-		}
-		if (!p->eligible[pu]) {
-			cm_why(why, len, "explicit map: vCPU %d -> CPU %d is a reserved "
-			       "housekeeping CPU", i, cpu);
-			return -EINVAL;
-		}
-		out[i] = cpu;
-	}
-	cm_why(why, len, "explicit map from the profile");
 	return 0;
 }
 
@@ -283,7 +228,7 @@ int coremap_plan(const struct coremap_topo *topo, enum coremap_strategy s,
 		plan_order(&p, p.spread_order, "spread", nr_vcpus, out_pcpu, why, why_len);
 		break;
 	case COREMAP_EXPLICIT:
-		rc = plan_explicit(&p, nr_vcpus, goal, out_pcpu, why, why_len);
+		rc = cm_plan_explicit(&p, nr_vcpus, goal, out_pcpu, why, why_len);
 		break;
 	case COREMAP_ADAPTIVE:
 		rc = cm_plan_adaptive(&p, m, nr_vcpus, goal, out_pcpu, why, why_len);

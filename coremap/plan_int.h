@@ -21,6 +21,10 @@ bool cm_same_core(const struct coremap_topo *t, int a, int b);
 /* Append printf text to why (never overflows; keeps it NUL-terminated). */
 void cm_why(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* "this topology has N CPUs, LO-HI" */
+void cm_cpu_range_text(const struct coremap_topo *t, char *buf, size_t len);
+int cm_plan_explicit(const struct cm_plan *p, int nr_vcpus, const struct coremap_goal *g,
+		     int *out, char *why, size_t len);
 int cm_plan_adaptive(const struct cm_plan *p, const struct coremap_vcpu_metrics *m,
 		     int nr_vcpus, const struct coremap_goal *goal, int *out_pcpu,
 		     char *why, size_t why_len);
