@@ -63,6 +63,9 @@ void energy_papi_close(struct energy_src *s, struct energy_meas *m);
  * file or event for messages) into the zone's wrap, cumulative and up state. */
 void energy_zone_update(struct energy_zone *z, int rc, uint64_t raw_uj, const char *what,
 			const char *content);
+/* Fills r from the model over dt (busy_cores < 0: from <fsroot>/proc/stat). */
+void energy_read_estimate(struct energy_src *s, uint64_t dt, double busy_cores,
+			  struct energy_reading *r);
 /* Marks which zones make up the total: package-N of intel-rapl, else psys,
  * else every top-level zone. */
 void energy_pick_counted(struct energy_meas *m);

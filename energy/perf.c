@@ -185,6 +185,11 @@ int energy_perf_open(struct energy_src *s, struct energy_meas *m)
 		util_fmt(m->why, sizeof(m->why), "unavailable: %s", why);
 		return 0;
 	}
+	if (strcmp(s->fsroot, "/") && s->ops->perf_open == energy_real_ops.perf_open) {
+		util_fmt(m->why, sizeof(m->why), "unavailable: perf events come from the real "
+			 "kernel, not the fsroot %s", s->fsroot);
+		return 0;
+	}
 	for (int p = 0; p < ncpu; p++) {
 		int pkg_zone = -1;
 

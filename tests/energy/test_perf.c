@@ -214,3 +214,15 @@ Test(energy_powercap_live, real_sysfs_reports_up_or_why)
 	energy_close(src);
 	src = NULL;
 }
+
+Test(energy_perf, fake_tree_with_real_ops_is_not_opened, .fini = teardown)
+{
+	struct energy_opts o = { .backend = ENERGY_PERF };
+
+	power_pmu("0");
+	o.fsroot = root;
+	cr_assert_eq(energy_open(&o, &src), 0);
+	energy_read(src, 1 * S, -1, &rd);
+	cr_expect_not(rd.up);
+	cr_expect(strstr(rd.why, "real kernel, not the fsroot"), "%s", rd.why);
+}
