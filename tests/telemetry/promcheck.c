@@ -27,6 +27,8 @@ struct st {
 	size_t elen;
 };
 
+static int fail(struct st *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static int fail(struct st *s, const char *fmt, ...)
 {
 	va_list ap;

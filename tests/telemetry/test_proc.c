@@ -53,6 +53,7 @@ Test(proc, own_thread_cpu_time_grows)
 	cpu0 = tel_thread_pcpu(&th);
 	for (uint64_t i = 0; i < 20000000; i++)
 		x += i;
+	cr_assert_neq(x, 0);
 	cr_assert_eq(tel_thread_read(&th, &c1, &d1), 0);
 	cpu1 = tel_thread_pcpu(&th);
 	cr_assert_gt(c1, c0 + 1000000, "cpu time %llu -> %llu", (unsigned long long)c0,
