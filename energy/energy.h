@@ -201,11 +201,15 @@ struct energy_attr_out {
 int energy_attribute(const struct energy_attr_in *in, struct energy_attr_out *out);
 
 /* ---- export ---- */
-/* Fills telemetry's per-tick energy sample (power_cap_w: 0 = none). */
+/* Fills telemetry's per-tick energy sample (power_cap_w: 0 = none). power_w
+ * is NAN when there is no power for the tick (baseline read, source down):
+ * never a made-up zero. st (may be NULL) gets up and why (the reason when
+ * down, "estimated: ..." when estimated, the note otherwise). */
 void energy_fill_tel(const struct energy_reading *r, double power_cap_w,
 		     struct tel_energy_sample *out, struct tel_source_status *st);
 /* Prometheus text lines; every value carries source= and estimated= labels.
- * attr may be NULL. */
+ * attr may be NULL; its values are exported as *_joules_total, so pass sums
+ * the caller accumulated from energy_attribute() over the run. */
 int energy_write_prom(FILE *f, const struct energy_reading *r,
 		      const struct energy_attr_out *attr, int nr_vcpus, int nr_vms);
 
