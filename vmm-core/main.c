@@ -2,16 +2,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "adapt/adapt.h"
 #include "common/util.h"
+#include "coremap/coremap.h"
+#include "energy/energy.h"
+#include "policies/pol.h"
+#include "telemetry/tel.h"
 #include "vmm-core/vmm.h"
 
 int vmm_cli_run(int argc, char **argv);
-/* Subcommands of modules still being wired in are weak until they land. */
-int tel_cli_stat(int argc, char **argv) __attribute__((weak));
-int energy_cli_main(int argc, char **argv) __attribute__((weak));
-int coremap_cli_topo(int argc, char **argv) __attribute__((weak));
-int pol_cli_policy(int argc, char **argv) __attribute__((weak));
-int pol_cli_ctl(int argc, char **argv) __attribute__((weak));
+/* Until the experiment runner lands. */
 int adapt_cli_experiment(int argc, char **argv) __attribute__((weak));
 
 struct subcommand {
