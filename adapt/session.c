@@ -311,7 +311,6 @@ int adapt_session_wait(struct adapt_session *s, struct vmm_result *res)
 		adapt_driver_stop(s->driver);
 	else
 		tel_stop(s->tel);
-	tel_sample(s->tel, NULL); /* the final figures reach the traces */
 	s->running = false;
 	return rc;
 }

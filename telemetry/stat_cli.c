@@ -25,7 +25,7 @@ int tel_cli_stat(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' }, { 0 },
 	};
 	char path[4096] = "", *end, *ans = NULL;
-	const char *name = "vm0";
+	const char *name = "avmm";
 	double interval = 1.0;
 	bool once = false;
 	int c, err;

@@ -27,7 +27,7 @@ static int copy_config(struct tel *t, const struct tel_config *c)
 	t->cfg = *c;
 	t->run_id = dup_or(c->run_id, "run");
 	t->profile = dup_or(c->profile_name, "none");
-	t->vm_name = dup_or(c->vm_name, "vm0");
+	t->vm_name = dup_or(c->vm_name, "avmm");
 	t->fsroot = c->fsroot ? strdup(c->fsroot) : NULL;
 	if (!t->run_id || !t->profile || !t->vm_name || (c->fsroot && !t->fsroot))
 		return -ENOMEM;
