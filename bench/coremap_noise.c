@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <x86intrin.h>
 
 #include "bench/bench_util.h"
 #include "common/util.h"
@@ -23,7 +24,7 @@
 #include "policies/pol.h"
 #include "vmm-core/vmm.h"
 
-#define REPS 3
+#define REPS 5
 #define GUEST_SECS "3"
 #define TICK_NS (100ull * 1000 * 1000)
 #define MAX_CPUS 64
@@ -147,12 +148,26 @@ static void tick(struct loop *l)
 	memcpy(l->total, total, sizeof(total));
 }
 
+/* The TSC rate measured on the host (the guest sees the same TSC), so the
+ * guest does not calibrate against the PIT while a hog preempts it. */
+static uint64_t host_tsc_hz(void)
+{
+	uint64_t t0 = util_now_ns(), c0 = __rdtsc(), t1, c1;
+
+	util_sleep_ns(200 * 1000 * 1000);
+	t1 = util_now_ns();
+	c1 = __rdtsc();
+	return (uint64_t)((double)(c1 - c0) * 1e9 / (double)(t1 - t0));
+}
+
+static char cmdline[64];
+
 static int run_once(enum mode mode, const char *guest, int hog_cpu, struct loop *l,
 		    double *ops_per_s)
 {
 	char console[] = "/tmp/coremap-noise-XXXXXX", out[8192];
 	struct vmm_config cfg = { .vcpus = 1, .mem_bytes = 32ull << 20, .guest_path = guest,
-				  .cmdline = "secs=" GUEST_SECS, .console_path = console };
+				  .cmdline = cmdline, .console_path = console };
 	struct coremap_apply_result res;
 	struct hog hog = { .cpu = hog_cpu };
 	struct vmm_result vr;
@@ -197,6 +212,14 @@ out:
 		*ops_per_s = -1;
 	unlink(console);
 	return *ops_per_s > 0 ? 0 : -1;
+}
+
+/* The machine's 1-minute load average (other work skews every ratio). */
+static double loadavg(void)
+{
+	char buf[128];
+
+	return util_read_file(NULL, "/proc/loadavg", buf, sizeof(buf)) > 0 ? atof(buf) : -1;
 }
 
 static int load_goal(struct coremap_goal *g, struct pol_profile *p)
@@ -246,8 +269,11 @@ int main(void)
 	l.topo = topo;
 	l.nr_cpus = MAX_CPUS;
 	util_log_set_level(UTIL_LOG_WARN);
-	printf("compute guest secs=%s, hog on CPU %d, noisy_run_delay_pct=%.0f, tick %llu ms\n",
-	       GUEST_SECS, cpus[1], l.goal.noisy_run_delay_pct, TICK_NS / 1000000);
+	snprintf(cmdline, sizeof(cmdline), "secs=%s tsc_hz=%llu", GUEST_SECS,
+		 (unsigned long long)host_tsc_hz());
+	printf("compute guest %s, hog on CPU %d, noisy_run_delay_pct=%.0f, tick %llu ms, "
+	       "loadavg %.2f\n", cmdline, cpus[1], l.goal.noisy_run_delay_pct,
+	       TICK_NS / 1000000, loadavg());
 	for (r = 0; r < REPS; r++) {
 		for (m = 0; m < NR_MODES; m++) {
 			if (run_once((enum mode)m, guest, cpus[1], &l, &ops[m][r]) < 0) {
@@ -265,6 +291,7 @@ int main(void)
 		printf("last adaptive run: %d remap(s), first remap %.1f us\n", l.moves,
 		       l.remap_ns[0] / 1e3);
 	coremap_topo_free(topo);
+	printf("loadavg at the end %.2f (above ~0.5 other work skews the ratios)\n", loadavg());
 	printf("adaptive_vs_nohog=%.3f static_vs_nohog=%.3f\n", med[ADAPTIVE] / med[NOHOG],
 	       med[STATIC] / med[NOHOG]);
 	return 0;
