@@ -4,8 +4,9 @@
 # success) and its AVMM-RESULT line(s). Also checks two failure paths (stream
 # with an injected mismatch, smp with a wrong expected CPU count).
 #
-# usage: tests/guests/qemu-check.sh [-d guest-dir] [-t timeout-s] [-v] [guest...]
+# usage: tests/guests/qemu-check.sh [-d guest-dir] [-a avmm] [-t timeout-s] [-v] [guest...]
 #   -d  folder with the .elf files (default $AVMM_BUILD/guests or build/guests)
+#   -a  run the same checks under this avmm binary (avmm run) instead of QEMU
 #   -t  per-run timeout in seconds (default 120; QEMU+SeaBIOS boot alone takes
 #       several seconds where KVM emulates guest code)
 #   -v  print each guest's serial output
@@ -17,17 +18,23 @@ set -u
 dir="${AVMM_BUILD:-build}/guests"
 tmo=120
 verbose=0
-while getopts "d:t:v" opt; do
+avmm=""
+while getopts "d:a:t:v" opt; do
 	case $opt in
 	d) dir=$OPTARG ;;
+	a) avmm=$OPTARG ;;
 	t) tmo=$OPTARG ;;
 	v) verbose=1 ;;
-	*) echo "usage: $0 [-d guest-dir] [-t timeout-s] [-v] [guest...]" >&2; exit 2 ;;
+	*) echo "usage: $0 [-d guest-dir] [-a avmm] [-t timeout-s] [-v] [guest...]" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
 qemu=${QEMU:-qemu-system-x86_64}
-if ! command -v "$qemu" >/dev/null; then
+if [ -n "$avmm" ] && [ ! -x "$avmm" ]; then
+	echo "qemu-check: $avmm is not an executable: build it with 'make'" >&2
+	exit 2
+fi
+if [ -z "$avmm" ] && ! command -v "$qemu" >/dev/null; then
 	echo "qemu-check: $qemu not found: install qemu-system-x86 or set QEMU=" >&2
 	exit 2
 fi
@@ -42,21 +49,26 @@ pass=0 fail=0
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
-# run NAME WANT_RC QEMU_EXTRA APPEND CHECK...
+# run NAME WANT_RC VCPUS APPEND CHECK...
 # CHECK is an extended regex every line of the form must match: "result:REGEX"
 # (the last AVMM-RESULT guest=NAME line), or "count:N:REGEX" (lines matching).
 run() {
-	local name=$1 want=$2 extra=$3 append=$4
+	local name=$1 want=$2 vcpus=$3 append=$4
 	shift 4
 	local elf="$dir/$name.elf" rc res why="" c n re got
 	if [ ! -f "$elf" ]; then
 		echo "FAIL $name: $elf missing: build with 'make guests'"
 		fail=$((fail + 1)); return
 	fi
-	# shellcheck disable=SC2086
-	timeout "$tmo" "$qemu" "${accel_args[@]}" $extra -m 128 -display none -no-reboot \
-		-serial stdio -monitor none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-		-kernel "$elf" -append "$append" >"$out" 2>&1 </dev/null
+	if [ -n "$avmm" ]; then
+		timeout "$tmo" "$avmm" run --vcpus "$vcpus" --mem 128M --socket '' "$elf" \
+			--cmdline "$append" >"$out" 2>&1 </dev/null
+	else
+		timeout "$tmo" "$qemu" "${accel_args[@]}" -smp "$vcpus" -m 128 -display none \
+			-no-reboot -serial stdio -monitor none \
+			-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+			-kernel "$elf" -append "$append" >"$out" 2>&1 </dev/null
+	fi
 	rc=$?
 	[ "$verbose" = 1 ] && sed "s/^/    [$name] /" "$out"
 	res=$(grep -a "^AVMM-RESULT guest=$name " "$out" | tail -1)
@@ -99,27 +111,31 @@ num='[0-9]+'
 ratio='[0-9]+\.[0-9]{2}'
 hz='tsc_hz=([0-9]+|unknown)'
 
-echo "qemu-check: $qemu, accel=$accel, guests from $dir"
-want_guest hello && run hello 1 "" "" "result:ok=1$"
-want_guest pio-loop && run pio-loop 1 "" "n=1000" \
+if [ -n "$avmm" ]; then
+	echo "qemu-check: $avmm run, guests from $dir"
+else
+	echo "qemu-check: $qemu, accel=$accel, guests from $dir"
+fi
+want_guest hello && run hello 1 1 "" "result:ok=1$"
+want_guest pio-loop && run pio-loop 1 1 "n=1000" \
 	"result:n=1000 " "result:cycles=$num " "result:cycles_per_exit=$ratio" "result:$hz" "result:ok=1"
 want_guest stream && {
-	run stream 1 "" "size=16K reps=2" \
+	run stream 1 1 "size=16K reps=2" \
 		"result:size=16384 " "result:reps=2 " "result:bytes=49152 " "result:cycles=$num" "result:$hz" \
 		"result:ok=1"
-	run stream 3 "" "size=4K reps=1 inject_error=1" "result:ok=0 error=verify-mismatch"
+	run stream 3 1 "size=4K reps=1 inject_error=1" "result:ok=0 error=verify-mismatch"
 }
-want_guest ptchase && run ptchase 1 "" "size=256K n=1000" \
+want_guest ptchase && run ptchase 1 1 "size=256K n=1000" \
 	"result:slots=64 " "result:hops=1000 " "result:cycles_per_hop=$ratio" "result:pgmode=lm" "result:ok=1"
-want_guest ptchurn && run ptchurn 1 "" "n=200" \
+want_guest ptchurn && run ptchurn 1 1 "n=200" \
 	"result:n=200 " "result:cycles_per_op=$ratio" "result:pgmode=lm" "result:ok=1"
-want_guest compute && run compute 1 "" "n=5000" \
+want_guest compute && run compute 1 1 "n=5000" \
 	"result:iterations=5000 " "result:cycles=$num " "result:$hz" "result:ok=1"
 want_guest smp && {
-	run smp 1 "-smp 2" "n=1000 expect=2" \
+	run smp 1 2 "n=1000 expect=2" \
 		"result:cpus=2 " "result:ok=1" \
 		"count:2:^AVMM-RESULT guest=smp cpu=[0-9]+ loop=1000 cycles=[0-9]+"
-	run smp 3 "-smp 2" "n=100 expect=3" "result:ok=0 error=cpu-count"
+	run smp 3 2 "n=100 expect=3" "result:ok=0 error=cpu-count"
 }
 echo "qemu-check: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
