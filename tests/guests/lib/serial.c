@@ -3,18 +3,21 @@
 
 #define COM1 0x3f8
 #define LSR_THRE 0x20
-#define LSR_POLL_MAX 100000
+#define LSR_POLL_MAX 10000 /* ~10 ms natively: 100x one byte at 115200 baud */
 
 static volatile u32 lock_word;
+static int lsr_broken; /* THRE never came: stop waiting for it */
 
 void serial_putc(char c)
 {
 	u32 i;
 
-	/* Bounded: a monitor without a UART must not hang the guest. */
-	for (i = 0; i < LSR_POLL_MAX; i++)
+	/* Bounded: a monitor whose UART never reports THRE must not hang the guest. */
+	for (i = 0; !lsr_broken && i < LSR_POLL_MAX; i++)
 		if (inb(COM1 + 5) & LSR_THRE)
 			break;
+	if (i == LSR_POLL_MAX)
+		lsr_broken = 1;
 	outb(COM1, (u8)c);
 }
 
