@@ -225,6 +225,11 @@ struct adapt_driver_cfg {
 	void *vm_arg;
 	struct adapt_env env;                              /* copied */
 	bool dry_run;
+	/* Called once on the loop thread before its first tick, one period
+	 * after start (so a short guest never waits for it): slow set-up such
+	 * as loading the host topology into env. May be NULL. */
+	void (*warmup)(void *arg, struct adapt_env *env);
+	void *warmup_arg;
 	const char *const *profile_dirs;                   /* for the ctl command */
 	int nr_profile_dirs;
 };

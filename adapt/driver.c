@@ -217,17 +217,16 @@ int adapt_driver_tick(struct adapt_driver *d)
 	return 0;
 }
 
+/* The first tick comes one period after start, like every other. */
 static void *loop(void *arg)
 {
 	struct adapt_driver *d = arg;
 	struct timespec ts;
 	uint64_t next = util_now_ns(), period;
+	bool warm = false;
 
 	pthread_mutex_lock(&d->lock);
-	while (!d->stop) {
-		pthread_mutex_unlock(&d->lock);
-		adapt_driver_tick(d);
-		pthread_mutex_lock(&d->lock);
+	for (;;) {
 		period = d->have_next ? d->next.period_ns : d->profile.period_ns;
 		next += period;
 		if (next < util_now_ns())
@@ -237,6 +236,14 @@ static void *loop(void *arg)
 		while (!d->stop && util_now_ns() < next)
 			if (pthread_cond_timedwait(&d->cond, &d->lock, &ts) == ETIMEDOUT)
 				break;
+		if (d->stop)
+			break;
+		pthread_mutex_unlock(&d->lock);
+		if (!warm && d->cfg.warmup)
+			d->cfg.warmup(d->cfg.warmup_arg, &d->cfg.env);
+		warm = true;
+		adapt_driver_tick(d);
+		pthread_mutex_lock(&d->lock);
 	}
 	pthread_mutex_unlock(&d->lock);
 	return NULL;

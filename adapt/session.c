@@ -24,9 +24,12 @@ struct adapt_session {
 	int nr_dirs;
 	char run_id[48], socket[108];
 	struct vmm *vm;
+	enum energy_backend energy_backend;
+	bool energy_tried;
 	struct energy_src *energy;
 	struct energy_cap cap;
 	bool cap_open;
+	char cap_why[256];
 	struct tel *tel;
 	struct vmm_ctl *ctl;
 	struct coremap_topo *topo;
@@ -59,29 +62,37 @@ static void exit_vm(struct adapt_session *s)
 	s->vm = NULL;
 }
 
-static int step_energy(struct adapt_session *s)
+/* Opened on the first sample, off the guest's start-up path (the perf
+ * backend probes its counters for 30 ms). */
+static int open_energy(struct adapt_session *s)
 {
 	struct energy_opts o = {
 		.fsroot = s->cfg.fsroot,
+		.backend = s->energy_backend,
 		.fallback_estimate = true,
 		.model = { SESSION_MODEL_IDLE_W, SESSION_MODEL_W_PER_CORE },
 	};
-	char msg[256];
 	int rc;
 
-	if (s->cfg.energy_backend && energy_backend_parse(s->cfg.energy_backend, &o.backend)) {
-		util_err("--energy '%s': expected auto, powercap, perf, papi, estimate or none",
-			 s->cfg.energy_backend);
-		return -EINVAL;
-	}
+	s->energy_tried = true;
 	rc = energy_open(&o, &s->energy);
 	if (rc)
 		return rc;
 	if (s->profile.enabled[POL_AD_ENERGY] || s->profile.objective == POL_OBJ_POWER_CAP) {
-		if (energy_cap_open(&s->cap, s->cfg.fsroot, NULL, msg, sizeof(msg)) == 0)
+		if (energy_cap_open(&s->cap, s->cfg.fsroot, NULL, s->cap_why, sizeof(s->cap_why)) == 0)
 			s->cap_open = true;
 		else
-			util_warn("power capping unavailable, the loop will not cap: %s", msg);
+			util_warn("power capping unavailable, the loop will not cap: %s", s->cap_why);
+	}
+	return 0;
+}
+
+static int step_energy(struct adapt_session *s)
+{
+	if (s->cfg.energy_backend && energy_backend_parse(s->cfg.energy_backend, &s->energy_backend)) {
+		util_err("--energy '%s': expected auto, powercap, perf, papi, estimate or none",
+			 s->cfg.energy_backend);
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -93,7 +104,8 @@ static void exit_energy(struct adapt_session *s)
 	if (s->cap_open && energy_cap_restore(&s->cap, msg, sizeof(msg)))
 		util_err("restoring power limits: %s", msg);
 	s->cap_open = false;
-	energy_close(s->energy);
+	if (s->energy)
+		energy_close(s->energy);
 	s->energy = NULL;
 }
 
@@ -103,9 +115,14 @@ static int energy_sample(void *arg, uint64_t now_ns, double busy_cores,
 	struct adapt_session *s = arg;
 	struct tel_source_status st;
 	struct energy_reading r;
-	int rc = energy_read(s->energy, now_ns, -1.0, &r);
+	int rc;
 
 	(void)busy_cores; /* the model takes the host's busy CPUs from /proc/stat */
+	if (!s->energy_tried && (rc = open_energy(s)))
+		return rc;
+	if (!s->energy)
+		return -ENODEV;
+	rc = energy_read(s->energy, now_ns, -1.0, &r);
 	if (rc)
 		return rc;
 	energy_fill_tel(&r, s->cap_open ? s->cap.cap_w : 0, out, &st);
@@ -192,6 +209,11 @@ static int apply_energy(void *ctx, const struct adapt_change *c, char *msg, size
 {
 	struct adapt_session *s = ctx;
 
+	if (!s->cap_open) {
+		snprintf(msg, len, "power capping unavailable: %s",
+			 *s->cap_why ? s->cap_why : "no powercap zone");
+		return -ENODEV;
+	}
 	if (c->u.energy.cap_w <= 0)
 		return energy_cap_restore(&s->cap, msg, len);
 	return energy_cap_set(&s->cap, c->u.energy.cap_w, 0, msg, len) < 0 ? -EIO : 0;
@@ -205,6 +227,17 @@ static int tel_sample_fn(void *arg, struct tel_sample *out)
 static void tel_publish_fn(void *arg, const struct tel_decision *d)
 {
 	tel_publish_decision(arg, d);
+}
+
+/* On the loop thread, one period after start: the host topology (hwloc
+ * takes tens of ms) for the coremap proposals. */
+static void warmup(void *arg, struct adapt_env *env)
+{
+	struct adapt_session *s = arg;
+
+	if (coremap_topo_load(NULL, &s->topo))
+		util_warn("no host topology: vCPU mapping stays as it is");
+	env->topo = s->topo;
 }
 
 static int step_driver(struct adapt_session *s)
@@ -224,14 +257,13 @@ static int step_driver(struct adapt_session *s)
 	if (s->cfg.no_adapt)
 		return 0;
 	adapt_env_init(&c.env);
-	if (coremap_topo_load(NULL, &s->topo))
-		util_warn("no host topology: vCPU mapping stays as it is");
-	c.env.topo = s->topo;
+	c.warmup = warmup;
+	c.warmup_arg = s;
 	rc = adapt_driver_create(&c, &s->driver);
 	if (rc)
 		return rc;
 	rc = adapt_driver_register(s->driver, &cm);
-	if (!rc && s->cap_open)
+	if (!rc)
 		rc = adapt_driver_register(s->driver, &en);
 	if (!rc && s->ctl)
 		rc = adapt_driver_ctl_register(s->driver, s->ctl);
