@@ -1,16 +1,21 @@
 /*
  * coremap noise avoidance, in one run: a 1-vCPU `compute` guest while a host
  * CPU hog is pinned to one core.
- *   nohog    - no hog; the vCPU pinned to the core the hog will use
- *   static   - hog on that core, the vCPU statically pinned to it (unlucky)
- *   adaptive - hog on that core, the vCPU starts there; every tick the
- *              per-thread run delay (/proc/self/task/TID/schedstat) and the
- *              per-CPU busy time (/proc/stat) go into coremap_plan(ADAPTIVE)
- *              with the thresholds of policies/experiments/coremap-noise-adaptive.ini,
- *              and coremap_apply() moves the vCPU when the plan differs
- * The guest measures its own throughput (ops_per_s, TSC-timed); medians over
- * REPS interleaved repetitions. Last line:
+ *   nohog  - no hog; the vCPU pinned to the core the hog will use
+ *   static - hog on that core, the vCPU statically pinned to it (unlucky)
+ *   plan   - hog on that core, the vCPU starts there; every tick the
+ *            per-thread run delay (/proc/self/task/TID/schedstat) and the
+ *            per-CPU busy time (/proc/stat) go into coremap_plan(ADAPTIVE),
+ *            and coremap_apply() moves the vCPU when the plan differs
+ *   loop   - the same start under the real control loop (an adapt session,
+ *            as `avmm run` uses) with policies/experiments/coremap-noise-adaptive.ini
+ * Both adaptive cases use that profile's thresholds. The guest measures its
+ * own throughput (ops_per_s, TSC-timed, tsc_hz measured on the host); medians
+ * over REPS interleaved repetitions. Last line (adaptive = plan, or the loop
+ * with COREMAP_NOISE_ADAPTIVE=loop):
  *   adaptive_vs_nohog=X static_vs_nohog=Y   (target X >= 0.9, Y far below)
+ * COREMAP_NOISE_VERBOSE=1 prints every plan tick; COREMAP_NOISE_TRACE=FILE
+ * writes the loop's JSON-lines trace.
  */
 #include <math.h>
 #include <pthread.h>
@@ -19,6 +24,7 @@
 #include <x86intrin.h>
 
 #include "bench/bench_util.h"
+#include "adapt/session.h"
 #include "common/util.h"
 #include "coremap/coremap.h"
 #include "policies/pol.h"
@@ -30,8 +36,8 @@
 #define MAX_CPUS 64
 #define PROFILE "policies/experiments/coremap-noise-adaptive.ini"
 
-enum mode { NOHOG, STATIC, ADAPTIVE, NR_MODES };
-static const char *const mode_name[] = { "nohog", "static", "adaptive" };
+enum mode { NOHOG, STATIC, PLAN, LOOP, NR_MODES };
+static const char *const mode_name[] = { "nohog", "static", "plan", "loop" };
 
 struct hog {
 	pthread_t th;
@@ -128,6 +134,11 @@ static void tick(struct loop *l)
 	}
 	l->goal.pu_busy_pct = busy_pct;
 	l->goal.nr_pu_busy = n;
+	if (getenv("COREMAP_NOISE_VERBOSE")) {
+		coremap_plan(l->topo, COREMAP_ADAPTIVE, &m, 1, &l->goal, &out, why, sizeof(why));
+		printf("   tick: cpu %.0f%% delay %.0f%% busy %.0f/%.0f: %s\n", m.cpu_pct,
+		       m.run_delay_pct, busy_pct[0], busy_pct[1], why);
+	}
 	if (coremap_plan(l->topo, COREMAP_ADAPTIVE, &m, 1, &l->goal, &out, why, sizeof(why)) == 0 &&
 	    out != l->cur) {
 		if (coremap_apply(&coremap_real_ops, &l->tid, &out, 1, &res) == 0) {
@@ -193,8 +204,8 @@ static int run_once(enum mode mode, const char *guest, int hog_cpu, struct loop 
 	read_schedstat(l->tid, &l->run_ns, &l->wait_ns);
 	read_proc_stat(l->busy, l->total);
 	while (!vmm_ended(vm)) {
-		util_sleep_ns(mode == ADAPTIVE ? TICK_NS : TICK_NS / 2);
-		if (mode == ADAPTIVE && !vmm_ended(vm))
+		util_sleep_ns(mode == PLAN ? TICK_NS : TICK_NS / 2);
+		if (mode == PLAN && !vmm_ended(vm))
 			tick(l);
 	}
 	vmm_wait(vm, &vr);
@@ -220,6 +231,54 @@ static double loadavg(void)
 	char buf[128];
 
 	return util_read_file(NULL, "/proc/loadavg", buf, sizeof(buf)) > 0 ? atof(buf) : -1;
+}
+
+/* The real control loop: an adapt session under the adaptive profile. */
+static int run_loop(const char *guest, int hog_cpu, double *ops_per_s)
+{
+	char console[] = "/tmp/coremap-noise-XXXXXX", out[8192];
+	struct adapt_session_cfg c = {
+		.vm = { .vcpus = 1, .mem_bytes = 32ull << 20, .guest_path = guest,
+			.cmdline = cmdline, .console_path = console },
+		.profile = PROFILE, .counters = "none", .energy_backend = "none",
+		.socket_path = "", .name = "coremap-noise",
+	};
+	struct coremap_apply_result res;
+	struct hog hog = { .cpu = hog_cpu };
+	struct adapt_session *s = NULL;
+	struct vmm_result vr;
+	pid_t tid;
+	int fd, rc = -1;
+
+	if (getenv("COREMAP_NOISE_TRACE")) { /* the loop's samples and decisions */
+		c.traces[0] = getenv("COREMAP_NOISE_TRACE");
+		c.nr_traces = 1;
+	}
+	fd = mkstemp(console);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	if (pthread_create(&hog.th, NULL, hog_fn, &hog) != 0)
+		goto out;
+	if (adapt_session_open(&c, &s) < 0 || adapt_session_start(s) < 0)
+		goto out;
+	tid = vmm_vcpu_tid(adapt_session_vmm(s), 0);
+	if (coremap_apply(&coremap_real_ops, &tid, &hog_cpu, 1, &res) < 0) {
+		fprintf(stderr, "coremap_noise: %s\n", res.why);
+		goto out;
+	}
+	rc = adapt_session_wait(s, &vr);
+out:
+	if (s)
+		adapt_session_close(s);
+	hog.stop = true;
+	pthread_join(hog.th, NULL);
+	if (rc == 0 && util_read_file(NULL, console, out, sizeof(out)) > 0)
+		*ops_per_s = bench_result(out, "ops_per_s");
+	else
+		*ops_per_s = -1;
+	unlink(console);
+	return *ops_per_s > 0 ? 0 : -1;
 }
 
 static int load_goal(struct coremap_goal *g, struct pol_profile *p)
@@ -249,7 +308,7 @@ int main(void)
 	struct loop l = { 0 };
 	char guest[512];
 	cpu_set_t mine;
-	int r, m, cpus[2], n = 0, c;
+	int r, m, cpus[2], n = 0, c, adaptive;
 
 	snprintf(guest, sizeof(guest), "%s/guests/compute.elf", bench_build());
 	if (access(guest, R_OK) < 0 || access("/dev/kvm", R_OK | W_OK) < 0) {
@@ -269,6 +328,7 @@ int main(void)
 	l.topo = topo;
 	l.nr_cpus = MAX_CPUS;
 	util_log_set_level(UTIL_LOG_WARN);
+	setenv("AVMM_PROFILE_DIR", "policies/profiles", 0); /* for include = performance */
 	snprintf(cmdline, sizeof(cmdline), "secs=%s tsc_hz=%llu", GUEST_SECS,
 		 (unsigned long long)host_tsc_hz());
 	printf("compute guest %s, hog on CPU %d, noisy_run_delay_pct=%.0f, tick %llu ms, "
@@ -276,7 +336,10 @@ int main(void)
 	       TICK_NS / 1000000, loadavg());
 	for (r = 0; r < REPS; r++) {
 		for (m = 0; m < NR_MODES; m++) {
-			if (run_once((enum mode)m, guest, cpus[1], &l, &ops[m][r]) < 0) {
+			int rc = m == LOOP ? run_loop(guest, cpus[1], &ops[m][r]) :
+				 run_once((enum mode)m, guest, cpus[1], &l, &ops[m][r]);
+
+			if (rc < 0) {
 				fprintf(stderr, "coremap_noise: %s run %d failed\n", mode_name[m], r);
 				return 1;
 			}
@@ -292,7 +355,11 @@ int main(void)
 		       l.remap_ns[0] / 1e3);
 	coremap_topo_free(topo);
 	printf("loadavg at the end %.2f (above ~0.5 other work skews the ratios)\n", loadavg());
-	printf("adaptive_vs_nohog=%.3f static_vs_nohog=%.3f\n", med[ADAPTIVE] / med[NOHOG],
+	adaptive = getenv("COREMAP_NOISE_ADAPTIVE") &&
+		   !strcmp(getenv("COREMAP_NOISE_ADAPTIVE"), "loop") ? LOOP : PLAN;
+	printf("plan_vs_nohog=%.3f loop_vs_nohog=%.3f (adaptive below = %s)\n",
+	       med[PLAN] / med[NOHOG], med[LOOP] / med[NOHOG], mode_name[adaptive]);
+	printf("adaptive_vs_nohog=%.3f static_vs_nohog=%.3f\n", med[adaptive] / med[NOHOG],
 	       med[STATIC] / med[NOHOG]);
 	return 0;
 }
