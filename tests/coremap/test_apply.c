@@ -212,7 +212,7 @@ Test(coremap_apply, real_threads_move_and_run_there)
 		cr_assert_eq(coremap_apply(&coremap_real_ops, tids, map, 2, &res), 0, "%s", res.why);
 		cr_expect_eq(res.nr_moved, 2);
 		cr_expect_gt(res.latency_ns, 0);
-		cr_expect_lt(res.latency_ns, 50000000ull, "remap took %llu ns",
+		cr_expect_lt(res.latency_ns, 200000000ull, "remap took %llu ns",
 			     (unsigned long long)res.latency_ns);
 		cr_expect(pinned_to(tids[0], map[0]));
 		cr_expect(pinned_to(tids[1], map[1]));
@@ -288,7 +288,7 @@ Test(coremap_apply, real_vcpu_thread_of_running_guest)
 	cr_assert_geq(fd, 0);
 	close(fd);
 	cfg.guest_path = guest;
-	cfg.cmdline = "n=5000000";
+	cfg.cmdline = "n=1000000000000"; /* stopped long before it ends, even at native speed */
 	cfg.console_path = console;
 	cr_assert_eq(vmm_create(&cfg, &vm), 0);
 	cr_assert_eq(vmm_start(vm), 0);
