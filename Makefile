@@ -9,7 +9,7 @@ LINK_ORDER := adapt policies coremap bankmap paging-mode energy telemetry vmm-co
 # Debian 12 packages the project needs (installed by `make deps`, as root).
 DEB_PACKAGES := build-essential clang pkg-config libpapi-dev libpfm4-dev libnuma-dev \
 	libhwloc-dev libcriterion-dev libmicrohttpd-dev libjansson-dev libinih-dev \
-	libseccomp-dev qemu-system-x86 chromium
+	libseccomp-dev qemu-system-x86 chromium lz4
 SYS_LIBS   := -lhwloc -lmicrohttpd -ljansson -linih -lseccomp -lpapi -lpfm -lnuma -lpthread -lm
 
 CFLAGS  ?= -O2 -g

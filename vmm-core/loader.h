@@ -44,7 +44,9 @@ struct vmm_mem_map {
 /* Host pointer for [gpa, gpa+len) if it lies inside one region, else NULL. */
 void *vmm_gpa_ptr(const struct vmm_mem_map *map, uint64_t gpa, uint64_t len);
 
-/* e820-style ranges of the machine: usable RAM and reserved BIOS areas. */
+/* e820-style ranges of the machine: usable RAM and reserved BIOS areas.
+ * Returns the number of entries, -EINVAL when region 0 does not start at 0
+ * or is under 1 MiB, -ENOSPC when max is too small. */
 enum { VMM_E820_RAM = 1, VMM_E820_RESERVED = 2 };
 struct vmm_e820 { uint64_t addr, size; uint32_t type; };
 #define VMM_E820_MAX 8
@@ -73,6 +75,9 @@ int vmm_load_pvh(const struct vmm_image *img, const struct vmm_mem_map *map,
 		 const struct vmm_load_args *args, struct vmm_boot *boot);
 int vmm_load_bzimage(const struct vmm_image *img, const struct vmm_mem_map *map,
 		     const struct vmm_load_args *args, struct vmm_boot *boot);
+/* Entry point from an ELF's Xen PVH note: 0, -ENOENT (no note) or -ENOEXEC
+ * (malformed: why says how). Logs nothing. */
+int vmm_pvh_entry(const struct vmm_image *img, uint64_t *entry, char *why, size_t why_len);
 /* Detects the format (bzImage "HdrS", ELF64 with a PVH note, Multiboot v1). */
 int vmm_load_guest(const struct vmm_image *img, const struct vmm_mem_map *map,
 		   const struct vmm_load_args *args, struct vmm_boot *boot);

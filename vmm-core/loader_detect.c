@@ -14,9 +14,6 @@
 #include <stdbool.h>
 #include <string.h>
 
-/* Defined in loader_pvh.c. TODO(lead): move this prototype to loader.h. */
-int vmm_pvh_entry(const struct vmm_image *img, uint64_t *entry, char *why, size_t why_len);
-
 #define MB1_MAGIC  0x1badb002u
 #define MB1_SEARCH 8192
 

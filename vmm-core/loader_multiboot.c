@@ -158,6 +158,11 @@ static int write_info(const struct vmm_image *img, const struct vmm_mem_map *map
 	size_t cmd_len = strlen(args->cmdline ? args->cmdline : "");
 	char *cmd = vmm_gpa_ptr(map, cmd_gpa, VMM_CMDLINE_MAX);
 
+	if (!mi || !cmd || !vmm_gpa_ptr(map, VMM_MEMMAP_GPA, 24 * VMM_E820_MAX)) {
+		util_err("%s: guest memory too small for the Multiboot boot information",
+			 img->path);
+		return -EFBIG;
+	}
 	memset(mi, 0, sizeof(*mi));
 	if (cmd_len + strlen(img->path) + 2 > VMM_CMDLINE_MAX) {
 		util_err("--cmdline is %zu bytes; the limit is %llu", cmd_len,
@@ -199,6 +204,7 @@ static int write_info(const struct vmm_image *img, const struct vmm_mem_map *map
 int vmm_load_multiboot(const struct vmm_image *img, const struct vmm_mem_map *map,
 		       const struct vmm_load_args *args, struct vmm_boot *boot)
 {
+	static const struct vmm_load_args no_args;
 	const struct mb_header *h;
 	uint64_t entry = 0;
 	size_t off;
@@ -216,7 +222,7 @@ int vmm_load_multiboot(const struct vmm_image *img, const struct vmm_mem_map *ma
 					 : load_elf32(img, map, &entry);
 	if (rc)
 		return rc;
-	rc = write_info(img, map, args);
+	rc = write_info(img, map, args ? args : &no_args);
 	if (rc)
 		return rc;
 	memset(boot, 0, sizeof(*boot));

@@ -16,9 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Shared with loader_detect.c. TODO(lead): move this prototype to loader.h. */
-int vmm_pvh_entry(const struct vmm_image *img, uint64_t *entry, char *why, size_t why_len);
-
 #define PT_LOAD 1
 #define PT_NOTE 4
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
