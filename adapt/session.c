@@ -12,10 +12,6 @@
 #include "coremap/coremap.h"
 #include "energy/energy.h"
 
-/* The estimate used where RAPL is absent (documented in README: energy). */
-#define SESSION_MODEL_IDLE_W 40.0
-#define SESSION_MODEL_W_PER_CORE 12.0
-
 struct adapt_session {
 	struct adapt_session_cfg cfg;
 	struct pol_profile profile;
@@ -69,8 +65,9 @@ static int open_energy(struct adapt_session *s)
 	struct energy_opts o = {
 		.fsroot = s->cfg.fsroot,
 		.backend = s->energy_backend,
-		.fallback_estimate = true,
-		.model = { SESSION_MODEL_IDLE_W, SESSION_MODEL_W_PER_CORE },
+		.fallback_estimate = s->profile.energy.estimate,
+		.model = { s->profile.energy.estimate_idle_w,
+			   s->profile.energy.estimate_w_per_busy_core },
 	};
 	int rc;
 

@@ -47,6 +47,9 @@ const struct pol_key pol_keys[] = {
 	{ "energy", "cap_step_w", PK_DOUBLE, OFF(energy.cap_step_w), 0.1, 1000, NULL, "largest change of the power cap per decision", 0 },
 	{ "energy", "cap_min_w", PK_DOUBLE, OFF(energy.cap_min_w), 0, 100000, NULL, "lowest cap the loop may set", 0 },
 	{ "energy", "cap_max_w", PK_DOUBLE, OFF(energy.cap_max_w), 0, 100000, NULL, "highest cap the loop may set", 0 },
+	{ "energy", "estimate", PK_BOOL, OFF(energy.estimate), 0, 0, NULL, "yes: without RAPL, estimate power from the model below (labelled estimated)", 0 },
+	{ "energy", "estimate_idle_w", PK_DOUBLE, OFF(energy.estimate_idle_w), 0, 100000, NULL, "model: watts of the idle node", 0 },
+	{ "energy", "estimate_w_per_busy_core", PK_DOUBLE, OFF(energy.estimate_w_per_busy_core), 0, 10000, NULL, "model: watts each busy host CPU adds", 0 },
 };
 const int pol_nr_keys = (int)(sizeof(pol_keys) / sizeof(pol_keys[0]));
 
@@ -90,6 +93,9 @@ void pol_defaults(struct pol_profile *p)
 	p->energy.cap_step_w = 5;
 	p->energy.cap_min_w = 10;
 	p->energy.cap_max_w = 1000;
+	p->energy.estimate = true;
+	p->energy.estimate_idle_w = 40;
+	p->energy.estimate_w_per_busy_core = 12;
 	for (i = 0; i < POL_MAX_KEYS; i++) {
 		p->origin[i].file = -1;
 		p->origin[i].line = 0;

@@ -105,6 +105,10 @@ struct pol_profile {
 	} paging;
 	struct {
 		double cap_step_w, cap_min_w, cap_max_w;
+		/* where RAPL is absent: P = estimate_idle_w + estimate_w_per_busy_core
+		 * x busy host CPUs, always exported as estimated */
+		bool estimate;
+		double estimate_idle_w, estimate_w_per_busy_core;
 	} energy;
 
 	/* Where each key's value came from (for `policy check`): origin[k].file
