@@ -32,7 +32,7 @@ static void set_up(struct tel_source_status *st)
 	st->why[0] = 0;
 }
 
-static void lookup(const struct tel_kvmstats *s, const char *const *names, int n, int *idx,
+static void lookup(struct tel_kvmstats *s, const char *const *names, int n, int *idx,
 		   const char *what)
 {
 	char missing[256] = "";
@@ -46,6 +46,7 @@ static void lookup(const struct tel_kvmstats *s, const char *const *names, int n
 	}
 	if (missing[0])
 		util_debug("KVM %s statistics without:%s (left at 0)", what, missing);
+	tel_kvmstats_select(s, idx, n);   /* read only the span of these */
 }
 
 int tel_open_vm_stats(struct tel *t)
@@ -98,6 +99,7 @@ static void attach_vcpu(struct tel *t, int i)
 	v->tid = tid;
 	v->last_pcpu = -1;
 	v->last_cpu_ns = 0;
+	v->delay_t_ns = 0;
 	v->th_ok = !tel_thread_open(t->fsroot, tid, &v->th, why, sizeof(why));
 	if (!v->th_ok)
 		tel_set_down(&t->src[TEL_SRC_THREAD], "vcpu%d: %s", i, why);
@@ -109,40 +111,73 @@ static void attach_vcpu(struct tel *t, int i)
 	}
 }
 
-static void read_vcpu(struct tel *t, int i, struct tel_vcpu_sample *o, bool *th_up,
-		      bool *hw_up)
+/* True on vCPU i's turn among every n samples (0, 1: each): the slow reads
+ * are spread over the samples so that each sample costs the same. */
+static bool turn(const struct tel *t, int i, int n)
+{
+	return n <= 1 || (t->nr_samples + (uint64_t)i) % (uint64_t)n == 0;
+}
+
+/* Thread CPU time every sample (one clock_gettime); the run delay (schedstat)
+ * and the last CPU (stat, the costliest read) on the vCPU's turn only, and
+ * the last CPU only if the thread ran; values not re-read are carried with
+ * the time they were read (run_delay_t_ns), so rates stay exact. */
+static int read_thread(struct tel *t, int i, uint64_t now, struct tel_vcpu_sample *o,
+		       bool *ran)
+{
+	struct tel_vcpu_src *v = &t->vs[i];
+	bool first = !v->delay_t_ns;
+	int err;
+
+	if (first || !v->th.has_clock || turn(t, i, t->cfg.delay_every)) {
+		err = tel_thread_read(&v->th, &o->cpu_time_ns, &v->last_delay_ns);
+		v->delay_t_ns = now;
+		if (!err && v->th.has_clock)  /* one clock for the CPU time */
+			err = tel_thread_cpu(&v->th, &o->cpu_time_ns);
+	} else {
+		err = tel_thread_cpu(&v->th, &o->cpu_time_ns);
+	}
+	if (err)
+		return err;
+	o->run_delay_ns = v->last_delay_ns;
+	o->run_delay_t_ns = v->delay_t_ns;
+	*ran = first || o->cpu_time_ns != v->last_cpu_ns;
+	if (v->last_pcpu < 0 || (*ran && turn(t, i, t->cfg.pcpu_every)))
+		v->last_pcpu = tel_thread_pcpu(&v->th);
+	o->pcpu = v->last_pcpu;
+	v->last_cpu_ns = o->cpu_time_ns;
+	return 0;
+}
+
+static void read_vcpu(struct tel *t, int i, uint64_t now, struct tel_vcpu_sample *o,
+		      bool *th_up, bool *hw_up)
 {
 	struct tel_vcpu_src *v = &t->vs[i];
 	uint64_t *f[] = { &o->exits, &o->io_exits, &o->mmio_exits, &o->halt_exits,
 			  &o->pf_taken, &o->pf_fixed, &o->pf_emulate, &o->tlb_flush,
 			  &o->invlpg };
+	bool ran = true;
+	int err;
 
 	o->tid = v->tid;
 	o->pcpu = -1;
-	if (v->kvm_ok && !tel_kvmstats_read(&v->kvm))
-		for (size_t k = 0; k < UTIL_ARRAY_SIZE(f); k++)
-			*f[k] = tel_kvmstats_value(&v->kvm, v->kvm_idx[k]);
 	if (v->th_ok) {
-		int err;
-		bool want;
-
-		/* the last CPU (stat, the costliest read) only changes if the thread ran */
-		err = tel_thread_read(&v->th, &o->cpu_time_ns, &o->run_delay_ns);
-		want = !err && (v->last_pcpu < 0 || (o->cpu_time_ns != v->last_cpu_ns &&
-			 (t->cfg.pcpu_every <= 1 || t->nr_samples % (uint64_t)t->cfg.pcpu_every == 0)));
-		if (want)
-			v->last_pcpu = tel_thread_pcpu(&v->th);
-		o->pcpu = v->last_pcpu;
-		v->last_cpu_ns = o->cpu_time_ns;
-
+		err = read_thread(t, i, now, o, &ran);
 		if (err) {
 			tel_set_down(&t->src[TEL_SRC_THREAD], "vcpu%d thread %d: %s", i,
 				     (int)v->tid, strerror(-err));
 			*th_up = false;
+			ran = true;
 		}
 	} else {
 		*th_up = false;
 	}
+	/* a vCPU's KVM statistics change only while its thread runs KVM_RUN: a
+	 * thread that did not run keeps the last values read */
+	if (v->kvm_ok && (ran || !v->kvm_read || turn(t, i, 64)) && !tel_kvmstats_read(&v->kvm))
+		v->kvm_read = true;
+	if (v->kvm_read)
+		tel_kvmstats_values(&v->kvm, f);
 	if (v->hw_ok)
 		*hw_up &= !t->hw_ops->read(t->hw, i, o);
 	else
@@ -162,11 +197,10 @@ void tel_collect(struct tel *t, struct tel_sample *s)
 		attach_vcpu(t, i);
 		started += t->vs[i].tid > 0;
 		kvm_up &= t->vs[i].kvm_ok;
-		read_vcpu(t, i, &s->vcpu[i], &th_up, &hw_up);
+		read_vcpu(t, i, s->t_ns, &s->vcpu[i], &th_up, &hw_up);
 	}
 	if (t->vm_ok && !tel_kvmstats_read(&t->vmstats))
-		for (size_t k = 0; k < UTIL_ARRAY_SIZE(f); k++)
-			*f[k] = tel_kvmstats_value(&t->vmstats, t->vm_idx[k]);
+		tel_kvmstats_values(&t->vmstats, f);
 	if (kvm_up)
 		set_up(&t->src[TEL_SRC_KVM_STATS]);
 	if (!started) {

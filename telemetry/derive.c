@@ -22,7 +22,16 @@ static void derive_vcpu(const struct tel_vcpu_sample *p, struct tel_vcpu_sample 
 	c->exits_per_s = per_s(D(exits), dt);
 	c->paging_exits_per_s = per_s(D(pf_taken) + D(invlpg), dt);
 	c->cpu_pct = 100.0 * per_s(D(cpu_time_ns), dt) / 1e9;
-	c->run_delay_pct = 100.0 * per_s(D(run_delay_ns), dt) / 1e9;
+	/* the run delay is re-read every few samples: its rate is over the
+	 * time between the reads, held until the next read */
+	if (c->run_delay_t_ns && p->run_delay_t_ns) {
+		uint64_t dt_d = c->run_delay_t_ns - p->run_delay_t_ns;
+
+		c->run_delay_pct = dt_d ? 100.0 * per_s(D(run_delay_ns), dt_d) / 1e9 :
+			p->run_delay_pct;
+	} else {
+		c->run_delay_pct = 100.0 * per_s(D(run_delay_ns), dt) / 1e9;
+	}
 	if (c->hw_valid && p->hw_valid) {
 		d_ins = D(instructions);
 		d_cyc = D(cycles);

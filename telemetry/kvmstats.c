@@ -102,6 +102,7 @@ int tel_kvmstats_open(int kvm_fd, struct tel_kvmstats *s, char *why, size_t wlen
 	if (!s->data)
 		goto fail;
 	s->fd = fd;
+	s->rd_len = s->data_len;     /* every stat until tel_kvmstats_select() */
 	free(buf);
 	return 0;
 fail:
@@ -120,16 +121,52 @@ int tel_kvmstats_find(const struct tel_kvmstats *s, const char *name)
 	return -ENOENT;
 }
 
+void tel_kvmstats_select(struct tel_kvmstats *s, const int *idx, int n)
+{
+	uint32_t lo = UINT32_MAX, hi = 0;
+
+	for (int i = 0; i < n; i++) {
+		const struct tel_kvm_desc *d;
+
+		if (idx[i] < 0 || idx[i] >= s->nr)
+			continue;
+		d = &s->desc[idx[i]];
+		if (d->offset < lo)
+			lo = d->offset;
+		if (d->offset + 8u * d->size > hi)
+			hi = d->offset + 8u * d->size;
+	}
+	s->rd_off = hi ? lo : 0;
+	s->rd_len = hi ? hi - lo : 0;
+	s->nr_sel = 0;
+	for (int i = 0; i < n && i < TEL_KVM_MAX_SEL; i++) {
+		bool one = idx[i] >= 0 && idx[i] < s->nr && s->desc[idx[i]].size == 1;
+
+		s->sel_word[i] = one ? (int)(s->desc[idx[i]].offset / 8) : -1;
+		s->sel_idx[i] = idx[i];
+		s->nr_sel = i + 1;
+	}
+}
+
+void tel_kvmstats_values(const struct tel_kvmstats *s, uint64_t *const *out)
+{
+	for (int i = 0; i < s->nr_sel; i++)
+		*out[i] = s->sel_word[i] >= 0 ? s->data[s->sel_word[i]] :
+			tel_kvmstats_value(s, s->sel_idx[i]);
+}
+
 int tel_kvmstats_read(struct tel_kvmstats *s)
 {
 	ssize_t n;
 
 	if (s->fd < 0)
 		return -EBADF;
-	n = pread(s->fd, s->data, s->data_len, s->data_off);
+	if (!s->rd_len)
+		return 0;
+	n = pread(s->fd, (char *)s->data + s->rd_off, s->rd_len, s->data_off + s->rd_off);
 	if (n < 0)
 		return -errno;
-	if ((size_t)n != s->data_len)
+	if ((size_t)n != s->rd_len)
 		return -EIO;
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -77,6 +78,20 @@ static int open_task_file(const char *root, pid_t tid, const char *name, int *fd
 	return 0;
 }
 
+/* The kernel's CPU clock id of a thread of this process (posix-cpu-timers:
+ * MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED) = (~tid << 3) | PERTHREAD 4 | SCHED 2):
+ * its sum_exec_runtime, the first schedstat field, without procfs. Only for the
+ * real /proc: a fake tree's threads are not ours. */
+static bool open_cpu_clock(const char *root, pid_t tid, clockid_t *clk)
+{
+	struct timespec ts;
+
+	if (root && *root && strcmp(root, "/"))
+		return false;
+	*clk = (clockid_t)(((unsigned)~tid << 3) | 4 | 2);
+	return clock_gettime(*clk, &ts) == 0;
+}
+
 int tel_thread_open(const char *root, pid_t tid, struct tel_thread *th,
 		    char *why, size_t wlen)
 {
@@ -91,8 +106,23 @@ int tel_thread_open(const char *root, pid_t tid, struct tel_thread *th,
 	if (err) {
 		close(th->sched_fd);
 		th->sched_fd = -1;
+		return err;
 	}
-	return err;
+	th->has_clock = open_cpu_clock(root, tid, &th->clock);
+	return 0;
+}
+
+int tel_thread_cpu(struct tel_thread *th, uint64_t *cpu_ns)
+{
+	struct timespec ts;
+	uint64_t delay;
+
+	if (!th->has_clock)
+		return tel_thread_read(th, cpu_ns, &delay);
+	if (clock_gettime(th->clock, &ts))
+		return -ESRCH;    /* the thread ended */
+	*cpu_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return 0;
 }
 
 static int pread_text(int fd, char *buf, size_t len)

@@ -48,6 +48,10 @@ struct tel_vcpu_sample {
 	/* every configured counter event by index (tel_event_name()), scaled
 	 * for multiplexing: guest-only and host-only */
 	uint64_t ev_guest[TEL_SAMPLE_MAX_EVENTS], ev_host[TEL_SAMPLE_MAX_EVENTS];
+	/* added by telemetry: when run_delay_ns was read (CLOCK_MONOTONIC ns; it
+	 * is re-read every tel_config.delay_every samples, carried in between;
+	 * 0: read at t_ns) */
+	uint64_t run_delay_t_ns;
 };
 
 struct tel_vm_sample {

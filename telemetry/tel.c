@@ -2,6 +2,7 @@
 #include "telemetry/tel_int.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,10 @@ static int copy_config(struct tel *t, const struct tel_config *c)
 	t->cfg.counters = NULL;
 	if (!t->cfg.period_ns)
 		t->cfg.period_ns = 100000000ull;
+	if (t->cfg.pcpu_every <= 0)
+		t->cfg.pcpu_every = TEL_PCPU_EVERY_DEFAULT;
+	if (t->cfg.delay_every <= 0)
+		t->cfg.delay_every = TEL_DELAY_EVERY_DEFAULT;
 	return 0;
 }
 
@@ -107,9 +112,11 @@ int tel_open_target(const struct tel_config *c, const struct tel_target *tg,
 	if (err)
 		goto fail;
 	err = -ENOMEM;
-	t->ring = calloc((size_t)t->ring_len, sizeof(*t->ring));
+	t->ring = malloc((size_t)t->ring_len * sizeof(*t->ring));
 	if (!t->ring)
 		goto fail;
+	/* touched now, not by the first ring_len samples (page faults) */
+	memset(t->ring, 0, (size_t)t->ring_len * sizeof(*t->ring));
 	tel_set_down(&t->src[TEL_SRC_ENERGY], "no energy source connected");
 	tel_set_down(&t->src[TEL_SRC_THREAD], "vCPU threads not started yet");
 	err = setup_counters(t, c);
@@ -148,7 +155,9 @@ int tel_sample(struct tel *t, struct tel_sample *out)
 	s = &t->ring[t->nr_samples % (uint64_t)t->ring_len];
 	if (t->nr_samples)
 		prev = &t->ring[(t->nr_samples - 1) % (uint64_t)t->ring_len];
-	memset(s, 0, sizeof(*s));
+	/* cleared up to the vCPUs in use (the vCPU array is most of it) */
+	memset(s, 0, offsetof(struct tel_sample, vcpu) + (size_t)t->nr_vcpus * sizeof(s->vcpu[0]));
+	memset(&s->vm, 0, sizeof(*s) - offsetof(struct tel_sample, vm));
 	s->seq = t->nr_samples;
 	s->t_ns = t0;
 	s->dt_ns = prev ? t0 - prev->t_ns : 0;

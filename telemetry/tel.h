@@ -4,8 +4,9 @@
  * Sources, each reporting up/down with the reason (struct tel_source_status):
  *   - KVM binary statistics (KVM_GET_STATS_FD) of the VM and every vCPU,
  *     looked up by name;
- *   - per-vCPU thread CPU time, run delay and last CPU from
- *     <fsroot>/proc/self/task/TID/{schedstat,stat};
+ *   - per-vCPU thread CPU time (the thread's CPU clock, each sample), run
+ *     delay and last CPU from <fsroot>/proc/self/task/TID/{schedstat,stat}
+ *     (kept open; read every delay_every / pcpu_every samples);
  *   - hardware counters per vCPU thread: perf_event_open with events named
  *     and encoded by libpfm4, guest-only (exclude_host) and host-only
  *     (exclude_guest) groups, multiplexing scaled; or PAPI ("papi");
@@ -59,9 +60,13 @@ struct tel_config {
 	uint64_t period_ns;         /* tel_start() period; 0: 100 ms */
 	const char *fsroot;         /* NULL or "/": the real /proc */
 	int ring_len;               /* 0: TEL_RING_DEFAULT */
-	int pcpu_every;             /* read the last CPU every Nth sample (0, 1: each);
-				     * skipped anyway for threads that did not run */
+	/* Slow per-thread reads, each vCPU on its turn every Nth sample (0: the
+	 * default below, 1: every sample); values are carried in between. */
+	int pcpu_every;             /* last CPU (stat); only if the thread ran */
+	int delay_every;            /* run delay (schedstat); rates stay exact */
 };
+#define TEL_PCPU_EVERY_DEFAULT 16
+#define TEL_DELAY_EVERY_DEFAULT 4
 
 /*
  * What to sample, as raw descriptors (for tests, benchmarks and other VMMs).

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <time.h>
 
 #include "telemetry/tel.h"
 
@@ -19,6 +20,11 @@ struct tel_kvmstats {
 	uint32_t data_off;
 	size_t data_len;          /* bytes */
 	uint64_t *data;
+	uint32_t rd_off;          /* what tel_kvmstats_read() reads of the block */
+	size_t rd_len;
+#define TEL_KVM_MAX_SEL 16
+	int nr_sel;               /* the selected stats: word in data or -1 */
+	int sel_word[TEL_KVM_MAX_SEL], sel_idx[TEL_KVM_MAX_SEL];
 	int nr;
 	struct tel_kvm_desc *desc;
 };
@@ -28,18 +34,27 @@ int tel_kvmstats_parse(const void *buf, size_t len, struct tel_kvmstats *s);
 /* KVM_GET_STATS_FD on a VM or vCPU fd, then reads and parses the layout. */
 int tel_kvmstats_open(int kvm_fd, struct tel_kvmstats *s, char *why, size_t wlen);
 int tel_kvmstats_find(const struct tel_kvmstats *s, const char *name);
-int tel_kvmstats_read(struct tel_kvmstats *s);  /* one pread of the data block */
+/* Narrows the reads to the span of these stats (others then stay 0). */
+void tel_kvmstats_select(struct tel_kvmstats *s, const int *idx, int n);
+int tel_kvmstats_read(struct tel_kvmstats *s);  /* one pread of the (selected) data */
+/* The selected stats' values, in the order given to tel_kvmstats_select(). */
+void tel_kvmstats_values(const struct tel_kvmstats *s, uint64_t *const *out);
 uint64_t tel_kvmstats_value(const struct tel_kvmstats *s, int idx);
 void tel_kvmstats_close(struct tel_kvmstats *s);
 
 /* ---- per-thread CPU time, run delay, last CPU (proc.c) ---- */
 struct tel_thread {
 	pid_t tid;
-	int sched_fd, stat_fd;
+	int sched_fd, stat_fd;    /* kept open, re-read with pread at offset 0 */
+	bool has_clock;           /* clock: the thread's CPU clock (same process) */
+	clockid_t clock;
 };
 int tel_thread_open(const char *root, pid_t tid, struct tel_thread *th,
 		    char *why, size_t wlen);
 int tel_thread_read(struct tel_thread *th, uint64_t *cpu_ns, uint64_t *delay_ns);
+/* CPU time alone: one clock_gettime on a thread of this process (no file I/O),
+ * else schedstat. */
+int tel_thread_cpu(struct tel_thread *th, uint64_t *cpu_ns);
 /* The CPU the thread last ran on (stat field 39), -1 if unknown. */
 int tel_thread_pcpu(struct tel_thread *th);
 void tel_thread_close(struct tel_thread *th);
@@ -103,12 +118,13 @@ json_t *tel_decision_json(const struct tel_decision *d, uint64_t seq);
 struct tel_vcpu_src {
 	struct tel_kvmstats kvm;
 	int kvm_idx[16];
-	bool kvm_ok, kvm_tried;
+	bool kvm_ok, kvm_tried, kvm_read;  /* kvm_read: kvm.data holds values */
 	struct tel_thread th;
 	bool th_ok, hw_ok;
 	pid_t tid;
 	int last_pcpu;
-	uint64_t last_cpu_ns;
+	uint64_t last_cpu_ns, last_delay_ns;
+	uint64_t delay_t_ns;               /* when last_delay_ns was read, 0: never */
 };
 
 struct tel {

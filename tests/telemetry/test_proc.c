@@ -100,3 +100,65 @@ Test(proc, fake_tree_and_missing_thread)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	cr_assert_eq(system(cmd), 0);
 }
+
+Test(proc, cpu_time_from_the_thread_clock_or_schedstat)
+{
+	char root[] = "/tmp/tel-proc-XXXXXX", dir[256], why[160] = "", cmd[400];
+	struct tel_thread th;
+	uint64_t c0, c1, d;
+	volatile uint64_t x = 0;
+
+	/* the real /proc, a thread of this process: its CPU clock */
+	cr_assert_eq(tel_thread_open("/", (pid_t)syscall(SYS_gettid), &th, why, sizeof(why)), 0,
+		     "%s", why);
+	cr_assert(th.has_clock);
+	cr_assert_eq(tel_thread_cpu(&th, &c0), 0);
+	for (uint64_t i = 0; i < 20000000; i++)
+		x += i;
+	cr_assert_neq(x, 0);
+	cr_assert_eq(tel_thread_cpu(&th, &c1), 0);
+	cr_assert_gt(c1, c0 + 1000000);
+	cr_assert_eq(tel_thread_read(&th, &c0, &d), 0);
+	cr_assert_leq(c0, c1 + 1000000, "schedstat %llu, clock %llu", (unsigned long long)c0,
+		      (unsigned long long)c1);
+	tel_thread_close(&th);
+
+	/* a fake tree is not this process: schedstat */
+	cr_assert(mkdtemp(root));
+	snprintf(dir, sizeof(dir), "%s/proc/self/task/%d", root, (int)syscall(SYS_gettid));
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s", dir);
+	cr_assert_eq(system(cmd), 0);
+	put(dir, "schedstat", "4242 7 1\n");
+	put(dir, "stat", "1 (x) S 1\n");
+	cr_assert_eq(tel_thread_open(root, (pid_t)syscall(SYS_gettid), &th, why, sizeof(why)), 0,
+		     "%s", why);
+	cr_assert(!th.has_clock);
+	cr_assert_eq(tel_thread_cpu(&th, &c0), 0);
+	cr_assert_eq(c0, 4242);
+	tel_thread_close(&th);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* The run delay is re-read every few samples: its rate is over the reads. */
+Test(proc, run_delay_rate_over_the_reads_and_carried_between)
+{
+	static struct tel_sample p, c;
+
+	p.nr_vcpus = c.nr_vcpus = 1;
+	p.vcpu[0] = (struct tel_vcpu_sample){ .tid = 5, .run_delay_ns = 1000000,
+					      .run_delay_t_ns = 1000000000 };
+	p.vcpu[0].run_delay_pct = 3.0;
+	c.vcpu[0] = p.vcpu[0];
+	c.t_ns = 1100000000;
+	c.dt_ns = 100000000;
+	tel_derive(&p, &c);                    /* not re-read: carried */
+	cr_assert_float_eq(c.vcpu[0].run_delay_pct, 3.0, 1e-9);
+	c.vcpu[0].run_delay_ns = 41000000;     /* re-read 400 ms after: +40 ms */
+	c.vcpu[0].run_delay_t_ns = 1400000000;
+	tel_derive(&p, &c);
+	cr_assert_float_eq(c.vcpu[0].run_delay_pct, 10.0, 1e-9);
+	p.vcpu[0].run_delay_t_ns = c.vcpu[0].run_delay_t_ns = 0;   /* unknown: over dt */
+	tel_derive(&p, &c);
+	cr_assert_float_eq(c.vcpu[0].run_delay_pct, 40.0, 1e-9);
+}
