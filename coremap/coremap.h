@@ -19,10 +19,12 @@
  *   EXPLICIT the given map, validated;
  *   ADAPTIVE memory-intensive vCPUs (llc_misses_per_kinstr >= threshold) are
  *            spread for performance unless the goal prefers energy; compute-bound
- *            ones are packed; a vCPU whose run delay is >= noisy_run_delay_pct
- *            leaves its current CPU for the quietest eligible one (host load from
- *            pu_busy_pct minus our own vCPUs' share); a quiet vCPU stays where
- *            it is when that CPU is still a good choice.
+ *            ones are packed. Noise: host load per CPU is pu_busy_pct minus our
+ *            own vCPUs' share, and a vCPU goes to the CPU with the least; without
+ *            pu_busy_pct, the current CPU of a vCPU whose run delay is >=
+ *            noisy_run_delay_pct counts as noisy instead. Staying put earns a
+ *            bonus worth 15% host load, so a move needs a clear gain and two
+ *            equally busy CPUs do not ping-pong.
  * Reserved (housekeeping) CPUs and offline CPUs are never chosen.
  *
  * Actuator: coremap_apply() pins each TID to one CPU through an ops table
