@@ -170,13 +170,14 @@ int vmm_cli_run(int argc, char **argv)
 	rc = parse_args(argc, argv, &cfg);
 	if (rc >= 0)
 		return rc;
-	if (adapt_session_open(&cfg, &s))
-		return 2;
+	/* Blocked before any thread starts, so only the waiter takes them. */
 	sigemptyset(&w.set);
 	sigaddset(&w.set, SIGINT);
 	sigaddset(&w.set, SIGTERM);
 	sigaddset(&w.set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &w.set, NULL);
+	if (adapt_session_open(&cfg, &s))
+		return 2;
 	w.s = s;
 	pthread_create(&waiter, NULL, wait_signals, &w);
 	rc = adapt_session_start(s);

@@ -37,6 +37,8 @@ int vmm_vcpu_create(struct vmm *vm, int idx)
 		return -errno;
 	}
 	v->run_bytes = run_bytes;
+	/* Now, while no thread runs it: vCPU ioctls wait for KVM_RUN to return. */
+	v->stats_fd = ioctl(v->fd, KVM_GET_STATS_FD, 0);
 	pthread_mutex_init(&v->lock, NULL);
 	pthread_cond_init(&v->cond, NULL);
 	return vmm_cpuid_set(vm, v);
@@ -46,10 +48,12 @@ void vmm_vcpu_destroy(struct vmm_vcpu *v)
 {
 	if (v->run)
 		munmap(v->run, v->run_bytes);
+	if (v->stats_fd >= 0)
+		close(v->stats_fd);
 	if (v->fd >= 0)
 		close(v->fd);
 	v->run = NULL;
-	v->fd = -1;
+	v->fd = v->stats_fd = -1;
 }
 
 /* The kick signal's handler runs on the vCPU's own thread: it asks KVM to

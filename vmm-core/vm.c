@@ -79,6 +79,7 @@ static int create_vm(struct vmm *vm)
 		util_err("KVM_CREATE_PIT2: %s", strerror(errno));
 		return -errno;
 	}
+	vm->vm_stats_fd = ioctl(vm->vm_fd, KVM_GET_STATS_FD, 0);
 	return 0;
 }
 
@@ -152,9 +153,9 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 
 	if (!vm)
 		return -ENOMEM;
-	vm->kvm_fd = vm->vm_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->vm_stats_fd = -1;
 	for (i = 0; i < VMM_MAX_VCPUS; i++)
-		vm->vcpu[i].fd = -1;
+		vm->vcpu[i].fd = vm->vcpu[i].stats_fd = -1;
 	pthread_mutex_init(&vm->end_lock, NULL);
 	rc = open_kvm(vm);
 	if (!rc)
@@ -213,6 +214,8 @@ void vmm_destroy(struct vmm *vm)
 		vmm_vcpu_destroy(&vm->vcpu[i]);
 	vmm_mem_free(vm);
 	vmm_devices_exit(vm);
+	if (vm->vm_stats_fd >= 0)
+		close(vm->vm_stats_fd);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
@@ -228,6 +231,16 @@ bool vmm_ended(const struct vmm *vm) { return vm->stop; }
 pid_t vmm_vcpu_tid(const struct vmm *vm, int vcpu)
 {
 	return vcpu >= 0 && vcpu < vm->nr_vcpus ? vm->vcpu[vcpu].tid : 0;
+}
+
+int vmm_vm_stats_fd(const struct vmm *vm)
+{
+	return vm->vm_stats_fd;
+}
+
+int vmm_vcpu_stats_fd(const struct vmm *vm, int vcpu)
+{
+	return vcpu >= 0 && vcpu < vm->nr_vcpus ? vm->vcpu[vcpu].stats_fd : -1;
 }
 
 int vmm_vcpu_fd(const struct vmm *vm, int vcpu)

@@ -72,7 +72,12 @@ int vmm_resume(struct vmm *vm, int vcpu);
 int vmm_nr_vcpus(const struct vmm *vm);
 pid_t vmm_vcpu_tid(const struct vmm *vm, int vcpu); /* 0 before vmm_start */
 int vmm_vm_fd(const struct vmm *vm);
+/* vCPU ioctls block while that vCPU is inside KVM_RUN: samplers must not
+ * issue them on a running VM. Use these KVM binary-stats fds (opened at
+ * creation; -1 when the kernel has none) — reading them never blocks. */
 int vmm_vcpu_fd(const struct vmm *vm, int vcpu);
+int vmm_vm_stats_fd(const struct vmm *vm);
+int vmm_vcpu_stats_fd(const struct vmm *vm, int vcpu);
 bool vmm_ended(const struct vmm *vm);
 void vmm_vcpu_counters(const struct vmm *vm, int vcpu, struct vmm_vcpu_counters *out);
 

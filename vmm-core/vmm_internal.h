@@ -14,6 +14,7 @@ struct vmm_vcpu {
 	struct vmm *vm;
 	int idx;
 	int fd;
+	int stats_fd;       /* KVM binary stats, -1 when the kernel has none */
 	struct kvm_run *run;
 	size_t run_bytes;
 	pthread_t thread;
@@ -35,7 +36,7 @@ struct vmm_serial {
 };
 
 struct vmm {
-	int kvm_fd, vm_fd;
+	int kvm_fd, vm_fd, vm_stats_fd;
 	int nr_vcpus;
 	struct vmm_vcpu vcpu[VMM_MAX_VCPUS];
 	struct vmm_mem_map mem;
