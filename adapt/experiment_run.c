@@ -150,6 +150,13 @@ static void account(struct exp_run *run, const struct tel_sample *s)
 	double w = (double)s->dt_ns / 1e9, cpu = 0, delay = 0, exits = 0, ipc = 0;
 	int i, nr_ipc = 0;
 
+	/* seq 0 is taken before the vCPU threads exist and seq 1 attaches to
+	 * them: rates over the tick start with seq 2; both serve as baselines */
+	if (s->seq < 2) {
+		run->prev_uj = s->energy.energy_uj;
+		run->have_uj = s->energy.up;
+		return;
+	}
 	if (s->energy.up) {
 		if (run->have_uj && s->energy.energy_uj >= run->prev_uj)
 			row->energy_j += (double)(s->energy.energy_uj - run->prev_uj) / 1e6;
@@ -412,10 +419,10 @@ static void finish_rows(struct exp_run *run, uint64_t t_end)
 	}
 }
 
-static void note_end(struct exp_result *r, const struct vmm_result *res, bool stopped_by_us)
+static void note_end(struct exp_result *r, const struct vmm_result *res, const char *stopped_why)
 {
-	if (res->end == VMM_END_STOPPED && stopped_by_us)
-		snprintf(r->end, sizeof(r->end), "stopped at duration");
+	if (res->end == VMM_END_STOPPED)
+		snprintf(r->end, sizeof(r->end), "%s", stopped_why);
 	else if (res->end == VMM_END_DEBUG_EXIT && res->exit_status == 1)
 		snprintf(r->end, sizeof(r->end), "ok");
 	else {
@@ -504,7 +511,8 @@ static int run_one(struct exp_ctx *c, int ri, int rep)
 	finish_rows(&run, util_now_ns());
 	collect_decisions(&run);
 	adapt_session_close(run.s);
-	note_end(run.r, &res, true);
+	note_end(run.r, &res, trc == 1 ? (c->signo == SIGINT ? "stopped by SIGINT" : "stopped by SIGTERM")
+				       : rc || trc ? "stopped after an error" : "stopped at duration");
 	if (rc)
 		run.r->failed = true;
 	read_throughput(&run, console);
@@ -792,6 +800,27 @@ static int write_summary(const struct exp_ctx *c)
 
 /* ---- loading and the plan ----------------------------------------------- */
 
+/* A goal profile given where an experiment file was expected. */
+static bool is_profile(const char *file)
+{
+	bool exp = false, prof = false;
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f = fopen(file, "r");
+
+	if (!f)
+		return false;
+	while (getline(&line, &cap, f) > 0) {
+		const char *p = line + strspn(line, " \t");
+
+		exp |= !strncmp(p, "[experiment]", 12);
+		prof |= !strncmp(p, "[main]", 6) || !strncmp(p, "[goal]", 6);
+	}
+	free(line);
+	fclose(f);
+	return prof && !exp;
+}
+
 static int load(struct exp_ctx *c, const char *file)
 {
 	struct pol_experiment *x = &c->x;
@@ -803,6 +832,11 @@ static int load(struct exp_ctx *c, const char *file)
 		return -ENOMEM;
 	c->nr_dirs = pol_default_dirs(c->dirs, c->dir_storage);
 	rc = pol_exp_load(file, c->dirs, c->nr_dirs, x, err, sizeof(err));
+	if (rc && is_profile(file)) {
+		util_err("%s is a goal profile (it has [main] or [goal] and no [experiment]); experiments "
+			 "name it in profile, compare or a phase; check it with 'avmm policy check %s'", file, file);
+		goto out;
+	}
 	if (rc) {
 		fprintf(stderr, "%s", err);
 		if (*err && err[strlen(err) - 1] != '\n')
