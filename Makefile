@@ -79,10 +79,12 @@ $(BUILD)/guests/%.elf: $(BUILD)/guestobj/tests/guests/%.c.o $(GUEST_LIB_OBJ) tes
 	ld -m elf_i386 -nostdlib -T tests/guests/lib/guest.ld -o $@ $(GUEST_LIB_OBJ) $<
 
 # ---- Criterion tests: one binary per folder under tests/ with test_*.c ----
+# (tests/lib/*.c: helpers linked into every test binary)
 TEST_DIRS := $(sort $(patsubst tests/%/,%,$(dir $(wildcard tests/*/test_*.c))))
+TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 TEST_BINS := $(patsubst %,$(BUILD)/tests/%,$(TEST_DIRS))
 define TEST_RULES
-$(BUILD)/tests/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/$(1)/*.c)) $(ALL_LIBS)
+$(BUILD)/tests/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/$(1)/*.c)) $(TEST_LIB_OBJS) $(ALL_LIBS)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $$(SYS_LIBS) -lcriterion
 .PHONY: test-$(1)

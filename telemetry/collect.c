@@ -52,14 +52,15 @@ static void lookup(struct tel_kvmstats *s, const char *const *names, int n, int 
 int tel_open_vm_stats(struct tel *t)
 {
 	char why[160];
-	int fd = t->tg.vm_fd ? t->tg.vm_fd(t->tg.arg) : -1;
+	bool stats = t->tg.vm_stats_fd != NULL;
+	int fd = stats ? t->tg.vm_stats_fd(t->tg.arg) : t->tg.vm_fd ? t->tg.vm_fd(t->tg.arg) : -1;
 	int err;
 
 	if (fd < 0) {
 		tel_set_down(&t->src[TEL_SRC_KVM_STATS], "no KVM VM file descriptor");
 		return -EBADF;
 	}
-	err = tel_kvmstats_open(fd, &t->vmstats, why, sizeof(why));
+	err = tel_kvmstats_open(fd, stats, &t->vmstats, why, sizeof(why));
 	if (err) {
 		tel_set_down(&t->src[TEL_SRC_KVM_STATS], "VM: %s", why);
 		return err;
@@ -78,11 +79,13 @@ static void attach_vcpu(struct tel *t, int i)
 	pid_t tid;
 	int fd;
 
-	if (!v->kvm_tried && t->tg.vcpu_fd) {
-		fd = t->tg.vcpu_fd(t->tg.arg, i);
+	if (!v->kvm_tried && (t->tg.vcpu_stats_fd || t->tg.vcpu_fd)) {
+		bool stats = t->tg.vcpu_stats_fd != NULL;
+
+		fd = stats ? t->tg.vcpu_stats_fd(t->tg.arg, i) : t->tg.vcpu_fd(t->tg.arg, i);
 		if (fd >= 0) {
 			v->kvm_tried = true;
-			if (tel_kvmstats_open(fd, &v->kvm, why, sizeof(why)))
+			if (tel_kvmstats_open(fd, stats, &v->kvm, why, sizeof(why)))
 				tel_set_down(&t->src[TEL_SRC_KVM_STATS], "vcpu%d: %s", i, why);
 			else {
 				lookup(&v->kvm, vcpu_stats, (int)UTIL_ARRAY_SIZE(vcpu_stats),

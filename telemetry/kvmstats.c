@@ -2,6 +2,7 @@
 #include "telemetry/tel_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,8 @@ bad:
 	return -EINVAL;
 }
 
-int tel_kvmstats_open(int kvm_fd, struct tel_kvmstats *s, char *why, size_t wlen)
+int tel_kvmstats_open(int kvm_fd, bool is_stats_fd, struct tel_kvmstats *s, char *why,
+		      size_t wlen)
 {
 	struct kvm_stats_header h;
 	unsigned char *buf = NULL;
@@ -64,7 +66,7 @@ int tel_kvmstats_open(int kvm_fd, struct tel_kvmstats *s, char *why, size_t wlen
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
-	fd = ioctl(kvm_fd, KVM_GET_STATS_FD, NULL);
+	fd = is_stats_fd ? fcntl(kvm_fd, F_DUPFD_CLOEXEC, 0) : ioctl(kvm_fd, KVM_GET_STATS_FD, NULL);
 	if (fd < 0) {
 		err = -errno;
 		snprintf(why, wlen, "KVM_GET_STATS_FD failed: %s (kernel older than 5.14?)",

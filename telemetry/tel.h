@@ -77,6 +77,11 @@ struct tel_target {
 	int nr_vcpus;
 	int (*vm_fd)(void *arg);              /* -1: none */
 	int (*vcpu_fd)(void *arg, int vcpu);  /* -1: none */
+	/* Optional, preferred: KVM binary-stats fds the target already holds
+	 * (telemetry dups them). A vCPU fd's own ioctls block while the vCPU is
+	 * inside KVM_RUN, so a running VM's stats fds must come from here. */
+	int (*vm_stats_fd)(void *arg);
+	int (*vcpu_stats_fd)(void *arg, int vcpu);
 	pid_t (*vcpu_tid)(void *arg, int vcpu); /* 0: not started yet */
 	void *arg;
 };

@@ -32,7 +32,10 @@ struct tel_kvmstats {
 /* Parses header + descriptors from the first len bytes of a stats file. */
 int tel_kvmstats_parse(const void *buf, size_t len, struct tel_kvmstats *s);
 /* KVM_GET_STATS_FD on a VM or vCPU fd, then reads and parses the layout. */
-int tel_kvmstats_open(int kvm_fd, struct tel_kvmstats *s, char *why, size_t wlen);
+/* From a KVM VM or vCPU fd (KVM_GET_STATS_FD), or, with is_stats_fd, from a
+ * stats fd the caller keeps (dup'd). */
+int tel_kvmstats_open(int kvm_fd, bool is_stats_fd, struct tel_kvmstats *s, char *why,
+		      size_t wlen);
 int tel_kvmstats_find(const struct tel_kvmstats *s, const char *name);
 /* Narrows the reads to the span of these stats (others then stay 0). */
 void tel_kvmstats_select(struct tel_kvmstats *s, const int *idx, int n);

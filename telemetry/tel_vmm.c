@@ -12,6 +12,16 @@ static int vcpu_fd(void *arg, int i)
 	return vmm_vcpu_fd(arg, i);
 }
 
+static int vm_stats_fd(void *arg)
+{
+	return vmm_vm_stats_fd(arg);
+}
+
+static int vcpu_stats_fd(void *arg, int i)
+{
+	return vmm_vcpu_stats_fd(arg, i);
+}
+
 static pid_t vcpu_tid(void *arg, int i)
 {
 	return vmm_vcpu_tid(arg, i);
@@ -21,6 +31,7 @@ int tel_open(const struct tel_config *c, struct vmm *vm, struct tel **out)
 {
 	struct tel_target tg = {
 		.nr_vcpus = vmm_nr_vcpus(vm), .vm_fd = vm_fd, .vcpu_fd = vcpu_fd,
+		.vm_stats_fd = vm_stats_fd, .vcpu_stats_fd = vcpu_stats_fd,
 		.vcpu_tid = vcpu_tid, .arg = vm,
 	};
 

@@ -26,7 +26,7 @@ Test(kvmstats, vcpu_stats_by_name_follow_real_exits, .fini = NULL)
 	uint64_t e0, io0, h0;
 
 	need_kvm();
-	cr_assert_eq(tel_kvmstats_open(vm.vcpu[0], &s, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(tel_kvmstats_open(vm.vcpu[0], false, &s, why, sizeof(why)), 0, "%s", why);
 	ix = tel_kvmstats_find(&s, "exits");
 	iio = tel_kvmstats_find(&s, "io_exits");
 	ih = tel_kvmstats_find(&s, "halt_exits");
@@ -53,7 +53,7 @@ Test(kvmstats, vm_stats_have_paging_names)
 	char why[160] = "";
 
 	need_kvm();
-	cr_assert_eq(tel_kvmstats_open(vm.vm, &s, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(tel_kvmstats_open(vm.vm, false, &s, why, sizeof(why)), 0, "%s", why);
 	cr_assert_geq(tel_kvmstats_find(&s, "pages_4k"), 0);
 	cr_assert_geq(tel_kvmstats_find(&s, "remote_tlb_flush"), 0);
 	cr_assert_eq(tel_kvmstats_read(&s), 0);
@@ -66,7 +66,7 @@ Test(kvmstats, not_a_kvm_fd_gives_reason)
 	struct tel_kvmstats s;
 	char why[160] = "";
 
-	cr_assert_lt(tel_kvmstats_open(0, &s, why, sizeof(why)), 0);
+	cr_assert_lt(tel_kvmstats_open(0, false, &s, why, sizeof(why)), 0);
 	cr_assert(strstr(why, "KVM_GET_STATS_FD"), "%s", why);
 }
 

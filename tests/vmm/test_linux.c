@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "tests/vmm/run_helpers.h"
+#include "tests/lib/run_helpers.h"
 #include "vmm-core/vmm.h"
 
 #define KERNEL_TEXT 0xffffffff80000000ull

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "tests/vmm/run_helpers.h"
+#include "tests/lib/run_helpers.h"
 #include "vmm-core/vmm.h"
 
 static uint64_t thread_cpu_ns(pid_t tid)

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tests/vmm/run_helpers.h"
+#include "tests/lib/run_helpers.h"
 
 static char out[1 << 16];
 

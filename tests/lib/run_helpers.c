@@ -1,4 +1,4 @@
-#include "tests/vmm/run_helpers.h"
+#include "tests/lib/run_helpers.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
