@@ -1,4 +1,6 @@
 /* JSON forms of samples and decisions (API, traces, the "stat" command). */
+#include <math.h>
+
 #include "telemetry/tel_int.h"
 
 #include <errno.h>
@@ -65,15 +67,22 @@ json_t *tel_sample_json(const struct tel_sample *s, const char *const *ev, int n
 {
 	json_t *o, *vcpus = json_array(), *src = json_object(), *en;
 
-	for (int i = 0; i < s->nr_vcpus; i++)
-		json_array_append_new(vcpus, vcpu_json(&s->vcpu[i], i, ev, nev));
+	for (int i = 0; i < s->nr_vcpus; i++) {
+		json_t *v = vcpu_json(&s->vcpu[i], i, ev, nev);
+
+		if (s->energy.attributed)
+			json_object_set_new(v, "energy_uj", json_integer((json_int_t)s->vcpu[i].energy_uj));
+		json_array_append_new(vcpus, v);
+	}
 	for (int i = 0; i < TEL_SRC_COUNT; i++)
 		json_object_set_new(src, tel_source_name(i),
 				    json_pack("{s:b, s:s}", "up", s->src[i].up, "why", s->src[i].why));
 	en = !s->energy.up ? json_null() :
-		json_pack("{s:I, s:f, s:f, s:b}", "energy_uj", (json_int_t)s->energy.energy_uj,
-			  "power_w", s->energy.power_w, "power_cap_w", s->energy.power_cap_w,
-			  "estimated", s->energy.estimated);
+		json_pack("{s:I, s:o, s:f, s:b}", "energy_uj", (json_int_t)s->energy.energy_uj,
+			  "power_w", isnan(s->energy.power_w) ? json_null() : json_real(s->energy.power_w),
+			  "power_cap_w", s->energy.power_cap_w, "estimated", s->energy.estimated);
+	if (s->energy.up && s->energy.attributed)
+		json_object_set_new(en, "vm_energy_uj", json_integer((json_int_t)s->energy.vm_energy_uj));
 	o = json_pack("{s:I, s:I, s:I, s:i, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I},"
 		      " s:o, s:o, s:o}",
 		      "seq", (json_int_t)s->seq, "t_ns", (json_int_t)s->t_ns,

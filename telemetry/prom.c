@@ -181,15 +181,28 @@ static void vm_part(FILE *f, const struct tel_prom_in *in)
 static void energy_part(FILE *f, const struct tel_prom_in *in)
 {
 	const struct tel_energy_sample *e = &in->s->energy;
-	struct lbl l = { in->vm, -1, "energy", "estimated", e->estimated ? "1" : "0" };
+	struct lbl l = { in->vm, -1, "energy", "estimated", e->estimated ? "true" : "false" };
 
-	family(f, "avmm_energy_joules_total", "counter", "Energy since start (estimated=1: "
-	       "from the model, not RAPL)");
+	family(f, "avmm_energy_joules_total", "counter", "Node energy since start (estimated="
+	       "\"true\": from the profile's model, not RAPL)");
 	series(f, "avmm_energy_joules_total", &l, (double)e->energy_uj * 1e-6);
-	family(f, "avmm_power_watts", "gauge", "Power over the last tick");
-	series(f, "avmm_power_watts", &l, e->power_w);
+	if (!isnan(e->power_w)) {
+		family(f, "avmm_power_watts", "gauge", "Node power over the last tick");
+		series(f, "avmm_power_watts", &l, e->power_w);
+	}
 	family(f, "avmm_power_cap_watts", "gauge", "Power cap in force (0: none)");
 	series(f, "avmm_power_cap_watts", &l, e->power_cap_w);
+	if (!e->attributed)
+		return;
+	family(f, "avmm_vm_energy_joules_total", "counter", "The VM's share of node energy "
+	       "since start, by CPU-time share of the host's busy time");
+	series(f, "avmm_vm_energy_joules_total", &l, (double)e->vm_energy_uj * 1e-6);
+	family(f, "avmm_vcpu_energy_joules_total", "counter", "Each vCPU's share of node "
+	       "energy since start, by CPU-time share of the host's busy time");
+	for (int i = 0; i < in->s->nr_vcpus; i++) {
+		l.vcpu = i;
+		series(f, "avmm_vcpu_energy_joules_total", &l, (double)in->s->vcpu[i].energy_uj * 1e-6);
+	}
 }
 
 int tel_prom_render(const struct tel_prom_in *in, FILE *f)

@@ -52,6 +52,10 @@ struct tel_vcpu_sample {
 	 * is re-read every tel_config.delay_every samples, carried in between;
 	 * 0: read at t_ns) */
 	uint64_t run_delay_t_ns;
+	/* added for energy attribution: this vCPU's share of the node's energy
+	 * since start (CPU-time share, see energy_attribute); valid when
+	 * tel_energy_sample.attributed */
+	uint64_t energy_uj;
 };
 
 struct tel_vm_sample {
@@ -64,6 +68,9 @@ struct tel_energy_sample {
 	uint64_t energy_uj;          /* cumulative since start */
 	double power_w;              /* over the last tick */
 	double power_cap_w;          /* 0 = none */
+	/* per-VM / per-vCPU attribution (CPU-time share of the host's busy time) */
+	bool attributed;
+	uint64_t vm_energy_uj;       /* the VM's share since start */
 };
 
 struct tel_sample {

@@ -175,6 +175,7 @@ int tel_sample(struct tel *t, struct tel_sample *out)
 			t->src[TEL_SRC_ENERGY] = (struct tel_source_status){ .up = true };
 		if (err)
 			s->energy.up = false;
+		tel_attribute_energy(t, prev, s);
 	}
 	memcpy(s->src, t->src, sizeof(s->src));
 	for (int i = 0; i < t->nr_traces; i++)

@@ -147,6 +147,7 @@ struct tel {
 	struct tel_source_status src[TEL_SRC_COUNT];
 	tel_energy_fn energy_fn;
 	void *energy_arg;
+	uint64_t host_busy_ns;      /* /proc/stat busy time at the last sample */
 	/* ring */
 	struct tel_sample *ring;
 	int ring_len;
@@ -175,5 +176,8 @@ int tel_open_vm_stats(struct tel *t);
 /* Source reason helpers. */
 void tel_set_down(struct tel_source_status *st, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* attr.c: per-VM / per-vCPU energy from the node's, by CPU-time share. */
+void tel_attribute_energy(struct tel *t, const struct tel_sample *prev, struct tel_sample *s);
 
 #endif

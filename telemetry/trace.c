@@ -2,6 +2,7 @@
 #include "telemetry/tel_int.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +26,7 @@ static const char *const vcpu_cols[] = {
 static void csv_header(struct tel_trace *tr)
 {
 	fputs("run_id,profile,vm,seq,t_ns,dt_ns,tel_cpu_ns,tel_sample_ns,energy_up,"
-	      "energy_estimated,energy_uj,power_w,power_cap_w,mmu_pte_write,mmu_shadow_zapped,"
+	      "energy_estimated,energy_uj,power_w,power_cap_w,vm_energy_uj,mmu_pte_write,mmu_shadow_zapped,"
 	      "remote_tlb_flush,pages_4k,pages_2m,pages_1g", tr->f);
 	for (int i = 0; i < TEL_SRC_COUNT; i++)
 		fprintf(tr->f, ",%s_up", tel_source_name(i));
@@ -96,11 +97,16 @@ static void csv_sample(struct tel_trace *tr, const struct tel_sample *s)
 	fprintf(f, ",%llu,%llu,%llu,%llu,%llu,%d", (unsigned long long)s->seq,
 		(unsigned long long)s->t_ns, (unsigned long long)s->dt_ns,
 		(unsigned long long)s->tel_cpu_ns, (unsigned long long)s->tel_sample_ns, e->up);
-	if (e->up)
-		fprintf(f, ",%d,%llu,%.6f,%.6f", e->estimated, (unsigned long long)e->energy_uj,
-			e->power_w, e->power_cap_w);
-	else
-		fputs(",,,,", f);
+	if (e->up) {
+		fprintf(f, ",%d,%llu,", e->estimated, (unsigned long long)e->energy_uj);
+		if (!isnan(e->power_w))
+			fprintf(f, "%.6f", e->power_w);
+		fprintf(f, ",%.6f,", e->power_cap_w);
+		if (e->attributed)
+			fprintf(f, "%llu", (unsigned long long)e->vm_energy_uj);
+	} else {
+		fputs(",,,,,", f);
+	}
 	fprintf(f, ",%llu,%llu,%llu,%llu,%llu,%llu", (unsigned long long)s->vm.mmu_pte_write,
 		(unsigned long long)s->vm.mmu_shadow_zapped,
 		(unsigned long long)s->vm.remote_tlb_flush, (unsigned long long)s->vm.pages_4k,

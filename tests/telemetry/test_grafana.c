@@ -45,7 +45,7 @@ Test(grafana, full_metric_set_is_valid_and_escaped)
 	cr_assert(strstr(m, "avmm_vcpu_cycles_total{vm=\"v\\\"1\\\\\",vcpu=\"0\",source=\"perf\","
 			    "mode=\"host\"} 0\n"));
 	cr_assert(strstr(m, "avmm_energy_joules_total{vm=\"v\\\"1\\\\\",source=\"energy\","
-			    "estimated=\"0\"} 5\n"));
+			    "estimated=\"false\"} 5\n"));
 	free(m);
 }
 

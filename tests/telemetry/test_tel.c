@@ -163,7 +163,7 @@ Test(tel, samples_a_running_guest_and_exports)
 	cr_assert_eq(promcheck_count(body, "avmm_vcpu_cpu_seconds_total"), 2);
 	cr_assert_eq(promcheck_count(body, "avmm_telemetry_cpu_seconds_total"), 2);
 	cr_assert(strstr(body, "avmm_decisions_total{vm=\"t\",kind=\"coremap\"} 1\n"));
-	cr_assert(strstr(body, "avmm_power_watts{vm=\"t\",source=\"energy\",estimated=\"1\"}"));
+	cr_assert(strstr(body, "avmm_power_watts{vm=\"t\",source=\"energy\",estimated=\"true\"}"));
 	for (char *p = body; (p = strstr(p, "\n")) && p[1]; p++)
 		cr_assert(p[1] == '#' || !strncmp(p + 1, "avmm_", 5), "%.40s", p + 1);
 	if (!s.src[TEL_SRC_PERF].up)
