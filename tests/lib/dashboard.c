@@ -1,0 +1,106 @@
+/* The live dashboard in headless Chromium (Debian's chromium): waits until
+ * the charts hold data, fails on any console error, saves a screenshot. */
+#include "tests/lib/dashboard.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)n + 1);
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+		buf[0] = 0;
+	fclose(f);
+	return buf;
+}
+
+static int attr_int(const char *dom, const char *id, const char *attr)
+{
+	char pat[128];
+	const char *p = dom;
+
+	if (id) {
+		snprintf(pat, sizeof(pat), "id=\"%s\"", id);
+		p = strstr(dom, pat);
+		if (!p)
+			return -1;
+		/* the attribute is in the same tag */
+		while (p > dom && *p != '<')
+			p--;
+	}
+	snprintf(pat, sizeof(pat), "%s=\"", attr);
+	p = strstr(p, pat);
+	return p ? atoi(p + strlen(pat)) : -1;
+}
+
+void dashboard_out_dir(char *dir, size_t len)
+{
+	const char *b = getenv("AVMM_BUILD");
+	char cmd[600];
+
+	snprintf(dir, len, "%s/test-output", b && *b ? b : "build");
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+void dashboard_check(int port, const char *dir, int nr_vcpus, int min_decisions)
+{
+	char cmd[2048], prof[] = "/tmp/tel-chromium-XXXXXX", dom_path[600], log_path[600],
+		png[600];
+	const char *flags = "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+		"--disable-background-networking --disable-component-update --disable-sync "
+		"--disable-dev-shm-usage --enable-logging=stderr --v=0";
+	char *dom, *log;
+	struct stat st;
+
+	cr_assert(mkdtemp(prof));
+	snprintf(dom_path, sizeof(dom_path), "%s/dashboard-dom.html", dir);
+	snprintf(log_path, sizeof(log_path), "%s/dashboard-console.log", dir);
+	snprintf(png, sizeof(png), "%s/dashboard.png", dir);
+	snprintf(cmd, sizeof(cmd), "timeout 90 %s %s --user-data-dir=%s --virtual-time-budget=5000 "
+		 "--window-size=1280,900 --dump-dom http://127.0.0.1:%d/ > '%s' 2> '%s'",
+		 CHROMIUM, flags, prof, port, dom_path, log_path);
+	cr_assert_eq(system(cmd), 0, "chromium failed: see %s", log_path);
+	dom = slurp(dom_path);
+	log = slurp(log_path);
+	cr_assert(dom && log);
+	cr_assert(strstr(dom, "data-samples="), "no dashboard in the DOM: %.200s", dom);
+	cr_assert_eq(attr_int(dom, NULL, "data-errors"), 0, "page errors: %s",
+		     strstr(dom, "id=\"errors\""));
+	cr_assert(!strstr(log, "Uncaught") && !strstr(log, ":ERROR:CONSOLE"),
+		  "console error, see %s", log_path);
+	cr_assert_geq(attr_int(dom, NULL, "data-samples"), 3);
+	cr_assert_gt(attr_int(dom, "c-exits", "data-points"), 2, "exits chart empty");
+	cr_assert_gt(attr_int(dom, "c-cpu", "data-points"), 2, "CPU chart empty");
+	cr_assert_gt(attr_int(dom, "c-delay", "data-points"), 2, "run-delay chart empty");
+	cr_assert_gt(attr_int(dom, "c-power", "data-points"), 2, "power chart empty");
+	cr_assert_eq(attr_int(dom, "pcpu", "data-rows"), nr_vcpus, "vCPU->pCPU map");
+	cr_assert_geq(attr_int(dom, NULL, "data-decisions"), min_decisions,
+		       "decision timeline empty");
+	cr_assert(strstr(dom, "hardware counters unavailable") || attr_int(dom, "c-ipc", "data-points") > 0,
+		  "IPC chart neither has data nor says why");
+	free(dom);
+	free(log);
+	snprintf(cmd, sizeof(cmd), "timeout 90 %s %s --user-data-dir=%s --virtual-time-budget=5000 "
+		 "--hide-scrollbars --window-size=1280,900 --screenshot='%s' http://127.0.0.1:%d/ "
+		 ">/dev/null 2>>'%s'", CHROMIUM, flags, prof, png, port, log_path);
+	cr_assert_eq(system(cmd), 0, "chromium screenshot failed: see %s", log_path);
+	cr_assert_eq(stat(png, &st), 0);
+	cr_assert_gt(st.st_size, 10000, "screenshot too small to hold charts");
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", prof);
+	cr_assert_eq(system(cmd), 0);
+}
+
