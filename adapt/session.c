@@ -30,6 +30,8 @@ struct adapt_session {
 	struct vmm_ctl *ctl;
 	struct coremap_topo *topo;
 	struct adapt_driver *driver;
+	struct adapt_cpu_load cpu_load;
+	double pu_busy_pct[ADAPT_CPU_LOAD_MAX]; /* read by adapt_step through env */
 	int started;          /* steps brought up */
 	bool running;
 };
@@ -216,9 +218,17 @@ static int apply_energy(void *ctx, const struct adapt_change *c, char *msg, size
 	return energy_cap_set(&s->cap, c->u.energy.cap_w, 0, msg, len) < 0 ? -EIO : 0;
 }
 
-static int tel_sample_fn(void *arg, struct tel_sample *out)
+/* The loop's sample: telemetry, then the host load per CPU that the
+ * coremap proposal reads through env.pu_busy_pct (same thread). */
+static int session_sample(void *arg, struct tel_sample *out)
 {
-	return tel_sample(arg, out);
+	struct adapt_session *s = arg;
+	int rc = tel_sample(s->tel, out);
+
+	if (!rc && adapt_cpu_busy_pct(&s->cpu_load, s->cfg.fsroot, s->pu_busy_pct,
+				      ADAPT_CPU_LOAD_MAX) < 0)
+		memset(s->pu_busy_pct, 0, sizeof(s->pu_busy_pct));
+	return rc;
 }
 
 static void tel_publish_fn(void *arg, const struct tel_decision *d)
@@ -241,7 +251,7 @@ static int step_driver(struct adapt_session *s)
 {
 	struct adapt_driver_cfg c = {
 		.profile = &s->profile,
-		.sample = tel_sample_fn, .sample_arg = s->tel,
+		.sample = session_sample, .sample_arg = s,
 		.publish = tel_publish_fn, .publish_arg = s->tel,
 		.pause = adapt_vmm_pause, .resume = adapt_vmm_resume, .vm_arg = s->vm,
 		.dry_run = s->cfg.dry_run,
@@ -254,6 +264,8 @@ static int step_driver(struct adapt_session *s)
 	if (s->cfg.no_adapt)
 		return 0;
 	adapt_env_init(&c.env);
+	c.env.pu_busy_pct = s->pu_busy_pct;
+	c.env.nr_pu_busy = ADAPT_CPU_LOAD_MAX;
 	c.warmup = warmup;
 	c.warmup_arg = s;
 	rc = adapt_driver_create(&c, &s->driver);
