@@ -1,5 +1,6 @@
 /* One guest with telemetry, energy, control socket and the control loop. */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ struct adapt_session {
 	struct coremap_topo *topo;
 	struct adapt_driver *driver;
 	struct adapt_cpu_load cpu_load;
+	cpu_set_t start_cpus;   /* the process's CPUs at open: what unpinning restores */
 	double pu_busy_pct[ADAPT_CPU_LOAD_MAX]; /* read by adapt_step through env */
 	int started;          /* steps brought up */
 	bool running;
@@ -182,6 +184,15 @@ static void exit_ctl(struct adapt_session *s)
 	s->ctl = NULL;
 }
 
+/* pcpu -1 unpins: the thread gets back the CPUs the process started with. */
+static int unpin(struct adapt_session *s, pid_t tid, char *msg, size_t len)
+{
+	if (sched_setaffinity(tid, sizeof(s->start_cpus), &s->start_cpus) == 0)
+		return 0;
+	snprintf(msg, len, "unpinning thread %d: %s", tid, strerror(errno));
+	return -errno;
+}
+
 static int apply_coremap(void *ctx, const struct adapt_change *c, char *msg, size_t len)
 {
 	struct adapt_session *s = ctx;
@@ -190,10 +201,12 @@ static int apply_coremap(void *ctx, const struct adapt_change *c, char *msg, siz
 	int cpus[ADAPT_MAX_VCPUS], i, n = 0, rc;
 
 	for (i = 0; i < c->u.coremap.nr && i < vmm_nr_vcpus(s->vm); i++) {
-		if (c->u.coremap.pcpu[i] < 0)
-			continue; /* left unpinned */
-		tids[n] = vmm_vcpu_tid(s->vm, i);
-		cpus[n++] = c->u.coremap.pcpu[i];
+		if (c->u.coremap.pcpu[i] >= 0) {
+			tids[n] = vmm_vcpu_tid(s->vm, i);
+			cpus[n++] = c->u.coremap.pcpu[i];
+		} else if ((rc = unpin(s, vmm_vcpu_tid(s->vm, i), msg, len))) {
+			return rc;
+		}
 	}
 	rc = coremap_apply(&coremap_real_ops, tids, cpus, n, &r);
 	if (rc)
@@ -313,6 +326,8 @@ int adapt_session_open(const struct adapt_session_cfg *cfg, struct adapt_session
 	if (!s)
 		return -ENOMEM;
 	s->cfg = *cfg;
+	if (sched_getaffinity(0, sizeof(s->start_cpus), &s->start_cpus))
+		CPU_ZERO(&s->start_cpus);
 	if (cfg->run_id) {
 		snprintf(s->run_id, sizeof(s->run_id), "%s", cfg->run_id);
 	} else {

@@ -18,7 +18,9 @@ static void derive_vcpu(const struct tel_vcpu_sample *p, struct tel_vcpu_sample 
 {
 	uint64_t d_ins, d_cyc;
 
-#define D(f) util_counter_delta(p->f, c->f, 0)
+	/* 64-bit cumulative counters never wrap; one that went down was reset
+	 * (thread gone, source reopened): no rate over that tick */
+#define D(f) (c->f >= p->f ? c->f - p->f : 0)
 	c->exits_per_s = per_s(D(exits), dt);
 	c->paging_exits_per_s = per_s(D(pf_taken) + D(invlpg), dt);
 	c->cpu_pct = 100.0 * per_s(D(cpu_time_ns), dt) / 1e9;

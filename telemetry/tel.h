@@ -65,7 +65,7 @@ struct tel_config {
 	int pcpu_every;             /* last CPU (stat); only if the thread ran */
 	int delay_every;            /* run delay (schedstat); rates stay exact */
 };
-#define TEL_PCPU_EVERY_DEFAULT 16
+#define TEL_PCPU_EVERY_DEFAULT 1 /* the loop plans from it: keep it fresh */
 #define TEL_DELAY_EVERY_DEFAULT 4
 
 /*
