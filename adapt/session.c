@@ -141,6 +141,7 @@ static int step_tel(struct adapt_session *s)
 		.vm_name = s->cfg.name ? s->cfg.name : "avmm",
 		.period_ns = s->profile.period_ns,
 		.fsroot = s->cfg.fsroot,
+		.exporters_optional = true, /* a bad --trace or --metrics does not stop the VM */
 	};
 	int rc;
 

@@ -112,11 +112,11 @@ int tel_open_target(const struct tel_config *c, const struct tel_target *tg,
 	if (err)
 		goto fail;
 	err = -ENOMEM;
-	t->ring = malloc((size_t)t->ring_len * sizeof(*t->ring));
+	/* calloc: untouched pages stay unallocated; a sample only writes the
+	 * slots of the vCPUs in use (the resident cost of a small VM is small) */
+	t->ring = calloc((size_t)t->ring_len, sizeof(*t->ring));
 	if (!t->ring)
 		goto fail;
-	/* touched now, not by the first ring_len samples (page faults) */
-	memset(t->ring, 0, (size_t)t->ring_len * sizeof(*t->ring));
 	tel_set_down(&t->src[TEL_SRC_ENERGY], "no energy source connected");
 	tel_set_down(&t->src[TEL_SRC_THREAD], "vCPU threads not started yet");
 	err = setup_counters(t, c);
@@ -126,14 +126,20 @@ int tel_open_target(const struct tel_config *c, const struct tel_target *tg,
 	for (int i = 0; i < c->nr_traces; i++) {
 		err = tel_trace_open(c->trace_paths[i], &t->cfg, t->nr_vcpus,
 				     &t->traces[t->nr_traces]);
-		if (err)
+		if (err && !c->exporters_optional)
 			goto fail;
-		t->nr_traces++;
+		if (err)
+			util_err("continuing without the trace %s", c->trace_paths[i]);
+		else
+			t->nr_traces++;
 	}
 	if (c->metrics_addr) {
 		err = tel_http_start(t, c->metrics_addr, &t->http);
-		if (err)
+		if (err && !c->exporters_optional)
 			goto fail;
+		if (err)
+			util_err("continuing without the metrics server (--metrics %s)",
+				 c->metrics_addr);
 	}
 	*out = t;
 	return 0;

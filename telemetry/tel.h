@@ -43,7 +43,7 @@
 
 #define TEL_MAX_TRACES 4
 #define TEL_MAX_EVENTS TEL_SAMPLE_MAX_EVENTS
-#define TEL_RING_DEFAULT 256
+#define TEL_RING_DEFAULT 64 /* samples kept; each holds TEL_MAX_VCPUS slots (26 KiB) */
 
 struct vmm;
 struct vmm_ctl;
@@ -60,6 +60,9 @@ struct tel_config {
 	uint64_t period_ns;         /* tel_start() period; 0: 100 ms */
 	const char *fsroot;         /* NULL or "/": the real /proc */
 	int ring_len;               /* 0: TEL_RING_DEFAULT */
+	/* true: a trace or the metrics server that cannot be opened is an error
+	 * in the log and is left out, the rest (and the VM) goes on */
+	bool exporters_optional;
 	/* Slow per-thread reads, each vCPU on its turn every Nth sample (0: the
 	 * default below, 1: every sample); values are carried in between. */
 	int pcpu_every;             /* last CPU (stat); only if the thread ran */

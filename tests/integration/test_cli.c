@@ -1,8 +1,10 @@
 /* Integration: the avmm subcommands against a running avmm (real KVM). */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -118,4 +120,57 @@ Test(cli, energy_says_why_rapl_is_missing)
 	cr_assert(st == 0 || st == 1, "%s", out);
 	if (access("/sys/class/powercap", F_OK))
 		cr_assert(strstr(out, "powercap"), "the reason must be named: %s", out);
+}
+
+/* ---- bad exporter input: a clear error, the VM still runs ---- */
+
+static void expect_runs_despite(const char *const args[], const char *needle)
+{
+	char v[16];
+	int st = run_avmm(out, sizeof(out), args);
+
+	cr_assert_eq(st, 1, "the guest must still run (exit 1): status %d\n%s", st, out);
+	cr_assert(strstr(out, needle), "the error must name '%s':\n%s", needle, out);
+	cr_assert(strstr(out, "avmm: error: "), "%s", out);
+	cr_assert_eq(result_value(out, "hello", "ok", v, sizeof(v)), 0, "%s", out);
+}
+
+Test(exporters, unwritable_trace_path)
+{
+	require_kvm();
+	expect_runs_despite((const char *[]){ "run", "--socket", "", "--trace",
+			    "/nonexistent/dir/t.jsonl", build_path("guests/hello.elf"), NULL },
+			    "/nonexistent/dir/t.jsonl");
+}
+
+Test(exporters, trace_with_unknown_extension)
+{
+	require_kvm();
+	expect_runs_despite((const char *[]){ "run", "--socket", "", "--trace", "/tmp/t.txt",
+			    build_path("guests/hello.elf"), NULL }, "/tmp/t.txt");
+}
+
+Test(exporters, metrics_port_in_use)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(a);
+	char addr[32];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	require_kvm();
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (void *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(fd, 1), 0);
+	getsockname(fd, (void *)&a, &alen);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", ntohs(a.sin_port));
+	expect_runs_despite((const char *[]){ "run", "--socket", "", "--metrics", addr,
+			    build_path("guests/hello.elf"), NULL }, addr);
+	close(fd);
+}
+
+Test(exporters, metrics_invalid_address)
+{
+	require_kvm();
+	expect_runs_despite((const char *[]){ "run", "--socket", "", "--metrics", "300.1.2.3:80",
+			    build_path("guests/hello.elf"), NULL }, "300.1.2.3");
 }
