@@ -169,6 +169,19 @@ static int step_ctl(struct adapt_session *s)
 	else if (vmm_ctl_default_path(s->cfg.name, s->socket, sizeof(s->socket)))
 		return -ENAMETOOLONG;
 	rc = vmm_ctl_open(s->socket, &s->ctl);
+	if (rc == -EADDRINUSE && !s->cfg.socket_path && !s->cfg.name) {
+		/* another unnamed avmm has the default: take a per-process name */
+		char name[32];
+
+		snprintf(name, sizeof(name), "avmm-%d", (int)getpid());
+		if (vmm_ctl_default_path(name, s->socket, sizeof(s->socket)))
+			return -ENAMETOOLONG;
+		util_warn("this avmm's control socket is %s (give --name to choose one)", s->socket);
+		rc = vmm_ctl_open(s->socket, &s->ctl);
+	}
+	if (rc == -EADDRINUSE)
+		util_err("control socket %s is in use by a running avmm: give this VM another "
+			 "--name or --socket", s->socket);
 	if (rc == -EACCES || rc == -EPERM || rc == -ENOENT || rc == -EROFS) {
 		util_warn("running without a control socket (avmm stat and avmm ctl cannot "
 			  "attach): give a writable --socket PATH or set AVMM_RUN_DIR");

@@ -6,55 +6,22 @@
  * The guest times its own port writes with its TSC; medians over REPS runs.
  * Last line: ratio_vs_raw=X ratio_vs_qemu=Y (target ratio_vs_raw <= 1.05).
  */
-#include <fcntl.h>
-#include <linux/kvm.h>
 #include <math.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
 
 #include "bench/bench_util.h"
-#include "vmm-core/vmm.h"
+#include "bench/raw_kvm.h"
 
 #define REPS 7
 #define EXITS "20000"
 
 static int raw_floor(const char *guest, double *ns_per_exit)
 {
-	struct vmm_config cfg = { .vcpus = 1, .mem_bytes = 64ull << 20, .guest_path = guest,
-				  .cmdline = "n=" EXITS, .console_path = "/dev/null" };
-	char out[4096] = "";
-	size_t have = 0;
-	struct kvm_run *run;
-	struct vmm *vm;
-	int kvm, fd, sz, done = 0;
+	char out[4096];
 
-	if (vmm_create(&cfg, &vm))
+	if (bench_raw_run(guest, "n=" EXITS, out, sizeof(out)))
 		return -1;
-	kvm = open("/dev/kvm", O_RDWR);
-	fd = vmm_vcpu_fd(vm, 0);
-	sz = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
-	run = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	while (!done && ioctl(fd, KVM_RUN, 0) == 0) {
-		uint8_t *d = (uint8_t *)run + run->io.data_offset;
-
-		if (run->exit_reason != KVM_EXIT_IO) {
-			fprintf(stderr, "raw: unexpected exit %u\n", run->exit_reason);
-			break;
-		}
-		if (run->io.port == 0xf4)
-			done = 1;
-		else if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == 0x3f8 &&
-			 have + 1 < sizeof(out))
-			out[have++] = (char)d[0];
-		else if (run->io.direction == KVM_EXIT_IO_IN)
-			memset(d, run->io.port == 0x3fd ? 0x60 : 0xff, run->io.size);
-	}
-	out[have] = '\0';
-	munmap(run, sz);
-	close(kvm);
-	vmm_destroy(vm);
 	*ns_per_exit = bench_result(out, "ns_per_exit");
-	return done && *ns_per_exit > 0 ? 0 : -1;
+	return *ns_per_exit > 0 ? 0 : -1;
 }
 
 static int run_tool(char *const argv[], double *ns_per_exit)

@@ -186,9 +186,7 @@ int vmm_ctl_open(const char *path, struct vmm_ctl **out)
 		mkdir(dir, 0755);
 	}
 	if (vmm_ctl_call(path, NULL, NULL) == 0) {
-		util_err("control socket %s is in use by a running avmm: give this VM another "
-			 "--name", path);
-		rc = -EADDRINUSE;
+		rc = -EADDRINUSE; /* the caller says what to do about it */
 		goto fail;
 	}
 	unlink(path); /* stale socket of an avmm that is gone */
