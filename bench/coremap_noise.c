@@ -11,8 +11,8 @@
  *            as `avmm run` uses) with policies/experiments/coremap-noise-adaptive.ini
  * Both adaptive cases use that profile's thresholds. The guest measures its
  * own throughput (ops_per_s, TSC-timed, tsc_hz measured on the host); medians
- * over REPS interleaved repetitions. Last line (adaptive = plan, or the loop
- * with COREMAP_NOISE_ADAPTIVE=loop):
+ * over REPS interleaved repetitions. Last line (adaptive = the real loop, or
+ * the hand-driven plan with COREMAP_NOISE_ADAPTIVE=plan):
  *   adaptive_vs_nohog=X static_vs_nohog=Y   (target X >= 0.9, Y far below)
  * COREMAP_NOISE_VERBOSE=1 prints every plan tick; COREMAP_NOISE_TRACE=FILE
  * writes the loop's JSON-lines trace.
@@ -356,7 +356,7 @@ int main(void)
 	coremap_topo_free(topo);
 	printf("loadavg at the end %.2f (above ~0.5 other work skews the ratios)\n", loadavg());
 	adaptive = getenv("COREMAP_NOISE_ADAPTIVE") &&
-		   !strcmp(getenv("COREMAP_NOISE_ADAPTIVE"), "loop") ? LOOP : PLAN;
+		   !strcmp(getenv("COREMAP_NOISE_ADAPTIVE"), "plan") ? PLAN : LOOP;
 	printf("plan_vs_nohog=%.3f loop_vs_nohog=%.3f (adaptive below = %s)\n",
 	       med[PLAN] / med[NOHOG], med[LOOP] / med[NOHOG], mode_name[adaptive]);
 	printf("adaptive_vs_nohog=%.3f static_vs_nohog=%.3f\n", med[adaptive] / med[NOHOG],
