@@ -8,7 +8,7 @@
  *            per-CPU busy time (/proc/stat) go into coremap_plan(ADAPTIVE),
  *            and coremap_apply() moves the vCPU when the plan differs
  *   loop   - the same start under the real control loop (an adapt session,
- *            as `avmm run` uses) with policies/experiments/coremap-noise-adaptive.ini
+ *            as `avmm run` uses) with policies/experiments/profiles/coremap-noise-adaptive.ini
  * Both adaptive cases use that profile's thresholds. The guest measures its
  * own throughput (ops_per_s, TSC-timed, tsc_hz measured on the host); medians
  * over REPS interleaved repetitions. Last line (adaptive = the real loop, or
@@ -34,7 +34,7 @@
 #define GUEST_SECS "3"
 #define TICK_NS (100ull * 1000 * 1000)
 #define MAX_CPUS 64
-#define PROFILE "policies/experiments/coremap-noise-adaptive.ini"
+#define PROFILE "policies/experiments/profiles/coremap-noise-adaptive.ini"
 
 enum mode { NOHOG, STATIC, PLAN, LOOP, NR_MODES };
 static const char *const mode_name[] = { "nohog", "static", "plan", "loop" };

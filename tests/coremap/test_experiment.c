@@ -26,7 +26,7 @@ Test(coremap_experiment, noise_profiles_load)
 	enum coremap_strategy s;
 
 	repo_root();
-	cr_assert_eq(pol_load("policies/experiments/coremap-noise-adaptive.ini", dirs, 1, &p, err,
+	cr_assert_eq(pol_load("policies/experiments/profiles/coremap-noise-adaptive.ini", dirs, 1, &p, err,
 			      sizeof(err)), 0, "%s", err);
 	cr_expect_eq(p.coremap.strategy, POL_CM_ADAPTIVE);
 	cr_expect(p.enabled[POL_AD_COREMAP]);
@@ -34,7 +34,7 @@ Test(coremap_experiment, noise_profiles_load)
 	cr_expect_eq(p.period_ns, 100000000ull);
 	cr_expect_eq(coremap_strategy_parse("adaptive", &s), 0);
 
-	cr_assert_eq(pol_load("policies/experiments/coremap-noise-static.ini", dirs, 1, &p, err,
+	cr_assert_eq(pol_load("policies/experiments/profiles/coremap-noise-static.ini", dirs, 1, &p, err,
 			      sizeof(err)), 0, "%s", err);
 	cr_expect_eq(p.coremap.strategy, POL_CM_EXPLICIT);
 	cr_expect_eq(p.coremap.nr_explicit, 1);

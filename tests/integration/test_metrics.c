@@ -92,7 +92,7 @@ static pid_t start_pinned_avmm(int port, const char *sock)
 		sched_setaffinity(0, sizeof(set), &set); /* the vCPU starts on the hog's CPU */
 		freopen("/dev/null", "w", stdout);
 		execl(build_path("avmm"), "avmm", "run", "--metrics", addr, "--socket", sock,
-		      "--profile", "policies/experiments/coremap-noise-adaptive.ini",
+		      "--profile", "policies/experiments/profiles/coremap-noise-adaptive.ini",
 		      build_path("guests/compute.elf"), "--cmdline", "secs=30", (char *)NULL);
 		_exit(127);
 	}
