@@ -139,18 +139,24 @@ int util_path(char *out, size_t out_len, const char *root, const char *path)
 	return util_fmt(out, out_len, "%s%s%s", root, *root ? "/" : "", path);
 }
 
-int util_read_file(const char *root, const char *path, char *buf, size_t len)
+static int open_under(const char *root, const char *path, int flags)
 {
 	char full[PATH_MAX];
-	ssize_t n;
-	int fd, rc;
+	int rc = util_path(full, sizeof(full), root, path), fd;
 
-	rc = util_path(full, sizeof(full), root, path);
 	if (rc)
 		return rc;
-	fd = open(full, O_RDONLY | O_CLOEXEC);
+	fd = open(full, flags | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int util_read_file(const char *root, const char *path, char *buf, size_t len)
+{
+	int fd = open_under(root, path, O_RDONLY), rc;
+	ssize_t n;
+
 	if (fd < 0)
-		return -errno;
+		return fd;
 	n = read(fd, buf, len - 1);
 	rc = n < 0 ? -errno : (int)n;
 	close(fd);
@@ -159,19 +165,16 @@ int util_read_file(const char *root, const char *path, char *buf, size_t len)
 	return rc;
 }
 
+/* O_TRUNC: a regular file (a fake tree) ends up holding exactly the text;
+ * sysfs ignores the truncation. */
 int util_write_file(const char *root, const char *path, const char *text)
 {
-	char full[PATH_MAX];
+	int fd = open_under(root, path, O_WRONLY | O_TRUNC), rc;
 	size_t len = strlen(text);
 	ssize_t n;
-	int fd, rc;
 
-	rc = util_path(full, sizeof(full), root, path);
-	if (rc)
-		return rc;
-	fd = open(full, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	n = write(fd, text, len);
 	rc = n < 0 ? -errno : ((size_t)n == len ? 0 : -EIO);
 	close(fd);

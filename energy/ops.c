@@ -16,25 +16,9 @@ static int real_read(void *ctx, const char *root, const char *path, char *buf, s
 	return util_read_file(root, path, buf, len);
 }
 
-/* Like util_write_file but with O_TRUNC, so fake trees (regular files) end up
- * holding exactly the value written; sysfs ignores the truncation. */
 static int real_write(void *ctx, const char *root, const char *path, const char *text)
 {
-	char full[PATH_MAX];
-	size_t len = strlen(text);
-	ssize_t n;
-	int fd, rc;
-
-	rc = util_path(full, sizeof(full), root, path);
-	if (rc)
-		return rc;
-	fd = open(full, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, text, len);
-	rc = n < 0 ? -errno : ((size_t)n == len ? 0 : -EIO);
-	close(fd);
-	return rc;
+	return util_write_file(root, path, text);
 }
 
 static int real_perf_open(void *ctx, uint32_t type, uint64_t config, int cpu)

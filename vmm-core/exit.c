@@ -14,7 +14,6 @@ void vmm_end(struct vmm *vm, enum vmm_end end, int status, const char *fmt, ...)
 {
 	va_list ap;
 	bool first;
-	int i;
 
 	pthread_mutex_lock(&vm->end_lock);
 	first = vm->result.end == VMM_END_RUNNING;
@@ -30,13 +29,7 @@ void vmm_end(struct vmm *vm, enum vmm_end end, int status, const char *fmt, ...)
 		return;
 	if (end == VMM_END_ERROR || end == VMM_END_SHUTDOWN)
 		util_err("%s", vm->result.why);
-	vm->stop = true;
-	for (i = 0; i < vm->nr_vcpus; i++) {
-		pthread_mutex_lock(&vm->vcpu[i].lock);
-		pthread_cond_broadcast(&vm->vcpu[i].cond);
-		pthread_mutex_unlock(&vm->vcpu[i].lock);
-		vmm_vcpu_kick(&vm->vcpu[i]);
-	}
+	vmm_request_stop(vm);
 }
 
 static uint64_t guest_rip(struct vmm_vcpu *v)
