@@ -93,8 +93,10 @@ test-$(1): $(BUILD)/tests/$(1)
 endef
 $(foreach t,$(TEST_DIRS),$(eval $(call TEST_RULES,$(t))))
 
+# The parser fuzzers run briefly on every `make test` (FUZZ_SECONDS each).
 test: $(BUILD)/avmm guests $(TEST_BINS)
 	@AVMM_LINUX_DIR=$(BUILD)/linux tests/loaders/fetch-kernel.sh
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-10} tests/fuzz/run.sh $(BUILD)
 	@AVMM_BUILD=$(BUILD) tests/run-all.sh $(TEST_BINS)
 
 check:
