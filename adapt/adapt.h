@@ -54,6 +54,7 @@
 #define ADAPT_MAX_DECISIONS 2
 #define ADAPT_HIST 16
 #define ADAPT_MAX_ACTUATORS 8
+#define ADAPT_CM_CACHE_PUS 256   /* larger topologies plan every tick */
 
 /* Same order as enum pol_adaptation. */
 enum adapt_kind { ADAPT_COREMAP, ADAPT_BANKMAP, ADAPT_PAGING, ADAPT_ENERGY, ADAPT_KIND_COUNT };
@@ -112,6 +113,7 @@ struct adapt_out {
 
 struct adapt_state;
 struct adapt_env;
+struct coremap_topo;
 
 /* A proposal source; pure. Return 0 (out->valid says whether there is one)
  * or a negative errno (noted, no proposal). */
@@ -129,6 +131,29 @@ struct adapt_env {
 	/* Replace a built-in proposal source (NULL: built-in). */
 	adapt_propose_fn propose[ADAPT_KIND_COUNT];
 	void *propose_arg[ADAPT_KIND_COUNT];
+};
+
+/* What coremap_plan() read last time and what it gave: strategy, topology
+ * and its online CPUs, reserved/explicit CPUs, and for adaptive each vCPU's
+ * class and CPU, its rounded run delay when delayed (the why shows it), and
+ * the host-load inputs when pu_busy_pct is given. Part of adapt_state. */
+struct adapt_cm_cache {
+	bool valid;
+	const struct coremap_topo *topo;
+	int strategy, nr, nr_pus;
+	bool prefer_energy, have_busy;
+	uint64_t online[ADAPT_CM_CACHE_PUS / 64];
+	int nr_reserved, reserved[POL_MAX_CPUS];
+	int nr_explicit, explicit_map[ADAPT_MAX_VCPUS];
+	uint8_t cls[ADAPT_MAX_VCPUS];        /* memory-intensive, no LLC data, delayed */
+	int cur[ADAPT_MAX_VCPUS];
+	double delay_rounded[ADAPT_MAX_VCPUS];
+	double cpu_pct[ADAPT_MAX_VCPUS];     /* with pu_busy_pct only */
+	double busy_pct[ADAPT_CM_CACHE_PUS]; /* per PU, with pu_busy_pct only */
+	/* the result */
+	int rc;
+	int plan[ADAPT_MAX_VCPUS];
+	char why[160];
 };
 
 /* Everything adapt_step carries between ticks (plain data, copyable). */
@@ -165,6 +190,11 @@ struct adapt_state {
 	bool banned[ADAPT_KIND_COUNT];
 	struct adapt_change banned_change[ADAPT_KIND_COUNT];
 	uint64_t banned_until_ns[ADAPT_KIND_COUNT];
+	/* The built-in coremap proposal's last coremap_plan() result, reused
+	 * while every input it depends on is the same (same decisions as
+	 * planning anew; see struct adapt_cm_cache). */
+	struct adapt_cm_cache cm_cache;
+	uint64_t cm_plans, cm_cache_hits;   /* coremap_plan calls / reuses */
 };
 
 void adapt_state_init(struct adapt_state *st);

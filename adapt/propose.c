@@ -56,50 +56,61 @@ static int packages_used(const struct coremap_topo *t, const int *pcpu, int n)
 	return count;
 }
 
-int adapt_propose_coremap(const struct pol_profile *g, const struct adapt_env *env,
-			  const struct adapt_state *st, const struct tel_sample *s,
-			  void *arg, struct adapt_proposal *out)
-{
+/* What coremap_plan gets from the profile, the environment and the state. */
+struct cm_inputs {
 	struct coremap_vcpu_metrics m[ADAPT_MAX_VCPUS];
 	struct coremap_goal cg;
-	int cur[ADAPT_MAX_VCPUS], *plan = out->change.u.coremap.pcpu;
-	int i, n = s->nr_vcpus, moved = 0, rc, before, after;
+	enum coremap_strategy strategy;
+	int cur[ADAPT_MAX_VCPUS];
+	int n;
+};
+
+static void cm_inputs(const struct pol_profile *g, const struct adapt_env *env,
+		      const struct adapt_state *st, const struct tel_sample *s,
+		      struct cm_inputs *in)
+{
+	int i;
+
+	in->n = s->nr_vcpus;
+	for (i = 0; i < in->n; i++) {
+		in->cur[i] = st->have_cur[ADAPT_COREMAP] && i < st->cur[ADAPT_COREMAP].u.coremap.nr ?
+			     st->cur[ADAPT_COREMAP].u.coremap.pcpu[i] : s->vcpu[i].pcpu;
+		in->m[i].llc_misses_per_kinstr = s->vcpu[i].hw_valid ? st->llc[i] : -1;
+		in->m[i].run_delay_pct = st->run_delay[i];
+		in->m[i].cpu_pct = st->cpu[i];
+		in->m[i].cur_pcpu = in->cur[i];
+	}
+	memset(&in->cg, 0, sizeof(in->cg));
+	in->cg.prefer_energy = prefers_energy(g);
+	in->cg.memory_intensive_llc_per_kinstr = g->coremap.memory_intensive_llc_per_kinstr;
+	in->cg.noisy_run_delay_pct = g->coremap.noisy_run_delay_pct;
+	in->cg.reserved_cpus = g->coremap.reserved;
+	in->cg.nr_reserved = g->coremap.nr_reserved;
+	in->cg.explicit_map = g->coremap.explicit_map;
+	in->cg.nr_explicit = g->coremap.nr_explicit;
+	in->cg.pu_busy_pct = env->pu_busy_pct;
+	in->cg.nr_pu_busy = env->nr_pu_busy;
+	in->strategy = strategy_of(g->coremap.strategy);
+}
+
+/* From the plan to the proposal: what moves, and the predictions. */
+static int cm_propose(const struct pol_profile *g, const struct adapt_env *env,
+		      const struct adapt_state *st, const struct cm_inputs *in, const char *why,
+		      struct adapt_proposal *out)
+{
+	const int *plan = out->change.u.coremap.pcpu, *cur = in->cur;
+	int i, n = in->n, moved = 0, before, after;
 	double delay = 0, cpu = 0, mem_moved = 0;
 	size_t used = 0;
-	char why[160];
 
-	out->valid = false;
-	if (!env->topo || n <= 0)
-		return 0;
-	for (i = 0; i < n; i++) {
-		cur[i] = st->have_cur[ADAPT_COREMAP] && i < st->cur[ADAPT_COREMAP].u.coremap.nr ?
-			 st->cur[ADAPT_COREMAP].u.coremap.pcpu[i] : s->vcpu[i].pcpu;
-		m[i].llc_misses_per_kinstr = s->vcpu[i].hw_valid ? st->llc[i] : -1;
-		m[i].run_delay_pct = st->run_delay[i];
-		m[i].cpu_pct = st->cpu[i];
-		m[i].cur_pcpu = cur[i];
-		cpu += st->cpu[i];
-	}
-	memset(&cg, 0, sizeof(cg));
-	cg.prefer_energy = prefers_energy(g);
-	cg.memory_intensive_llc_per_kinstr = g->coremap.memory_intensive_llc_per_kinstr;
-	cg.noisy_run_delay_pct = g->coremap.noisy_run_delay_pct;
-	cg.reserved_cpus = g->coremap.reserved;
-	cg.nr_reserved = g->coremap.nr_reserved;
-	cg.explicit_map = g->coremap.explicit_map;
-	cg.nr_explicit = g->coremap.nr_explicit;
-	cg.pu_busy_pct = env->pu_busy_pct;
-	cg.nr_pu_busy = env->nr_pu_busy;
-	rc = coremap_plan(env->topo, strategy_of(g->coremap.strategy), m, n, &cg, plan, why, sizeof(why));
-	if (rc)
-		return rc;
 	out->change.u.coremap.nr = n;
 	for (i = 0; i < n; i++) {
+		cpu += st->cpu[i];
 		if (plan[i] == cur[i])
 			continue;
 		moved++;
 		delay += st->run_delay[i];
-		if (m[i].llc_misses_per_kinstr >= g->coremap.memory_intensive_llc_per_kinstr)
+		if (in->m[i].llc_misses_per_kinstr >= g->coremap.memory_intensive_llc_per_kinstr)
 			mem_moved++;
 		if (used < sizeof(out->what) - 24) {
 			int w = snprintf(out->what + used, sizeof(out->what) - used, "%svcpu%d cpu%d->cpu%d",
@@ -116,16 +127,206 @@ int adapt_propose_coremap(const struct pol_profile *g, const struct adapt_env *e
 	after = packages_used(env->topo, plan, n);
 	out->perf_pct = cpu > 0 ? 100 * delay / cpu : delay;
 	if (before > 0 && after > 0 && after != before) {
-		double g = SPREAD_GAIN_PCT / 100 * mem_moved / n;
+		double gm = SPREAD_GAIN_PCT / 100 * mem_moved / n;
 
 		out->power_pct = 100 * ((1 + PACKAGE_POWER_SHARE * (after - 1)) /
 					(1 + PACKAGE_POWER_SHARE * (before - 1)) - 1);
-		out->perf_pct += 100 * (after > before ? g : 1 / (1 + g) - 1);
+		out->perf_pct += 100 * (after > before ? gm : 1 / (1 + gm) - 1);
 	}
 	out->cost_ns = COREMAP_MOVE_COST_NS * (uint64_t)moved;
-	snprintf(out->why, sizeof(out->why), "%s%s", cg.prefer_energy ? "[energy] " : "", why);
+	snprintf(out->why, sizeof(out->why), "%s%s", in->cg.prefer_energy ? "[energy] " : "", why);
 	out->valid = true;
 	return 0;
+}
+
+int adapt_propose_coremap(const struct pol_profile *g, const struct adapt_env *env,
+			  const struct adapt_state *st, const struct tel_sample *s,
+			  void *arg, struct adapt_proposal *out)
+{
+	struct cm_inputs in;
+	char why[sizeof(st->cm_cache.why)];
+	int rc;
+
+	out->valid = false;
+	if (!env->topo || s->nr_vcpus <= 0)
+		return 0;
+	cm_inputs(g, env, st, s, &in);
+	rc = coremap_plan(env->topo, in.strategy, in.m, in.n, &in.cg, out->change.u.coremap.pcpu,
+			  why, sizeof(why));
+	if (rc)
+		return rc;
+	return cm_propose(g, env, st, &in, why, out);
+}
+
+/* ---- the coremap_plan cache (adapt_state.cm_cache) ---------------------- */
+
+#define CLS_MEM 1u     /* memory-intensive */
+#define CLS_NO_LLC 2u  /* "(no LLC data)" in the plan's why */
+#define CLS_DELAYED 4u /* run delay at or above noisy_run_delay_pct */
+
+static double finite_or0(double x)
+{
+	return isfinite(x) ? x : 0;
+}
+
+/* Fill the key from the inputs; false when they cannot be cached. */
+static bool cm_key(const struct adapt_env *env, const struct cm_inputs *in, struct adapt_cm_cache *key)
+{
+	const struct coremap_goal *cg = &in->cg;
+	const struct coremap_topo *t = env->topo;
+	int i, nr_pus = coremap_topo_nr_pus(t);
+
+	if (nr_pus > ADAPT_CM_CACHE_PUS || cg->nr_reserved < 0 || cg->nr_reserved > POL_MAX_CPUS)
+		return false;
+	key->topo = t;
+	key->strategy = (int)in->strategy;
+	key->nr = in->n;
+	key->nr_pus = nr_pus;
+	memset(key->online, 0, sizeof(key->online));
+	for (i = 0; i < nr_pus; i++)
+		if (coremap_topo_pu_online(t, i))
+			key->online[i / 64] |= 1ull << (i % 64);
+	key->nr_reserved = cg->nr_reserved;
+	for (i = 0; i < cg->nr_reserved; i++)
+		key->reserved[i] = cg->reserved_cpus[i];
+	key->nr_explicit = 0;
+	if (in->strategy == COREMAP_EXPLICIT) {
+		key->nr_explicit = cg->explicit_map ? cg->nr_explicit : -1;
+		for (i = 0; i < in->n && i < key->nr_explicit; i++)
+			key->explicit_map[i] = cg->explicit_map[i];
+	}
+	key->prefer_energy = false;
+	key->have_busy = false;
+	if (in->strategy != COREMAP_ADAPTIVE)
+		return true;
+	/* adaptive: everything coremap's cost and its why read per vCPU */
+	key->prefer_energy = cg->prefer_energy;
+	key->have_busy = cg->pu_busy_pct != NULL;
+	for (i = 0; i < in->n; i++) {
+		const struct coremap_vcpu_metrics *m = &in->m[i];
+		double llc = isfinite(m->llc_misses_per_kinstr) ? m->llc_misses_per_kinstr : -1;
+		bool delayed = cg->noisy_run_delay_pct > 0 &&
+			       finite_or0(m->run_delay_pct) >= cg->noisy_run_delay_pct;
+
+		key->cls[i] = (uint8_t)((llc >= 0 && llc >= cg->memory_intensive_llc_per_kinstr ?
+						  CLS_MEM : 0) |
+						 (m->llc_misses_per_kinstr < 0 ? CLS_NO_LLC : 0) |
+						 (delayed ? CLS_DELAYED : 0));
+		key->cur[i] = m->cur_pcpu;
+		/* the why shows a delayed vCPU's run delay as %.0f */
+		key->delay_rounded[i] = delayed ? nearbyint(m->run_delay_pct) : 0;
+		key->cpu_pct[i] = cg->pu_busy_pct ? m->cpu_pct : 0;
+	}
+	for (i = 0; cg->pu_busy_pct && i < nr_pus; i++) {
+		int os = coremap_topo_pu_os_index(t, i);
+
+		key->busy_pct[i] = os >= 0 && os < cg->nr_pu_busy ? cg->pu_busy_pct[os] : -1;
+	}
+	return true;
+}
+
+#define SAME(f) (memcmp(a->f, b->f, sizeof(a->f[0]) * (size_t)(n)) == 0)
+static bool cm_key_same(const struct adapt_cm_cache *a, const struct adapt_cm_cache *b)
+{
+	int n;
+
+	if (a->topo != b->topo || a->strategy != b->strategy ||
+	    a->nr != b->nr || a->nr_pus != b->nr_pus ||
+	    a->prefer_energy != b->prefer_energy ||
+	    a->have_busy != b->have_busy ||
+	    a->nr_reserved != b->nr_reserved ||
+	    a->nr_explicit != b->nr_explicit)
+		return false;
+	n = (a->nr_pus + 63) / 64;
+	if (!SAME(online))
+		return false;
+	n = a->nr_reserved;
+	if (!SAME(reserved))
+		return false;
+	n = a->nr_explicit < a->nr ? a->nr_explicit : a->nr;
+	if (n > 0 && !SAME(explicit_map))
+		return false;
+	if (a->strategy != COREMAP_ADAPTIVE)
+		return true;
+	n = a->nr;
+	if (!SAME(cls) || !SAME(cur) || !SAME(delay_rounded))
+		return false;
+	if (!a->have_busy)
+		return true;
+	if (!SAME(cpu_pct))
+		return false;
+	n = a->nr_pus;
+	return SAME(busy_pct);
+}
+#undef SAME
+
+/* Copy the key part (everything but the result) of src into dst. */
+static void cm_key_copy(struct adapt_cm_cache *dst, const struct adapt_cm_cache *src)
+{
+	size_t n = (size_t)src->nr;
+
+	dst->topo = src->topo;
+	dst->strategy = src->strategy;
+	dst->nr = src->nr;
+	dst->nr_pus = src->nr_pus;
+	dst->prefer_energy = src->prefer_energy;
+	dst->have_busy = src->have_busy;
+	memcpy(dst->online, src->online, sizeof(src->online));
+	dst->nr_reserved = src->nr_reserved;
+	memcpy(dst->reserved, src->reserved, sizeof(int) * (size_t)src->nr_reserved);
+	dst->nr_explicit = src->nr_explicit;
+	if (src->nr_explicit > 0)
+		memcpy(dst->explicit_map, src->explicit_map,
+		       sizeof(int) * (size_t)(src->nr_explicit < src->nr ? src->nr_explicit : src->nr));
+	if (src->strategy != COREMAP_ADAPTIVE)
+		return;
+	memcpy(dst->cls, src->cls, sizeof(uint8_t) * n);
+	memcpy(dst->cur, src->cur, sizeof(int) * n);
+	memcpy(dst->delay_rounded, src->delay_rounded, sizeof(double) * n);
+	memcpy(dst->cpu_pct, src->cpu_pct, sizeof(double) * n);
+	if (src->have_busy)
+		memcpy(dst->busy_pct, src->busy_pct, sizeof(double) * (size_t)src->nr_pus);
+}
+
+/*
+ * adapt_propose_coremap through the plan cache in st: coremap_plan runs
+ * only when an input it depends on differs from the last plan's; the
+ * predictions are always computed from this tick's metrics.
+ */
+int adapt_propose_coremap_cached(const struct pol_profile *g, const struct adapt_env *env,
+				 struct adapt_state *st, const struct tel_sample *s,
+				 struct adapt_proposal *out)
+{
+	struct adapt_cm_cache key;
+	struct cm_inputs in;
+	bool cacheable;
+	int rc;
+
+	out->valid = false;
+	if (!env->topo || s->nr_vcpus <= 0)
+		return 0;
+	cm_inputs(g, env, st, s, &in);
+	cacheable = cm_key(env, &in, &key);
+	if (cacheable && st->cm_cache.valid && cm_key_same(&key, &st->cm_cache)) {
+		st->cm_cache_hits++;
+		if (st->cm_cache.rc)
+			return st->cm_cache.rc;
+		memcpy(out->change.u.coremap.pcpu, st->cm_cache.plan, sizeof(int) * (size_t)in.n);
+		return cm_propose(g, env, st, &in, st->cm_cache.why, out);
+	}
+	st->cm_plans++;
+	st->cm_cache.valid = false;
+	rc = coremap_plan(env->topo, in.strategy, in.m, in.n, &in.cg, out->change.u.coremap.pcpu,
+			  st->cm_cache.why, sizeof(st->cm_cache.why));
+	if (cacheable) {
+		cm_key_copy(&st->cm_cache, &key);
+		st->cm_cache.rc = rc;
+		memcpy(st->cm_cache.plan, out->change.u.coremap.pcpu, sizeof(int) * (size_t)in.n);
+		st->cm_cache.valid = true;
+	}
+	if (rc)
+		return rc;
+	return cm_propose(g, env, st, &in, st->cm_cache.why, out);
 }
 
 int adapt_propose_paging(const struct pol_profile *g, const struct adapt_env *env,

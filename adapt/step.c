@@ -187,6 +187,7 @@ static bool consider(const struct pol_profile *g, const struct adapt_env *env,
 	struct adapt_decision *d;
 	double a, b, gain, cost_pct;
 	uint64_t horizon;
+	int rc;
 
 	if (!fn)
 		return false;
@@ -197,7 +198,10 @@ static bool consider(const struct pol_profile *g, const struct adapt_env *env,
 		return false;
 	}
 	memset(&p, 0, sizeof(p));
-	if (fn(g, env, st, s, env->propose_arg[k], &p) < 0 || !p.valid) {
+	/* the built-in coremap source reuses its last plan when it can */
+	rc = !env->propose[k] && k == ADAPT_COREMAP ? adapt_propose_coremap_cached(g, env, st, s, &p)
+						     : fn(g, env, st, s, env->propose_arg[k], &p);
+	if (rc < 0 || !p.valid) {
 		st->streak[k] = 0;
 		return false;
 	}

@@ -24,7 +24,6 @@ int cm_plan_explicit(const struct cm_plan *p, int nr_vcpus, const struct coremap
 	char range[64];
 	int i;
 
-	cm_cpu_range_text(t, range, sizeof(range));
 	if (!g || !g->explicit_map || g->nr_explicit <= 0) {
 		cm_why(why, len, "explicit map is empty: give one CPU per vCPU (%d vCPUs)",
 		       nr_vcpus);
@@ -39,11 +38,12 @@ int cm_plan_explicit(const struct cm_plan *p, int nr_vcpus, const struct coremap
 		int cpu = g->explicit_map[i], pu = coremap_topo_pu_by_os(t, cpu);
 
 		if (pu < 0) {
+			cm_cpu_range_text(t, range, sizeof(range));
 			cm_why(why, len, "explicit map: vCPU %d -> CPU %d is out of range (%s; "
 			       "an offline CPU is not listed)", i, cpu, range);
 			return -EINVAL;
 		}
-		if (!coremap_topo_pu_online(t, pu)) {
+		if (!p->pu[pu].online) {
 			cm_why(why, len, "explicit map: vCPU %d -> CPU %d is offline or not "
 			       "allowed for this process", i, cpu);
 			return -EINVAL;

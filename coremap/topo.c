@@ -1,5 +1,5 @@
 /* coremap topology: hwloc (live, synthetic or XML) flattened to one record per PU. */
-#include "coremap/coremap.h"
+#include "coremap/plan_int.h"
 
 #include <errno.h>
 #include <hwloc.h>
@@ -9,11 +9,6 @@
 #include <unistd.h>
 
 #include "common/util.h"
-
-struct coremap_pu {
-	int os_index, package, numa, core, l3;
-	bool online;
-};
 
 struct coremap_topo {
 	hwloc_topology_t hw;
@@ -173,10 +168,15 @@ bool coremap_topo_pu_online(const struct coremap_topo *t, int pu)
 	return pu >= 0 && pu < t->nr_pus && t->pu[pu].online;
 }
 
+const struct coremap_pu *cm_topo_pus(const struct coremap_topo *t) { return t->pu; }
+
 int coremap_topo_pu_by_os(const struct coremap_topo *t, int os_index)
 {
 	int i;
 
+	/* usual case: OS numbering follows the logical order */
+	if (os_index >= 0 && os_index < t->nr_pus && t->pu[os_index].os_index == os_index)
+		return os_index;
 	for (i = 0; i < t->nr_pus; i++)
 		if (t->pu[i].os_index == os_index)
 			return i;

@@ -128,6 +128,8 @@ int replay_run(struct replay *r, const struct pol_profile *g, const struct adapt
 		}
 	}
 	snprintf(res->final_variant, sizeof(res->final_variant), "%s", variant);
+	res->cm_plans = st.cm_plans;
+	res->cm_cache_hits = st.cm_cache_hits;
 	return 0;
 }
 

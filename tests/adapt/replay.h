@@ -28,6 +28,7 @@ struct replay_result {
 	struct adapt_decision d[64];
 	char final_variant[16];
 	char last_note[192];
+	uint64_t cm_plans, cm_cache_hits; /* from the state at the end */
 };
 
 int replay_load(const char *name, struct replay *r); /* name under tests/data */
