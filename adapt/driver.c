@@ -157,6 +157,7 @@ static void actuate(struct adapt_driver *d, const struct adapt_decision *dec, st
 		d->stats.failed++;
 		snprintf(td->effect, sizeof(td->effect), "failed: %.80s", msg[0] ? msg : strerror(-rc));
 	} else {
+		td->apply_ns = dt;
 		d->stats.applied++;
 		d->stats.reverts += dec->revert;
 	}

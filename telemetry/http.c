@@ -22,6 +22,31 @@ struct tel_http {
 	struct tel *t;
 };
 
+/* libmicrohttpd (and gnutls under it, ~2 MiB resident) is loaded only when
+ * --metrics asks for the server. */
+static struct {
+	__typeof__(&MHD_create_response_from_buffer) create_response_from_buffer;
+	__typeof__(&MHD_add_response_header) add_response_header;
+	__typeof__(&MHD_queue_response) queue_response;
+	__typeof__(&MHD_destroy_response) destroy_response;
+	__typeof__(&MHD_lookup_connection_value) lookup_connection_value;
+	__typeof__(&MHD_start_daemon) start_daemon;
+	__typeof__(&MHD_stop_daemon) stop_daemon;
+} mhd;
+static const struct util_dl_sym mhd_syms[] = {
+	{ "MHD_create_response_from_buffer", (void **)&mhd.create_response_from_buffer },
+	{ "MHD_add_response_header", (void **)&mhd.add_response_header },
+	{ "MHD_queue_response", (void **)&mhd.queue_response },
+	{ "MHD_destroy_response", (void **)&mhd.destroy_response },
+	{ "MHD_lookup_connection_value", (void **)&mhd.lookup_connection_value },
+	{ "MHD_start_daemon", (void **)&mhd.start_daemon },
+	{ "MHD_stop_daemon", (void **)&mhd.stop_daemon },
+};
+static struct util_dl_lib mhd_lib = {
+	.soname = "libmicrohttpd.so.12", .package = "libmicrohttpd12",
+	.syms = mhd_syms, .nr_syms = UTIL_ARRAY_SIZE(mhd_syms),
+};
+
 /* "PORT" (loopback), "ADDR:PORT", "[V6ADDR]:PORT". */
 int tel_parse_listen_addr(const char *s, char *host, size_t host_len, int *port)
 {
@@ -107,21 +132,21 @@ static int listen_on(const char *addr, int *fd_out, int *port_out)
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *type,
 			     void *body, size_t len, enum MHD_ResponseMemoryMode mode)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
+	struct MHD_Response *r = mhd.create_response_from_buffer(len, body, mode);
 	enum MHD_Result ret;
 
 	if (!r)
 		return MHD_NO;
-	MHD_add_response_header(r, "Content-Type", type);
-	MHD_add_response_header(r, "Cache-Control", "no-store");
-	ret = MHD_queue_response(c, code, r);
-	MHD_destroy_response(r);
+	mhd.add_response_header(r, "Content-Type", type);
+	mhd.add_response_header(r, "Cache-Control", "no-store");
+	ret = mhd.queue_response(c, code, r);
+	mhd.destroy_response(r);
 	return ret;
 }
 
 static uint64_t since_arg(struct MHD_Connection *c)
 {
-	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
+	const char *v = mhd.lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
 	uint64_t n = 0;
 
 	if (v && util_parse_u64(v, &n))
@@ -185,6 +210,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 int tel_http_start(struct tel *t, const char *addr, struct tel_http **out)
 {
 	struct tel_http *h = calloc(1, sizeof(*h));
+	char why[160];
 	int err;
 
 	if (!h)
@@ -195,7 +221,14 @@ int tel_http_start(struct tel *t, const char *addr, struct tel_http **out)
 		free(h);
 		return err;
 	}
-	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
+	err = util_dl_load(&mhd_lib, why, sizeof(why));
+	if (err) {
+		util_err("--metrics '%s': %s", addr, why);
+		close(h->fd);
+		free(h);
+		return err;
+	}
+	h->d = mhd.start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
 				NULL, handler, t, MHD_OPTION_LISTEN_SOCKET, h->fd,
 				MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
 	if (!h->d) {
@@ -216,6 +249,6 @@ int tel_http_port(const struct tel_http *h)
 
 void tel_http_stop(struct tel_http *h)
 {
-	MHD_stop_daemon(h->d);    /* closes the listening socket too */
+	mhd.stop_daemon(h->d);    /* closes the listening socket too */
 	free(h);
 }

@@ -101,13 +101,13 @@ json_t *tel_sample_json(const struct tel_sample *s, const char *const *ev, int n
 
 json_t *tel_decision_json(const struct tel_decision *d, uint64_t seq)
 {
-	return json_pack("{s:I, s:I, s:s%, s:s%, s:s%, s:s%, s:b}", "seq", (json_int_t)seq,
+	return json_pack("{s:I, s:I, s:s%, s:s%, s:s%, s:s%, s:b, s:I}", "seq", (json_int_t)seq,
 			 "t_ns", (json_int_t)d->t_ns,
 			 "kind", d->kind, strnlen(d->kind, sizeof(d->kind)),
 			 "what", d->what, strnlen(d->what, sizeof(d->what)),
 			 "why", d->why, strnlen(d->why, sizeof(d->why)),
 			 "effect", d->effect, strnlen(d->effect, sizeof(d->effect)),
-			 "dry_run", d->dry_run);
+			 "dry_run", d->dry_run, "apply_ns", (json_int_t)d->apply_ns);
 }
 
 static char *dump(json_t *o)

@@ -243,6 +243,13 @@ int tel_prom_render(const struct tel_prom_in *in, FILE *f)
 		l.v = in->kinds[i];
 		series(f, "avmm_decisions_total", &l, (double)in->kind_counts[i]);
 	}
+	family(f, "avmm_decision_apply_seconds", "gauge", "Time the last applied decision of "
+	       "each kind took, vCPU pause included (coremap: the remap latency)");
+	for (int i = 0; i < in->nr_kinds; i++) {
+		l.v = in->kinds[i];
+		if (in->kind_apply_ns && in->kind_apply_ns[i])
+			series(f, "avmm_decision_apply_seconds", &l, (double)in->kind_apply_ns[i] * 1e-9);
+	}
 	if (!in->s)
 		return ferror(f) ? -1 : 0;
 	l.k = NULL;
@@ -296,6 +303,7 @@ int tel_metrics_text(struct tel *t, char **text)
 	in.src = t->src;
 	in.kinds = kinds;
 	in.kind_counts = t->kind_counts;
+	in.kind_apply_ns = t->kind_apply_ns;
 	in.nr_kinds = t->nr_kinds;
 	in.samples_total = t->nr_samples;
 	in.sampler_cpu_ns = t->sampler_cpu_ns;

@@ -95,6 +95,8 @@ struct tel_decision {
 	char why[192];      /* the inputs that triggered it */
 	char effect[96];    /* measured afterwards, "" until known */
 	bool dry_run;
+	uint64_t apply_ns;  /* how long the actuator took (vCPU pause included; for
+			     * coremap: the remap latency); 0 = not applied */
 };
 
 #endif

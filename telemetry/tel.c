@@ -220,6 +220,19 @@ void tel_set_energy_fn(struct tel *t, tel_energy_fn fn, void *arg)
 	pthread_mutex_unlock(&t->lock);
 }
 
+/* A decision comes again once its effect is measured (same time and what).
+ * Under the lock; d is already the newest entry. */
+static bool seen_before(const struct tel *t, const struct tel_decision *d)
+{
+	for (uint64_t q = t->nr_dec - 1; q-- > 0 && q + 16 >= t->nr_dec;) {
+		const struct tel_decision *e = &t->dec[q % TEL_MAX_DECISIONS];
+
+		if (e->t_ns == d->t_ns && !strcmp(e->what, d->what))
+			return true;
+	}
+	return false;
+}
+
 int tel_publish_decision(struct tel *t, const struct tel_decision *d)
 {
 	int k;
@@ -235,8 +248,10 @@ int tel_publish_decision(struct tel *t, const struct tel_decision *d)
 			 d->kind);
 		t->nr_kinds++;
 	}
-	if (k < TEL_MAX_KINDS)
-		t->kind_counts[k]++;
+	if (k < TEL_MAX_KINDS && !seen_before(t, d))
+		t->kind_counts[k]++; /* once per decision, not again with its effect */
+	if (k < TEL_MAX_KINDS && d->apply_ns)
+		t->kind_apply_ns[k] = d->apply_ns;
 	for (int i = 0; i < t->nr_traces; i++)
 		tel_trace_decision(t->traces[i], d);
 	pthread_mutex_unlock(&t->lock);

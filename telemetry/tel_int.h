@@ -103,6 +103,7 @@ struct tel_prom_in {
 	const struct tel_source_status *src; /* TEL_SRC_COUNT entries */
 	const char *const *kinds;    /* decision kinds with their counts */
 	const uint64_t *kind_counts;
+	const uint64_t *kind_apply_ns;
 	int nr_kinds;
 	uint64_t samples_total, http_cpu_ns, sampler_cpu_ns;
 	uint64_t period_ns;
@@ -157,6 +158,7 @@ struct tel {
 	uint64_t nr_dec;
 	char kinds[TEL_MAX_KINDS][16];
 	uint64_t kind_counts[TEL_MAX_KINDS];
+	uint64_t kind_apply_ns[TEL_MAX_KINDS];  /* the last applied decision's */
 	int nr_kinds;
 	/* exporters */
 	struct tel_trace *traces[TEL_MAX_TRACES];
