@@ -10,7 +10,7 @@ LINK_ORDER := adapt policies coremap bankmap paging-mode energy telemetry vmm-co
 DEB_PACKAGES := build-essential clang pkg-config libpapi-dev libpfm4-dev libnuma-dev \
 	libhwloc-dev libcriterion-dev libmicrohttpd-dev libjansson-dev libinih-dev \
 	libseccomp-dev qemu-system-x86 chromium lz4
-SYS_LIBS   := -lhwloc -lmicrohttpd -ljansson -linih -lseccomp -lpapi -lpfm -lnuma -lpthread -lm
+SYS_LIBS   := -lhwloc -ljansson -linih -lseccomp -lnuma -lpthread -lm -ldl
 
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \

@@ -57,4 +57,25 @@ int util_fmt(char *out, size_t len, const char *fmt, ...)
 #define UTIL_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define UTIL_MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/*
+ * Libraries loaded on first use: util_dl_load() dlopens soname once
+ * (RTLD_NOW | RTLD_LOCAL) and stores every symbol of syms[] in its slot.
+ * Returns 0, or -ENOENT (library missing or unloadable) / -ENOSYS (a symbol
+ * missing; every slot is left NULL) with a reason naming the Debian package
+ * in why; later calls return the first outcome. Thread-safe; never unloaded.
+ */
+struct util_dl_sym {
+	const char *name;
+	void **slot;                     /* (void **)&table.fn */
+};
+struct util_dl_lib {
+	const char *soname;              /* "libpfm.so.4" */
+	const char *package;             /* "libpfm4" */
+	const struct util_dl_sym *syms;
+	size_t nr_syms;
+	int state;                       /* private: 0 untried, 1 loaded, -errno */
+	char why[160];                   /* private */
+};
+int util_dl_load(struct util_dl_lib *lib, char *why, size_t why_len);
+
 #endif
