@@ -7,7 +7,8 @@ for bin in "$@"; do
 	echo "== $bin"
 	out=$("$bin" --jobs 1 --verbose=0 2>&1)
 	rc=$?
-	printf '%s\n' "$out" | grep -v '^\[----\]' | grep -E 'SKIP|FAIL|Synthesis|CRASH|Assertion|error' || true
+	# failures with their messages, skips with their reasons, the synthesis
+	printf '%s\n' "$out" | grep -v -E '^\[(RUN |PASS)\]|^\[----\] *$|^avmm: ' || true
 	line=$(printf '%s\n' "$out" | grep 'Synthesis' | tail -1)
 	if [ -z "$line" ]; then
 		echo "   $bin printed no summary (rc=$rc)"; failed=$((failed + 1)); status=1; continue
