@@ -134,7 +134,11 @@ static int cm_propose(const struct pol_profile *g, const struct adapt_env *env,
 		out->perf_pct += 100 * (after > before ? gm : 1 / (1 + gm) - 1);
 	}
 	out->cost_ns = COREMAP_MOVE_COST_NS * (uint64_t)moved;
-	snprintf(out->why, sizeof(out->why), "%s%s", in->cg.prefer_energy ? "[energy] " : "", why);
+	/* pack, spread and explicit are the operator's placement, not a bet:
+	 * applied without the gain test, and not reverted */
+	out->constraint = g->coremap.strategy != POL_CM_ADAPTIVE;
+	snprintf(out->why, sizeof(out->why), "%s%s%s", in->cg.prefer_energy ? "[energy] " : "",
+		 out->constraint ? "placement set by the profile: " : "", why);
 	out->valid = true;
 	return 0;
 }
