@@ -83,12 +83,23 @@ static int flatten(struct coremap_topo *t)
 	return 0;
 }
 
+/* hwloc's plugins find GPUs and PCI devices (pulling in OpenCL, OpenGL,
+ * libxml2, libstdc++, ICU: megabytes of resident memory); placement needs
+ * packages, caches, cores and PUs only, and hwloc's own XML reader suffices.
+ * The operator's HWLOC_PLUGINS_BLACKLIST, when set, wins. */
+static void skip_device_plugins(void)
+{
+	setenv("HWLOC_PLUGINS_BLACKLIST", "hwloc_xml_libxml,hwloc_opencl,hwloc_gl,hwloc_pci,"
+	       "hwloc_cuda,hwloc_nvml,hwloc_rsmi,hwloc_levelzero", 0);
+}
+
 int coremap_topo_load(const char *src, struct coremap_topo **out)
 {
 	struct coremap_topo *t;
 	int rc = -EINVAL;
 
 	*out = NULL;
+	skip_device_plugins();
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
