@@ -114,7 +114,7 @@ Test(metrics, noisy_core_is_left_and_everything_is_exported, .timeout = 240)
 	snprintf(sock, sizeof(sock), "/tmp/avmm-metrics-%d.sock", (int)getpid());
 	pthread_create(&h, NULL, hog, NULL);
 	pid = start_pinned_avmm(port, sock);
-	for (i = 0; i < 100; i++) { /* the loop's move: a decision counted in /metrics */
+	for (i = 0; i < 200; i++) { /* the loop's move: a decision counted in /metrics */
 		util_sleep_ns(100000000);
 		body = http_get(port, "/metrics", buf, sizeof(buf));
 		if (body && strstr(body, "avmm_decisions_total{vm=\"avmm\",kind=\"coremap\"}"))
@@ -122,7 +122,7 @@ Test(metrics, noisy_core_is_left_and_everything_is_exported, .timeout = 240)
 	}
 	cr_assert(body, "no metrics served on port %d", port);
 	cr_assert(strstr(body, "avmm_decisions_total{vm=\"avmm\",kind=\"coremap\"}"),
-		  "the loop did not move the vCPU off the hog's CPU within 10 s:\n%s", body);
+		  "the loop did not move the vCPU off the hog's CPU within 20 s:\n%s", body);
 	vcpu0_allowed(pid, allowed, sizeof(allowed));
 	cr_assert_str_eq(allowed, "1", "the vCPU thread must now be pinned to CPU 1, away from "
 			 "the hog on CPU 0 (allowed: '%s')", allowed);
