@@ -68,7 +68,7 @@ struct tel_config {
 	int pcpu_every;             /* last CPU (stat); only if the thread ran */
 	int delay_every;            /* run delay (schedstat); rates stay exact */
 };
-#define TEL_PCPU_EVERY_DEFAULT 1 /* the loop plans from it: keep it fresh */
+#define TEL_PCPU_EVERY_DEFAULT 4 /* each vCPU's last CPU is at most 4 samples old */
 #define TEL_DELAY_EVERY_DEFAULT 4
 
 /*
