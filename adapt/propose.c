@@ -56,6 +56,32 @@ static int packages_used(const struct coremap_topo *t, const int *pcpu, int n)
 	return count;
 }
 
+/* Append x to buf[size] at virtual length used, as snprintf would cut it;
+ * returns the new virtual length (the text's length were nothing cut). */
+static size_t append(char *buf, size_t size, size_t used, const char *x)
+{
+	for (; *x; x++, used++)
+		if (used + 1 < size)
+			buf[used] = *x;
+	buf[used < size ? used : size - 1] = '\0';
+	return used;
+}
+
+static size_t append_int(char *buf, size_t size, size_t used, int v)
+{
+	char tmp[16], *b = tmp + sizeof(tmp) - 1;
+	unsigned u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
+
+	*b = '\0';
+	do {
+		*--b = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--b = '-';
+	return append(buf, size, used, b);
+}
+
 /* What coremap_plan gets from the profile, the environment and the state. */
 struct cm_inputs {
 	struct coremap_vcpu_metrics m[ADAPT_MAX_VCPUS];
@@ -112,11 +138,15 @@ static int cm_propose(const struct pol_profile *g, const struct adapt_env *env,
 		delay += st->run_delay[i];
 		if (in->m[i].llc_misses_per_kinstr >= g->coremap.memory_intensive_llc_per_kinstr)
 			mem_moved++;
-		if (used < sizeof(out->what) - 24) {
-			int w = snprintf(out->what + used, sizeof(out->what) - used, "%svcpu%d cpu%d->cpu%d",
-					 used ? ", " : "", i, cur[i], plan[i]);
+		if (used < sizeof(out->what) - 24) { /* "%svcpu%d cpu%d->cpu%d" */
+			size_t sz = sizeof(out->what);
 
-			used += w > 0 ? (size_t)w : 0;
+			used = append(out->what, sz, used, used ? ", vcpu" : "vcpu");
+			used = append_int(out->what, sz, used, i);
+			used = append(out->what, sz, used, " cpu");
+			used = append_int(out->what, sz, used, cur[i]);
+			used = append(out->what, sz, used, "->cpu");
+			used = append_int(out->what, sz, used, plan[i]);
 		}
 	}
 	if (!moved)

@@ -34,31 +34,9 @@ struct vc {
 	int cur;      /* logical PU or -1 */
 };
 
-/* Members of each group (core, pack domain, memory domain), CSR form. */
-struct groups {
-	int *start; /* [nr + 1] */
-	int *pu;    /* [n] */
-};
-
 static double finite_or(double x, double dflt)
 {
 	return isfinite(x) ? x : dflt;
-}
-
-static void build_groups(const int *id, int nr, int n, int *start, int *members)
-{
-	int i;
-
-	memset(start, 0, sizeof(int) * (size_t)(nr + 1));
-	for (i = 0; i < n; i++)
-		start[id[i] + 1]++;
-	for (i = 0; i < nr; i++)
-		start[i + 1] += start[i];
-	for (i = 0; i < n; i++) /* start[g] runs ahead while filling ... */
-		members[start[id[i]]++] = i;
-	for (i = nr; i > 0; i--) /* ... and is put back */
-		start[i] = start[i - 1];
-	start[0] = 0;
 }
 
 /* Host load per PU: busy % minus the cpu % of our vCPUs that ran there
@@ -114,163 +92,239 @@ static double cost(const struct cm_plan *p, const struct coremap_goal *g, const 
 	return c;
 }
 
+/* "; vcpuI <class> ...": what was decided for vCPU i, appended to the why
+ * text until it is full (no printf). */
 static void explain(const struct cm_plan *p, const struct coremap_vcpu_metrics *m,
-		    const struct vc *v, int i, int to, const double *load, char *why, size_t len)
+		    const struct vc *v, int i, int to, const double *load, struct cm_text *tx)
 {
 	int os_to = p->pu[to].os_index;
 
-	if (!why || len == 0 || strnlen(why, len) >= len - 1)
+	if (cm_text_full(tx))
 		return; /* full: nothing more would show */
-	cm_why(why, len, "; vcpu%d %s", i, v[i].mem ? "memory-intensive" : "compute");
+	cm_text_str(tx, "; vcpu");
+	cm_text_int(tx, i);
+	cm_text_str(tx, v[i].mem ? " memory-intensive" : " compute");
 	if (m[i].llc_misses_per_kinstr < 0)
-		cm_why(why, len, "(no LLC data)");
-	if (v[i].delayed && v[i].cur >= 0)
-		cm_why(why, len, " run delay %.0f%% on cpu%d (host load %.0f%%)",
-		       m[i].run_delay_pct, m[i].cur_pcpu, load[v[i].cur]);
-	if (v[i].cur == to)
-		cm_why(why, len, " stays on cpu%d", os_to);
-	else if (v[i].cur < 0)
-		cm_why(why, len, " ->cpu%d (host load %.0f%%)", os_to, load[to]);
-	else
-		cm_why(why, len, " cpu%d->cpu%d (host load %.0f%%)", m[i].cur_pcpu, os_to,
-		       load[to]);
+		cm_text_str(tx, "(no LLC data)");
+	if (v[i].delayed && v[i].cur >= 0) {
+		cm_text_str(tx, " run delay ");
+		cm_text_f0(tx, m[i].run_delay_pct);
+		cm_text_str(tx, "% on cpu");
+		cm_text_int(tx, m[i].cur_pcpu);
+		cm_text_str(tx, " (host load ");
+		cm_text_f0(tx, load[v[i].cur]);
+		cm_text_str(tx, "%)");
+	}
+	if (v[i].cur == to) {
+		cm_text_str(tx, " stays on cpu");
+		cm_text_int(tx, os_to);
+		return;
+	}
+	if (v[i].cur < 0) {
+		cm_text_str(tx, " ->cpu");
+	} else {
+		cm_text_str(tx, " cpu");
+		cm_text_int(tx, m[i].cur_pcpu);
+		cm_text_str(tx, "->cpu");
+	}
+	cm_text_int(tx, os_to);
+	cm_text_str(tx, " (host load ");
+	cm_text_f0(tx, load[to]);
+	cm_text_str(tx, "%)");
 }
 
-/* Working memory of one adaptive plan. */
+/* Working memory of one adaptive plan. The cost of a PU for the next vCPU
+ * is local[pu] (host load, pack order, noisy, sharing a core with vCPUs
+ * placed so far) plus a term per domain: W_SPREAD per memory-intensive
+ * vCPU in its memory domain (memory-intensive vCPUs under a performance
+ * goal) or W_NEW_DOMAIN while its pack domain is unused (everything else).
+ * The domain terms are constant over a cell (cm_pre), so the minimum of
+ * local[] per cell, kept as vCPUs are placed, gives the cheapest PU in
+ * O(cells) per vCPU. */
 struct work {
 	struct vc *v;
 	int *assigned;      /* [nr] logical PU or -1 */
 	double *load;       /* [n] host load % */
 	bool *noisy;        /* [n] */
-	/* [n] cost per PU for the next vCPU, kept up to date as vCPUs are
-	 * placed (INFINITY: not eligible); the stay bonus is not in it */
-	double *c_spread;   /* memory-intensive vCPUs under a performance goal */
-	double *c_pack;     /* everything else */
+	double *local;      /* [n] INFINITY: not eligible; the stay bonus is not in it */
+	double *cell_min;   /* [nr_cells] minimum of local[] over the cell ... */
+	bool *cell_stale;   /* [nr_cells] ... unless stale */
+	int *nr_mem;        /* [nr_mdom] memory-intensive vCPUs placed there */
 	bool *pdom_used;    /* [nr_pdom] */
-	struct groups core, pdom, mdom;
+	/* [nr_cells] the domain term of the cell's PUs: W_SPREAD per
+	 * memory-intensive vCPU in the memory domain; W_NEW_DOMAIN while the
+	 * pack domain is unused */
+	double *term_spread, *term_pack;
+	int *order;         /* [nr] the vCPUs in placement order */
+	void *heap;         /* beyond CM_STACK_PUS PUs or CM_STACK_VCPUS vCPUs */
 };
 
-static int work_alloc(const struct cm_plan *p, int nr, struct work *w)
+struct work_stack {
+	double d[5 * CM_STACK_PUS];
+	struct vc v[CM_STACK_VCPUS];
+	int ints[2 * CM_STACK_VCPUS + CM_STACK_PUS];
+	bool b[3 * CM_STACK_PUS];
+};
+
+static int work_init(const struct cm_plan *p, int nr, struct work *w, struct work_stack *stk)
 {
-	size_t n = (size_t)p->n;
+	size_t n = (size_t)p->n, nv = (size_t)nr;
+	double *d = stk->d;
+	struct vc *v = stk->v;
+	int *ints = stk->ints;
+	bool *b = stk->b;
+	int c;
 
 	memset(w, 0, sizeof(*w));
-	w->load = malloc(sizeof(double) * 3 * n);
-	w->v = calloc((size_t)nr, sizeof(*w->v));
-	w->assigned = malloc(sizeof(int) * ((size_t)nr + 3 * n + 3 +
-					    (size_t)p->nr_core_ids + (size_t)p->nr_pdom +
-					    (size_t)p->nr_mdom));
-	w->noisy = calloc(n + (size_t)p->nr_pdom, sizeof(bool));
-	if (!w->load || !w->v || !w->assigned || !w->noisy)
-		return -ENOMEM;
-	w->c_spread = w->load + n;
-	w->c_pack = w->c_spread + n;
-	w->core.pu = w->assigned + nr;
-	w->pdom.pu = w->core.pu + n;
-	w->mdom.pu = w->pdom.pu + n;
-	w->core.start = w->mdom.pu + n;
-	w->pdom.start = w->core.start + p->nr_core_ids + 1;
-	w->mdom.start = w->pdom.start + p->nr_pdom + 1;
-	w->pdom_used = w->noisy + n;
+	if (n > CM_STACK_PUS || nv > CM_STACK_VCPUS) {
+		w->heap = malloc(sizeof(double) * 5 * n + sizeof(struct vc) * nv +
+				 sizeof(int) * (2 * nv + n) + sizeof(bool) * 3 * n);
+		if (!w->heap)
+			return -ENOMEM;
+		d = w->heap;
+		v = (struct vc *)(void *)(d + 5 * n);
+		ints = (int *)(void *)(v + nv);
+		b = (bool *)(void *)(ints + 2 * nv + n);
+	}
+	/* cells, memory and pack domains: at most n each */
+	w->load = d;
+	w->local = d + n;
+	w->cell_min = d + 2 * n;
+	w->term_spread = d + 3 * n;
+	w->term_pack = d + 4 * n;
+	w->v = v;
+	w->assigned = ints;
+	w->order = ints + nv;
+	w->nr_mem = ints + 2 * nv;
+	w->noisy = b;
+	w->pdom_used = b + n;
+	w->cell_stale = b + 2 * n;
+	memset(b, 0, sizeof(bool) * 2 * n);
+	memset(w->cell_stale, 1, sizeof(bool) * (size_t)p->pre->nr_cells);
+	memset(w->nr_mem, 0, sizeof(int) * (size_t)p->nr_mdom);
+	for (c = 0; c < p->pre->nr_cells; c++) {
+		w->term_spread[c] = 0;
+		w->term_pack[c] = W_NEW_DOMAIN;
+	}
 	return 0;
 }
 
-static void work_free(struct work *w)
+static inline double cell_min(const struct cm_pre *pre, struct work *w, int cell)
 {
-	free(w->noisy);
-	free(w->assigned);
-	free(w->v);
-	free(w->load);
+	if (w->cell_stale[cell]) {
+		double m = INFINITY;
+		int pu;
+
+		for (pu = pre->cell_start[cell]; pu < pre->cell_start[cell + 1]; pu++)
+			m = w->local[pu] < m ? w->local[pu] : m;
+		w->cell_min[cell] = m;
+		w->cell_stale[cell] = false;
+	}
+	return w->cell_min[cell];
 }
 
 /*
- * The cheapest eligible PU for vCPU i (lowest index on a tie). The costs
- * are sums kept per PU as vCPUs are placed, so this is O(PUs) per vCPU with
- * no branch in the scans; PUs within COST_EPS of the best, whose order could
- * depend on how the sums were rounded, are compared again with the
- * reference cost().
+ * The cheapest eligible PU for vCPU i (lowest index on a tie). Costs are
+ * within rounding of the reference cost(); PUs within COST_EPS of the
+ * best, whose order could depend on that rounding, are compared again with
+ * cost().
  */
 static int best_pu(const struct cm_plan *p, const struct coremap_goal *g, struct work *w,
 		   int i, int nr)
 {
-	double *c = w->v[i].mem && !g->prefer_energy ? w->c_spread : w->c_pack;
-	double m0 = INFINITY, m1 = INFINITY, m2 = INFINITY, m3 = INFINITY, best_c, lim;
-	double saved = 0;
-	int pu, best, nr_near = 0, cur = w->v[i].cur, n = p->n;
+	const struct cm_pre *pre = p->pre;
+	bool sp = w->v[i].mem && !g->prefer_energy;
+	const double *term = sp ? w->term_spread : w->term_pack;
+	double best_c = INFINITY, lim, saved = 0, saved_min = 0;
+	int c, pu, best = -1, nr_near = 0, cur = w->v[i].cur, cc = -1;
 
 	if (cur >= 0) { /* staying put is cheaper by W_STAY */
-		saved = c[cur];
-		c[cur] = saved - W_STAY;
+		cc = pre->cell_of[cur];
+		saved_min = cell_min(pre, w, cc);
+		saved = w->local[cur];
+		w->local[cur] = saved - W_STAY;
+		w->cell_min[cc] = w->local[cur] < saved_min ? w->local[cur] : saved_min;
 	}
-	/* four independent minimum chains */
-	for (pu = 0; pu + 3 < n; pu += 4) {
-		m0 = c[pu] < m0 ? c[pu] : m0;
-		m1 = c[pu + 1] < m1 ? c[pu + 1] : m1;
-		m2 = c[pu + 2] < m2 ? c[pu + 2] : m2;
-		m3 = c[pu + 3] < m3 ? c[pu + 3] : m3;
+	for (c = 0; c < pre->nr_cells; c++) {
+		double x = cell_min(pre, w, c) + term[c];
+
+		best_c = x < best_c ? x : best_c;
 	}
-	for (; pu < n; pu++)
-		m0 = c[pu] < m0 ? c[pu] : m0;
-	m0 = m1 < m0 ? m1 : m0;
-	m2 = m3 < m2 ? m3 : m2;
-	best_c = m2 < m0 ? m2 : m0;
 	/* the first PU at the best cost, and whether another one is close */
 	lim = best_c + COST_EPS;
-	for (pu = 0, best = -1; pu < n; pu++)
-		if (c[pu] <= lim) { /* usually one PU: then it is the best */
-			best = best < 0 ? pu : best;
-			nr_near++;
-		}
+	for (c = 0; c < pre->nr_cells; c++) {
+		if (w->cell_min[c] + term[c] > lim)
+			continue;
+		for (pu = pre->cell_start[c]; pu < pre->cell_start[c + 1]; pu++)
+			if (w->local[pu] + term[c] <= lim) { /* usually one PU: then it is the best */
+				best = best < 0 ? pu : best;
+				nr_near++;
+			}
+	}
 	if (nr_near > 1) {
 		best_c = INFINITY;
-		for (pu = 0; pu < n; pu++) {
-			double x;
+		for (c = 0; c < pre->nr_cells; c++) {
+			for (pu = pre->cell_start[c]; pu < pre->cell_start[c + 1]; pu++) {
+				double x;
 
-			if (c[pu] > lim)
-				continue;
-			x = cost(p, g, w->v, i, nr, w->assigned, w->load, w->noisy, pu);
-			if (x < best_c) {
-				best_c = x;
-				best = pu;
+				if (w->local[pu] + term[c] > lim)
+					continue;
+				x = cost(p, g, w->v, i, nr, w->assigned, w->load, w->noisy, pu);
+				if (x < best_c) {
+					best_c = x;
+					best = pu;
+				}
 			}
 		}
 	}
-	if (cur >= 0)
-		c[cur] = saved;
+	if (cur >= 0) {
+		w->local[cur] = saved;
+		w->cell_min[cc] = saved_min;
+	}
 	return best;
 }
 
-/* vCPU i now runs on q: update the sums the next vCPUs see. */
+/* vCPU i now runs on q: update what the next vCPUs see. */
 static void place(const struct cm_plan *p, struct work *w, int i, int q)
 {
-	int k;
+	const struct cm_pre *pre = p->pre;
+	int k, g = p->core_id[q];
 
 	w->assigned[i] = q;
-	for (k = w->core.start[p->core_id[q]]; k < w->core.start[p->core_id[q] + 1]; k++) {
-		int x = w->core.pu[k];
-		double add = x == q ? W_SHARE_PU : W_SHARE_CORE;
+	for (k = pre->core_start[g]; k < pre->core_start[g + 1]; k++) {
+		int x = pre->core_pu[k];
 
-		w->c_spread[x] += add;
-		w->c_pack[x] += add;
+		w->local[x] += x == q ? W_SHARE_PU : W_SHARE_CORE;
+		w->cell_stale[pre->cell_of[x]] = true;
 	}
-	if (w->v[i].mem)
-		for (k = w->mdom.start[p->mdom[q]]; k < w->mdom.start[p->mdom[q] + 1]; k++)
-			w->c_spread[w->mdom.pu[k]] += W_SPREAD;
-	if (!w->pdom_used[p->pdom[q]]) {
-		w->pdom_used[p->pdom[q]] = true;
-		for (k = w->pdom.start[p->pdom[q]]; k < w->pdom.start[p->pdom[q] + 1]; k++)
-			w->c_pack[w->pdom.pu[k]] -= W_NEW_DOMAIN;
+	g = p->mdom[q];
+	if (w->v[i].mem) {
+		w->nr_mem[g]++;
+		for (k = 0; k < pre->nr_cells; k++)
+			if (pre->cell_mdom[k] == g)
+				w->term_spread[k] = W_SPREAD * w->nr_mem[g];
+	}
+	g = p->pdom[q];
+	if (!w->pdom_used[g]) {
+		w->pdom_used[g] = true;
+		for (k = 0; k < pre->nr_cells; k++)
+			if (pre->cell_pdom[k] == g)
+				w->term_pack[k] = 0;
 	}
 }
 
 int cm_plan_adaptive(const struct cm_plan *p, const struct coremap_vcpu_metrics *m,
 		     int nr, const struct coremap_goal *g, int *out, char *why, size_t len)
 {
+	struct work_stack stk;
+	struct cm_text tx;
 	struct work w;
-	int i, pu, pass, rc = -ENOMEM;
+	int i, k, pu, pass, cnt[5] = { 0 };
 
-	if (work_alloc(p, nr, &w) < 0)
-		goto out;
+	if (work_init(p, nr, &w, &stk) < 0) {
+		cm_why(why, len, "adaptive mapping: out of memory for %d vCPUs on %d CPUs", nr, p->n);
+		return -ENOMEM;
+	}
 	for (i = 0; i < nr; i++) {
 		double llc = finite_or(m[i].llc_misses_per_kinstr, -1);
 		struct vc *v = &w.v[i];
@@ -291,30 +345,28 @@ int cm_plan_adaptive(const struct cm_plan *p, const struct coremap_vcpu_metrics 
 
 		if (w.noisy[pu] && !g->pu_busy_pct)
 			c += W_NOISY;
-		w.c_spread[pu] = p->eligible[pu] ? c : INFINITY;
-		w.c_pack[pu] = p->eligible[pu] ? c + W_NEW_DOMAIN : INFINITY;
+		w.local[pu] = p->eligible[pu] ? c : INFINITY;
 	}
-	build_groups(p->core_id, p->nr_core_ids, p->n, w.core.start, w.core.pu);
-	build_groups(p->pdom, p->nr_pdom, p->n, w.pdom.start, w.pdom.pu);
-	build_groups(p->mdom, p->nr_mdom, p->n, w.mdom.start, w.mdom.pu);
 	cm_why(why, len, "adaptive (%s goal)", g->prefer_energy ? "energy" : "performance");
+	cm_text_init(&tx, why, len);
 	/* memory-intensive first, then compute; quiet before delayed */
-	for (pass = 0; pass < 4; pass++) {
-		for (i = 0; i < nr; i++) {
-			int best;
+	for (i = 0; i < nr; i++) /* the pass of each vCPU, 0..3 */
+		cnt[1 + 2 * !w.v[i].mem + w.v[i].delayed]++;
+	for (pass = 0; pass < 4; pass++)
+		cnt[pass + 1] += cnt[pass];
+	for (i = 0; i < nr; i++)
+		w.order[cnt[2 * !w.v[i].mem + w.v[i].delayed]++] = i;
+	for (k = 0; k < nr; k++) {
+		int best;
 
-			if (w.v[i].mem != (pass < 2) || w.v[i].delayed != (pass % 2 == 1))
-				continue;
-			best = best_pu(p, g, &w, i, nr);
-			place(p, &w, i, best);
-			out[i] = p->pu[best].os_index;
-			explain(p, m, w.v, i, best, w.load, why, len);
-		}
+		i = w.order[k];
+		best = best_pu(p, g, &w, i, nr);
+		place(p, &w, i, best);
+		out[i] = p->pu[best].os_index;
+		explain(p, m, w.v, i, best, w.load, &tx);
 	}
 	if (nr > p->nr_eligible)
 		cm_why(why, len, "; oversubscribed: %d vCPUs on %d CPUs", nr, p->nr_eligible);
-	rc = 0;
-out:
-	work_free(&w);
-	return rc;
+	free(w.heap);
+	return 0;
 }

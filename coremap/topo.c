@@ -15,6 +15,7 @@ struct coremap_topo {
 	char source[320];
 	int nr_pus, nr_cores, nr_packages, nr_numa, nr_l3;
 	struct coremap_pu *pu;
+	struct cm_pre pre; /* what plans need that depends on the topology alone */
 };
 
 static bool is_xml_source(const char *src)
@@ -80,7 +81,7 @@ static int flatten(struct coremap_topo *t)
 		t->nr_packages = 1;
 	if (t->nr_cores <= 0)
 		t->nr_cores = n;
-	return 0;
+	return cm_pre_build(t->pu, n, &t->pre);
 }
 
 /* hwloc's plugins find GPUs and PCI devices (pulling in OpenCL, OpenGL,
@@ -133,6 +134,8 @@ int coremap_topo_load(const char *src, struct coremap_topo **out)
 		goto fail;
 	}
 	rc = flatten(t);
+	if (rc == -ENOMEM)
+		goto fail;
 	if (rc < 0) {
 		util_err("coremap: the %s topology has no PUs", t->source);
 		goto fail;
@@ -149,6 +152,7 @@ void coremap_topo_free(struct coremap_topo *t)
 	if (!t)
 		return;
 	hwloc_topology_destroy(t->hw);
+	cm_pre_free(&t->pre);
 	free(t->pu);
 	free(t);
 }
@@ -180,6 +184,7 @@ bool coremap_topo_pu_online(const struct coremap_topo *t, int pu)
 }
 
 const struct coremap_pu *cm_topo_pus(const struct coremap_topo *t) { return t->pu; }
+const struct cm_pre *cm_topo_pre(const struct coremap_topo *t) { return &t->pre; }
 
 int coremap_topo_pu_by_os(const struct coremap_topo *t, int os_index)
 {
@@ -188,6 +193,11 @@ int coremap_topo_pu_by_os(const struct coremap_topo *t, int os_index)
 	/* usual case: OS numbering follows the logical order */
 	if (os_index >= 0 && os_index < t->nr_pus && t->pu[os_index].os_index == os_index)
 		return os_index;
+	if (t->pre.by_os) {
+		if (os_index < 0 || os_index > t->pre.os_max || t->pre.by_os[os_index] < 0)
+			return -ENOENT;
+		return t->pre.by_os[os_index];
+	}
 	for (i = 0; i < t->nr_pus; i++)
 		if (t->pu[i].os_index == os_index)
 			return i;
