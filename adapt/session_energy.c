@@ -1,0 +1,89 @@
+/* The session's energy: the source, opened on the first sample, and the
+ * power-cap actuator with its restore. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "adapt/session_int.h"
+#include "common/util.h"
+
+/* Opened on the first sample, off the guest's start-up path (the perf
+ * backend probes its counters for 30 ms). */
+static int open_energy(struct adapt_session *s)
+{
+	struct energy_opts o = {
+		.fsroot = s->cfg.fsroot,
+		.backend = s->energy_backend,
+		.fallback_estimate = s->profile.energy.estimate,
+		.model = { s->profile.energy.estimate_idle_w,
+			   s->profile.energy.estimate_w_per_busy_core },
+	};
+	int rc;
+
+	s->energy_tried = true;
+	rc = energy_open(&o, &s->energy);
+	if (rc)
+		return rc;
+	if (s->profile.enabled[POL_AD_ENERGY] || s->profile.objective == POL_OBJ_POWER_CAP) {
+		if (energy_cap_open(&s->cap, s->cfg.fsroot, NULL, s->cap_why, sizeof(s->cap_why)) == 0)
+			s->cap_open = true;
+		else
+			util_warn("power capping unavailable, the loop will not cap: %s", s->cap_why);
+	}
+	return 0;
+}
+
+int adapt_session_energy_init(struct adapt_session *s)
+{
+	if (s->cfg.energy_backend && energy_backend_parse(s->cfg.energy_backend, &s->energy_backend)) {
+		util_err("--energy '%s': expected auto, powercap, perf, papi, estimate or none",
+			 s->cfg.energy_backend);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void adapt_session_energy_exit(struct adapt_session *s)
+{
+	char msg[256];
+
+	if (s->cap_open && energy_cap_restore(&s->cap, msg, sizeof(msg)))
+		util_err("restoring power limits: %s", msg);
+	s->cap_open = false;
+	if (s->energy)
+		energy_close(s->energy);
+	s->energy = NULL;
+}
+
+int adapt_session_energy_sample(void *arg, uint64_t now_ns, double busy_cores,
+				struct tel_energy_sample *out)
+{
+	struct adapt_session *s = arg;
+	struct tel_source_status st;
+	struct energy_reading r;
+	int rc;
+
+	(void)busy_cores; /* the model takes the host's busy CPUs from /proc/stat */
+	if (!s->energy_tried && (rc = open_energy(s)))
+		return rc;
+	if (!s->energy)
+		return -ENODEV;
+	rc = energy_read(s->energy, now_ns, -1.0, &r);
+	if (rc)
+		return rc;
+	energy_fill_tel(&r, s->cap_open ? s->cap.cap_w : 0, out, &st);
+	return 0;
+}
+
+int adapt_session_apply_energy(void *ctx, const struct adapt_change *c, char *msg, size_t len)
+{
+	struct adapt_session *s = ctx;
+
+	if (!s->cap_open) {
+		snprintf(msg, len, "power capping unavailable: %s",
+			 *s->cap_why ? s->cap_why : "no powercap zone");
+		return -ENODEV;
+	}
+	if (c->u.energy.cap_w <= 0)
+		return energy_cap_restore(&s->cap, msg, len);
+	return energy_cap_set(&s->cap, c->u.energy.cap_w, 0, msg, len) < 0 ? -EIO : 0;
+}

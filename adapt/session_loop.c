@@ -1,0 +1,114 @@
+/* The session's control loop: the driver with its sample and publish
+ * hooks, the topology warm-up, and the coremap actuator. */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "adapt/session_int.h"
+#include "common/util.h"
+
+/* pcpu -1 unpins: the thread gets back the CPUs the process started with. */
+static int unpin(struct adapt_session *s, pid_t tid, char *msg, size_t len)
+{
+	if (sched_setaffinity(tid, sizeof(s->start_cpus), &s->start_cpus) == 0)
+		return 0;
+	snprintf(msg, len, "unpinning thread %d: %s", tid, strerror(errno));
+	return -errno;
+}
+
+static int apply_coremap(void *ctx, const struct adapt_change *c, char *msg, size_t len)
+{
+	struct adapt_session *s = ctx;
+	struct coremap_apply_result r;
+	pid_t tids[ADAPT_MAX_VCPUS];
+	int cpus[ADAPT_MAX_VCPUS], i, n = 0, rc;
+
+	for (i = 0; i < c->u.coremap.nr && i < vmm_nr_vcpus(s->vm); i++) {
+		if (c->u.coremap.pcpu[i] >= 0) {
+			tids[n] = vmm_vcpu_tid(s->vm, i);
+			cpus[n++] = c->u.coremap.pcpu[i];
+		} else if ((rc = unpin(s, vmm_vcpu_tid(s->vm, i), msg, len))) {
+			return rc;
+		}
+	}
+	rc = coremap_apply(&coremap_real_ops, tids, cpus, n, &r);
+	if (rc)
+		snprintf(msg, len, "%s", r.why);
+	else
+		snprintf(msg, len, "pinned %d vCPU thread(s) in %.1f us", r.nr_moved,
+			 r.latency_ns / 1e3);
+	return rc;
+}
+
+/* The loop's sample: telemetry, then the host load per CPU that the
+ * coremap proposal reads through env.pu_busy_pct (same thread). */
+static int session_sample(void *arg, struct tel_sample *out)
+{
+	struct adapt_session *s = arg;
+	int rc = tel_sample(s->tel, out);
+
+	if (!rc && adapt_cpu_busy_pct(&s->cpu_load, s->cfg.fsroot, s->pu_busy_pct,
+				      ADAPT_CPU_LOAD_MAX) < 0)
+		memset(s->pu_busy_pct, 0, sizeof(s->pu_busy_pct));
+	return rc;
+}
+
+static void tel_publish_fn(void *arg, const struct tel_decision *d)
+{
+	tel_publish_decision(arg, d);
+}
+
+/* On the loop thread, one period after start: the host topology (hwloc
+ * takes tens of ms) for the coremap proposals. */
+static void warmup(void *arg, struct adapt_env *env)
+{
+	struct adapt_session *s = arg;
+
+	if (coremap_topo_load(NULL, &s->topo))
+		util_warn("no host topology: vCPU mapping stays as it is");
+	env->topo = s->topo;
+}
+
+int adapt_session_loop_init(struct adapt_session *s)
+{
+	struct adapt_driver_cfg c = {
+		.profile = &s->profile,
+		.sample = session_sample, .sample_arg = s,
+		.publish = tel_publish_fn, .publish_arg = s->tel,
+		.pause = adapt_vmm_pause, .resume = adapt_vmm_resume, .vm_arg = s->vm,
+		.dry_run = s->cfg.dry_run,
+		.profile_dirs = s->dirs, .nr_profile_dirs = s->nr_dirs,
+	};
+	struct adapt_actuator cm = { "coremap", ADAPT_COREMAP, false, apply_coremap, s };
+	struct adapt_actuator en = { "energy", ADAPT_ENERGY, false, adapt_session_apply_energy, s };
+	int rc;
+
+	if (s->cfg.no_adapt)
+		return 0;
+	adapt_env_init(&c.env);
+	c.env.pu_busy_pct = s->pu_busy_pct;
+	c.env.nr_pu_busy = ADAPT_CPU_LOAD_MAX;
+	c.warmup = warmup;
+	c.warmup_arg = s;
+	rc = adapt_driver_create(&c, &s->driver);
+	if (rc)
+		return rc;
+	rc = adapt_driver_register(s->driver, &cm);
+	if (!rc)
+		rc = adapt_driver_register(s->driver, &en);
+	if (!rc && s->ctl)
+		rc = adapt_driver_ctl_register(s->driver, s->ctl);
+	return rc;
+}
+
+void adapt_session_loop_exit(struct adapt_session *s)
+{
+	if (s->driver) {
+		adapt_driver_stop(s->driver);
+		adapt_driver_destroy(s->driver);
+	}
+	coremap_topo_free(s->topo);
+	s->driver = NULL;
+	s->topo = NULL;
+}
