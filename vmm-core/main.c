@@ -34,7 +34,7 @@ static void usage(FILE *f)
 
 	fprintf(f, "usage: avmm [-v] COMMAND [ARGS]\n\n"
 		   "avmm is a virtual machine monitor on Linux KVM with a control loop that\n"
-		   "adapts paging mode, vCPU placement, memory placement and power to a goal.\n\n"
+		   "adapts vCPU placement and the power cap to the goal profile of the machine.\n\n"
 		   "commands:\n");
 	for (i = 0; i < UTIL_ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].help);
