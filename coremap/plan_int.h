@@ -1,6 +1,6 @@
 /* coremap internal: the flattened topology, what depends on it alone
- * (computed once at load) and what plan.c prepares for every strategy
- * (not public). */
+ * (computed once at load, plan_pre.c) and what plan.c prepares for every
+ * strategy (not public). */
 #ifndef AVMM_COREMAP_PLAN_INT_H
 #define AVMM_COREMAP_PLAN_INT_H
 
@@ -36,7 +36,6 @@ struct cm_pre {
 	int *by_pkg_numa; /* [n] PUs by (package, NUMA node, index) */
 	int *by_os;       /* [os_max + 1] OS index -> logical, -1 none; NULL: search */
 	int os_max;
-	int max_run;      /* longest run of adjacent PUs of one core */
 	/* cells: runs of at most CM_CELL adjacent PUs of one pack domain and
 	 * one memory domain (start [nr_cells + 1], their domains, and each
 	 * PU's cell) */
@@ -45,7 +44,7 @@ struct cm_pre {
 	void *block;      /* the one allocation behind the arrays */
 };
 
-/* Fill pre from the n PU records; 0 or -ENOMEM. */
+/* Fill pre from the n PU records (plan_pre.c); 0 or -ENOMEM. */
 int cm_pre_build(const struct coremap_pu *pu, int n, struct cm_pre *pre);
 void cm_pre_free(struct cm_pre *pre);
 const struct cm_pre *cm_topo_pre(const struct coremap_topo *t);
@@ -66,10 +65,17 @@ struct cm_plan {
 	int nr_core_ids, nr_pdom, nr_mdom;
 };
 
+/* The pack / spread order of the eligible PUs into p->pack_order (and
+ * p->pack_pos) / p->spread_order (plan_order.c). Working memory: a, b,
+ * slot: [n]; cnt: [2n + 1]. */
+void cm_build_pack(struct cm_plan *p, int nr_vcpus, int *a, int *b, int *cnt);
+void cm_build_spread(struct cm_plan *p, int *slot, int *a, int *cnt);
+
 /* Same memory domain (package x NUMA node) / same core. */
 bool cm_same_domain(const struct coremap_topo *t, int a, int b);
 bool cm_same_core(const struct coremap_topo *t, int a, int b);
-/* Append printf text to why (never overflows; keeps it NUL-terminated). */
+/* Append printf text to why (never overflows; keeps it NUL-terminated;
+ * plan_text.c). */
 void cm_why(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Appending to a why buffer without printf: the same text cm_why would
