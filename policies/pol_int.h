@@ -2,6 +2,7 @@
 #ifndef AVMM_POL_INT_H
 #define AVMM_POL_INT_H
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 
@@ -58,5 +59,50 @@ int pol_parse_cpulist(const char *s, int *cpus, int max, int *nr);
 /* Resolve a profile name or path through dirs into path. */
 int pol_resolve(const char *name_or_path, const char *base_dir,
 		const char *const *dirs, int nr_dirs, char *path, size_t len);
+
+/* ---- experiment files (experiment*.c) ---- */
+struct pol_exp_ctx {
+	const char *file;
+	char dir[POL_PATH_MAX];
+	struct pol_errs *e;
+	struct pol_experiment *x;
+	int line_of_profile, line_of_compare, line_of_duration, line_of_guest;
+	int phase_line[POL_EXP_MAX_PHASES][2]; /* line of at_s, line of profile */
+};
+
+/* One key of [experiment], [output] or [phase.N] (slot: the phase's index
+ * in x->phase): 0, -ENOENT (unknown key) or -EINVAL/-ERANGE (bad value). */
+int pol_exp_set_experiment(struct pol_exp_ctx *c, const struct pol_ini_entry *en);
+int pol_exp_set_output(struct pol_exp_ctx *c, const struct pol_ini_entry *en);
+int pol_exp_set_phase(struct pol_exp_ctx *c, struct pol_exp_phase *ph, int slot,
+		      const struct pol_ini_entry *en);
+/* Checks across keys and phases (errors to c->e); sorts the phases by
+ * time. dirs: where named profiles are loaded from, NULL: not checked. */
+void pol_exp_validate(struct pol_exp_ctx *c, const char *const *dirs, int nr_dirs);
+
+/* ---- loading a profile (profile*.c) ---- */
+struct pol_load_ctx {
+	const char *const *dirs;
+	int nr_dirs;
+	struct pol_errs *e;
+	char chain[POL_MAX_INCLUDE_DEPTH + 1][PATH_MAX]; /* canonical paths */
+	int depth;
+};
+
+/* Load one file (text: its contents, NULL: read path) and its includes
+ * into p (profile.c). 0, -EINVAL (errors recorded), -ELOOP, -ENOMEM. */
+int pol_load_file(struct pol_load_ctx *c, const char *path, const char *text, size_t len,
+		  struct pol_profile *p);
+/* One `include = ...` entry of file: resolve and load it (profile_include.c). */
+int pol_include(struct pol_load_ctx *c, const char *file, const struct pol_ini_entry *inc,
+		struct pol_profile *p);
+/* "dir1, dir2" or "(no folders)" for messages. */
+void pol_dirs_list(const char *const *dirs, int n, char *out, size_t len);
+/* The file's entries except include, through the key table; the origin of
+ * each key set is (file_idx, line) (profile_apply.c). 0 or -EINVAL. */
+int pol_profile_apply(struct pol_errs *e, const char *file, const struct pol_ini *ini,
+		      int file_idx, struct pol_profile *p);
+/* Checks across keys (profile_check.c): 0 or -EINVAL (errors to e). */
+int pol_profile_check(const struct pol_profile *p, struct pol_errs *e);
 
 #endif
