@@ -1,14 +1,9 @@
-/* Hardware counters per vCPU thread: perf_event_open, events encoded by
- * libpfm4, one guest-only and one host-only group per thread. libpfm4 is
- * loaded on first use, and not at all for the default events on a host
- * without a hardware PMU (they are generic perf events; relocating and
- * initialising libpfm's event tables costs ~2.5 MiB of resident memory). */
+/* Hardware counters per vCPU thread: perf_event_open, one guest-only and
+ * one host-only group per thread, read as groups and scaled for
+ * multiplexing. The events and their encoding: perf_pfm.c. */
 #include "telemetry/tel_int.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <limits.h>
-#include <perfmon/pfmlib_perf_event.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -26,46 +21,9 @@ struct perf_group {
 };
 
 struct tel_hw {
-	int n;
-	char names[PERF_MAX_EV][64];
-	struct perf_event_attr attr[PERF_MAX_EV];
-	enum tel_hw_role role[PERF_MAX_EV];
-	bool no_pmu;                           /* no core PMU under the fsroot */
+	struct tel_perf_events ev;
 	struct perf_group g[TEL_MAX_VCPUS][2]; /* [0] guest, [1] host */
 };
-
-static struct {
-	__typeof__(&pfm_initialize) initialize;
-	__typeof__(&pfm_strerror) strerr;
-	__typeof__(&pfm_get_os_event_encoding) encode;
-} pfm;
-static const struct util_dl_sym pfm_syms[] = {
-	{ "pfm_initialize", (void **)&pfm.initialize },
-	{ "pfm_strerror", (void **)&pfm.strerr },
-	{ "pfm_get_os_event_encoding", (void **)&pfm.encode },
-};
-static struct util_dl_lib pfm_lib = {
-	.soname = "libpfm.so.4", .package = "libpfm4",
-	.syms = pfm_syms, .nr_syms = UTIL_ARRAY_SIZE(pfm_syms),
-};
-
-enum tel_hw_role tel_hw_role_of(const char *e)
-{
-	if (strstr(e, "WALK_DURATION") || strstr(e, "WALK_ACTIVE") || strstr(e, "WALK_PENDING"))
-		return TEL_HW_WALK;
-	if (!strcmp(e, "cycles") || strstr(e, "CPU_CYCLES") || !strcmp(e, "PAPI_TOT_CYC") ||
-	    strstr(e, "CPU_CLK_UNHALTED"))
-		return TEL_HW_CYCLES;
-	if (!strcmp(e, "instructions") || strstr(e, "HW_INSTRUCTIONS") ||
-	    !strcmp(e, "PAPI_TOT_INS") || strstr(e, "INST_RETIRED"))
-		return TEL_HW_INSTR;
-	if (strstr(e, "CACHE_MISSES") || strstr(e, "CACHE_LL:") || strstr(e, "LLC") ||
-	    !strcmp(e, "PAPI_L3_TCM") || strstr(e, "LONGEST_LAT_CACHE:MISS"))
-		return TEL_HW_LLC;
-	if ((strstr(e, "DTLB") && strstr(e, "MISS")) || !strcmp(e, "PAPI_TLB_DM"))
-		return TEL_HW_DTLB;
-	return TEL_HW_OTHER;
-}
 
 void tel_hw_store(struct tel_vcpu_sample *v, enum tel_hw_role r, bool host, uint64_t x)
 {
@@ -102,121 +60,16 @@ void tel_perf_explain(int err, const char *root, char *why, size_t wlen)
 	}
 }
 
-/* The defaults are generic perf events: their encoding is the one libpfm4's
- * "perf" PMU gives, so it is used as is where libpfm4 is not loaded. */
-static const struct {
-	const char *name;
-	uint32_t type;
-	uint64_t config;
-} default_events[] = {
-	{ "cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES },
-	{ "instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS },
-	{ "PERF_COUNT_HW_CACHE_MISSES", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_MISSES },
-	{ "PERF_COUNT_HW_CACHE_DTLB:READ:MISS", PERF_TYPE_HW_CACHE,
-	  PERF_COUNT_HW_CACHE_DTLB | PERF_COUNT_HW_CACHE_OP_READ << 8 |
-	  PERF_COUNT_HW_CACHE_RESULT_MISS << 16 },
-};
-#define PMU_DIR "/sys/bus/event_source/devices"
-static const char *const walk_candidates[] = {
-	"DTLB_LOAD_MISSES:WALK_DURATION", "DTLB_LOAD_MISSES:WALK_ACTIVE",
-	"DTLB_LOAD_MISSES:WALK_PENDING",
-};
-
-static int encode(const char *name, struct perf_event_attr *a)
-{
-	pfm_perf_encode_arg_t arg;
-
-	memset(a, 0, sizeof(*a));
-	memset(&arg, 0, sizeof(arg));
-	arg.attr = a;
-	arg.size = sizeof(arg);
-	return pfm.encode(name, PFM_PLM0 | PFM_PLM3, PFM_OS_PERF_EVENT, &arg);
-}
-
-/* A core PMU that can count hardware events: x86 "cpu" (hybrid: cpu_core,
- * cpu_atom), s390 "cpum_cf", Arm "armv*". */
-static bool core_pmu_present(const char *root)
-{
-	char path[PATH_MAX];
-	struct dirent *de;
-	bool found = false;
-	DIR *d;
-
-	if (util_path(path, sizeof(path), root, PMU_DIR))
-		return true;
-	d = opendir(path);
-	if (!d)
-		return false;
-	while (!found && (de = readdir(d)))
-		found = !strcmp(de->d_name, "cpu") || !strcmp(de->d_name, "cpu_core") ||
-			!strcmp(de->d_name, "cpu_atom") || !strcmp(de->d_name, "cpum_cf") ||
-			!strncmp(de->d_name, "armv", 4);
-	closedir(d);
-	return found;
-}
-
-static int add_event(struct tel_hw *h, const char *name, int generic, char *why,
-		     size_t wlen)
-{
-	int r;
-
-	if (h->n >= PERF_MAX_EV) {
-		snprintf(why, wlen, "too many counter events (at most %d)", PERF_MAX_EV);
-		return -E2BIG;
-	}
-	if (generic >= 0) {
-		memset(&h->attr[h->n], 0, sizeof(h->attr[0]));
-		h->attr[h->n].type = default_events[generic].type;
-		h->attr[h->n].config = default_events[generic].config;
-	} else if ((r = encode(name, &h->attr[h->n])) != PFM_SUCCESS) {
-		snprintf(why, wlen, "libpfm4 cannot encode event '%s': %s (list them with "
-			 "libpfm4's showevtinfo)", name, pfm.strerr(r));
-		return -EINVAL;
-	}
-	snprintf(h->names[h->n], sizeof(h->names[0]), "%s", name);
-	h->role[h->n] = tel_hw_role_of(name);
-	h->n++;
-	return 0;
-}
-
 static int perf_setup(const char *const *events, int n, const char *root,
 		      struct tel_hw **out, char *why, size_t wlen)
 {
 	struct tel_hw *h;
-	struct perf_event_attr tmp;
-	int r, err = 0;
+	int err;
 
-	bool custom = events && n > 0, no_pmu = !core_pmu_present(root);
-
-	/* named events need libpfm4 to encode them; the defaults only where
-	 * a PMU may have a page-walk event */
-	if (custom || !no_pmu) {
-		err = util_dl_load(&pfm_lib, why, wlen);
-		if (err)
-			return -ENODEV;
-		r = pfm.initialize();
-		if (r != PFM_SUCCESS) {
-			snprintf(why, wlen, "libpfm4 initialisation failed: %s", pfm.strerr(r));
-			return -ENODEV;
-		}
-	}
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
-	h->no_pmu = no_pmu;
-	if (custom) {
-		for (int i = 0; i < n && !err; i++)
-			err = add_event(h, events[i], -1, why, wlen);
-	} else {
-		for (size_t i = 0; i < UTIL_ARRAY_SIZE(default_events) && !err; i++)
-			err = add_event(h, default_events[i].name, (int)i, why, wlen);
-		/* page-walk cycles only where the PMU has such an event */
-		for (size_t i = 0; i < UTIL_ARRAY_SIZE(walk_candidates) && !err && !no_pmu; i++)
-			if (encode(walk_candidates[i], &tmp) == PFM_SUCCESS) {
-				err = add_event(h, walk_candidates[i], -1, why, wlen);
-				break;
-			}
-	}
+	err = tel_perf_events(events, n, root, &h->ev, why, wlen);
 	if (err) {
 		free(h);
 		return err;
@@ -247,8 +100,8 @@ static int open_group(struct tel_hw *h, struct perf_group *g, pid_t tid, bool ho
 {
 	int first_err = 0;
 
-	for (int i = 0; i < h->n; i++) {
-		struct perf_event_attr a = h->attr[i];
+	for (int i = 0; i < h->ev.n; i++) {
+		struct perf_event_attr a = h->ev.attr[i];
 		int fd;
 
 		a.size = sizeof(a);
@@ -279,10 +132,10 @@ static int perf_attach(struct tel_hw *h, int vcpu, pid_t tid, char *why, size_t 
 	eh = open_group(h, &h->g[vcpu][1], tid, true);
 	if (eg && eh) {
 		tel_perf_explain(eg, NULL, why, wlen);
-		if (h->no_pmu && (eg == -ENOENT || eg == -ENODEV || eg == -EOPNOTSUPP) &&
+		if (h->ev.no_pmu && (eg == -ENOENT || eg == -ENODEV || eg == -EOPNOTSUPP) &&
 		    strlen(why) > 1 && why[strlen(why) - 1] == ')')
 			snprintf(why + strlen(why) - 1, wlen - (strlen(why) - 1),
-				 "; %s has no cpu PMU)", PMU_DIR);
+				 "; %s has no cpu PMU)", TEL_PERF_PMU_DIR);
 		return eg;
 	}
 	return 0;
@@ -304,14 +157,14 @@ static int read_group(struct tel_hw *h, struct perf_group *g, struct tel_vcpu_sa
 		scale = (double)buf[1] / (double)buf[2];
 	if (!host || v->multiplex_ratio == 0)
 		v->multiplex_ratio = buf[1] ? (double)buf[2] / (double)buf[1] : 1.0;
-	for (int i = 0; i < h->n; i++) {
+	for (int i = 0; i < h->ev.n; i++) {
 		uint64_t x;
 
 		if (g->fd[i] < 0)
 			continue;
 		x = (uint64_t)((double)buf[3 + g->idx[i]] * scale);
 		(host ? v->ev_host : v->ev_guest)[i] = x;
-		tel_hw_store(v, h->role[i], host, x);
+		tel_hw_store(v, h->ev.role[i], host, x);
 	}
 	return 0;
 }
@@ -341,8 +194,8 @@ static int perf_names(const struct tel_hw *h, const char **out, int max)
 {
 	int i;
 
-	for (i = 0; i < h->n && i < max; i++)
-		out[i] = h->names[i];
+	for (i = 0; i < h->ev.n && i < max; i++)
+		out[i] = h->ev.names[i];
 	return i;
 }
 

@@ -2,6 +2,7 @@
 #ifndef AVMM_TEL_INT_H
 #define AVMM_TEL_INT_H
 
+#include <linux/perf_event.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <time.h>
@@ -62,7 +63,7 @@ int tel_thread_cpu(struct tel_thread *th, uint64_t *cpu_ns);
 int tel_thread_pcpu(struct tel_thread *th);
 void tel_thread_close(struct tel_thread *th);
 
-/* ---- hardware counter backends (perf.c, papi.c) ---- */
+/* ---- hardware counter backends (perf.c, perf_pfm.c, papi.c) ---- */
 enum tel_hw_role { TEL_HW_CYCLES, TEL_HW_INSTR, TEL_HW_LLC, TEL_HW_DTLB, TEL_HW_WALK,
 		   TEL_HW_OTHER };
 struct tel_hw;
@@ -80,6 +81,21 @@ enum tel_hw_role tel_hw_role_of(const char *event);
 void tel_hw_store(struct tel_vcpu_sample *v, enum tel_hw_role r, bool host, uint64_t val);
 /* Why an open failed, as text for source status (errno, paranoid level). */
 void tel_perf_explain(int err, const char *root, char *why, size_t wlen);
+
+/* The perf backend's events (perf_pfm.c): the named ones encoded by
+ * libpfm4, else the generic defaults plus a page-walk event where the PMU
+ * has one. 0, -ENODEV (libpfm4 missing or failing), -EINVAL (an event it
+ * cannot encode), -E2BIG; why says which. */
+#define TEL_PERF_PMU_DIR "/sys/bus/event_source/devices"
+struct tel_perf_events {
+	int n;
+	char names[TEL_SAMPLE_MAX_EVENTS][64];
+	struct perf_event_attr attr[TEL_SAMPLE_MAX_EVENTS];
+	enum tel_hw_role role[TEL_SAMPLE_MAX_EVENTS];
+	bool no_pmu;                           /* no core PMU under the fsroot */
+};
+int tel_perf_events(const char *const *events, int n, const char *root,
+		    struct tel_perf_events *out, char *why, size_t wlen);
 
 /* ---- trace files (trace.c) ---- */
 struct tel_trace;
