@@ -19,6 +19,7 @@
 #ifndef AVMM_VMM_LOADER_H
 #define AVMM_VMM_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,7 @@
 #define VMM_LOW_RAM_END    0x9fc00ull   /* conventional memory below the EBDA */
 #define VMM_HIGH_GPA       0x100000000ull
 #define VMM_MMIO_HOLE_GPA  0xc0000000ull /* RAM above 3 GiB moves to 4 GiB */
+#define VMM_MIN_LOAD_GPA   0x100000ull   /* kernels load at 1 MiB or above */
 
 #define VMM_SEL_CODE 0x10
 #define VMM_SEL_DATA 0x18
@@ -75,7 +77,23 @@ int vmm_load_pvh(const struct vmm_image *img, const struct vmm_mem_map *map,
 		 const struct vmm_load_args *args, struct vmm_boot *boot);
 int vmm_load_bzimage(const struct vmm_image *img, const struct vmm_mem_map *map,
 		     const struct vmm_load_args *args, struct vmm_boot *boot);
-/* Entry point from an ELF's Xen PVH note: 0, -ENOENT (no note) or -ENOEXEC
+/* elf.c: copies filesz bytes of src to gpa and zero-fills it to memsz bytes.
+ * -EFBIG when [gpa, gpa+memsz) is not inside one RAM region below 4 GiB,
+ * -EINVAL when gpa is below VMM_MIN_LOAD_GPA (boot data lives there); the
+ * message names img->path and segment `index`. */
+int vmm_load_segment(const struct vmm_image *img, const struct vmm_mem_map *map, uint32_t index,
+		     uint64_t gpa, const uint8_t *src, uint64_t filesz, uint64_t memsz);
+/* elf.c: validates an ELF32/ELF64 x86 image (little-endian, 1 to 4096 program
+ * headers within the file, PT_LOAD and PT_NOTE segments within the file, no
+ * wrap, filesz <= memsz) and copies each PT_LOAD segment to its p_paddr with
+ * vmm_load_segment. lax keeps the Multiboot loader's historic rules: any
+ * EI_DATA byte, any number of program headers, and only PT_LOAD segments with
+ * a memory size checked. Returns the number of segments loaded, with *entry =
+ * e_entry and *end raised to the highest end gpa, or a negative errno
+ * (-ENOEXEC for a malformed file), a message naming the file logged. */
+int vmm_elf_load(const struct vmm_image *img, const struct vmm_mem_map *map, bool lax,
+		 uint64_t *entry, uint64_t *end);
+/* elf.c: entry point from an ELF's Xen PVH note: 0, -ENOENT (no note) or -ENOEXEC
  * (malformed: why says how). Logs nothing. */
 int vmm_pvh_entry(const struct vmm_image *img, uint64_t *entry, char *why, size_t why_len);
 /* Detects the format (bzImage "HdrS", ELF64 with a PVH note, Multiboot v1). */

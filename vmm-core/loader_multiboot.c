@@ -14,7 +14,6 @@
 #define MB_SEARCH 8192
 #define MB_AOUT_KLUDGE (1u << 16)
 #define MB_KNOWN_REQUIRED 0x7u /* page-align, meminfo, video (ignored) */
-#define MIN_LOAD_GPA 0x100000ull
 
 struct mb_header {
 	uint32_t magic, flags, checksum;
@@ -48,29 +47,19 @@ static int find_header(const struct vmm_image *img, const struct mb_header **hdr
 	return -ENOEXEC;
 }
 
-static int place(const struct vmm_image *img, const struct vmm_mem_map *map, uint64_t gpa,
-		 uint64_t bytes, uint8_t **dst)
+/* The ELF loader reports a segment below 1 MiB as -EINVAL; for Multiboot the
+ * image is at fault, as it has always been reported: -ENOEXEC. */
+static int mb_errno(int rc)
 {
-	if (gpa < MIN_LOAD_GPA) {
-		util_err("%s: segment at 0x%llx is below 1 MiB, where avmm keeps boot data",
-			 img->path, (unsigned long long)gpa);
-		return -ENOEXEC;
-	}
-	*dst = vmm_gpa_ptr(map, gpa, bytes);
-	if (!*dst) {
-		util_err("%s: guest larger than memory: segment 0x%llx-0x%llx does not fit in "
-			 "%llu MiB of low RAM; raise --mem", img->path, (unsigned long long)gpa,
-			 (unsigned long long)(gpa + bytes), (unsigned long long)(map->r[0].bytes >> 20));
-		return -EFBIG;
-	}
-	return 0;
+	return rc == -EINVAL ? -ENOEXEC : rc;
 }
 
 static int load_elf32(const struct vmm_image *img, const struct vmm_mem_map *map,
 		      uint64_t *entry)
 {
 	const Elf32_Ehdr *eh = (const void *)img->data;
-	int i, rc;
+	uint64_t end = 0;
+	int rc;
 
 	if (img->size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
 	    eh->e_ident[EI_CLASS] != ELFCLASS32 || eh->e_machine != EM_386) {
@@ -78,40 +67,14 @@ static int load_elf32(const struct vmm_image *img, const struct vmm_mem_map *map
 			 img->path);
 		return -ENOEXEC;
 	}
-	if (eh->e_phentsize != sizeof(Elf32_Phdr) ||
-	    (uint64_t)eh->e_phoff + (uint64_t)eh->e_phnum * sizeof(Elf32_Phdr) > img->size) {
-		util_err("%s: truncated: program headers lie beyond the file's %zu bytes",
-			 img->path, img->size);
-		return -ENOEXEC;
-	}
-	for (i = 0; i < eh->e_phnum; i++) {
-		const Elf32_Phdr *ph = (const void *)(img->data + eh->e_phoff) + i * sizeof(*ph);
-		uint8_t *dst;
-
-		if (ph->p_type != PT_LOAD || !ph->p_memsz)
-			continue;
-		if (ph->p_filesz > ph->p_memsz ||
-		    (uint64_t)ph->p_offset + ph->p_filesz > img->size) {
-			util_err("%s: truncated: program header %d (offset 0x%x, %u bytes) ends "
-				 "beyond the file's %zu bytes", img->path, i, ph->p_offset,
-				 ph->p_filesz, img->size);
-			return -ENOEXEC;
-		}
-		rc = place(img, map, ph->p_paddr, ph->p_memsz, &dst);
-		if (rc)
-			return rc;
-		memcpy(dst, img->data + ph->p_offset, ph->p_filesz);
-		memset(dst + ph->p_filesz, 0, ph->p_memsz - ph->p_filesz);
-	}
-	*entry = eh->e_entry;
-	return 0;
+	rc = vmm_elf_load(img, map, true, entry, &end);
+	return rc < 0 ? mb_errno(rc) : 0;
 }
 
 static int load_aout(const struct vmm_image *img, const struct vmm_mem_map *map,
 		     const struct mb_header *h, size_t hdr_off, uint64_t *entry)
 {
-	uint64_t file_off, load_end, bss_end, len;
-	uint8_t *dst;
+	uint64_t file_off, load_end, bss_end;
 	int rc;
 
 	if (hdr_off + sizeof(*h) > img->size || h->header_addr < h->load_addr ||
@@ -127,12 +90,10 @@ static int load_aout(const struct vmm_image *img, const struct vmm_mem_map *map,
 			 img->path, h->load_end_addr);
 		return -ENOEXEC;
 	}
-	len = load_end - h->load_addr;
-	rc = place(img, map, h->load_addr, bss_end - h->load_addr, &dst);
+	rc = vmm_load_segment(img, map, 0, h->load_addr, img->data + file_off,
+			      load_end - h->load_addr, bss_end - h->load_addr);
 	if (rc)
-		return rc;
-	memcpy(dst, img->data + file_off, len);
-	memset(dst + len, 0, bss_end - load_end);
+		return mb_errno(rc);
 	*entry = h->entry_addr;
 	return 0;
 }

@@ -135,3 +135,67 @@ Test(multiboot, rejects_no_header)
 	memset(img + 0x100, 0, 12);
 	cr_assert_eq(load(NULL, &b), -ENOEXEC);
 }
+
+/* The ELF checks shared with the PVH loader (vmm-core/elf.c), through Multiboot. */
+Test(multiboot, rejects_malformed_elf)
+{
+	Elf32_Ehdr *eh = (void *)img;
+	Elf32_Phdr *ph = (void *)(img + sizeof(*eh));
+	struct vmm_boot b;
+
+	make_elf(0x100000, 0x1000);
+	ph->p_offset = sizeof(img) - 0x100; /* segment data past the end of the file */
+	cr_expect_eq(load(NULL, &b), -ENOEXEC);
+	make_elf(0x100000, 0x1000);
+	ph->p_memsz = 0x100; /* filesz > memsz */
+	cr_expect_eq(load(NULL, &b), -ENOEXEC);
+	make_elf(0x100000, 0x1000);
+	eh->e_phoff = sizeof(img) - 0x10; /* program header table past the end */
+	cr_expect_eq(load(NULL, &b), -ENOEXEC);
+	make_elf(0x100000, 0x1000);
+	eh->e_phentsize = 40;
+	cr_expect_eq(load(NULL, &b), -ENOEXEC);
+	make_elf(0x100000, 0x1000);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	cr_expect_eq(load(NULL, &b), -ENOEXEC);
+}
+
+/* Multiboot keeps its historic leniency: no EI_DATA byte (make_elf leaves it 0),
+ * no program header at all, and unloaded segments are not checked. */
+Test(multiboot, elf_leniency_kept)
+{
+	Elf32_Ehdr *eh = (void *)img;
+	Elf32_Phdr *ph = (void *)(img + sizeof(*eh));
+	struct vmm_boot b;
+
+	make_elf(0x100000, 0x1000);
+	ph->p_memsz = 0;
+	ph->p_offset = 0xfffffff0; /* not loaded, so not checked */
+	cr_expect_eq(load(NULL, &b), 0);
+	make_elf(0x100000, 0x1000);
+	eh->e_phnum = 0;
+	cr_expect_eq(load(NULL, &b), 0);
+	cr_expect_eq(b.rip, 0x100180);
+}
+
+Test(multiboot, aout_below_1m_and_too_large)
+{
+	uint32_t *mb = (uint32_t *)(img + 0x100);
+	struct vmm_boot b;
+
+	memset(img, 0, sizeof(img));
+	mb_header(mb, 0x10003);
+	mb[3] = 0x8100;           /* header_addr: header at file offset 0x100 */
+	mb[4] = 0x8000;           /* load_addr below 1 MiB */
+	mb[5] = 0x8800;
+	mb[6] = 0x9000;
+	mb[7] = 0x8100;
+	cr_expect_eq(load(NULL, &b), -ENOEXEC);
+	mb_header(mb, 0x10003);
+	mb[3] = 0x200100;
+	mb[4] = 0x200000;
+	mb[5] = 0x200800;
+	mb[6] = 0x200000 + RAM;   /* bss past the end of RAM */
+	mb[7] = 0x200100;
+	cr_expect_eq(load(NULL, &b), -EFBIG);
+}
