@@ -1,61 +1,50 @@
-/* Host load per CPU from <fsroot>/proc/stat, for the coremap noise rule. */
+/* Host load from <fsroot>/proc/stat, read once per tick: busy % per CPU for
+ * the coremap noise rule, the host's busy CPUs for the energy model and its
+ * cumulative busy time for the per-vCPU energy attribution. */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "adapt/session.h"
 #include "common/util.h"
+#include "energy/energy.h"
 
-int adapt_parse_cpu_ticks(const char *buf, uint64_t *busy, uint64_t *total, int max)
-{
-	const char *line = buf;
-	int n = 0;
-
-	memset(busy, 0, sizeof(*busy) * (size_t)max);
-	memset(total, 0, sizeof(*total) * (size_t)max);
-	for (; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-		unsigned long long v[8] = { 0 };
-		int cpu, k;
-
-		if (strncmp(line, "cpu", 3) || line[3] < '0' || line[3] > '9')
-			continue;
-		k = sscanf(line + 3, "%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &v[0],
-			   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
-		if (k < 5 || cpu < 0)
-			return -EINVAL;
-		if (cpu >= max)
-			continue;
-		for (int i = 0; i < 8; i++)
-			total[cpu] += v[i];
-		busy[cpu] = total[cpu] - v[3] - v[4]; /* all but idle and iowait */
-		if (cpu + 1 > n)
-			n = cpu + 1;
-	}
-	return n;
-}
+#define STAT_BYTES 65536
 
 int adapt_cpu_busy_pct(struct adapt_cpu_load *l, const char *fsroot, double *pct, int max)
 {
-	uint64_t busy[ADAPT_CPU_LOAD_MAX], total[ADAPT_CPU_LOAD_MAX];
-	char *buf = malloc(65536);
+	uint64_t busy[ADAPT_CPU_LOAD_MAX], total[ADAPT_CPU_LOAD_MAX], db = 0, dt = 0, sum = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	char *buf = malloc(STAT_BYTES);
 	int n, i;
 
 	if (!buf)
 		return -ENOMEM;
-	n = util_read_file(fsroot, "/proc/stat", buf, 65536);
+	n = util_read_file(fsroot, "/proc/stat", buf, STAT_BYTES);
 	if (n >= 0)
-		n = adapt_parse_cpu_ticks(buf, busy, total, ADAPT_CPU_LOAD_MAX);
+		n = energy_parse_proc_stat_cpus(buf, busy, total, ADAPT_CPU_LOAD_MAX);
 	free(buf);
 	if (n < 0)
 		return n;
-	for (i = 0; i < n && i < max; i++) {
-		uint64_t db = busy[i] - l->busy[i], dt = total[i] - l->total[i];
+	for (i = 0; i < n; i++) {
+		uint64_t dbi = busy[i] - l->busy[i], dti = total[i] - l->total[i];
+		bool ok = l->have && dti && busy[i] >= l->busy[i];
 
-		pct[i] = l->have && dt && busy[i] >= l->busy[i] ? 100.0 * (double)db / (double)dt : 0;
+		if (i < max)
+			pct[i] = ok ? 100.0 * (double)dbi / (double)dti : 0;
+		if (ok) {
+			db += dbi;
+			dt += dti;
+		}
+		sum += busy[i];
 		l->busy[i] = busy[i];
 		l->total[i] = total[i];
 	}
+	/* USER_HZ is coarse: an interval without a tick keeps the last figure */
+	if (dt)
+		l->busy_cores = (double)n * (double)db / (double)dt;
+	l->busy_ns = sum * (1000000000ull / (uint64_t)(hz > 0 ? hz : 100));
 	l->have = true;
 	return UTIL_MIN(n, max);
 }

@@ -126,6 +126,7 @@ int adapt_session_open(const struct adapt_session_cfg *cfg, struct adapt_session
 	if (!s)
 		return -ENOMEM;
 	s->cfg = *cfg;
+	s->cpu_load.busy_cores = -1;
 	if (sched_getaffinity(0, sizeof(s->start_cpus), &s->start_cpus))
 		CPU_ZERO(&s->start_cpus);
 	if (cfg->run_id) {

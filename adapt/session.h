@@ -48,17 +48,17 @@ struct tel *adapt_session_tel(struct adapt_session *s);
 struct adapt_driver *adapt_session_driver(struct adapt_session *s); /* NULL if no loop */
 const char *adapt_session_profile_name(const struct adapt_session *s);
 
-/* Host busy time per CPU (<fsroot>/proc/stat), for the coremap noise rule. */
+/* Host load from <fsroot>/proc/stat (one read per tick serves the coremap
+ * noise rule, the energy model and the energy attribution). */
 #define ADAPT_CPU_LOAD_MAX 256
 struct adapt_cpu_load {
 	bool have;
-	uint64_t busy[ADAPT_CPU_LOAD_MAX], total[ADAPT_CPU_LOAD_MAX];
+	uint64_t busy[ADAPT_CPU_LOAD_MAX], total[ADAPT_CPU_LOAD_MAX]; /* ticks */
+	uint64_t busy_ns;   /* whole host, cumulative */
+	double busy_cores;  /* busy CPUs over the last interval; init -1 = not known */
 };
-/* Pure: per-CPU busy and total ticks from /proc/stat text; returns the
- * number of CPUs (highest index + 1) or -EINVAL. */
-int adapt_parse_cpu_ticks(const char *buf, uint64_t *busy, uint64_t *total, int max);
 /* Busy % of each CPU since the previous call (0 on the first); returns how
- * many CPUs were filled or -errno. */
+ * many CPUs were filled or -errno. Also updates busy_ns and busy_cores. */
 int adapt_cpu_busy_pct(struct adapt_cpu_load *l, const char *fsroot, double *pct, int max);
 
 #endif

@@ -2,6 +2,7 @@
  * power-cap actuator with its restore. */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "adapt/session_int.h"
 #include "common/util.h"
@@ -62,15 +63,23 @@ int adapt_session_energy_sample(void *arg, uint64_t now_ns, double busy_cores,
 	struct energy_reading r;
 	int rc;
 
-	(void)busy_cores; /* the model takes the host's busy CPUs from /proc/stat */
+	(void)busy_cores; /* the model wants the whole host's busy CPUs, not the vCPUs' */
+	/* The tick's one read of /proc/stat: the coremap proposal (same thread,
+	 * right after the sample) reads pu_busy_pct, the model busy_cores (until
+	 * the first interval is known, -1 lets energy read it itself) and the
+	 * attribution host_busy_ns. */
+	if (adapt_cpu_busy_pct(&s->cpu_load, s->cfg.fsroot, s->pu_busy_pct,
+			       ADAPT_CPU_LOAD_MAX) < 0)
+		memset(s->pu_busy_pct, 0, sizeof(s->pu_busy_pct));
 	if (!s->energy_tried && (rc = open_energy(s)))
 		return rc;
 	if (!s->energy)
 		return -ENODEV;
-	rc = energy_read(s->energy, now_ns, -1.0, &r);
+	rc = energy_read(s->energy, now_ns, s->cpu_load.busy_cores, &r);
 	if (rc)
 		return rc;
 	energy_fill_tel(&r, s->cap_open ? s->cap.cap_w : 0, out, &st);
+	out->host_busy_ns = s->cpu_load.busy_ns;
 	return 0;
 }
 

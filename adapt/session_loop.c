@@ -41,17 +41,13 @@ static int apply_coremap(void *ctx, const struct adapt_change *c, char *msg, siz
 	return rc;
 }
 
-/* The loop's sample: telemetry, then the host load per CPU that the
- * coremap proposal reads through env.pu_busy_pct (same thread). */
+/* The loop's sample; the session's energy hook inside it also refreshes the
+ * host load per CPU that the coremap proposal reads (env.pu_busy_pct). */
 static int session_sample(void *arg, struct tel_sample *out)
 {
 	struct adapt_session *s = arg;
-	int rc = tel_sample(s->tel, out);
 
-	if (!rc && adapt_cpu_busy_pct(&s->cpu_load, s->cfg.fsroot, s->pu_busy_pct,
-				      ADAPT_CPU_LOAD_MAX) < 0)
-		memset(s->pu_busy_pct, 0, sizeof(s->pu_busy_pct));
-	return rc;
+	return tel_sample(s->tel, out);
 }
 
 static void tel_publish_fn(void *arg, const struct tel_decision *d)

@@ -178,6 +178,10 @@ int energy_parse_perf_event(const char *buf, uint64_t *config);
 int energy_parse_cpulist(const char *buf, int *cpus, int max);
 /* The aggregate "cpu" line of /proc/stat -> busy and total in USER_HZ ticks. */
 int energy_parse_proc_stat(const char *buf, uint64_t *busy_ticks, uint64_t *total_ticks);
+/* The same per CPU ("cpuN" lines) into arrays of max entries; returns the
+ * number of CPUs (highest N + 1) or -EINVAL. */
+int energy_parse_proc_stat_cpus(const char *buf, uint64_t *busy_ticks, uint64_t *total_ticks,
+				int max);
 /* <fsroot>/proc/stat converted to ns. */
 int energy_read_host_cpu_ns(const char *fsroot, uint64_t *busy_ns, uint64_t *total_ns);
 /* The model's power for busy_cores clamped into [0, nr_cores]. */

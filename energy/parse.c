@@ -192,15 +192,13 @@ int energy_parse_cpulist(const char *buf, int *cpus, int max)
 	return n ? n : -ENODATA;
 }
 
-int energy_parse_proc_stat(const char *buf, uint64_t *busy_ticks, uint64_t *total_ticks)
+/* The tick counts after a "cpu" or "cpuN" label. */
+static int parse_cpu_ticks(const char *fields, uint64_t *busy_ticks, uint64_t *total_ticks)
 {
 	unsigned long long v[10] = { 0 };
-	int n;
+	int n = sscanf(fields, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+		       &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
 
-	if (strncmp(buf, "cpu ", 4))
-		return -EINVAL;
-	n = sscanf(buf + 4, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
-		   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
 	if (n < 4)
 		return -EINVAL;
 	/* user nice system idle iowait irq softirq steal guest guest_nice;
@@ -208,6 +206,38 @@ int energy_parse_proc_stat(const char *buf, uint64_t *busy_ticks, uint64_t *tota
 	*busy_ticks = v[0] + v[1] + v[2] + v[5] + v[6];
 	*total_ticks = *busy_ticks + v[3] + v[4] + v[7];
 	return 0;
+}
+
+int energy_parse_proc_stat(const char *buf, uint64_t *busy_ticks, uint64_t *total_ticks)
+{
+	if (strncmp(buf, "cpu ", 4))
+		return -EINVAL;
+	return parse_cpu_ticks(buf + 4, busy_ticks, total_ticks);
+}
+
+int energy_parse_proc_stat_cpus(const char *buf, uint64_t *busy_ticks, uint64_t *total_ticks,
+				int max)
+{
+	const char *line;
+	int n = 0;
+
+	memset(busy_ticks, 0, sizeof(*busy_ticks) * (size_t)max);
+	memset(total_ticks, 0, sizeof(*total_ticks) * (size_t)max);
+	for (line = buf; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		char *end;
+		long cpu;
+
+		if (strncmp(line, "cpu", 3) || line[3] < '0' || line[3] > '9')
+			continue;
+		cpu = strtol(line + 3, &end, 10);
+		if (cpu >= max)
+			continue;
+		if (parse_cpu_ticks(end, &busy_ticks[cpu], &total_ticks[cpu]))
+			return -EINVAL;
+		if (cpu + 1 > n)
+			n = (int)cpu + 1;
+	}
+	return n;
 }
 
 double energy_model_power_w(const struct energy_model *m, double busy_cores, int nr_cores)

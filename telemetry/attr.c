@@ -5,14 +5,15 @@
 
 void tel_attribute_energy(struct tel *t, const struct tel_sample *prev, struct tel_sample *s)
 {
-	uint64_t cpu_ns[TEL_MAX_VCPUS], vcpu_uj[TEL_MAX_VCPUS], vm_uj = 0, busy_ns = 0, total_ns;
+	uint64_t cpu_ns[TEL_MAX_VCPUS], vcpu_uj[TEL_MAX_VCPUS], vm_uj = 0;
+	uint64_t busy_ns = s->energy.host_busy_ns;
 	struct energy_attr_out out = { .vcpu_uj = vcpu_uj, .vm_uj = &vm_uj };
 	struct energy_attr_in in = { .nr_vcpus = s->nr_vcpus, .vcpu_cpu_ns = cpu_ns, .nr_vms = 1 };
 	bool had = t->host_busy_ns != 0;
 	int i;
 
-	if (energy_read_host_cpu_ns(t->fsroot, &busy_ns, &total_ns))
-		return;
+	if (!busy_ns)
+		return; /* the energy hook gave no host busy time */
 	in.host_busy_ns = busy_ns - t->host_busy_ns;
 	t->host_busy_ns = busy_ns;
 	if (!had || !prev || !prev->energy.up || !s->energy.up ||

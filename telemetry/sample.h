@@ -71,6 +71,8 @@ struct tel_energy_sample {
 	/* per-VM / per-vCPU attribution (CPU-time share of the host's busy time) */
 	bool attributed;
 	uint64_t vm_energy_uj;       /* the VM's share since start */
+	uint64_t host_busy_ns;       /* set by the energy hook: the whole host's busy
+				      * CPU time, cumulative; 0: no attribution */
 };
 
 struct tel_sample {

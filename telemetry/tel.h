@@ -89,6 +89,8 @@ struct tel_target {
 	void *arg;
 };
 
+/* Fills the tick's energy (power, energy, estimated, ...); when it also sets
+ * host_busy_ns, the energy is attributed to the VM and its vCPUs. */
 typedef int (*tel_energy_fn)(void *arg, uint64_t now_ns, double busy_cores,
 			     struct tel_energy_sample *out);
 

@@ -164,7 +164,7 @@ struct tel {
 	struct tel_source_status src[TEL_SRC_COUNT];
 	tel_energy_fn energy_fn;
 	void *energy_arg;
-	uint64_t host_busy_ns;      /* /proc/stat busy time at the last sample */
+	uint64_t host_busy_ns;      /* the energy hook's host busy time, last sample */
 	/* ring */
 	struct tel_sample *ring;
 	int ring_len;
