@@ -14,6 +14,7 @@
 #include "common/util.h"
 
 #include <errno.h>
+#include <string.h>
 
 #define E820_EBDA_END  0xa0000ull
 #define E820_BIOS_GPA  0xf0000ull
@@ -88,4 +89,26 @@ int vmm_e820_build(const struct vmm_mem_map *map, struct vmm_e820 *out, int max)
 			return rc;
 	}
 	return n;
+}
+
+int vmm_put_cmdline(const struct vmm_mem_map *map, const char *path, const char *cmdline,
+		    uint64_t max_len, const char *limit)
+{
+	size_t len = cmdline ? strlen(cmdline) : 0;
+	char *dst;
+
+	max_len = UTIL_MIN(max_len, VMM_CMDLINE_MAX - 1);
+	if (len > max_len) {
+		util_err("%s: command line is %zu bytes, the kernel takes at most %llu (%s): "
+			 "shorten it", path, len, (unsigned long long)max_len, limit);
+		return -E2BIG;
+	}
+	dst = vmm_gpa_ptr(map, VMM_CMDLINE_GPA, len + 1);
+	if (!dst) {
+		util_err("%s: guest RAM does not cover the command line at 0x%llx", path,
+			 (unsigned long long)VMM_CMDLINE_GPA);
+		return -ENOSPC;
+	}
+	memcpy(dst, cmdline ? cmdline : "", len + 1);
+	return 0;
 }

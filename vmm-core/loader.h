@@ -96,6 +96,10 @@ int vmm_elf_load(const struct vmm_image *img, const struct vmm_mem_map *map, boo
 /* elf.c: entry point from an ELF's Xen PVH note: 0, -ENOENT (no note) or -ENOEXEC
  * (malformed: why says how). Logs nothing. */
 int vmm_pvh_entry(const struct vmm_image *img, uint64_t *entry, char *why, size_t why_len);
+/* e820.c: copies cmdline (NULL: empty) to VMM_CMDLINE_GPA; longer than
+ * max_len (capped at VMM_CMDLINE_MAX - 1) is -E2BIG, the message naming limit. */
+int vmm_put_cmdline(const struct vmm_mem_map *map, const char *path, const char *cmdline,
+		    uint64_t max_len, const char *limit);
 /* Detects the format (bzImage "HdrS", ELF64 with a PVH note, Multiboot v1). */
 int vmm_load_guest(const struct vmm_image *img, const struct vmm_mem_map *map,
 		   const struct vmm_load_args *args, struct vmm_boot *boot);

@@ -156,23 +156,11 @@ static int bz_place_kernel(const struct vmm_image *img, const struct vmm_mem_map
 static int bz_cmdline(const struct vmm_mem_map *map, const struct vmm_load_args *a,
 		      struct bz *bz)
 {
-	uint64_t max = rd(bz->bp + HDR_CMDLINE_SIZE, 4);
-	size_t len = a->cmdline ? strlen(a->cmdline) : 0;
-	char *dst;
+	int rc = vmm_put_cmdline(map, bz->path, a->cmdline, rd(bz->bp + HDR_CMDLINE_SIZE, 4),
+				 "cmdline_size");
 
-	max = UTIL_MIN(max, VMM_CMDLINE_MAX - 1);
-	if (len > max) {
-		util_err("%s: command line is %zu bytes, the kernel takes at most %llu "
-			 "(cmdline_size): shorten it", bz->path, len, (unsigned long long)max);
-		return -E2BIG;
-	}
-	dst = vmm_gpa_ptr(map, VMM_CMDLINE_GPA, len + 1);
-	if (!dst) {
-		util_err("%s: guest RAM does not cover the command line at 0x%llx", bz->path,
-			 (unsigned long long)VMM_CMDLINE_GPA);
-		return -ENOSPC;
-	}
-	memcpy(dst, a->cmdline ? a->cmdline : "", len + 1);
+	if (rc)
+		return rc;
 	wr(bz->bp + HDR_CMD_LINE_PTR, VMM_CMDLINE_GPA, 4);
 	wr(bz->bp + BP_EXT_CMD_LINE_PTR, VMM_CMDLINE_GPA >> 32, 4);
 	return 0;

@@ -29,27 +29,6 @@ struct hvm_memmap_table_entry { uint64_t addr, size; uint32_t type, reserved; };
 _Static_assert(sizeof(struct hvm_start_info) == 56, "hvm_start_info v1 is 56 bytes");
 _Static_assert(sizeof(struct hvm_memmap_table_entry) == 24, "memmap entry is 24 bytes");
 
-static int pvh_cmdline(const struct vmm_image *img, const struct vmm_mem_map *map,
-		       const char *cmdline)
-{
-	size_t len = cmdline ? strlen(cmdline) : 0;
-	char *dst;
-
-	if (len >= VMM_CMDLINE_MAX) {
-		util_err("%s: command line is %zu bytes, at most %llu fit", img->path, len,
-			 (unsigned long long)VMM_CMDLINE_MAX - 1);
-		return -E2BIG;
-	}
-	dst = vmm_gpa_ptr(map, VMM_CMDLINE_GPA, len + 1);
-	if (!dst) {
-		util_err("%s: guest RAM does not cover the command line at 0x%llx", img->path,
-			 (unsigned long long)VMM_CMDLINE_GPA);
-		return -ENOSPC;
-	}
-	memcpy(dst, cmdline ? cmdline : "", len + 1);
-	return 0;
-}
-
 /* Highest page-aligned gpa in region 0 (below 4 GiB) above kernel_end. */
 static int pvh_initrd(const struct vmm_image *img, const struct vmm_mem_map *map,
 		      const struct vmm_load_args *a, uint64_t kernel_end, uint64_t *gpa)
@@ -138,7 +117,8 @@ int vmm_load_pvh(const struct vmm_image *img, const struct vmm_mem_map *map,
 		rc = -ENOEXEC;
 	}
 	if (rc > 0)
-		rc = pvh_cmdline(img, map, a->cmdline);
+		rc = vmm_put_cmdline(map, img->path, a->cmdline, VMM_CMDLINE_MAX - 1,
+				     "avmm's command-line area");
 	if (!rc && a->initrd && a->initrd_size)
 		rc = pvh_initrd(img, map, a, end, &initrd_gpa);
 	if (!rc)
