@@ -31,29 +31,6 @@ static int parse_seconds(const char *v, double max, uint64_t *ns)
 	return rc;
 }
 
-static int parse_int(const char *v, int min, int max, int *out)
-{
-	double d;
-	int rc = pol_parse_double(v, min, max, &d);
-
-	if (!rc && d != (int)d)
-		rc = -EINVAL;
-	if (!rc)
-		*out = (int)d;
-	return rc;
-}
-
-/* v as the index of one of names (any case; the names in the enum's order). */
-static int parse_word(const char *v, const char *const *names, int *out)
-{
-	for (int i = 0; names[i]; i++)
-		if (!strcasecmp(v, names[i])) {
-			*out = i;
-			return 0;
-		}
-	return -EINVAL;
-}
-
 static int parse_compare(struct pol_experiment *x, const char *v)
 {
 	char buf[POL_MAX_LINE + 1], *save = NULL, *tok;
@@ -92,7 +69,7 @@ int pol_exp_set_experiment(struct pol_exp_ctx *c, const struct pol_ini_entry *en
 	if (!strcmp(k, "cmdline"))
 		return copy_str(x->cmdline, sizeof(x->cmdline), v);
 	if (!strcmp(k, "vcpus"))
-		return parse_int(v, 1, POL_MAX_CPUS, &x->vcpus);
+		return pol_parse_int(v, 1, POL_MAX_CPUS, &x->vcpus);
 	if (!strcmp(k, "memory")) {
 		rc = util_parse_size(v, &x->mem_bytes);
 		if (!rc && (x->mem_bytes < (1u << 20) || x->mem_bytes > (1ull << 40)))
@@ -113,7 +90,7 @@ int pol_exp_set_experiment(struct pol_exp_ctx *c, const struct pol_ini_entry *en
 		return !rc && !x->duration_ns ? -ERANGE : rc;
 	}
 	if (!strcmp(k, "repeat"))
-		return parse_int(v, 1, 100, &x->repeat);
+		return pol_parse_int(v, 1, 100, &x->repeat);
 	return -ENOENT;
 }
 
@@ -128,7 +105,7 @@ int pol_exp_set_output(struct pol_exp_ctx *c, const struct pol_ini_entry *en)
 	if (!strcmp(k, "summary"))
 		return *v ? copy_str(x->summary, sizeof(x->summary), v) : -EINVAL;
 	if (!strcmp(k, "format")) {
-		rc = parse_word(v, format_names, &w);
+		rc = pol_parse_word(v, format_names, &w);
 		if (!rc)
 			x->format = (enum pol_exp_format)w;
 		return rc;
@@ -151,19 +128,19 @@ int pol_exp_set_phase(struct pol_exp_ctx *c, struct pol_exp_phase *ph, int slot,
 		return *v ? copy_str(ph->profile, sizeof(ph->profile), v) : -EINVAL;
 	}
 	if (!strcmp(k, "host_load")) {
-		rc = parse_word(v, load_names, &w);
+		rc = pol_parse_word(v, load_names, &w);
 		if (!rc)
 			ph->load = (enum pol_load_action)w;
 		return rc;
 	}
 	if (!strcmp(k, "host_load_kind")) {
-		rc = parse_word(v, load_kind_names, &w);
+		rc = pol_parse_word(v, load_kind_names, &w);
 		if (!rc)
 			ph->load_kind = (enum pol_load_kind)w;
 		return rc;
 	}
 	if (!strcmp(k, "host_load_threads"))
-		return parse_int(v, 1, 256, &ph->load_threads);
+		return pol_parse_int(v, 1, 256, &ph->load_threads);
 	if (!strcmp(k, "host_load_cpus"))
 		return pol_parse_cpulist(v, ph->load_cpus, POL_MAX_CPUS, &ph->nr_load_cpus);
 	return -ENOENT;

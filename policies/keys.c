@@ -119,7 +119,7 @@ int pol_key_set(const struct pol_key *k, struct pol_profile *p, const char *v)
 {
 	char *base = (char *)p + k->off;
 	double d;
-	int i, rc;
+	int rc;
 
 	switch (k->type) {
 	case PK_STR:
@@ -135,22 +135,11 @@ int pol_key_set(const struct pol_key *k, struct pol_profile *p, const char *v)
 			*(uint64_t *)base = (uint64_t)(d * 1e6 + 0.5);
 		return rc;
 	case PK_INT:
-		rc = pol_parse_double(v, k->min, k->max, &d);
-		if (!rc && d != (int)d)
-			rc = -EINVAL;
-		if (!rc)
-			*(int *)base = (int)d;
-		return rc;
+		return pol_parse_int(v, (int)k->min, (int)k->max, (int *)base);
 	case PK_BOOL:
 		return pol_parse_bool(v, (bool *)base);
 	case PK_ENUM:
-		for (i = 0; k->names[i]; i++) {
-			if (!strcasecmp(k->names[i], v)) {
-				*(int *)base = i;
-				return 0;
-			}
-		}
-		return -EINVAL;
+		return pol_parse_word(v, k->names, (int *)base);
 	case PK_CPULIST:
 		return pol_parse_cpulist(v, (int *)base, (int)k->max, (int *)((char *)p + k->off2));
 	}

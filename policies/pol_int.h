@@ -54,6 +54,10 @@ int pol_read_text(const char *path, char **text, size_t *len, struct pol_errs *e
 /* Value parsers: 0 or -EINVAL/-ERANGE. */
 int pol_parse_double(const char *s, double min, double max, double *out);
 int pol_parse_bool(const char *s, bool *out);
+/* A whole number in min..max (written as a number: "4", "4.0"). */
+int pol_parse_int(const char *s, int min, int max, int *out);
+/* s as the index of one of names (any case; NULL-terminated, in enum order). */
+int pol_parse_word(const char *s, const char *const *names, int *out);
 int pol_parse_cpulist(const char *s, int *cpus, int max, int *nr);
 
 /* Resolve a profile name or path through dirs into path. */

@@ -35,6 +35,29 @@ int pol_parse_double(const char *s, double min, double max, double *out)
 	return 0;
 }
 
+int pol_parse_int(const char *s, int min, int max, int *out)
+{
+	double d;
+	int rc = pol_parse_double(s, min, max, &d);
+
+	if (!rc && d != (int)d)
+		rc = -EINVAL;
+	if (!rc)
+		*out = (int)d;
+	return rc;
+}
+
+int pol_parse_word(const char *s, const char *const *names, int *out)
+{
+	for (int i = 0; names[i]; i++) {
+		if (!strcasecmp(s, names[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 int pol_parse_bool(const char *s, bool *out)
 {
 	static const char *const yes[] = { "yes", "true", "on", "1", "enable", "enabled" };
