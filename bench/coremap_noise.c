@@ -76,64 +76,37 @@ static int read_schedstat(pid_t tid, uint64_t *run_ns, uint64_t *wait_ns)
 }
 
 /* busy and total jiffies per CPU from /proc/stat; returns CPUs seen */
-static int read_proc_stat(uint64_t *busy, uint64_t *total)
-{
-	static char buf[1 << 16];
-	char *line, *save = NULL;
-	int n = 0;
-
-	if (util_read_file(NULL, "/proc/stat", buf, sizeof(buf)) < 0)
-		return -1;
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		unsigned long long v[8] = { 0 };
-		int cpu;
-
-		if (sscanf(line, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &v[0],
-			   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) < 5 ||
-		    cpu < 0 || cpu >= MAX_CPUS)
-			continue;
-		total[cpu] = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
-		busy[cpu] = total[cpu] - v[3] - v[4];
-		n = cpu + 1 > n ? cpu + 1 : n;
-	}
-	return n;
-}
-
 struct loop {
 	const struct coremap_topo *topo;
 	struct coremap_goal goal;
 	pid_t tid;
 	int cur;
-	uint64_t t_ns, run_ns, wait_ns, busy[MAX_CPUS], total[MAX_CPUS];
-	int nr_cpus, moves;
+	uint64_t t_ns, run_ns, wait_ns;
+	struct adapt_cpu_load load;  /* host busy % per CPU, as the session reads it */
+	int moves;
 	double remap_ns[16];
 };
 
 /* One tick: metrics since the last tick -> coremap_plan -> coremap_apply. */
 static void tick(struct loop *l)
 {
-	uint64_t now = util_now_ns(), run, wait, busy[MAX_CPUS], total[MAX_CPUS];
+	uint64_t now = util_now_ns(), run, wait;
 	double busy_pct[MAX_CPUS] = { 0 }, dt;
 	struct coremap_vcpu_metrics m;
 	struct coremap_apply_result res;
 	char why[512];
-	int i, n, out;
+	int n, out;
 
 	if (read_schedstat(l->tid, &run, &wait) < 0)
 		return;
-	n = read_proc_stat(busy, total);
+	n = adapt_cpu_busy_pct(&l->load, NULL, busy_pct, MAX_CPUS);
 	dt = (double)(now - l->t_ns);
 	m.llc_misses_per_kinstr = -1; /* no PMU needed: noise avoidance only */
 	m.cpu_pct = 100.0 * (double)(run - l->run_ns) / dt;
 	m.run_delay_pct = 100.0 * (double)(wait - l->wait_ns) / dt;
 	m.cur_pcpu = l->cur;
-	for (i = 0; i < n && i < l->nr_cpus; i++) {
-		uint64_t dtot = total[i] - l->total[i];
-
-		busy_pct[i] = dtot ? 100.0 * (double)(busy[i] - l->busy[i]) / (double)dtot : 0;
-	}
 	l->goal.pu_busy_pct = busy_pct;
-	l->goal.nr_pu_busy = n;
+	l->goal.nr_pu_busy = n < 0 ? 0 : n;
 	if (getenv("COREMAP_NOISE_VERBOSE")) {
 		coremap_plan(l->topo, COREMAP_ADAPTIVE, &m, 1, &l->goal, &out, why, sizeof(why));
 		printf("   tick: cpu %.0f%% delay %.0f%% busy %.0f/%.0f: %s\n", m.cpu_pct,
@@ -155,8 +128,6 @@ static void tick(struct loop *l)
 	l->t_ns = now;
 	l->run_ns = run;
 	l->wait_ns = wait;
-	memcpy(l->busy, busy, sizeof(busy));
-	memcpy(l->total, total, sizeof(total));
 }
 
 /* The TSC rate measured on the host (the guest sees the same TSC), so the
@@ -202,7 +173,7 @@ static int run_once(enum mode mode, const char *guest, int hog_cpu, struct loop 
 	}
 	l->t_ns = util_now_ns();
 	read_schedstat(l->tid, &l->run_ns, &l->wait_ns);
-	read_proc_stat(l->busy, l->total);
+	adapt_cpu_busy_pct(&l->load, NULL, (double[MAX_CPUS]){ 0 }, MAX_CPUS);
 	while (!vmm_ended(vm)) {
 		util_sleep_ns(mode == PLAN ? TICK_NS : TICK_NS / 2);
 		if (mode == PLAN && !vmm_ended(vm))
@@ -326,7 +297,6 @@ int main(void)
 	if (coremap_topo_load(NULL, &topo) < 0 || load_goal(&l.goal, &prof) < 0)
 		return 1;
 	l.topo = topo;
-	l.nr_cpus = MAX_CPUS;
 	util_log_set_level(UTIL_LOG_WARN);
 	setenv("AVMM_PROFILE_DIR", "policies/profiles", 0); /* for include = performance */
 	snprintf(cmdline, sizeof(cmdline), "secs=%s tsc_hz=%llu", GUEST_SECS,
