@@ -110,6 +110,12 @@ static int unknown_port(struct vmm_vcpu *v, uint16_t port, uint8_t *data, int si
 	return 0;
 }
 
+static int guest_reset(struct vmm_vcpu *v, uint16_t port)
+{
+	vmm_end(v->vm, VMM_END_RESET, 0, "vcpu%d: guest reset through port 0x%x", v->idx, port);
+	return 1;
+}
+
 int vmm_pio(struct vmm_vcpu *v, uint16_t port, uint8_t *data, int size, bool is_write)
 {
 	struct vmm *vm = v->vm;
@@ -126,7 +132,7 @@ int vmm_pio(struct vmm_vcpu *v, uint16_t port, uint8_t *data, int size, bool is_
 	switch (port) {
 	case DEBUG_EXIT_PORT:
 		if (!is_write)
-			break;
+			return unknown_port(v, port, data, size, is_write);
 		vmm_end(vm, VMM_END_DEBUG_EXIT, (int)((value_of(data, size) << 1) | 1) & 0xff,
 			"guest wrote %u to the debug-exit port", value_of(data, size));
 		return 1;
@@ -136,7 +142,7 @@ int vmm_pio(struct vmm_vcpu *v, uint16_t port, uint8_t *data, int size, bool is_
 		return 0;
 	case 0x64: /* keyboard controller: 0xfe pulses reset */
 		if (is_write && data[0] == 0xfe)
-			break;
+			return guest_reset(v, port);
 		if (!is_write)
 			memset(data, 0, size);
 		return 0;
@@ -146,21 +152,17 @@ int vmm_pio(struct vmm_vcpu *v, uint16_t port, uint8_t *data, int size, bool is_
 		return 0;
 	case 0x92: /* system control port A: bit 0 resets, A20 reads as on */
 		if (is_write && (data[0] & 1))
-			break;
+			return guest_reset(v, port);
 		if (!is_write)
 			data[0] = 0x02;
 		return 0;
 	case 0xcf9: /* reset control register */
 		if (is_write && (data[0] & 0x04))
-			break;
+			return guest_reset(v, port);
 		if (!is_write)
 			data[0] = 0;
 		return 0;
 	default:
 		return unknown_port(v, port, data, size, is_write);
 	}
-	if (port == DEBUG_EXIT_PORT)
-		return unknown_port(v, port, data, size, is_write);
-	vmm_end(vm, VMM_END_RESET, 0, "vcpu%d: guest reset through port 0x%x", v->idx, port);
-	return 1;
 }
