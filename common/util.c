@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/rseq.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,15 @@ uint64_t util_thread_cpu_ns(void)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+const volatile uint32_t *util_rseq_cpu_id(void)
+{
+	const struct rseq *r = (const void *)((char *)__builtin_thread_pointer() + __rseq_offset);
+
+	if (__rseq_size < offsetof(struct rseq, cpu_id) + sizeof(r->cpu_id))
+		return NULL;
+	return &r->cpu_id;
 }
 
 void util_sleep_ns(uint64_t ns)

@@ -29,6 +29,12 @@ void util_log(enum util_log_level level, const char *fmt, ...)
 uint64_t util_now_ns(void);
 uint64_t util_thread_cpu_ns(void);
 void util_sleep_ns(uint64_t ns);
+/* The calling thread's rseq cpu_id (glibc registers the area per thread):
+ * the kernel keeps it at the CPU the thread runs on, also across KVM_RUN
+ * (updated at guest entry), so another thread of the process can read where
+ * this one is without a system call, while this thread exists. NULL when
+ * glibc runs without rseq (glibc.pthread.rseq=0). Values >= 2^31: unknown. */
+const volatile uint32_t *util_rseq_cpu_id(void);
 
 /* "64M", "2G", "4096", "512k" -> bytes (binary multiples). -EINVAL, -ERANGE. */
 int util_parse_size(const char *s, uint64_t *bytes);

@@ -130,8 +130,7 @@ int tel_samples_json(struct tel *t, uint64_t since, char **out)
 	if (since > first)
 		first = since;
 	for (uint64_t q = first; q < t->nr_samples; q++)
-		json_array_append_new(arr, tel_sample_json(&t->ring[q % (uint64_t)t->ring_len],
-							   ev, nev));
+		json_array_append_new(arr, tel_sample_json(tel_slot(t, q), ev, nev));
 	o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:o}", "vm", t->vm_name, "run_id",
 		      t->run_id, "profile", t->profile, "nr_vcpus", t->nr_vcpus,
 		      "next", (json_int_t)t->nr_samples, "period_ns",

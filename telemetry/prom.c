@@ -296,7 +296,7 @@ int tel_metrics_text(struct tel *t, char **text)
 	pthread_mutex_lock(&t->lock);
 	for (int i = 0; i < t->nr_kinds; i++)
 		kinds[i] = t->kinds[i];
-	in.s = t->nr_samples ? &t->ring[(t->nr_samples - 1) % (uint64_t)t->ring_len] : NULL;
+	in.s = t->nr_samples ? tel_slot(t, t->nr_samples - 1) : NULL;
 	in.vm = t->vm_name;
 	in.run_id = t->run_id;
 	in.profile = t->profile;

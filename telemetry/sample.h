@@ -80,13 +80,15 @@ struct tel_sample {
 	uint64_t t_ns;               /* CLOCK_MONOTONIC */
 	uint64_t dt_ns;              /* since the previous sample, 0 for the first */
 	int nr_vcpus;
-	struct tel_vcpu_sample vcpu[TEL_MAX_VCPUS];
 	struct tel_vm_sample vm;
 	struct tel_energy_sample energy;
 	struct tel_source_status src[TEL_SRC_COUNT];
 	/* added by telemetry: its own cost */
 	uint64_t tel_cpu_ns;         /* CPU time spent sampling, cumulative */
 	uint64_t tel_sample_ns;      /* wall time this sample took to collect */
+	/* last, so that telemetry's ring keeps only the nr_vcpus in use
+	 * (entries past nr_vcpus are unspecified in a copy) */
+	struct tel_vcpu_sample vcpu[TEL_MAX_VCPUS];
 };
 
 /* One adaptation decision as exported (decision log, dashboard timeline). */

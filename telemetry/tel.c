@@ -112,11 +112,14 @@ int tel_open_target(const struct tel_config *c, const struct tel_target *tg,
 	if (err)
 		goto fail;
 	err = -ENOMEM;
-	/* calloc: untouched pages stay unallocated; a sample only writes the
-	 * slots of the vCPUs in use (the resident cost of a small VM is small) */
-	t->ring = calloc((size_t)t->ring_len, sizeof(*t->ring));
+	/* slots sized for the vCPUs in use, touched now: no page fault on the
+	 * sampling path, and a small VM's ring stays small */
+	t->slot_bytes = (offsetof(struct tel_sample, vcpu) +
+			 (size_t)t->nr_vcpus * sizeof(struct tel_vcpu_sample) + 63) & ~(size_t)63;
+	t->ring = aligned_alloc(64, (size_t)t->ring_len * t->slot_bytes);
 	if (!t->ring)
 		goto fail;
+	memset(t->ring, 0, (size_t)t->ring_len * t->slot_bytes);
 	tel_set_down(&t->src[TEL_SRC_ENERGY], "no energy source connected");
 	tel_set_down(&t->src[TEL_SRC_THREAD], "vCPU threads not started yet");
 	err = setup_counters(t, c);
@@ -158,12 +161,10 @@ int tel_sample(struct tel *t, struct tel_sample *out)
 
 	pthread_mutex_lock(&t->lock);
 	nev = t->hw ? t->hw_ops->names(t->hw, ev, TEL_MAX_EVENTS) : 0;
-	s = &t->ring[t->nr_samples % (uint64_t)t->ring_len];
+	s = tel_slot(t, t->nr_samples);
 	if (t->nr_samples)
-		prev = &t->ring[(t->nr_samples - 1) % (uint64_t)t->ring_len];
-	/* cleared up to the vCPUs in use (the vCPU array is most of it) */
-	memset(s, 0, offsetof(struct tel_sample, vcpu) + (size_t)t->nr_vcpus * sizeof(s->vcpu[0]));
-	memset(&s->vm, 0, sizeof(*s) - offsetof(struct tel_sample, vm));
+		prev = tel_slot(t, t->nr_samples - 1);
+	memset(s, 0, t->slot_bytes);
 	s->seq = t->nr_samples;
 	s->t_ns = t0;
 	s->dt_ns = prev ? t0 - prev->t_ns : 0;
@@ -192,7 +193,7 @@ int tel_sample(struct tel *t, struct tel_sample *out)
 	s->tel_cpu_ns = t->sampler_cpu_ns + t->http_cpu_ns;
 	t->nr_samples++;
 	if (out)
-		*out = *s;
+		tel_copy_sample(t, out, s);
 	pthread_mutex_unlock(&t->lock);
 	return 0;
 }
@@ -203,7 +204,7 @@ int tel_latest(struct tel *t, struct tel_sample *out)
 
 	pthread_mutex_lock(&t->lock);
 	if (t->nr_samples) {
-		*out = t->ring[(t->nr_samples - 1) % (uint64_t)t->ring_len];
+		tel_copy_sample(t, out, tel_slot(t, t->nr_samples - 1));
 		err = 0;
 	}
 	pthread_mutex_unlock(&t->lock);

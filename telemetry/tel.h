@@ -43,7 +43,7 @@
 
 #define TEL_MAX_TRACES 4
 #define TEL_MAX_EVENTS TEL_SAMPLE_MAX_EVENTS
-#define TEL_RING_DEFAULT 64 /* samples kept; each holds TEL_MAX_VCPUS slots (26 KiB) */
+#define TEL_RING_DEFAULT 64 /* samples kept (each ~1.1 KiB + 0.4 KiB per vCPU) */
 
 struct vmm;
 struct vmm_ctl;
@@ -86,6 +86,9 @@ struct tel_target {
 	int (*vm_stats_fd)(void *arg);
 	int (*vcpu_stats_fd)(void *arg, int vcpu);
 	pid_t (*vcpu_tid)(void *arg, int vcpu); /* 0: not started yet */
+	/* Optional: the CPU the vCPU thread is on or last ran on, without a
+	 * system call (vmm_vcpu_pcpu); -1: unknown, then procfs is read. */
+	int (*vcpu_pcpu)(void *arg, int vcpu);
 	void *arg;
 };
 

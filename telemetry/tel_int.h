@@ -5,6 +5,7 @@
 #include <linux/perf_event.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <string.h>
 #include <time.h>
 
 #include "telemetry/tel.h"
@@ -165,8 +166,9 @@ struct tel {
 	tel_energy_fn energy_fn;
 	void *energy_arg;
 	uint64_t host_busy_ns;      /* the energy hook's host busy time, last sample */
-	/* ring */
-	struct tel_sample *ring;
+	/* ring: ring_len slots of slot_bytes (a sample up to its nr_vcpus) */
+	unsigned char *ring;
+	size_t slot_bytes;
 	int ring_len;
 	uint64_t nr_samples;               /* seq of the next sample */
 	/* decisions */
@@ -188,6 +190,18 @@ struct tel {
 	pthread_cond_t stop_cond;
 	bool stop;
 };
+
+/* The ring slot of sample seq, and a copy of one (nr_vcpus entries). */
+static inline struct tel_sample *tel_slot(const struct tel *t, uint64_t seq)
+{
+	return (struct tel_sample *)(t->ring + (seq % (uint64_t)t->ring_len) * t->slot_bytes);
+}
+
+static inline void tel_copy_sample(const struct tel *t, struct tel_sample *dst,
+				   const struct tel_sample *src)
+{
+	memcpy(dst, src, t->slot_bytes);
+}
 
 void tel_collect(struct tel *t, struct tel_sample *s);
 int tel_open_vm_stats(struct tel *t);

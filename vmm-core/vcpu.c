@@ -107,6 +107,9 @@ static void *vcpu_thread(void *arg)
 	snprintf(name, sizeof(name), "avmm-vcpu%d", v->idx);
 	pthread_setname_np(pthread_self(), name);
 	this_run = v->run;
+	pthread_mutex_lock(&v->lock);
+	v->rseq_cpu = util_rseq_cpu_id();
+	pthread_mutex_unlock(&v->lock);
 	unblock_kick();
 	while (park_if_requested(v)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
@@ -123,6 +126,7 @@ static void *vcpu_thread(void *arg)
 			break;
 	}
 	pthread_mutex_lock(&v->lock);
+	v->rseq_cpu = NULL;    /* the area ends with this thread */
 	v->exited = true;
 	pthread_cond_broadcast(&v->cond);
 	pthread_mutex_unlock(&v->lock);
@@ -155,6 +159,21 @@ int vmm_start(struct vmm *vm)
 		while (!vm->vcpu[j].tid)
 			util_sleep_ns(100000);
 	return rc;
+}
+
+int vmm_vcpu_pcpu(struct vmm *vm, int vcpu)
+{
+	struct vmm_vcpu *v;
+	int64_t cpu = -1;
+
+	if (vcpu < 0 || vcpu >= vm->nr_vcpus)
+		return -1;
+	v = &vm->vcpu[vcpu];
+	pthread_mutex_lock(&v->lock);
+	if (v->rseq_cpu && *v->rseq_cpu < (1u << 31))
+		cpu = *v->rseq_cpu;
+	pthread_mutex_unlock(&v->lock);
+	return (int)cpu;
 }
 
 static int pause_one(struct vmm_vcpu *v)

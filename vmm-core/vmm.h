@@ -71,6 +71,9 @@ int vmm_resume(struct vmm *vm, int vcpu);
 
 int vmm_nr_vcpus(const struct vmm *vm);
 pid_t vmm_vcpu_tid(const struct vmm *vm, int vcpu); /* 0 before vmm_start */
+/* The CPU the vCPU's thread runs on, or last ran on, read from the thread's
+ * rseq area (no system call); -1 before start, after its end, or without rseq. */
+int vmm_vcpu_pcpu(struct vmm *vm, int vcpu);
 int vmm_vm_fd(const struct vmm *vm);
 /* vCPU ioctls block while that vCPU is inside KVM_RUN: samplers must not
  * issue them on a running VM. Use these KVM binary-stats fds (opened at

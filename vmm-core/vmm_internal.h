@@ -20,6 +20,7 @@ struct vmm_vcpu {
 	pthread_t thread;
 	bool started;
 	_Atomic pid_t tid;
+	const volatile uint32_t *rseq_cpu; /* the thread's, under lock; NULL once ended */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool pause_req, paused, exited;

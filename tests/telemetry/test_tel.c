@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,7 +198,6 @@ Test(tel, samples_a_running_guest_and_exports)
 
 Test(tel, unavailable_sources_are_down_with_reason_and_sampling_goes_on)
 {
-	static pid_t gone = 0x3ffffff0;
 	struct tel_config c = { .counters = "perf", .vm_name = "x" };
 	struct tel_target tg = { .nr_vcpus = 1, .vcpu_tid = NULL };
 	struct tel_sample s;
@@ -205,8 +205,6 @@ Test(tel, unavailable_sources_are_down_with_reason_and_sampling_goes_on)
 	char *m;
 	char err[200];
 
-	pid_t (*tidfn)(void *, int) = NULL;
-	(void)tidfn;
 	cr_assert_eq(tel_open_target(&c, &tg, &t), 0);
 	cr_assert_eq(tel_sample(t, &s), 0);
 	cr_assert_eq(tel_sample(t, &s), 0);
@@ -224,7 +222,60 @@ Test(tel, unavailable_sources_are_down_with_reason_and_sampling_goes_on)
 		     "must not be exported as 0");
 	free(m);
 	tel_close(t);
-	(void)gone;
+}
+
+static int pcpu_calls;
+
+static int counted_pcpu(void *arg, int i)
+{
+	pcpu_calls++;
+	return tvm_vcpu_pcpu(arg, i);
+}
+
+/* The last CPU comes from the target's rseq read (no procfs) and follows the
+ * pinning; the ring keeps ring_len samples of nr_vcpus each, in order. */
+Test(tel, last_cpu_from_the_target_and_the_ring_in_order)
+{
+	struct tel_config c = { .counters = "none", .ring_len = 3 };
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct tel_sample s, l;
+	struct tel *t;
+	cpu_set_t set;
+	char *js;
+
+	need_vm(2);
+	if (!util_rseq_cpu_id())
+		cr_skip_test("glibc runs without rseq (GLIBC_TUNABLES glibc.pthread.rseq=0)");
+	struct tel_target tg = target();
+	tg.vcpu_pcpu = counted_pcpu;
+	for (int i = 0; i < 2; i++) {
+		CPU_ZERO(&set);
+		CPU_SET(ncpu > 1 ? i : 0, &set);
+		cr_assert_eq(sched_setaffinity(vm.tid[i], sizeof(set), &set), 0);
+	}
+	cr_assert_eq(tel_open_target(&c, &tg, &t), 0);
+	for (int k = 0; k < 10; k++) {
+		util_sleep_ns(20000000);
+		cr_assert_eq(tel_sample(t, &s), 0);
+	}
+	cr_assert_gt(pcpu_calls, 0);
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(s.vcpu[i].pcpu, ncpu > 1 ? i : 0, "vcpu%d on CPU %d", i, s.vcpu[i].pcpu);
+	cr_assert_eq(tel_latest(t, &l), 0);
+	cr_assert_eq(l.seq, 9);
+	cr_assert_eq(l.nr_vcpus, 2);
+	cr_assert_eq(l.vcpu[1].tid, vm.tid[1]);
+	cr_assert_eq(l.vcpu[1].exits, s.vcpu[1].exits);
+	cr_assert_eq(tel_samples_json(t, 0, &js), 0);
+	json_t *o = json_loads(js, 0, NULL), *arr = json_object_get(o, "samples");
+
+	cr_assert_eq(json_array_size(arr), 3);
+	for (int k = 0; k < 3; k++)
+		cr_assert_eq(json_integer_value(json_object_get(json_array_get(arr, (size_t)k),
+								"seq")), 7 + k);
+	json_decref(o);
+	free(js);
+	tel_close(t);
 }
 
 static pid_t gone_tid(void *arg, int i)

@@ -9,6 +9,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/util.h"
+
 #define MEM_SIZE 0x10000
 #define CODE_GPA 0x1000
 
@@ -106,6 +108,7 @@ static void *vcpu_main(void *p)
 	struct targ *a = p;
 	struct tvm *t = a->t;
 
+	t->cpu[a->i] = util_rseq_cpu_id();
 	t->tid[a->i] = (pid_t)syscall(SYS_gettid);
 	while (!t->stop) {
 		if (tvm_run(t, a->i, 1) < 0)
@@ -171,4 +174,11 @@ int tvm_vcpu_fd(void *arg, int i)
 pid_t tvm_vcpu_tid(void *arg, int i)
 {
 	return ((struct tvm *)arg)->tid[i];
+}
+
+int tvm_vcpu_pcpu(void *arg, int i)
+{
+	const volatile uint32_t *c = ((struct tvm *)arg)->cpu[i];
+
+	return c && *c < (1u << 31) ? (int)*c : -1;
 }

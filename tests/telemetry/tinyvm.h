@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define TVM_MAX 64
@@ -17,6 +18,7 @@ struct tvm {
 	size_t run_size;
 	pthread_t th[TVM_MAX];
 	volatile pid_t tid[TVM_MAX];
+	const volatile uint32_t *cpu[TVM_MAX];  /* each thread's rseq cpu_id */
 	volatile bool stop;
 	unsigned pause_us;       /* sleep between KVM_RUN calls in threads */
 	bool threads;
@@ -35,5 +37,6 @@ void tvm_destroy(struct tvm *t);
 int tvm_vm_fd(void *arg);
 int tvm_vcpu_fd(void *arg, int i);
 pid_t tvm_vcpu_tid(void *arg, int i);
+int tvm_vcpu_pcpu(void *arg, int i);   /* from the thread's rseq area, -1 unknown */
 
 #endif

@@ -1,6 +1,7 @@
 /* Integration: pause/resume and stop of running vCPU threads (real KVM). */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -75,5 +76,38 @@ Test(pause, one_vcpu_of_two)
 	vmm_request_stop(vm);
 	vmm_wait(vm, &res);
 	cr_assert_eq(res.end, VMM_END_STOPPED);
+	vmm_destroy(vm);
+}
+
+/* vmm_vcpu_pcpu reads the vCPU thread's rseq area: it follows the thread
+ * from CPU to CPU while the guest computes inside KVM_RUN, and is -1 once
+ * the thread has ended. */
+Test(pause, vcpu_cpu_follows_pinning_without_leaving_the_guest)
+{
+	struct vmm *vm = start_compute(1);
+	pid_t tid = vmm_vcpu_tid(vm, 0);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct vmm_result res;
+	cpu_set_t set;
+
+	if (!util_rseq_cpu_id())
+		cr_skip_test("glibc runs without rseq (GLIBC_TUNABLES glibc.pthread.rseq=0)");
+	for (int k = 0; k < 4; k++) {
+		int want = (int)(k % (ncpu < 2 ? 1 : 2)), got = -1;
+
+		CPU_ZERO(&set);
+		CPU_SET(want, &set);
+		cr_assert_eq(sched_setaffinity(tid, sizeof(set), &set), 0, "%s", strerror(errno));
+		for (int w = 0; w < 100 && got != want; w++) {
+			util_sleep_ns(10000000);
+			got = vmm_vcpu_pcpu(vm, 0);
+		}
+		cr_assert_eq(got, want, "vCPU thread pinned to CPU %d, read CPU %d", want, got);
+	}
+	cr_assert_eq(vmm_vcpu_pcpu(vm, 1), -1);
+	cr_assert_eq(vmm_vcpu_pcpu(vm, -1), -1);
+	vmm_request_stop(vm);
+	vmm_wait(vm, &res);
+	cr_assert_eq(vmm_vcpu_pcpu(vm, 0), -1);
 	vmm_destroy(vm);
 }
