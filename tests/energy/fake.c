@@ -21,6 +21,18 @@ char *fake_root(void)
 	return t;
 }
 
+char *root;
+struct energy_src *src;
+struct energy_reading rd;
+
+void fake_teardown(void)
+{
+	energy_close(src);
+	src = NULL;
+	fake_cleanup(root);
+	root = NULL;
+}
+
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
 	return remove(p);

@@ -8,6 +8,13 @@
 
 char *fake_root(void);                     /* mkdtemp; free with fake_cleanup */
 void fake_cleanup(char *root);
+
+/* The fixture the source tests share: the fake tree, the source opened on
+ * it and its last reading; .fini = fake_teardown closes and removes them. */
+extern char *root;
+extern struct energy_src *src;
+extern struct energy_reading rd;
+void fake_teardown(void);
 void fake_write(const char *root, const char *rel, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* <root>/sys/class/powercap/<id>/{name,energy_uj,max_energy_range_uj} */

@@ -16,15 +16,8 @@
 #define C1 "sys/class/powercap/intel-rapl:1/constraint_0_"
 #define SHORT0 "sys/class/powercap/intel-rapl:0/constraint_1_power_limit_uw"
 
-static char *root;
 static struct energy_cap cap;
 static char msg[512];
-
-static void teardown(void)
-{
-	fake_cleanup(root);
-	root = NULL;
-}
 
 /* Two packages: long_term 150 W (max 200 W), short_term 180 W. */
 static void tree(void)
@@ -53,7 +46,7 @@ static void expect_original(void)
 	cr_expect_eq(fake_read_u64(root, SHORT0), 180000000);
 }
 
-Test(energy_cap, set_and_restore, .fini = teardown)
+Test(energy_cap, set_and_restore, .fini = fake_teardown)
 {
 	tree();
 	cr_assert_eq(energy_cap_open(&cap, root, NULL, msg, sizeof(msg)), 0, "%s", msg);
@@ -70,7 +63,7 @@ Test(energy_cap, set_and_restore, .fini = teardown)
 	cr_expect_float_eq(cap.cap_w, 0.0, 1e-9);
 }
 
-Test(energy_cap, clamped_into_min_max, .fini = teardown)
+Test(energy_cap, clamped_into_min_max, .fini = fake_teardown)
 {
 	tree();
 	fake_write(root, C0 "min_power_uw", "20000000\n");
@@ -92,7 +85,7 @@ Test(energy_cap, clamped_into_min_max, .fini = teardown)
 	expect_original();
 }
 
-Test(energy_cap, write_denied_names_the_file_and_restores, .fini = teardown)
+Test(energy_cap, write_denied_names_the_file_and_restores, .fini = fake_teardown)
 {
 	/* As root chmod cannot deny the write: the ops table returns EACCES. */
 	static struct fake_ctx fc;
@@ -110,7 +103,7 @@ Test(energy_cap, write_denied_names_the_file_and_restores, .fini = teardown)
 		     "package-0 put back after the failure");
 }
 
-Test(energy_cap, disabled_zone_enabled_then_restored, .fini = teardown)
+Test(energy_cap, disabled_zone_enabled_then_restored, .fini = fake_teardown)
 {
 	tree();
 	fake_write(root, "sys/class/powercap/intel-rapl:1/enabled", "0\n");
@@ -122,7 +115,7 @@ Test(energy_cap, disabled_zone_enabled_then_restored, .fini = teardown)
 	cr_expect_eq(fake_read_u64(root, "sys/class/powercap/intel-rapl:0/enabled"), 1);
 }
 
-Test(energy_cap, psys_when_no_package, .fini = teardown)
+Test(energy_cap, psys_when_no_package, .fini = fake_teardown)
 {
 	root = fake_root();
 	fake_zone(root, "intel-rapl:0", "psys", 0, 262143328850ull);
@@ -134,7 +127,7 @@ Test(energy_cap, psys_when_no_package, .fini = teardown)
 	cr_expect_eq(fake_read_u64(root, C0 "power_limit_uw"), 90000000);
 }
 
-Test(energy_cap, no_powercap, .fini = teardown)
+Test(energy_cap, no_powercap, .fini = fake_teardown)
 {
 	root = fake_root();
 	cr_expect_eq(energy_cap_open(&cap, root, NULL, msg, sizeof(msg)), -ENODEV);
@@ -202,19 +195,19 @@ static void cap_until(int sig)
 	cr_expect(strstr(text, "total"), "readings printed while holding: %s", text);
 }
 
-Test(energy_cli, cap_held_until_sigterm_then_restored, .fini = teardown)
+Test(energy_cli, cap_held_until_sigterm_then_restored, .fini = fake_teardown)
 {
 	tree();
 	cap_until(SIGTERM);
 }
 
-Test(energy_cli, cap_held_until_sigint_then_restored, .fini = teardown)
+Test(energy_cli, cap_held_until_sigint_then_restored, .fini = fake_teardown)
 {
 	tree();
 	cap_until(SIGINT);
 }
 
-Test(energy_cli, cap_for_a_duration, .fini = teardown)
+Test(energy_cli, cap_for_a_duration, .fini = fake_teardown)
 {
 	char out[512];
 	static char text[65536];
@@ -234,7 +227,7 @@ Test(energy_cli, cap_for_a_duration, .fini = teardown)
 	expect_original();
 }
 
-Test(energy_cli, cap_without_powercap_fails_clearly, .fini = teardown)
+Test(energy_cli, cap_without_powercap_fails_clearly, .fini = fake_teardown)
 {
 	char out[512];
 	static char text[65536];

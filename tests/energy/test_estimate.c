@@ -10,19 +10,7 @@
 
 #define S 1000000000ull
 
-static char *root;
-static struct energy_src *src;
-static struct energy_reading rd;
-
-static void teardown(void)
-{
-	energy_close(src);
-	src = NULL;
-	fake_cleanup(root);
-	root = NULL;
-}
-
-Test(energy_estimate, model_power_and_energy, .fini = teardown)
+Test(energy_estimate, model_power_and_energy, .fini = fake_teardown)
 {
 	struct energy_opts o = { .backend = ENERGY_ESTIMATE, .nr_host_cores = 4,
 				 .model = { .idle_w = 40, .w_per_busy_core = 12 } };
@@ -43,7 +31,7 @@ Test(energy_estimate, model_power_and_energy, .fini = teardown)
 	cr_expect_eq(rd.energy_uj, 216000000);
 }
 
-Test(energy_estimate, busy_cores_from_proc_stat, .fini = teardown)
+Test(energy_estimate, busy_cores_from_proc_stat, .fini = fake_teardown)
 {
 	struct energy_opts o = { .backend = ENERGY_ESTIMATE, .nr_host_cores = 2,
 				 .model = { .idle_w = 40, .w_per_busy_core = 12 } };
@@ -59,7 +47,7 @@ Test(energy_estimate, busy_cores_from_proc_stat, .fini = teardown)
 	cr_expect_float_eq(rd.power_w, 52.0, 1e-9);
 }
 
-Test(energy_estimate, fallback_only_when_asked, .fini = teardown)
+Test(energy_estimate, fallback_only_when_asked, .fini = fake_teardown)
 {
 	struct energy_opts o = { .backend = ENERGY_POWERCAP, .nr_host_cores = 2,
 				 .model = { .idle_w = 10, .w_per_busy_core = 5 } };
@@ -80,7 +68,7 @@ Test(energy_estimate, fallback_only_when_asked, .fini = teardown)
 			   62), "%s", rd.why);
 }
 
-Test(energy_estimate, measured_never_silently_replaced, .fini = teardown)
+Test(energy_estimate, measured_never_silently_replaced, .fini = fake_teardown)
 {
 	struct energy_opts o = { .backend = ENERGY_POWERCAP, .fallback_estimate = true,
 				 .model = { .idle_w = 10, .w_per_busy_core = 5 } };
@@ -124,7 +112,7 @@ static void every_value_labelled(char *text, const char *label)
 	cr_expect(n >= 4, "%d values", n);
 }
 
-Test(energy_export, estimated_values_labelled, .fini = teardown)
+Test(energy_export, estimated_values_labelled, .fini = fake_teardown)
 {
 	struct energy_opts o = { .backend = ENERGY_ESTIMATE, .nr_host_cores = 2,
 				 .model = { .idle_w = 40, .w_per_busy_core = 12 } };
@@ -154,7 +142,7 @@ Test(energy_export, estimated_values_labelled, .fini = teardown)
 	free(text);
 }
 
-Test(energy_export, measured_values_labelled_false, .fini = teardown)
+Test(energy_export, measured_values_labelled_false, .fini = fake_teardown)
 {
 	struct energy_opts o = { .backend = ENERGY_POWERCAP };
 	char *text;
@@ -173,7 +161,7 @@ Test(energy_export, measured_values_labelled_false, .fini = teardown)
 	free(text);
 }
 
-Test(energy_export, unavailable_is_not_zero, .fini = teardown)
+Test(energy_export, unavailable_is_not_zero, .fini = fake_teardown)
 {
 	struct energy_opts o = { .backend = ENERGY_POWERCAP };
 	struct tel_energy_sample ts;
@@ -222,7 +210,7 @@ Test(energy_cli, argument_errors)
 	cr_expect_eq(cli(2, "energy", "--fsroot"), 2);
 }
 
-Test(energy_cli, readings_from_a_fake_tree, .fini = teardown)
+Test(energy_cli, readings_from_a_fake_tree, .fini = fake_teardown)
 {
 	root = fake_root();
 	cr_expect_eq(cli(7, "energy", "--fsroot", root, "--interval", "0.01", "--backend",

@@ -9,18 +9,6 @@
 #define S 1000000000ull
 #define J_PER_COUNT 2.3283064365386962890625e-10   /* 2^-32 J, as the kernel states */
 
-static char *root;
-static struct energy_src *src;
-static struct energy_reading rd;
-
-static void teardown(void)
-{
-	energy_close(src);
-	src = NULL;
-	fake_cleanup(root);
-	root = NULL;
-}
-
 static void power_pmu(const char *cpumask)
 {
 	const char *d = "sys/bus/event_source/devices/power";
@@ -43,7 +31,7 @@ static void power_pmu(const char *cpumask)
 	fake_write(root, p, "2.3283064365386962890625e-10\n");
 }
 
-Test(energy_perf, parses_events_per_package, .fini = teardown)
+Test(energy_perf, parses_events_per_package, .fini = fake_teardown)
 {
 	static struct fake_ctx fc;
 	static struct energy_ops ops;
@@ -77,7 +65,7 @@ Test(energy_perf, parses_events_per_package, .fini = teardown)
 	cr_expect_eq(rd.zone[0].range_uj, 0, "perf counts are 64-bit");
 }
 
-Test(energy_perf, stuck_pmu_is_unavailable, .fini = teardown)
+Test(energy_perf, stuck_pmu_is_unavailable, .fini = fake_teardown)
 {
 	struct fake_ctx fc = { .step = 0 };    /* opens, never advances */
 	struct energy_ops ops = fake_ops(&fc);
@@ -91,7 +79,7 @@ Test(energy_perf, stuck_pmu_is_unavailable, .fini = teardown)
 	cr_expect(strstr(rd.why, "stays at 0") && strstr(rd.why, "hypervisor"), "%s", rd.why);
 }
 
-Test(energy_perf, open_denied_says_why, .fini = teardown)
+Test(energy_perf, open_denied_says_why, .fini = fake_teardown)
 {
 	static struct fake_ctx fc;
 	static struct energy_ops ops;
@@ -110,7 +98,7 @@ Test(energy_perf, open_denied_says_why, .fini = teardown)
 		  strstr(rd.why, "CAP_PERFMON") && strstr(rd.why, "paranoid is 2"), "%s", rd.why);
 }
 
-Test(energy_perf, bad_event_files, .fini = teardown)
+Test(energy_perf, bad_event_files, .fini = fake_teardown)
 {
 	static struct fake_ctx fc;
 	static struct energy_ops ops;
@@ -130,7 +118,7 @@ Test(energy_perf, bad_event_files, .fini = teardown)
 	cr_expect_eq(fc.nfds, 0);
 }
 
-Test(energy_perf, cross_check_against_powercap, .fini = teardown)
+Test(energy_perf, cross_check_against_powercap, .fini = fake_teardown)
 {
 	static struct fake_ctx fc;
 	static struct energy_ops ops;
@@ -215,7 +203,7 @@ Test(energy_powercap_live, real_sysfs_reports_up_or_why)
 	src = NULL;
 }
 
-Test(energy_perf, fake_tree_with_real_ops_is_not_opened, .fini = teardown)
+Test(energy_perf, fake_tree_with_real_ops_is_not_opened, .fini = fake_teardown)
 {
 	struct energy_opts o = { .backend = ENERGY_PERF };
 

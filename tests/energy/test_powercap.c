@@ -12,18 +12,6 @@
 #define PKG_RANGE 262143328850ull
 #define DRAM_RANGE 65712999613ull
 
-static char *root;
-static struct energy_src *src;
-static struct energy_reading rd;
-
-static void teardown(void)
-{
-	energy_close(src);
-	src = NULL;
-	fake_cleanup(root);
-	root = NULL;
-}
-
 /* Two packages with core and dram, a psys zone and an mmio mirror. */
 static void two_socket(void)
 {
@@ -55,7 +43,7 @@ static const struct energy_zone_reading *zone(const char *id)
 	return NULL;
 }
 
-Test(energy_powercap, enumerates_zones_names_parents, .fini = teardown)
+Test(energy_powercap, enumerates_zones_names_parents, .fini = fake_teardown)
 {
 	two_socket();
 	open_src(NULL);
@@ -81,7 +69,7 @@ Test(energy_powercap, enumerates_zones_names_parents, .fini = teardown)
 	cr_expect_eq(zone("intel-rapl:0:1")->range_uj, DRAM_RANGE);
 }
 
-Test(energy_powercap, power_over_the_interval, .fini = teardown)
+Test(energy_powercap, power_over_the_interval, .fini = fake_teardown)
 {
 	two_socket();
 	open_src(NULL);
@@ -107,7 +95,7 @@ Test(energy_powercap, power_over_the_interval, .fini = teardown)
 	cr_expect_eq(energy_read(src, 2 * S, -1, &rd), -EINVAL, "time went backwards");
 }
 
-Test(energy_powercap, wraparound_uses_each_zones_range, .fini = teardown)
+Test(energy_powercap, wraparound_uses_each_zones_range, .fini = fake_teardown)
 {
 	root = fake_root();
 	fake_zone(root, "intel-rapl:0", "package-0", 990000, 1000000);      /* 1 J range */
@@ -128,7 +116,7 @@ Test(energy_powercap, wraparound_uses_each_zones_range, .fini = teardown)
 	cr_expect(strstr(rd.note, "exceeds"), "note: %s", rd.note);
 }
 
-Test(energy_powercap, missing_dram_zone_is_fine, .fini = teardown)
+Test(energy_powercap, missing_dram_zone_is_fine, .fini = fake_teardown)
 {
 	root = fake_root();
 	fake_zone(root, "intel-rapl:0", "package-0", 0, PKG_RANGE);
@@ -144,7 +132,7 @@ Test(energy_powercap, missing_dram_zone_is_fine, .fini = teardown)
 	cr_expect_str_eq(rd.note, "");
 }
 
-Test(energy_powercap, eacces_is_unavailable_with_the_fix, .fini = teardown)
+Test(energy_powercap, eacces_is_unavailable_with_the_fix, .fini = fake_teardown)
 {
 	/* Tests run as root, where chmod 000 does not deny reads: the denial
 	 * comes from the injectable ops, exactly as the kernel's -EACCES would. */
@@ -165,7 +153,7 @@ Test(energy_powercap, eacces_is_unavailable_with_the_fix, .fini = teardown)
 	cr_expect(strstr(rd.why, "root-only") && strstr(rd.why, "udev"), "%s", rd.why);
 }
 
-Test(energy_powercap, eacces_on_one_package_is_partial, .fini = teardown)
+Test(energy_powercap, eacces_on_one_package_is_partial, .fini = fake_teardown)
 {
 	static struct fake_ctx fc;
 	static struct energy_ops ops;
@@ -185,7 +173,7 @@ Test(energy_powercap, eacces_on_one_package_is_partial, .fini = teardown)
 	cr_expect_not(zone("intel-rapl:1")->up);
 }
 
-Test(energy_powercap, non_numeric_content, .fini = teardown)
+Test(energy_powercap, non_numeric_content, .fini = fake_teardown)
 {
 	root = fake_root();
 	fake_zone(root, "intel-rapl:0", "package-0", 0, PKG_RANGE);
@@ -209,7 +197,7 @@ Test(energy_powercap, non_numeric_content, .fini = teardown)
 	cr_expect(strstr(rd.note, "partial"), "%s", rd.note);
 }
 
-Test(energy_powercap, zero_range_zone_not_used, .fini = teardown)
+Test(energy_powercap, zero_range_zone_not_used, .fini = fake_teardown)
 {
 	root = fake_root();
 	fake_zone(root, "intel-rapl:0", "package-0", 100, 0);
@@ -234,7 +222,7 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 	return remove(p);
 }
 
-Test(energy_powercap, zone_vanishing_mid_run, .fini = teardown)
+Test(energy_powercap, zone_vanishing_mid_run, .fini = fake_teardown)
 {
 	char dir[512];
 
@@ -268,7 +256,7 @@ Test(energy_powercap, zone_vanishing_mid_run, .fini = teardown)
 	cr_expect(strstr(rd.why, "vanished"), "%s", rd.why);
 }
 
-Test(energy_powercap, truncated_32bit_values, .fini = teardown)
+Test(energy_powercap, truncated_32bit_values, .fini = fake_teardown)
 {
 	root = fake_root();
 	fake_zone(root, "intel-rapl:0", "package-0", 4294000000ull, PKG_RANGE);
@@ -290,7 +278,7 @@ Test(energy_powercap, truncated_32bit_values, .fini = teardown)
 		  "%llu", (unsigned long long)rd.max_interval_ns);
 }
 
-Test(energy_powercap, no_powercap_dir, .fini = teardown)
+Test(energy_powercap, no_powercap_dir, .fini = fake_teardown)
 {
 	struct energy_opts o = { .backend = ENERGY_POWERCAP };
 
@@ -314,7 +302,7 @@ Test(energy_powercap, no_powercap_dir, .fini = teardown)
 		  "%s", rd.why);
 }
 
-Test(energy_powercap, bad_options, .fini = teardown)
+Test(energy_powercap, bad_options, .fini = fake_teardown)
 {
 	struct energy_opts o = { .backend = ENERGY_ESTIMATE };
 
