@@ -106,7 +106,9 @@ check:
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(SYS_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(SYS_LIBS)
+# tel_sample runs the telemetry tests' tiny VM
+$(BUILD)/bench/tel_sample: $(BUILD)/obj/tests/telemetry/tinyvm.o
 
 bench: $(BUILD)/avmm guests $(BENCH_BINS)
 	@bench/run-all.sh $(BUILD) $(BENCH_BINS)
