@@ -114,8 +114,9 @@ int tel_open_target(const struct tel_config *c, const struct tel_target *tg,
 	err = -ENOMEM;
 	/* slots sized for the vCPUs in use, touched now: no page fault on the
 	 * sampling path, and a small VM's ring stays small */
-	t->slot_bytes = (offsetof(struct tel_sample, vcpu) +
-			 (size_t)t->nr_vcpus * sizeof(struct tel_vcpu_sample) + 63) & ~(size_t)63;
+	t->sample_bytes = offsetof(struct tel_sample, vcpu) +
+		(size_t)t->nr_vcpus * sizeof(struct tel_vcpu_sample);
+	t->slot_bytes = (t->sample_bytes + 63) & ~(size_t)63;
 	t->ring = aligned_alloc(64, (size_t)t->ring_len * t->slot_bytes);
 	if (!t->ring)
 		goto fail;
@@ -164,7 +165,7 @@ int tel_sample(struct tel *t, struct tel_sample *out)
 	s = tel_slot(t, t->nr_samples);
 	if (t->nr_samples)
 		prev = tel_slot(t, t->nr_samples - 1);
-	memset(s, 0, t->slot_bytes);
+	memset(s, 0, t->sample_bytes);
 	s->seq = t->nr_samples;
 	s->t_ns = t0;
 	s->dt_ns = prev ? t0 - prev->t_ns : 0;

@@ -166,9 +166,10 @@ struct tel {
 	tel_energy_fn energy_fn;
 	void *energy_arg;
 	uint64_t host_busy_ns;      /* the energy hook's host busy time, last sample */
-	/* ring: ring_len slots of slot_bytes (a sample up to its nr_vcpus) */
+	/* ring: ring_len slots slot_bytes apart, each a sample of sample_bytes
+	 * (up to its nr_vcpus; never more than sizeof(struct tel_sample)) */
 	unsigned char *ring;
-	size_t slot_bytes;
+	size_t slot_bytes, sample_bytes;
 	int ring_len;
 	uint64_t nr_samples;               /* seq of the next sample */
 	/* decisions */
@@ -200,7 +201,7 @@ static inline struct tel_sample *tel_slot(const struct tel *t, uint64_t seq)
 static inline void tel_copy_sample(const struct tel *t, struct tel_sample *dst,
 				   const struct tel_sample *src)
 {
-	memcpy(dst, src, t->slot_bytes);
+	memcpy(dst, src, t->sample_bytes);
 }
 
 void tel_collect(struct tel *t, struct tel_sample *s);

@@ -278,6 +278,28 @@ Test(tel, last_cpu_from_the_target_and_the_ring_in_order)
 	tel_close(t);
 }
 
+/* A copy out of the ring never writes past the caller's struct tel_sample,
+ * also at the largest VM (ring slots are rounded up to cache lines). */
+Test(tel, copies_stay_inside_the_callers_sample)
+{
+	struct tel_config c = { .counters = "none" };
+	struct tel_target tg = { .nr_vcpus = TEL_MAX_VCPUS };
+	static struct {
+		struct tel_sample s;
+		uint64_t canary[16];
+	} out;
+	struct tel *t;
+
+	memset(out.canary, 0xa5, sizeof(out.canary));
+	cr_assert_eq(tel_open_target(&c, &tg, &t), 0);
+	cr_assert_eq(tel_sample(t, &out.s), 0);
+	cr_assert_eq(tel_latest(t, &out.s), 0);
+	cr_assert_eq(out.s.nr_vcpus, TEL_MAX_VCPUS);
+	for (size_t i = 0; i < sizeof(out.canary) / sizeof(out.canary[0]); i++)
+		cr_assert_eq(out.canary[i], 0xa5a5a5a5a5a5a5a5ull, "canary %zu overwritten", i);
+	tel_close(t);
+}
+
 static pid_t gone_tid(void *arg, int i)
 {
 	(void)arg;
