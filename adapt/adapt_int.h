@@ -3,6 +3,7 @@
 #define AVMM_ADAPT_INT_H
 
 #include "adapt/adapt.h"
+#include "coremap/coremap.h"
 
 void adapt_weights(const struct pol_profile *g, double *a, double *b);
 void adapt_smooth(const struct tel_sample *s, struct adapt_state *st);
@@ -12,7 +13,22 @@ bool adapt_metric(const struct pol_profile *g, const struct tel_sample *s,
 void adapt_hist_push(struct adapt_state *st, double lscore, double lperf, double lpower);
 void adapt_hist_mean(const struct adapt_state *st, int n, double *score, double *perf,
 		     double *power, double *noise_pct);
-/* adapt_propose_coremap with the plan cache in st->cm_cache. */
+/* What coremap_plan gets from the profile, the environment and the state
+ * (propose_coremap.c), and the proposal made from its plan. */
+struct adapt_cm_inputs {
+	struct coremap_vcpu_metrics m[ADAPT_MAX_VCPUS];
+	struct coremap_goal cg;
+	enum coremap_strategy strategy;
+	int cur[ADAPT_MAX_VCPUS];
+	int n;
+};
+void adapt_cm_inputs(const struct pol_profile *g, const struct adapt_env *env,
+		     const struct adapt_state *st, const struct tel_sample *s,
+		     struct adapt_cm_inputs *in);
+int adapt_cm_propose(const struct pol_profile *g, const struct adapt_env *env,
+		     const struct adapt_state *st, const struct adapt_cm_inputs *in,
+		     const char *why, struct adapt_proposal *out);
+/* adapt_propose_coremap with the plan cache in st->cm_cache (propose_cmcache.c). */
 int adapt_propose_coremap_cached(const struct pol_profile *g, const struct adapt_env *env,
 				 struct adapt_state *st, const struct tel_sample *s,
 				 struct adapt_proposal *out);
