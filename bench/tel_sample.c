@@ -17,7 +17,6 @@
  * Usage: tel_sample [perf|papi|none]   (counters backend, default perf)
  * Last line: sample_us=X cpu_pct_at_10hz=Y (Y: the same 64-vCPU guest as X).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <linux/kvm.h>
 #include <pthread.h>
@@ -52,32 +51,6 @@ static struct tel_target target(struct tvm *v)
 	return (struct tel_target){ .nr_vcpus = v->nr, .vm_fd = tvm_vm_fd,
 				    .vcpu_fd = tvm_vcpu_fd, .vcpu_tid = tvm_vcpu_tid,
 				    .vcpu_pcpu = tvm_vcpu_pcpu, .arg = v };
-}
-
-/* CPU time of this process's thread named name (its CPU clock), or -1. */
-static int64_t thread_cpu_ns(const char *name)
-{
-	char path[64], comm[32];
-	struct dirent *e;
-	struct timespec ts;
-	int64_t ns = -1;
-	DIR *d = opendir("/proc/self/task");
-	FILE *f;
-
-	while (d && ns < 0 && (e = readdir(d))) {
-		pid_t tid = (pid_t)atoi(e->d_name);
-
-		snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)tid);
-		if (tid <= 0 || !(f = fopen(path, "r")))
-			continue;
-		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, name, strlen(name)) &&
-		    !clock_gettime((clockid_t)(((unsigned)~tid << 3) | 6), &ts))
-			ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-		fclose(f);
-	}
-	if (d)
-		closedir(d);
-	return ns;
 }
 
 /* The floor of a full sample: what it cannot do without, per vCPU one read
@@ -123,10 +96,10 @@ static int at_10hz(struct tel_config *c, int nr, double secs, double *pct)
 	}
 	util_sleep_ns(250000000);    /* past the first samples (opening every source) */
 	tel_latest(t, &s0);
-	c0 = thread_cpu_ns("avmm-telemetry");
+	c0 = tvm_thread_cpu_ns("avmm-telemetry");
 	w0 = util_now_ns();
 	util_sleep_ns((uint64_t)(secs * 1e9));
-	c1 = thread_cpu_ns("avmm-telemetry");
+	c1 = tvm_thread_cpu_ns("avmm-telemetry");
 	w1 = util_now_ns();
 	tel_latest(t, &s1);
 	tel_stop(t);
@@ -136,7 +109,7 @@ static int at_10hz(struct tel_config *c, int nr, double secs, double *pct)
 		return -ESRCH;
 	*pct = 100.0 * (double)(c1 - c0) / (double)(w1 - w0);
 	printf("10 Hz, %2d vCPUs, %.1f s: %3llu samples, telemetry thread CPU %.3f ms = %.4f%% "
-	       "of one core (%.1f us per sample; counted inside tel_sample: %.1f us)\n",
+	       "of one core (%.1f us per sample; telemetry's own count: %.1f us)\n",
 	       nr, (double)(w1 - w0) / 1e9, (unsigned long long)(s1.seq - s0.seq),
 	       (double)(c1 - c0) / 1e6, *pct,
 	       (double)(c1 - c0) / 1e3 / (double)(s1.seq - s0.seq ? s1.seq - s0.seq : 1),

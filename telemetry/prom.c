@@ -228,7 +228,8 @@ int tel_prom_render(const struct tel_prom_in *in, FILE *f)
 	family(f, "avmm_telemetry_samples_total", "counter", "Samples taken");
 	series(f, "avmm_telemetry_samples_total", &l, (double)in->samples_total);
 	family(f, "avmm_telemetry_cpu_seconds_total", "counter", "CPU time telemetry itself "
-	       "used, by part");
+	       "used, by part (sampler: the samples, and on its own thread its waits and "
+	       "wake-ups too)");
 	l.k = "part";
 	l.v = "sampler";
 	series(f, "avmm_telemetry_cpu_seconds_total", &l, (double)in->sampler_cpu_ns * 1e-9);

@@ -84,7 +84,9 @@ struct tel_sample {
 	struct tel_energy_sample energy;
 	struct tel_source_status src[TEL_SRC_COUNT];
 	/* added by telemetry: its own cost */
-	uint64_t tel_cpu_ns;         /* CPU time spent sampling, cumulative */
+	uint64_t tel_cpu_ns;         /* telemetry's CPU time, cumulative: the samples
+				      * (on its own thread also its waits and
+				      * wake-ups) and the HTTP server */
 	uint64_t tel_sample_ns;      /* wall time this sample took to collect */
 	/* last, so that telemetry's ring keeps only the nr_vcpus in use
 	 * (entries past nr_vcpus are unspecified in a copy) */

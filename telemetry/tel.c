@@ -152,9 +152,11 @@ fail:
 	return err;
 }
 
-int tel_sample(struct tel *t, struct tel_sample *out)
+/* own: on telemetry's own thread, whose CPU time between two samples (the
+ * wait and the wake-up) is telemetry's cost too. */
+static int sample(struct tel *t, struct tel_sample *out, bool own)
 {
-	uint64_t t0 = util_now_ns(), c0 = util_thread_cpu_ns(), now;
+	uint64_t t0 = util_now_ns(), c0 = util_thread_cpu_ns(), c1, now;
 	struct tel_sample *s, *prev = NULL;
 	const char *ev[TEL_MAX_EVENTS];
 	double busy = 0;
@@ -190,13 +192,27 @@ int tel_sample(struct tel *t, struct tel_sample *out)
 		tel_trace_sample(t->traces[i], s, ev, nev);
 	now = util_now_ns();
 	s->tel_sample_ns = now - t0;
-	t->sampler_cpu_ns += util_thread_cpu_ns() - c0;
+	c1 = util_thread_cpu_ns();
+	if (own && t->own_cpu_ns)
+		t->sampler_cpu_ns += c0 - t->own_cpu_ns;
+	t->own_cpu_ns = own ? c1 : 0;
+	t->sampler_cpu_ns += c1 - c0;
 	s->tel_cpu_ns = t->sampler_cpu_ns + t->http_cpu_ns;
 	t->nr_samples++;
 	if (out)
 		tel_copy_sample(t, out, s);
 	pthread_mutex_unlock(&t->lock);
 	return 0;
+}
+
+int tel_sample(struct tel *t, struct tel_sample *out)
+{
+	return sample(t, out, false);
+}
+
+int tel_sample_own(struct tel *t)
+{
+	return sample(t, NULL, true);
 }
 
 int tel_latest(struct tel *t, struct tel_sample *out)

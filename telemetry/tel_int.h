@@ -184,6 +184,7 @@ struct tel {
 	int nr_traces;
 	struct tel_http *http;
 	uint64_t sampler_cpu_ns, http_cpu_ns;
+	uint64_t own_cpu_ns;   /* own thread's CPU clock after its last sample, 0: none */
 	/* own thread */
 	pthread_t thread;
 	bool running;
@@ -205,6 +206,8 @@ static inline void tel_copy_sample(const struct tel *t, struct tel_sample *dst,
 }
 
 void tel_collect(struct tel *t, struct tel_sample *s);
+/* tel_sample on telemetry's own thread (thread.c): its whole CPU time counts. */
+int tel_sample_own(struct tel *t);
 int tel_open_vm_stats(struct tel *t);
 /* Source reason helpers. */
 void tel_set_down(struct tel_source_status *st, const char *fmt, ...)

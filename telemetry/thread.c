@@ -17,7 +17,7 @@ static void *sampler_main(void *arg)
 	pthread_mutex_lock(&t->stop_lock);
 	while (!t->stop) {
 		pthread_mutex_unlock(&t->stop_lock);
-		tel_sample(t, NULL);
+		tel_sample_own(t);
 		next += t->cfg.period_ns;
 		if (next < util_now_ns())       /* overran: do not try to catch up */
 			next = util_now_ns() + t->cfg.period_ns;

@@ -1,12 +1,16 @@
 #include "tinyvm.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -181,4 +185,30 @@ int tvm_vcpu_pcpu(void *arg, int i)
 	const volatile uint32_t *c = ((struct tvm *)arg)->cpu[i];
 
 	return c && *c < (1u << 31) ? (int)*c : -1;
+}
+
+/* CPU time of this process's thread named name (its CPU clock), or -1. */
+int64_t tvm_thread_cpu_ns(const char *name)
+{
+	char path[64], comm[32];
+	struct dirent *e;
+	struct timespec ts;
+	int64_t ns = -1;
+	DIR *d = opendir("/proc/self/task");
+	FILE *f;
+
+	while (d && ns < 0 && (e = readdir(d))) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+
+		snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)tid);
+		if (tid <= 0 || !(f = fopen(path, "r")))
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, name, strlen(name)) &&
+		    !clock_gettime((clockid_t)(((unsigned)~tid << 3) | 6), &ts))
+			ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return ns;
 }

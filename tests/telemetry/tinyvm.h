@@ -39,4 +39,7 @@ int tvm_vcpu_fd(void *arg, int i);
 pid_t tvm_vcpu_tid(void *arg, int i);
 int tvm_vcpu_pcpu(void *arg, int i);   /* from the thread's rseq area, -1 unknown */
 
+/* CPU time in ns of this process's thread named name (its CPU clock), or -1. */
+int64_t tvm_thread_cpu_ns(const char *name);
+
 #endif
