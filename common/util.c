@@ -37,6 +37,13 @@ const volatile uint32_t *util_rseq_cpu_id(void)
 	return &r->cpu_id;
 }
 
+int util_rseq_cpu(const volatile uint32_t *cpu_id)
+{
+	uint32_t cpu = cpu_id ? *cpu_id : UINT32_MAX;
+
+	return cpu < (1u << 31) ? (int)cpu : -1;
+}
+
 void util_sleep_ns(uint64_t ns)
 {
 	struct timespec ts = { .tv_sec = ns / 1000000000ull, .tv_nsec = ns % 1000000000ull };

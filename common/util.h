@@ -35,6 +35,8 @@ void util_sleep_ns(uint64_t ns);
  * this one is without a system call, while this thread exists. NULL when
  * glibc runs without rseq (glibc.pthread.rseq=0). Values >= 2^31: unknown. */
 const volatile uint32_t *util_rseq_cpu_id(void);
+/* The CPU in such a cpu_id, read once: -1 for NULL or unknown. */
+int util_rseq_cpu(const volatile uint32_t *cpu_id);
 
 /* "64M", "2G", "4096", "512k" -> bytes (binary multiples). -EINVAL, -ERANGE. */
 int util_parse_size(const char *s, uint64_t *bytes);

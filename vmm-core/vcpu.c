@@ -164,16 +164,15 @@ int vmm_start(struct vmm *vm)
 int vmm_vcpu_pcpu(struct vmm *vm, int vcpu)
 {
 	struct vmm_vcpu *v;
-	int64_t cpu = -1;
+	int cpu;
 
 	if (vcpu < 0 || vcpu >= vm->nr_vcpus)
 		return -1;
 	v = &vm->vcpu[vcpu];
 	pthread_mutex_lock(&v->lock);
-	if (v->rseq_cpu && *v->rseq_cpu < (1u << 31))
-		cpu = *v->rseq_cpu;
+	cpu = util_rseq_cpu(v->rseq_cpu);
 	pthread_mutex_unlock(&v->lock);
-	return (int)cpu;
+	return cpu;
 }
 
 static int pause_one(struct vmm_vcpu *v)

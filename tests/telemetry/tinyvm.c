@@ -182,9 +182,7 @@ pid_t tvm_vcpu_tid(void *arg, int i)
 
 int tvm_vcpu_pcpu(void *arg, int i)
 {
-	const volatile uint32_t *c = ((struct tvm *)arg)->cpu[i];
-
-	return c && *c < (1u << 31) ? (int)*c : -1;
+	return util_rseq_cpu(((struct tvm *)arg)->cpu[i]);
 }
 
 /* CPU time of this process's thread named name (its CPU clock), or -1. */
