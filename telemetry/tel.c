@@ -156,7 +156,9 @@ fail:
  * wait and the wake-up) is telemetry's cost too. */
 static int sample(struct tel *t, struct tel_sample *out, bool own)
 {
-	uint64_t t0 = util_now_ns(), c0 = util_thread_cpu_ns(), c1, now;
+	/* on its own thread, one CPU clock read per sample covers it all */
+	uint64_t t0 = util_now_ns(), c0 = own && t->own_cpu_ns ? 0 : util_thread_cpu_ns();
+	uint64_t c1, now;
 	struct tel_sample *s, *prev = NULL;
 	const char *ev[TEL_MAX_EVENTS];
 	double busy = 0;
@@ -193,10 +195,8 @@ static int sample(struct tel *t, struct tel_sample *out, bool own)
 	now = util_now_ns();
 	s->tel_sample_ns = now - t0;
 	c1 = util_thread_cpu_ns();
-	if (own && t->own_cpu_ns)
-		t->sampler_cpu_ns += c0 - t->own_cpu_ns;
+	t->sampler_cpu_ns += c1 - (c0 ? c0 : t->own_cpu_ns);
 	t->own_cpu_ns = own ? c1 : 0;
-	t->sampler_cpu_ns += c1 - c0;
 	s->tel_cpu_ns = t->sampler_cpu_ns + t->http_cpu_ns;
 	t->nr_samples++;
 	if (out)
