@@ -3,70 +3,19 @@
 #include "energy/energy-int.h"
 
 #include <errno.h>
-#include <papi.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/papi.h"
 #include "common/util.h"
-
-static pthread_mutex_t papi_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* libpapi is loaded on first use (it is ~0.5 MiB resident once relocated). */
-static struct {
-	__typeof__(&PAPI_is_initialized) is_initialized;
-	__typeof__(&PAPI_library_init) library_init;
-	__typeof__(&PAPI_strerror) strerror;
-	__typeof__(&PAPI_get_component_index) get_component_index;
-	__typeof__(&PAPI_get_component_info) get_component_info;
-	__typeof__(&PAPI_create_eventset) create_eventset;
-	__typeof__(&PAPI_enum_cmp_event) enum_cmp_event;
-	__typeof__(&PAPI_event_code_to_name) event_code_to_name;
-	__typeof__(&PAPI_add_event) add_event;
-	__typeof__(&PAPI_start) start;
-	__typeof__(&PAPI_read) read;
-	__typeof__(&PAPI_stop) stop;
-	__typeof__(&PAPI_cleanup_eventset) cleanup_eventset;
-	__typeof__(&PAPI_destroy_eventset) destroy_eventset;
-} papi;
-static const struct util_dl_sym papi_syms[] = {
-	{ "PAPI_is_initialized", (void **)&papi.is_initialized },
-	{ "PAPI_library_init", (void **)&papi.library_init },
-	{ "PAPI_strerror", (void **)&papi.strerror },
-	{ "PAPI_get_component_index", (void **)&papi.get_component_index },
-	{ "PAPI_get_component_info", (void **)&papi.get_component_info },
-	{ "PAPI_create_eventset", (void **)&papi.create_eventset },
-	{ "PAPI_enum_cmp_event", (void **)&papi.enum_cmp_event },
-	{ "PAPI_event_code_to_name", (void **)&papi.event_code_to_name },
-	{ "PAPI_add_event", (void **)&papi.add_event },
-	{ "PAPI_start", (void **)&papi.start },
-	{ "PAPI_read", (void **)&papi.read },
-	{ "PAPI_stop", (void **)&papi.stop },
-	{ "PAPI_cleanup_eventset", (void **)&papi.cleanup_eventset },
-	{ "PAPI_destroy_eventset", (void **)&papi.destroy_eventset },
-};
-static struct util_dl_lib papi_lib = {
-	.soname = "libpapi.so.7.0", .package = "libpapi7.0",
-	.syms = papi_syms, .nr_syms = UTIL_ARRAY_SIZE(papi_syms),
-};
 
 static int papi_init(char *why, size_t wl)
 {
 	char msg[ENERGY_WHY_LEN - 16];
-	int rc = PAPI_VER_CURRENT;
 
-	if (util_dl_load(&papi_lib, msg, sizeof(msg))) {
+	if (util_papi_init(msg, sizeof(msg))) {
 		util_fmt(why, wl, "unavailable: %s", msg);
-		return -ENODEV;
-	}
-	pthread_mutex_lock(&papi_lock);
-	if (papi.is_initialized() == PAPI_NOT_INITED)
-		rc = papi.library_init(PAPI_VER_CURRENT);
-	pthread_mutex_unlock(&papi_lock);
-	if (rc != PAPI_VER_CURRENT) {
-		util_fmt(why, wl, "unavailable: PAPI_library_init failed: %s",
-			 rc > 0 ? "header/library version mismatch" : papi.strerror(rc));
 		return -ENODEV;
 	}
 	return 0;
@@ -116,10 +65,10 @@ static int add_events(struct energy_src *s, struct energy_meas *m, int cid)
 	int code = PAPI_NATIVE_MASK, rc;
 	char name[PAPI_MAX_STR_LEN];
 
-	rc = papi.enum_cmp_event(&code, PAPI_ENUM_FIRST, cid);
+	rc = util_papi.enum_cmp_event(&code, PAPI_ENUM_FIRST, cid);
 	while (rc == PAPI_OK && m->nr < ENERGY_MAX_ZONES) {
-		if (papi.event_code_to_name(code, name) == PAPI_OK &&
-		    strstr(name, ":ENERGY_UJ:") && papi.add_event(m->papi_set, code) == PAPI_OK) {
+		if (util_papi.event_code_to_name(code, name) == PAPI_OK &&
+		    strstr(name, ":ENERGY_UJ:") && util_papi.add_event(m->papi_set, code) == PAPI_OK) {
 			struct energy_zone *z = &m->z[m->nr];
 
 			memset(z, 0, sizeof(*z));
@@ -129,7 +78,7 @@ static int add_events(struct energy_src *s, struct energy_meas *m, int cid)
 			z->r.up = true;
 			m->nr++;
 		}
-		rc = papi.enum_cmp_event(&code, PAPI_ENUM_EVENTS, cid);
+		rc = util_papi.enum_cmp_event(&code, PAPI_ENUM_EVENTS, cid);
 	}
 	return m->nr;
 }
@@ -156,23 +105,23 @@ int energy_papi_open(struct energy_src *s, struct energy_meas *m)
 	}
 	if (papi_init(m->why, sizeof(m->why)))
 		return 0;
-	cid = papi.get_component_index("powercap");
+	cid = util_papi.get_component_index("powercap");
 	if (cid < 0) {
 		util_fmt(m->why, sizeof(m->why), "unavailable: PAPI %d.%d has no \"powercap\" "
 			 "component (this libpapi was built without it)",
 			 PAPI_VERSION_MAJOR(PAPI_VERSION), PAPI_VERSION_MINOR(PAPI_VERSION));
 		return 0;
 	}
-	ci = papi.get_component_info(cid);
+	ci = util_papi.get_component_info(cid);
 	if (!ci || ci->disabled) {
 		util_fmt(m->why, sizeof(m->why), "unavailable: PAPI powercap component disabled: "
 			 "%s", ci ? ci->disabled_reason : "no component info");
 		return 0;
 	}
-	rc = papi.create_eventset(&m->papi_set);
+	rc = util_papi.create_eventset(&m->papi_set);
 	if (rc != PAPI_OK) {
 		util_fmt(m->why, sizeof(m->why), "unavailable: PAPI_create_eventset: %s",
-			 papi.strerror(rc));
+			 util_papi.strerror(rc));
 		m->papi_set = PAPI_NULL;
 		return 0;
 	}
@@ -181,10 +130,10 @@ int energy_papi_open(struct energy_src *s, struct energy_meas *m)
 			 "no ENERGY_UJ event");
 		goto fail;
 	}
-	rc = papi.start(m->papi_set);
+	rc = util_papi.start(m->papi_set);
 	if (rc != PAPI_OK) {
-		util_fmt(m->why, sizeof(m->why), "unavailable: papi.start(powercap): %s",
-			 papi.strerror(rc));
+		util_fmt(m->why, sizeof(m->why), "unavailable: util_papi.start(powercap): %s",
+			 util_papi.strerror(rc));
 		goto fail;
 	}
 	link_parents(m);
@@ -198,7 +147,7 @@ fail:
 
 void energy_papi_sample(struct energy_src *s, struct energy_meas *m)
 {
-	int rc = papi.read(m->papi_set, m->papi_vals);
+	int rc = util_papi.read(m->papi_set, m->papi_vals);
 
 	for (int i = 0; i < m->nr; i++) {
 		long long v = m->papi_vals[m->z[i].papi_idx];
@@ -214,8 +163,8 @@ void energy_papi_close(struct energy_src *s, struct energy_meas *m)
 
 	if (m->papi_set == PAPI_NULL || m->papi_set < 0)
 		return;
-	papi.stop(m->papi_set, vals);
-	papi.cleanup_eventset(m->papi_set);
-	papi.destroy_eventset(&m->papi_set);
+	util_papi.stop(m->papi_set, vals);
+	util_papi.cleanup_eventset(m->papi_set);
+	util_papi.destroy_eventset(&m->papi_set);
 	m->papi_set = PAPI_NULL;
 }
