@@ -144,10 +144,23 @@ static uint64_t host_tsc_hz(void)
 
 static char cmdline[64];
 
+/* The guest's ops_per_s from its console file (rc: the run's), which goes. */
+static int console_result(int rc, const char *console, double *ops_per_s)
+{
+	char out[8192];
+
+	if (rc == 0 && util_read_file(NULL, console, out, sizeof(out)) > 0)
+		*ops_per_s = bench_result(out, "ops_per_s");
+	else
+		*ops_per_s = -1;
+	unlink(console);
+	return *ops_per_s > 0 ? 0 : -1;
+}
+
 static int run_once(enum mode mode, const char *guest, int hog_cpu, struct loop *l,
 		    double *ops_per_s)
 {
-	char console[] = "/tmp/coremap-noise-XXXXXX", out[8192];
+	char console[] = "/tmp/coremap-noise-XXXXXX";
 	struct vmm_config cfg = { .vcpus = 1, .mem_bytes = 32ull << 20, .guest_path = guest,
 				  .cmdline = cmdline, .console_path = console };
 	struct coremap_apply_result res;
@@ -188,12 +201,7 @@ out:
 		hog.stop = true;
 		pthread_join(hog.th, NULL);
 	}
-	if (rc == 0 && util_read_file(NULL, console, out, sizeof(out)) > 0)
-		*ops_per_s = bench_result(out, "ops_per_s");
-	else
-		*ops_per_s = -1;
-	unlink(console);
-	return *ops_per_s > 0 ? 0 : -1;
+	return console_result(rc, console, ops_per_s);
 }
 
 /* The machine's 1-minute load average (other work skews every ratio). */
@@ -207,7 +215,7 @@ static double loadavg(void)
 /* The real control loop: an adapt session under the adaptive profile. */
 static int run_loop(const char *guest, int hog_cpu, double *ops_per_s)
 {
-	char console[] = "/tmp/coremap-noise-XXXXXX", out[8192];
+	char console[] = "/tmp/coremap-noise-XXXXXX";
 	struct adapt_session_cfg c = {
 		.vm = { .vcpus = 1, .mem_bytes = 32ull << 20, .guest_path = guest,
 			.cmdline = cmdline, .console_path = console },
@@ -244,12 +252,7 @@ out:
 		adapt_session_close(s);
 	hog.stop = true;
 	pthread_join(hog.th, NULL);
-	if (rc == 0 && util_read_file(NULL, console, out, sizeof(out)) > 0)
-		*ops_per_s = bench_result(out, "ops_per_s");
-	else
-		*ops_per_s = -1;
-	unlink(console);
-	return *ops_per_s > 0 ? 0 : -1;
+	return console_result(rc, console, ops_per_s);
 }
 
 static int load_goal(struct coremap_goal *g, struct pol_profile *p)
