@@ -29,7 +29,8 @@ static inline const char *bench_build(void)
 	return b && *b ? b : "build";
 }
 
-/* Runs argv with stdout+stderr captured; returns exit status or -1. */
+/* Runs argv with stdout+stderr captured (the first len - 1 bytes; the rest is
+ * read and dropped); returns exit status or -1. */
 static inline int bench_exec(char *const argv[], char *out, size_t len)
 {
 	int fd[2], status;
@@ -52,6 +53,8 @@ static inline int bench_exec(char *const argv[], char *out, size_t len)
 	while (have + 1 < len && (n = read(fd[0], out + have, len - have - 1)) > 0)
 		have += n;
 	out[have] = '\0';
+	while (read(fd[0], &(char){ 0 }, 1) > 0)   /* the rest, so the child never blocks */
+		;
 	close(fd[0]);
 	if (pid < 0 || waitpid(pid, &status, 0) < 0)
 		return -1;
