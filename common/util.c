@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/rseq.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -196,4 +198,78 @@ int util_write_file(const char *root, const char *path, const char *text)
 	rc = n < 0 ? -errno : ((size_t)n == len ? 0 : -EIO);
 	close(fd);
 	return rc;
+}
+
+static bool may_follow(const char *path)
+{
+	return !strncmp(path, "/dev/", 5) && strncmp(path, "/dev/shm/", 9);
+}
+
+int util_open_output(const char *path, char *why, size_t why_len)
+{
+	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, fd, err;
+	struct stat st;
+
+	if (!may_follow(path))
+		flags |= O_NOFOLLOW;
+	fd = open(path, flags, 0644);
+	if (fd < 0) {
+		err = -errno;
+		if (err == -ELOOP)
+			util_fmt(why, why_len, "%s is a symbolic link: avmm does not write "
+				 "through links; give the real path", path);
+		else
+			util_fmt(why, why_len, "%s: cannot open for writing: %s", path,
+				 strerror(-err));
+		return err;
+	}
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
+		util_fmt(why, why_len, "%s: %s", path, strerror(-err));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode))
+		return fd;
+	if (st.st_uid != geteuid()) {
+		err = -EPERM;
+		util_fmt(why, why_len, "%s belongs to uid %u, not to this avmm (uid %u): "
+			 "refusing to overwrite it; remove it or give another path", path,
+			 (unsigned)st.st_uid, (unsigned)geteuid());
+		goto fail;
+	}
+	if (st.st_nlink > 1) {
+		err = -EMLINK;
+		util_fmt(why, why_len, "%s has %lu hard links: refusing to overwrite it; "
+			 "remove it or give another path", path, (unsigned long)st.st_nlink);
+		goto fail;
+	}
+	if (ftruncate(fd, 0) < 0) {
+		err = -errno;
+		util_fmt(why, why_len, "%s: cannot truncate: %s", path, strerror(-err));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return err;
+}
+
+FILE *util_fopen_output(const char *path, char *why, size_t why_len)
+{
+	int fd = util_open_output(path, why, why_len);
+	FILE *f;
+
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		int err = errno;
+
+		util_fmt(why, why_len, "%s: %s", path, strerror(err));
+		close(fd);
+		errno = err;
+	}
+	return f;
 }

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 enum util_log_level { UTIL_LOG_ERROR, UTIL_LOG_WARN, UTIL_LOG_INFO, UTIL_LOG_DEBUG };
 
@@ -56,6 +57,19 @@ int util_path(char *out, size_t out_len, const char *root, const char *path);
  * newline kept). Returns bytes read or -errno. */
 int util_read_file(const char *root, const char *path, char *buf, size_t len);
 int util_write_file(const char *root, const char *path, const char *text);
+
+/*
+ * Opens a file avmm writes (console, trace, report) safely when run as root:
+ * O_WRONLY|O_CREAT|O_NOFOLLOW|O_CLOEXEC, mode 0644 (less the umask), never
+ * following a symlink in the last component (paths under /dev/ except
+ * /dev/shm/ may: /dev/stdout is one), refusing an existing regular file that
+ * belongs to another user or has other hard links, and truncating a regular
+ * file only after those checks. Devices and FIFOs are opened as they are.
+ * Returns the fd, or -errno with a reason naming the path and the fix in why.
+ */
+int util_open_output(const char *path, char *why, size_t why_len);
+/* The same as a stdio stream ("w" mode); NULL with errno set and why filled. */
+FILE *util_fopen_output(const char *path, char *why, size_t why_len);
 
 /* snprintf into a fixed buffer; returns 0 or -ENAMETOOLONG on truncation. */
 int util_fmt(char *out, size_t len, const char *fmt, ...)
