@@ -289,12 +289,17 @@ int adapt_driver_log(struct adapt_driver *d, struct tel_decision *out, int max);
 void adapt_driver_stats(struct adapt_driver *d, struct adapt_driver_stats *out);
 
 struct vmm_ctl;
+struct vmm_ctl_peer;
 /* Registers "profile": {"cmd":"profile","name":"NAME|PATH"} -> loads and
  * validates it with the driver's profile_dirs, then swaps it in; answers
- * {"ok":true,"profile":NAME,"objective":...} or {"error":"..."}. */
+ * {"ok":true,"profile":NAME,"objective":...} or {"error":"..."}. A NAME
+ * comes from the profile folders; a PATH is taken only from root (peer uid
+ * 0; peer NULL: trusted caller), only as an absolute path to a regular file,
+ * and the content of a file that does not load is never echoed. */
 int adapt_driver_ctl_register(struct adapt_driver *d, struct vmm_ctl *ctl);
 /* The "profile" handler itself (vmm_ctl_fn), for tests. */
-char *adapt_ctl_profile(const char *request_json, void *driver, int *err);
+char *adapt_ctl_profile(const char *request_json, const struct vmm_ctl_peer *peer,
+			void *driver, int *err);
 
 /* vmm_pause / vmm_resume with a struct vmm * as arg. */
 int adapt_vmm_pause(void *vm, int vcpu);

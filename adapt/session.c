@@ -1,6 +1,7 @@
 /* One guest with telemetry, energy, control socket and the control loop:
  * the lifecycle table and the parts that need no file of their own. */
 #include <errno.h>
+#include <grp.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,15 +66,28 @@ static void exit_tel(struct adapt_session *s)
 
 static int step_ctl(struct adapt_session *s)
 {
+	gid_t group = (gid_t)-1;
 	int rc;
 
 	if (s->cfg.socket_path && !*s->cfg.socket_path)
 		return 0;
+	if (s->cfg.socket_group) {
+		struct group *g = getgrnam(s->cfg.socket_group);
+
+		if (!g) {
+			util_err("--socket-group %s: no such group", s->cfg.socket_group);
+			return -EINVAL;
+		}
+		group = g->gr_gid;
+	}
 	if (s->cfg.socket_path)
 		snprintf(s->socket, sizeof(s->socket), "%s", s->cfg.socket_path);
-	else if (vmm_ctl_default_path(s->cfg.name, s->socket, sizeof(s->socket)))
-		return -ENAMETOOLONG;
-	rc = vmm_ctl_open(s->socket, &s->ctl);
+	else if ((rc = vmm_ctl_default_path(s->cfg.name, s->socket, sizeof(s->socket)))) {
+		util_err("--name '%s': %s", s->cfg.name, rc == -EINVAL ? "use 1-64 letters, digits, "
+			 "'.', '_' or '-', not starting with '.' or '-'" : "too long");
+		return rc;
+	}
+	rc = vmm_ctl_open(s->socket, group, &s->ctl);
 	if (rc == -EADDRINUSE && !s->cfg.socket_path && !s->cfg.name) {
 		/* another unnamed avmm has the default: take a per-process name */
 		char name[32];
@@ -82,7 +96,7 @@ static int step_ctl(struct adapt_session *s)
 		if (vmm_ctl_default_path(name, s->socket, sizeof(s->socket)))
 			return -ENAMETOOLONG;
 		util_warn("this avmm's control socket is %s (give --name to choose one)", s->socket);
-		rc = vmm_ctl_open(s->socket, &s->ctl);
+		rc = vmm_ctl_open(s->socket, group, &s->ctl);
 	}
 	if (rc == -EADDRINUSE)
 		util_err("control socket %s is in use by a running avmm: give this VM another "

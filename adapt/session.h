@@ -28,6 +28,7 @@ struct adapt_session_cfg {
 	const char *fsroot;           /* injectable sysfs/procfs root; NULL: / */
 	const char *name;             /* VM name (control socket, labels); NULL: "avmm" */
 	const char *socket_path;      /* NULL: default path for name; "" : none */
+	const char *socket_group;     /* NULL: socket 0600; else 0660 for this group */
 	const char *run_id;           /* NULL: generated */
 	bool dry_run;
 	bool no_adapt;                /* telemetry only, no control loop */

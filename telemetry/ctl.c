@@ -4,7 +4,7 @@
 
 #include <errno.h>
 
-static char *stat_cmd(const char *req, void *arg, int *err)
+static char *stat_cmd(const char *req, const struct vmm_ctl_peer *peer, void *arg, int *err)
 {
 	struct tel *t = arg;
 	uint64_t since;

@@ -1,38 +1,51 @@
-/* Control socket: one JSON request per line in, one JSON answer per line out. */
+/* Control socket: the command registry, dispatch, socket set-up and the
+ * client side. The poll loop that serves clients is in ctl_serve.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/util.h"
-#include "vmm-core/vmm.h"
+#include "vmm-core/ctl_int.h"
 
-#define CTL_MAX_CMDS 32
-#define CTL_LINE_MAX 65536
+#define CTL_CALL_TIMEOUT_MS 10000
 
-struct vmm_ctl {
-	int listen_fd, wake[2];
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	pthread_t thread;
-	pthread_mutex_t lock;
-	int nr;
-	struct { char name[32]; vmm_ctl_fn fn; void *arg; } cmd[CTL_MAX_CMDS];
-};
+bool vmm_ctl_valid_name(const char *name)
+{
+	size_t i, n = name ? strlen(name) : 0;
 
-int vmm_ctl_default_path(const char *vm_name, char *out, size_t len)
+	if (n == 0 || n > 64 || name[0] == '.' || name[0] == '-')
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+const char *vmm_run_dir(void)
 {
 	const char *dir = getenv("AVMM_RUN_DIR");
 
-	return util_fmt(out, len, "%s/%s.sock", dir && *dir ? dir : "/run/avmm",
-			vm_name && *vm_name ? vm_name : "avmm");
+	return dir && *dir ? dir : "/run/avmm";
+}
+
+int vmm_ctl_default_path(const char *vm_name, char *out, size_t len)
+{
+	if (!vm_name || !*vm_name)
+		vm_name = "avmm";
+	if (!vmm_ctl_valid_name(vm_name))
+		return -EINVAL;
+	return util_fmt(out, len, "%s/%s.sock", vmm_run_dir(), vm_name);
 }
 
 static int make_addr(const char *path, struct sockaddr_un *sa)
@@ -57,12 +70,15 @@ static char *error_json(const char *msg)
 	return s;
 }
 
-static char *dispatch(struct vmm_ctl *ctl, const char *line)
+/* One request line (no newline, no NUL) to one answer (malloc'd). */
+static char *dispatch(struct vmm_ctl *ctl, const struct vmm_ctl_peer *peer, const char *line)
 {
 	json_error_t jerr;
 	json_t *req = json_loads(line, 0, &jerr);
 	const char *name = req ? json_string_value(json_object_get(req, "cmd")) : NULL;
 	char *answer = NULL, msg[320];
+	vmm_ctl_fn fn = NULL;
+	void *arg = NULL;
 	int i, err = 0;
 
 	if (!name) {
@@ -73,15 +89,18 @@ static char *dispatch(struct vmm_ctl *ctl, const char *line)
 	}
 	pthread_mutex_lock(&ctl->lock);
 	for (i = 0; i < ctl->nr; i++)
-		if (!strcmp(ctl->cmd[i].name, name))
+		if (!strcmp(ctl->cmd[i].name, name)) {
+			fn = ctl->cmd[i].fn;
+			arg = ctl->cmd[i].arg;
 			break;
+		}
 	pthread_mutex_unlock(&ctl->lock);
-	if (i == ctl->nr) {
-		snprintf(msg, sizeof(msg), "unknown command '%s'", name);
+	if (!fn) {
+		snprintf(msg, sizeof(msg), "unknown command '%.64s' (\"commands\" lists them)", name);
 		answer = error_json(msg);
 		goto out;
 	}
-	answer = ctl->cmd[i].fn(line, ctl->cmd[i].arg, &err);
+	answer = fn(line, peer, arg, &err);
 	if (!answer) {
 		snprintf(msg, sizeof(msg), "%s: %s", name, strerror(err ? err : EIO));
 		answer = error_json(msg);
@@ -91,62 +110,74 @@ out:
 	return answer;
 }
 
-static void serve_client(struct vmm_ctl *ctl, int fd)
+int ctl_client_append(struct ctl_client *c, const char *text)
 {
-	char *line = malloc(CTL_LINE_MAX), *nl, *answer;
-	size_t have = 0;
-	ssize_t n;
+	size_t n = strlen(text), need = c->out_len + n + 1;
 
-	if (!line)
-		return;
-	while (have < CTL_LINE_MAX - 1) {
-		n = read(fd, line + have, CTL_LINE_MAX - 1 - have);
-		if (n <= 0)
-			break;
-		have += n;
-		line[have] = '\0';
-		while ((nl = strchr(line, '\n'))) {
-			*nl = '\0';
-			answer = dispatch(ctl, line);
-			if (answer) {
-				if (write(fd, answer, strlen(answer)) < 0 || write(fd, "\n", 1) < 0)
-					have = CTL_LINE_MAX;
-				free(answer);
-			}
-			have -= (size_t)(nl + 1 - line);
-			memmove(line, nl + 1, have + 1);
-		}
+	if (c->out_off && c->out_off == c->out_len)
+		c->out_len = c->out_off = 0, need = n + 1;
+	if (need > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		char *p;
+
+		while (cap < need)
+			cap *= 2;
+		p = realloc(c->out, cap);
+		if (!p)
+			return -ENOMEM;
+		c->out = p;
+		c->out_cap = cap;
 	}
-	free(line);
+	memcpy(c->out + c->out_len, text, n);
+	c->out[c->out_len + n] = '\n';
+	c->out_len += n + 1;
+	return 0;
 }
 
-static void *ctl_thread(void *arg)
+static void answer_error(struct ctl_client *c, const char *msg)
 {
-	struct vmm_ctl *ctl = arg;
-	struct pollfd p[2] = { { ctl->listen_fd, POLLIN, 0 }, { ctl->wake[0], POLLIN, 0 } };
+	char *a = error_json(msg);
 
-	pthread_setname_np(pthread_self(), "avmm-ctl");
-	for (;;) {
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (p[1].revents)
-			break;
-		if (p[0].revents & POLLIN) {
-			int fd = accept(ctl->listen_fd, NULL, NULL);
-
-			if (fd >= 0) {
-				struct timeval tv = { .tv_sec = 2 };
-
-				setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-				serve_client(ctl, fd);
-				close(fd);
-			}
-		}
-	}
-	return NULL;
+	if (!a || ctl_client_append(c, a))
+		c->close_after_out = true;
+	free(a);
 }
 
-static char *list_commands(const char *req, void *arg, int *err)
+void ctl_client_process(struct vmm_ctl *ctl, struct ctl_client *c, uint64_t now_ns)
+{
+	size_t start = 0;
+
+	while (!c->close_after_out && c->out_len - c->out_off < CTL_OUT_HIGH) {
+		char *nl = memchr(c->in + start, '\n', c->in_len - start), *a;
+		size_t len;
+
+		if (!nl)
+			break;
+		len = (size_t)(nl - (c->in + start));
+		*nl = '\0';
+		if (memchr(c->in + start, '\0', len)) {
+			answer_error(c, "request line contains a NUL byte: send JSON text");
+		} else if (len) {
+			a = dispatch(ctl, &c->peer, c->in + start);
+			if (!a || ctl_client_append(c, a))
+				c->close_after_out = true;
+			free(a);
+		}
+		start += len + 1;
+	}
+	if (start) {
+		memmove(c->in, c->in + start, c->in_len - start);
+		c->in_len -= start;
+		c->line_start_ns = c->in_len ? now_ns : 0;
+	}
+	if (c->in_len == CTL_LINE_MAX && !memchr(c->in, '\n', c->in_len)) {
+		answer_error(c, "request line longer than 65535 bytes");
+		c->in_len = 0;
+		c->close_after_out = true;
+	}
+}
+
+static char *list_commands(const char *req, const struct vmm_ctl_peer *peer, void *arg, int *err)
 {
 	struct vmm_ctl *ctl = arg;
 	json_t *o = json_object(), *a = json_array();
@@ -161,19 +192,67 @@ static char *list_commands(const char *req, void *arg, int *err)
 	json_object_set_new(o, "commands", a);
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
+	if (!s)
+		*err = ENOMEM;
 	return s;
 }
 
-int vmm_ctl_open(const char *path, struct vmm_ctl **out)
+/* What is at path may be replaced only if it is a socket of ours (or root's)
+ * that nobody answers on. */
+static int clear_stale(const char *path)
+{
+	struct stat st;
+	int rc;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		util_err("control socket %s: something that is not a socket is there; remove it "
+			 "or give another --socket PATH", path);
+		return -EEXIST;
+	}
+	rc = vmm_ctl_call(path, NULL, NULL);
+	if (rc == 0)
+		return -EADDRINUSE; /* the caller says what to do about it */
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		util_err("control socket %s belongs to uid %u: not removing it; remove it or give "
+			 "another --socket PATH", path, (unsigned)st.st_uid);
+		return -EEXIST;
+	}
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	util_debug("removed the stale control socket %s", path);
+	return 0;
+}
+
+static int bind_listen(struct vmm_ctl *ctl, const struct sockaddr_un *sa)
+{
+	mode_t mode = ctl->group == (gid_t)-1 ? 0600 : 0660;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	ctl->listen_fd = fd;
+	if (fd < 0 || bind(fd, (const void *)sa, sizeof(*sa)) < 0)
+		return -errno;
+	/* the mode is set before listen(): nobody connects while it is looser */
+	if ((ctl->group != (gid_t)-1 && chown(ctl->path, (uid_t)-1, ctl->group) < 0) ||
+	    chmod(ctl->path, mode) < 0 || listen(fd, 64) < 0)
+		return -errno;
+	return 0;
+}
+
+int vmm_ctl_open(const char *path, gid_t group, struct vmm_ctl **out)
 {
 	struct vmm_ctl *ctl = calloc(1, sizeof(*ctl));
 	struct sockaddr_un sa;
 	char dir[sizeof(sa.sun_path)], *slash;
+	bool bound = false;
 	int rc;
 
 	if (!ctl)
 		return -ENOMEM;
 	ctl->listen_fd = ctl->wake[0] = ctl->wake[1] = -1;
+	ctl->owner = getuid();
+	ctl->group = group;
 	pthread_mutex_init(&ctl->lock, NULL);
 	rc = make_addr(path, &sa);
 	if (rc)
@@ -185,15 +264,14 @@ int vmm_ctl_open(const char *path, struct vmm_ctl **out)
 		*slash = '\0';
 		mkdir(dir, 0755);
 	}
-	if (vmm_ctl_call(path, NULL, NULL) == 0) {
-		rc = -EADDRINUSE; /* the caller says what to do about it */
+	rc = clear_stale(path);
+	if (rc)
 		goto fail;
-	}
-	unlink(path); /* stale socket of an avmm that is gone */
-	ctl->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (ctl->listen_fd < 0 || bind(ctl->listen_fd, (void *)&sa, sizeof(sa)) < 0 ||
-	    listen(ctl->listen_fd, 8) < 0 || pipe2(ctl->wake, O_CLOEXEC) < 0) {
+	rc = bind_listen(ctl, &sa);
+	bound = ctl->listen_fd >= 0 && rc != -EADDRINUSE;
+	if (!rc && pipe2(ctl->wake, O_CLOEXEC | O_NONBLOCK) < 0)
 		rc = -errno;
+	if (rc) {
 		util_err("control socket %s: %s", path, strerror(-rc));
 		goto fail;
 	}
@@ -201,14 +279,14 @@ int vmm_ctl_open(const char *path, struct vmm_ctl **out)
 	rc = -pthread_create(&ctl->thread, NULL, ctl_thread, ctl);
 	if (rc)
 		goto fail;
+	ctl->thread_started = true;
 	*out = ctl;
 	return 0;
 fail:
-	if (ctl->listen_fd >= 0) {
+	if (ctl->listen_fd >= 0)
 		close(ctl->listen_fd);
-		if (rc != -EADDRINUSE)
-			unlink(path);
-	}
+	if (bound)
+		unlink(path);
 	if (ctl->wake[0] >= 0) {
 		close(ctl->wake[0]);
 		close(ctl->wake[1]);
@@ -238,7 +316,7 @@ void vmm_ctl_close(struct vmm_ctl *ctl)
 {
 	if (!ctl)
 		return;
-	if (write(ctl->wake[1], "x", 1) == 1)
+	if (ctl->thread_started && write(ctl->wake[1], "x", 1) == 1)
 		pthread_join(ctl->thread, NULL);
 	close(ctl->listen_fd);
 	close(ctl->wake[0]);
@@ -247,13 +325,85 @@ void vmm_ctl_close(struct vmm_ctl *ctl)
 	free(ctl);
 }
 
-/* request_json NULL: only test that something listens. */
+/* Waits until fd is ready for events or the deadline passes. */
+static int wait_fd(int fd, short events, uint64_t deadline_ns)
+{
+	struct pollfd p = { fd, events, 0 };
+	uint64_t now = util_now_ns();
+	int n;
+
+	if (now >= deadline_ns)
+		return -ETIMEDOUT;
+	n = poll(&p, 1, (int)((deadline_ns - now) / 1000000) + 1);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	return n == 0 ? -ETIMEDOUT : 0;
+}
+
+static int send_all(int fd, const char *buf, size_t len, uint64_t deadline_ns)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (n < 0) {
+			int rc = wait_fd(fd, POLLOUT, deadline_ns);
+
+			if (rc)
+				return rc;
+			continue;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int read_line(int fd, char **answer, uint64_t deadline_ns)
+{
+	size_t have = 0, cap = 4096;
+	char *buf = malloc(cap), *bigger;
+	int rc = 0;
+
+	while (buf) {
+		ssize_t n = recv(fd, buf + have, cap - have - 1, MSG_DONTWAIT);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			rc = wait_fd(fd, POLLIN, deadline_ns);
+			if (rc)
+				break;
+			continue;
+		}
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EPROTO;
+			break;
+		}
+		have += (size_t)n;
+		buf[have] = '\0';
+		if (memchr(buf, '\n', have))
+			break;
+		if (have + 1 == cap) {
+			bigger = realloc(buf, cap * 2);
+			if (!bigger)
+				break;
+			buf = bigger;
+			cap *= 2;
+		}
+	}
+	if (!buf || rc || !memchr(buf, '\n', have)) {
+		free(buf);
+		return buf ? (rc ? rc : -EPROTO) : -ENOMEM;
+	}
+	*strchr(buf, '\n') = '\0';
+	*answer = buf;
+	return 0;
+}
+
 int vmm_ctl_call(const char *path, const char *request_json, char **answer)
 {
+	uint64_t deadline = util_now_ns() + CTL_CALL_TIMEOUT_MS * 1000000ull;
 	struct sockaddr_un sa;
-	char *buf = NULL;
-	size_t have = 0, cap = 4096;
-	ssize_t n;
 	int fd, rc;
 
 	rc = make_addr(path, &sa);
@@ -268,32 +418,11 @@ int vmm_ctl_call(const char *path, const char *request_json, char **answer)
 	}
 	if (!request_json)
 		goto out;
-	if (write(fd, request_json, strlen(request_json)) < 0 || write(fd, "\n", 1) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	buf = malloc(cap);
-	while (buf && (n = read(fd, buf + have, cap - have - 1)) > 0) {
-		have += n;
-		buf[have] = '\0';
-		if (memchr(buf, '\n', have))
-			break;
-		if (have + 1 == cap) {
-			char *bigger = realloc(buf, cap * 2);
-
-			if (!bigger)
-				break;
-			buf = bigger;
-			cap *= 2;
-		}
-	}
-	if (!buf || !have || !strchr(buf, '\n')) {
-		rc = buf ? -EPROTO : -ENOMEM;
-		free(buf);
-		goto out;
-	}
-	*strchr(buf, '\n') = '\0';
-	*answer = buf;
+	rc = send_all(fd, request_json, strlen(request_json), deadline);
+	if (!rc)
+		rc = send_all(fd, "\n", 1, deadline);
+	if (!rc)
+		rc = read_line(fd, answer, deadline);
 out:
 	close(fd);
 	return rc;

@@ -92,18 +92,38 @@ const char *vmm_end_name(enum vmm_end end);
 
 /*
  * Control socket: a Unix stream socket that takes one JSON object per line
- * ({"cmd":"NAME", ...}) and answers one JSON object per line. Modules register
- * commands; handlers run on the control thread and return a malloc'd JSON
- * text (without newline) or NULL with *err set.
+ * ({"cmd":"NAME", ...}) and answers one JSON object per line. One thread
+ * serves many clients at once through poll(); a client whose line does not
+ * end within 5 s, or that does not read its answers for 5 s, or is silent
+ * for 60 s, is closed. The socket is mode 0600 (0660 with a group) and only
+ * root, the VM's owner (this process's uid) or a member of that group may
+ * talk to it (SO_PEERCRED). Modules register commands; handlers run on the
+ * control thread with the peer's credentials and return a malloc'd JSON text
+ * (without newline) or NULL with *err set. Answers are sent with
+ * MSG_NOSIGNAL: a client that hangs up never kills avmm.
  */
-typedef char *(*vmm_ctl_fn)(const char *request_json, void *arg, int *err);
+struct vmm_ctl_peer {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+};
+typedef char *(*vmm_ctl_fn)(const char *request_json, const struct vmm_ctl_peer *peer,
+			    void *arg, int *err);
 struct vmm_ctl;
-int vmm_ctl_open(const char *path, struct vmm_ctl **out);
+/* group: (gid_t)-1 for none. An existing socket at path is replaced only if
+ * it is a socket nobody answers on; anything else there is an error. */
+int vmm_ctl_open(const char *path, gid_t group, struct vmm_ctl **out);
 int vmm_ctl_register(struct vmm_ctl *ctl, const char *cmd, vmm_ctl_fn fn, void *arg);
 void vmm_ctl_close(struct vmm_ctl *ctl);
-/* Default socket path for a VM name: $AVMM_RUN_DIR or /run/avmm, "<name>.sock". */
+/* A VM name is 1-64 of [A-Za-z0-9._-], not starting with '.' or '-'. */
+bool vmm_ctl_valid_name(const char *name);
+/* Default socket path for a VM name: $AVMM_RUN_DIR or /run/avmm, "<name>.sock".
+ * -EINVAL for a name vmm_ctl_valid_name refuses. */
 int vmm_ctl_default_path(const char *vm_name, char *out, size_t len);
-/* Client side: send one request line, read one answer line (malloc'd). */
+/* The folder of default sockets and state files ($AVMM_RUN_DIR or /run/avmm). */
+const char *vmm_run_dir(void);
+/* Client side: send one request line, read one answer line (malloc'd);
+ * gives up after 10 s. request_json NULL: only test that something listens. */
 int vmm_ctl_call(const char *path, const char *request_json, char **answer);
 
 #endif

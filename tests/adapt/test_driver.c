@@ -190,12 +190,12 @@ Test(driver, ctl_profile_validates_then_swaps)
 	char *ans;
 	int err = 0, n;
 
-	ans = adapt_ctl_profile("{\"cmd\":\"profile\",\"name\":\"no-such-profile\"}", d, &err);
+	ans = adapt_ctl_profile("{\"cmd\":\"profile\",\"name\":\"no-such-profile\"}", NULL, d, &err);
 	cr_assert(ans && strstr(ans, "\"ok\":false") && strstr(ans, "no such profile"), "%s", ans);
 	free(ans);
 	adapt_driver_get_profile(d, &cur);
 	cr_assert_str_eq(cur.name, "test");
-	ans = adapt_ctl_profile("{\"cmd\":\"profile\",\"name\":\"energy\"}", d, &err);
+	ans = adapt_ctl_profile("{\"cmd\":\"profile\",\"name\":\"energy\"}", NULL, d, &err);
 	cr_assert(ans && strstr(ans, "\"ok\":true") && strstr(ans, "\"objective\":\"energy\""), "%s", ans);
 	free(ans);
 	cr_assert_eq(adapt_driver_tick(d), 0);
@@ -205,7 +205,7 @@ Test(driver, ctl_profile_validates_then_swaps)
 	cr_assert_geq(n, 1);
 	cr_assert_str_eq(log[0].kind, "profile");
 	cr_assert(strstr(log[0].what, "test -> energy"), "%s", log[0].what);
-	ans = adapt_ctl_profile("{\"cmd\":\"profile\"}", d, &err);
+	ans = adapt_ctl_profile("{\"cmd\":\"profile\"}", NULL, d, &err);
 	cr_assert(ans && strstr(ans, "\"profile\":\"energy\""), "%s", ans);
 	free(ans);
 	adapt_driver_destroy(d);

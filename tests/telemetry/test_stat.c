@@ -63,7 +63,7 @@ Test(stat, cli_reads_a_live_vm_over_the_control_socket, .init = cr_redirect_stdo
 	struct tel_target tg = { .nr_vcpus = 2, .vm_fd = tvm_vm_fd, .vcpu_fd = tvm_vcpu_fd,
 				 .vcpu_tid = tvm_vcpu_tid, .arg = &vm };
 	cr_assert_eq(tel_open_target(&c, &tg, &t), 0);
-	cr_assert_eq(vmm_ctl_open(sock, &ctl), 0);
+	cr_assert_eq(vmm_ctl_open(sock, (gid_t)-1, &ctl), 0);
 	cr_assert_eq(tel_register_ctl(t, ctl), 0);
 	tel_sample(t, NULL);
 	util_sleep_ns(50000000);
