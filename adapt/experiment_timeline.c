@@ -41,7 +41,7 @@ void adapt_exp_describe_phase(const struct pol_exp_phase *ph, char *out, size_t 
 
 const char *adapt_exp_signal_name(int sig)
 {
-	return sig == SIGINT ? "SIGINT" : "SIGTERM";
+	return sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : sig == SIGQUIT ? "SIGQUIT" : "SIGTERM";
 }
 
 /* ---- signals ------------------------------------------------------------ */
@@ -51,6 +51,8 @@ void adapt_exp_signals_block(struct exp_ctx *c, sigset_t *old)
 	sigemptyset(&c->sigs);
 	sigaddset(&c->sigs, SIGINT);
 	sigaddset(&c->sigs, SIGTERM);
+	sigaddset(&c->sigs, SIGHUP);
+	sigaddset(&c->sigs, SIGQUIT);
 	pthread_sigmask(SIG_BLOCK, &c->sigs, old);
 }
 

@@ -1,4 +1,5 @@
 /* avmm: the command-line entry point; dispatches to each module's subcommand. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,6 +55,9 @@ int main(int argc, char **argv)
 		argv++;
 	}
 	util_log_set_level(level > UTIL_LOG_DEBUG ? UTIL_LOG_DEBUG : level);
+	/* A reader that goes away (a control client, `avmm run | head`) is an
+	 * EPIPE on that write, never the end of avmm and its guest. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

@@ -1,6 +1,7 @@
 /* `avmm run`: options, the session (VM, telemetry, loop), signals, exit status. */
 #include <getopt.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,11 +38,14 @@ static void run_usage(FILE *f)
 		"  --energy KIND          auto, powercap, perf, papi, estimate or none\n"
 		"  --name NAME            VM name for labels and the control socket (default avmm)\n"
 		"  --socket PATH          control socket (default /run/avmm/NAME.sock; '' for none)\n"
+		"  --socket-group GROUP   let GROUP use the control socket (mode 0660; default 0600:\n"
+		"                         root and the user running avmm only)\n"
 		"  --fsroot DIR           read sysfs/procfs under DIR (testing)\n"
 		"  --run-id ID            run id written to traces (default: time and pid)\n"
 		"  -h, --help             this help\n\n"
 		"exit status: (v<<1)|1 when the guest writes v to the debug-exit port 0xf4,\n"
-		"0 on guest reset or power-off, 130/143 when stopped by SIGINT/SIGTERM,\n"
+		"0 on guest reset or power-off, 128+N when stopped by signal N (SIGINT 130,\n"
+		"SIGTERM 143, SIGHUP 129, SIGQUIT 131; limits and pinning are restored),\n"
 		"2 on bad arguments or when the VM cannot be created, 4 when the guest crashes.\n");
 }
 
@@ -61,17 +65,27 @@ static int parse_backing(const char *s, enum vmm_backing *out)
 struct sig_waiter {
 	struct adapt_session *s;
 	sigset_t set;
-	int signo;
+	volatile int signo;       /* the first stopping signal */
+	volatile bool done;       /* set by the main thread before it wakes us */
 };
 
+/* SIGINT, SIGTERM, SIGHUP and SIGQUIT stop the guest (the session then puts
+ * back power limits and pinning); SIGUSR2 only ends this thread once the
+ * main thread has said so, so a stray one changes nothing. */
 static void *wait_signals(void *arg)
 {
 	struct sig_waiter *w = arg;
 	int sig = 0;
 
-	sigwait(&w->set, &sig);
-	if (sig == SIGINT || sig == SIGTERM) {
-		w->signo = sig;
+	pthread_setname_np(pthread_self(), "avmm-signals");
+	while (!w->done) {
+		if (sigwait(&w->set, &sig))
+			continue;
+		if (sig == SIGUSR2)
+			continue;
+		if (!w->signo)
+			w->signo = sig;
+		util_info("%s: stopping the guest", strsignal(sig));
 		adapt_session_stop(w->s);
 	}
 	return NULL;
@@ -96,6 +110,7 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 		{ "energy", required_argument, NULL, 'e' },
 		{ "name", required_argument, NULL, 'a' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "socket-group", required_argument, NULL, 'g' },
 		{ "fsroot", required_argument, NULL, 'f' },
 		{ "run-id", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
@@ -141,7 +156,15 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 			break;
 		case 'C': sc->counters = optarg; break;
 		case 'e': sc->energy_backend = optarg; break;
-		case 'a': sc->name = optarg; break;
+		case 'a':
+			if (!vmm_ctl_valid_name(optarg)) {
+				util_err("--name '%s': use 1-64 letters, digits, '.', '_' or '-', not "
+					 "starting with '.' or '-'", optarg);
+				return 2;
+			}
+			sc->name = optarg;
+			break;
+		case 'g': sc->socket_group = optarg; break;
 		case 's': sc->socket_path = optarg; break;
 		case 'f': sc->fsroot = optarg; break;
 		case 'r': sc->run_id = optarg; break;
@@ -174,6 +197,8 @@ int vmm_cli_run(int argc, char **argv)
 	sigemptyset(&w.set);
 	sigaddset(&w.set, SIGINT);
 	sigaddset(&w.set, SIGTERM);
+	sigaddset(&w.set, SIGHUP);
+	sigaddset(&w.set, SIGQUIT);
 	sigaddset(&w.set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &w.set, NULL);
 	if (adapt_session_open(&cfg, &s))
@@ -184,6 +209,7 @@ int vmm_cli_run(int argc, char **argv)
 	if (rc)
 		adapt_session_stop(s);
 	adapt_session_wait(s, &res);
+	w.done = true;
 	pthread_kill(waiter, SIGUSR2);
 	pthread_join(waiter, NULL);
 	util_info("guest ended: %s (%s), exit status %d", vmm_end_name(res.end), res.why,
