@@ -110,6 +110,26 @@ static int unknown_port(struct vmm_vcpu *v, uint16_t port, uint8_t *data, int si
 	return 0;
 }
 
+int vmm_debug_exit_status(uint32_t value)
+{
+	return value < VMM_DEBUG_EXIT_MAX ? (int)((value << 1) | 1) : VMM_STATUS_DEBUG_EXIT_BIG;
+}
+
+static int debug_exit(struct vmm_vcpu *v, uint32_t value)
+{
+	int status = vmm_debug_exit_status(value);
+
+	if (value >= VMM_DEBUG_EXIT_MAX)
+		util_warn("vcpu%d: the guest wrote %u to the debug-exit port 0xf4: values of %u "
+			  "and more do not fit the exit status ((v<<1)|1 would read as 128+signal "
+			  "or wrap to 0..127), so avmm exits with %d; write 0..%u for "
+			  "QEMU-compatible statuses", v->idx, value, VMM_DEBUG_EXIT_MAX, status,
+			  VMM_DEBUG_EXIT_MAX - 1);
+	vmm_end(v->vm, VMM_END_DEBUG_EXIT, status, "guest wrote %u to the debug-exit port%s",
+		value, value >= VMM_DEBUG_EXIT_MAX ? " (>= 64: exit status 6)" : "");
+	return 1;
+}
+
 static int guest_reset(struct vmm_vcpu *v, uint16_t port)
 {
 	vmm_end(v->vm, VMM_END_RESET, 0, "vcpu%d: guest reset through port 0x%x", v->idx, port);
@@ -133,9 +153,7 @@ int vmm_pio(struct vmm_vcpu *v, uint16_t port, uint8_t *data, int size, bool is_
 	case DEBUG_EXIT_PORT:
 		if (!is_write)
 			return unknown_port(v, port, data, size, is_write);
-		vmm_end(vm, VMM_END_DEBUG_EXIT, (int)((value_of(data, size) << 1) | 1) & 0xff,
-			"guest wrote %u to the debug-exit port", value_of(data, size));
-		return 1;
+		return debug_exit(v, value_of(data, size));
 	case 0x80: /* POST code sink */
 		if (!is_write)
 			memset(data, 0, size);

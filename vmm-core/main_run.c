@@ -43,7 +43,8 @@ static void run_usage(FILE *f)
 		"  --fsroot DIR           read sysfs/procfs under DIR (testing)\n"
 		"  --run-id ID            run id written to traces (default: time and pid)\n"
 		"  -h, --help             this help\n\n"
-		"exit status: (v<<1)|1 when the guest writes v to the debug-exit port 0xf4,\n"
+		"exit status: (v<<1)|1 when the guest writes v = 0..63 to the debug-exit port 0xf4\n"
+		"(6 for a value of 64 or more, the value logged),\n"
 		"0 on guest reset or power-off, 128+N when stopped by signal N (SIGINT 130,\n"
 		"SIGTERM 143, SIGHUP 129, SIGQUIT 131; limits and pinning are restored),\n"
 		"2 on bad arguments or when the VM cannot be created, 4 when the guest crashes.\n");

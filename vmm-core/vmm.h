@@ -38,13 +38,25 @@ struct vmm_config {
 /* How the guest ended. */
 enum vmm_end {
 	VMM_END_RUNNING,    /* not ended yet */
-	VMM_END_DEBUG_EXIT, /* wrote to the isa-debug-exit port: status = (v<<1)|1 */
+	VMM_END_DEBUG_EXIT, /* wrote v to the isa-debug-exit port: vmm_debug_exit_status(v) */
 	VMM_END_RESET,      /* keyboard-controller or port-0x92 reset */
 	VMM_END_SHUTDOWN,   /* triple fault */
 	VMM_END_HALTED,     /* every vCPU halted with interrupts off */
 	VMM_END_STOPPED,    /* vmm_request_stop() */
 	VMM_END_ERROR,      /* KVM_RUN failure, emulation failure, failed entry */
 };
+
+/*
+ * Exit statuses of `avmm run` (see README "Exit status of avmm run"). They
+ * never collide: the debug-exit statuses are odd (1..127), the others even,
+ * and 128+N is left to signals.
+ */
+#define VMM_STATUS_BAD_ARGS       2 /* bad arguments, or the VM could not be created */
+#define VMM_STATUS_CRASH          4 /* triple fault, emulation failure, failed entry */
+#define VMM_STATUS_DEBUG_EXIT_BIG 6 /* the guest wrote a debug-exit value >= 64 */
+#define VMM_DEBUG_EXIT_MAX       64 /* values below give QEMU's (v<<1)|1 */
+/* Status for a value the guest wrote to port 0xf4: (v<<1)|1 for v < 64, else 6. */
+int vmm_debug_exit_status(uint32_t value);
 
 struct vmm_result {
 	enum vmm_end end;
