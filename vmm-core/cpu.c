@@ -14,7 +14,24 @@
 #define EFER_LME 0x100ull
 #define EFER_LMA 0x400ull
 
-int vmm_cpuid_init(struct vmm *vm)
+/* The whole machine's view, the same on every vCPU: leaf 1 EBX[23:16] is the
+ * logical processor count, valid when EDX.HTT is set. */
+static void cpuid_set_count(struct kvm_cpuid2 *c, int nr_vcpus)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		if (e->function != 1)
+			continue;
+		e->ebx = (e->ebx & 0xff00ffffu) | ((uint32_t)(nr_vcpus & 0xff) << 16);
+		if (nr_vcpus > 1)
+			e->edx |= 1u << 28; /* HTT: ebx[23:16] is valid */
+	}
+}
+
+int vmm_cpuid_init(struct vmm *vm, int nr_vcpus)
 {
 	int nent = 128;
 
@@ -25,6 +42,7 @@ int vmm_cpuid_init(struct vmm *vm)
 			return -ENOMEM;
 		c->nent = nent;
 		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			cpuid_set_count(c, nr_vcpus);
 			vm->cpuid = c;
 			return 0;
 		}
@@ -50,15 +68,10 @@ int vmm_cpuid_set(struct vmm *vm, struct vmm_vcpu *vcpu)
 	for (i = 0; i < c->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
 
-		if (e->function == 1) {
-			/* initial APIC id and logical processor count */
-			e->ebx = (e->ebx & 0x0000ffffu) | ((uint32_t)vcpu->idx << 24) |
-				 ((uint32_t)(vm->nr_vcpus & 0xff) << 16);
-			if (vm->nr_vcpus > 1)
-				e->edx |= 1u << 28; /* HTT: ebx[23:16] is valid */
-		} else if (e->function == 0xb || e->function == 0x1f) {
+		if (e->function == 1) /* initial APIC id */
+			e->ebx = (e->ebx & 0x00ffffffu) | ((uint32_t)vcpu->idx << 24);
+		else if (e->function == 0xb || e->function == 0x1f)
 			e->edx = (uint32_t)vcpu->idx; /* x2APIC id */
-		}
 	}
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0) {
 		rc = -errno;

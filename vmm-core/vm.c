@@ -169,7 +169,7 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 	if (!rc)
 		rc = load_guest(vm, cfg);
 	if (!rc)
-		rc = vmm_cpuid_init(vm);
+		rc = vmm_cpuid_init(vm, cfg->vcpus);
 	for (i = 0; !rc && i < cfg->vcpus; i++) {
 		rc = vmm_vcpu_create(vm, i);
 		vm->nr_vcpus = i + 1;
