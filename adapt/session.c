@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "adapt/session_int.h"
+#include "common/hoststate.h"
 #include "common/util.h"
 
 static int step_profile(struct adapt_session *s)
@@ -117,12 +118,40 @@ static void exit_ctl(struct adapt_session *s)
 	s->ctl = NULL;
 }
 
+/* Puts back what killed avmm processes left, then opens this one's journal. */
+static int step_state(struct adapt_session *s)
+{
+	char report[4096];
+	int rc = util_state_repair(vmm_run_dir(), report, sizeof(report));
+
+	if (rc > 0)
+		util_warn("repaired what %d stopped avmm process(es) left:\n%s", rc, report);
+	else if (rc < 0)
+		util_warn("could not repair everything a stopped avmm left (run `avmm restore`):"
+			  "\n%s", report);
+	rc = util_state_open(vmm_run_dir(), s->cfg.name, &s->state);
+	if (rc)
+		util_warn("no host-state journal under %s (%s): a killed avmm's power limits "
+			  "could not be repaired; run as root or set AVMM_RUN_DIR", vmm_run_dir(),
+			  strerror(-rc));
+	return 0;
+}
+
+static void exit_state(struct adapt_session *s)
+{
+	if (!s->restore_failed)
+		util_state_clear(s->state);
+	util_state_close(s->state);
+	s->state = NULL;
+}
+
 static const struct {
 	const char *name;
 	int (*init)(struct adapt_session *s);
 	void (*exit)(struct adapt_session *s);
 } steps[] = {
 	{ "profile", step_profile, NULL },
+	{ "host state", step_state, exit_state },
 	{ "vm", step_vm, exit_vm },
 	{ "energy", adapt_session_energy_init, adapt_session_energy_exit },
 	{ "telemetry", step_tel, exit_tel },

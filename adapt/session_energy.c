@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "adapt/session_int.h"
+#include "common/hoststate.h"
 #include "common/util.h"
 
 /* Opened on the first sample, off the guest's start-up path (the perf
@@ -25,9 +26,10 @@ static int open_energy(struct adapt_session *s)
 	if (rc)
 		return rc;
 	if (s->profile.enabled[POL_AD_ENERGY] || s->profile.objective == POL_OBJ_POWER_CAP) {
-		if (energy_cap_open(&s->cap, s->cfg.fsroot, NULL, s->cap_why, sizeof(s->cap_why)) == 0)
+		if (energy_cap_open(&s->cap, s->cfg.fsroot, NULL, s->cap_why, sizeof(s->cap_why)) == 0) {
+			s->cap.state = s->state;
 			s->cap_open = true;
-		else
+		} else
 			util_warn("power capping unavailable, the loop will not cap: %s", s->cap_why);
 	}
 	return 0;
@@ -47,8 +49,11 @@ void adapt_session_energy_exit(struct adapt_session *s)
 {
 	char msg[256];
 
-	if (s->cap_open && energy_cap_restore(&s->cap, msg, sizeof(msg)))
-		util_err("restoring power limits: %s", msg);
+	if (s->cap_open && energy_cap_restore(&s->cap, msg, sizeof(msg))) {
+		util_err("restoring power limits: %s; `avmm restore` retries from %s", msg,
+			 util_state_path(s->state));
+		s->restore_failed = true;
+	}
 	s->cap_open = false;
 	if (s->energy)
 		energy_close(s->energy);

@@ -21,6 +21,8 @@ struct adapt_session {
 	bool energy_tried;
 	struct energy_src *energy;
 	struct energy_cap cap;
+	struct util_state *state;  /* host-state journal; NULL: none */
+	bool restore_failed;       /* keep the journal for `avmm restore` */
 	bool cap_open;
 	char cap_why[256];
 	struct tel *tel;

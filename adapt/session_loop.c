@@ -6,7 +6,27 @@
 #include <string.h>
 
 #include "adapt/session_int.h"
+#include "common/hoststate.h"
 #include "common/util.h"
+
+/* The thread's CPUs before avmm first changes them, in the journal. */
+static int journal_affinity(struct adapt_session *s, pid_t tid, char *msg, size_t len)
+{
+	cpu_set_t cur;
+	int rc;
+
+	if (!s->state)
+		return 0;
+	if (sched_getaffinity(tid, sizeof(cur), &cur) < 0) {
+		snprintf(msg, len, "reading thread %d's CPUs: %s", tid, strerror(errno));
+		return -errno;
+	}
+	rc = util_state_save_affinity(s->state, tid, &cur);
+	if (rc)
+		snprintf(msg, len, "not pinning thread %d: its CPUs could not be saved to %s",
+			 tid, util_state_path(s->state));
+	return rc;
+}
 
 /* pcpu -1 unpins: the thread gets back the CPUs the process started with. */
 static int unpin(struct adapt_session *s, pid_t tid, char *msg, size_t len)
@@ -25,6 +45,8 @@ static int apply_coremap(void *ctx, const struct adapt_change *c, char *msg, siz
 	int cpus[ADAPT_MAX_VCPUS], i, n = 0, rc;
 
 	for (i = 0; i < c->u.coremap.nr && i < vmm_nr_vcpus(s->vm); i++) {
+		if ((rc = journal_affinity(s, vmm_vcpu_tid(s->vm, i), msg, len)))
+			return rc;
 		if (c->u.coremap.pcpu[i] >= 0) {
 			tids[n] = vmm_vcpu_tid(s->vm, i);
 			cpus[n++] = c->u.coremap.pcpu[i];

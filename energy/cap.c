@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hoststate.h"
 #include "common/util.h"
 
 static int cap_read(struct energy_cap *c, const char *dir, const char *file, uint64_t *v)
@@ -158,6 +159,31 @@ static uint64_t clamp_u64(uint64_t v, uint64_t lo, uint64_t hi, bool *clamped)
 	return v;
 }
 
+/* Saves what restore writes back in the host-state journal, before the
+ * first write, so that a killed avmm can be repaired. */
+static int journal(struct energy_cap *c, const struct energy_constraint *k)
+{
+	char path[PATH_MAX], val[32];
+	int rc;
+
+	util_fmt(path, sizeof(path), "%s/%s/constraint_%d_power_limit_uw", ENERGY_POWERCAP_DIR,
+		 k->dir, k->n);
+	util_fmt(val, sizeof(val), "%llu", (unsigned long long)k->orig_limit_uw);
+	rc = util_state_save_file(c->state, c->fsroot, path, val);
+	if (!rc && k->has_window) {
+		util_fmt(path, sizeof(path), "%s/%s/constraint_%d_time_window_us",
+			 ENERGY_POWERCAP_DIR, k->dir, k->n);
+		util_fmt(val, sizeof(val), "%llu", (unsigned long long)k->orig_window_us);
+		rc = util_state_save_file(c->state, c->fsroot, path, val);
+	}
+	if (!rc && k->orig_enabled >= 0) {
+		util_fmt(path, sizeof(path), "%s/%s/enabled", ENERGY_POWERCAP_DIR, k->dir);
+		util_fmt(val, sizeof(val), "%d", k->orig_enabled);
+		rc = util_state_save_file(c->state, c->fsroot, path, val);
+	}
+	return rc;
+}
+
 /* Writes one target constraint; ret becomes 1 when something was clamped. */
 static int set_one(struct energy_cap *c, struct energy_constraint *k, uint64_t want_uw,
 		   uint64_t window_us, int *ret, uint64_t *lim, char *msg, size_t msglen)
@@ -175,6 +201,15 @@ static int set_one(struct energy_cap *c, struct energy_constraint *k, uint64_t w
 			 ENERGY_POWERCAP_DIR, k->dir, k->n, want_uw / 1e6, k->min_uw / 1e6,
 			 k->max_uw / 1e6, k->n, *lim / 1e6);
 		util_warn("%s", msg);
+	}
+	if (!k->changed) {
+		rc = journal(c, k);
+		if (rc) {
+			util_fmt(msg, msglen, "not changing %s/%s: its original values could not be "
+				 "saved to the state file (%s)", ENERGY_POWERCAP_DIR, k->dir,
+				 strerror(-rc));
+			return rc;
+		}
 	}
 	k->changed = true;        /* restore even after a partial write */
 	util_fmt(file, sizeof(file), "constraint_%d_power_limit_uw", k->n);

@@ -230,9 +230,11 @@ struct energy_constraint {
 	int orig_enabled;      /* the zone's "enabled", -1 unknown (targets only) */
 	bool changed;          /* needs restoring */
 };
+struct util_state;
 struct energy_cap {
 	char fsroot[256];
 	const struct energy_ops *ops;
+	struct util_state *state;  /* set after open: originals journaled before a write */
 	int nr;
 	struct energy_constraint c[ENERGY_MAX_CONSTRAINTS];
 	int nr_targets;        /* packages that get a share of the cap */

@@ -12,6 +12,7 @@
 #include "vmm-core/vmm.h"
 
 int vmm_cli_run(int argc, char **argv);
+int vmm_cli_restore(int argc, char **argv);
 
 struct subcommand {
 	const char *name;
@@ -27,6 +28,7 @@ static const struct subcommand commands[] = {
 	{ "energy", energy_cli_main, "print RAPL zones, energy and power" },
 	{ "policy", pol_cli_policy, "validate a goal profile (policy check FILE)" },
 	{ "experiment", adapt_cli_experiment, "run an experiment file" },
+	{ "restore", vmm_cli_restore, "put back power limits and pinning a killed avmm left" },
 };
 
 static void usage(FILE *f)
