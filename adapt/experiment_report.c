@@ -306,11 +306,11 @@ int adapt_exp_write_summary(const struct exp_ctx *c)
 {
 	const char *path = c->x.summary;
 	bool to_stdout = !strcmp(path, "-");
-	FILE *f = to_stdout ? stdout : fopen(path, "w");
+	char why[512];
+	FILE *f = to_stdout ? stdout : util_fopen_output(path, why, sizeof(why));
 
 	if (!f) {
-		util_err("%s: summary = %s: cannot write it (%s); name a writable path or '-' for stdout",
-			 c->x.path, path, strerror(errno));
+		util_err("%s: summary: %s; name a writable path or '-' for stdout", c->x.path, why);
 		print_table(stdout, c);
 		return -EIO;
 	}

@@ -54,6 +54,7 @@ int tel_trace_open(const char *path, const struct tel_config *c, int nr_vcpus,
 	struct tel_trace *tr;
 	size_t n = path ? strlen(path) : 0;
 	bool csv = n > 4 && !strcmp(path + n - 4, ".csv");
+	char why[512];
 	int err;
 
 	if (!csv && !(n > 6 && !strcmp(path + n - 6, ".jsonl"))) {
@@ -69,11 +70,11 @@ int tel_trace_open(const char *path, const struct tel_config *c, int nr_vcpus,
 	tr->run_id = strdup(c->run_id);
 	tr->profile = strdup(c->profile_name);
 	tr->vm = strdup(c->vm_name);
-	tr->f = fopen(path, "we");
+	tr->f = util_fopen_output(path, why, sizeof(why));
 	if (!tr->f) {
 		err = -errno;
-		util_err("cannot write trace file '%s': %s (check the directory exists and is "
-			 "writable)", path, strerror(errno));
+		util_err("trace file: %s%s", why, err == -ENOENT || err == -EACCES ?
+			 " (check the folder exists and is writable)" : "");
 		tel_trace_close(tr);
 		return err;
 	}
