@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,6 +171,8 @@ int energy_parse_cpulist(const char *buf, int *cpus, int max)
 		a = strtol(p, &end, 10);
 		if (end == p || a < 0)
 			return -EINVAL;
+		if (a > INT_MAX)
+			return -ERANGE; /* not a CPU number (cpus[] holds ints) */
 		b = a;
 		p = end;
 		if (*p == '-') {
@@ -177,6 +180,8 @@ int energy_parse_cpulist(const char *buf, int *cpus, int max)
 			b = strtol(p, &end, 10);
 			if (end == p || b < a)
 				return -EINVAL;
+			if (b > INT_MAX)
+				return -ERANGE;
 			p = end;
 		}
 		for (long c = a; c <= b; c++) {

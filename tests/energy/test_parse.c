@@ -143,6 +143,11 @@ Test(energy_parse, perf_event_and_cpulist)
 	cr_expect_eq(energy_parse_cpulist("0-9", cpus, 8), -E2BIG);
 	cr_expect_eq(energy_parse_cpulist("x", cpus, 8), -EINVAL);
 	cr_expect_eq(energy_parse_cpulist("\n", cpus, 8), -ENODATA);
+	/* found by fuzzing: numbers past INT_MAX came back truncated (negative) */
+	cr_expect_eq(energy_parse_cpulist("977777777777777,2", cpus, 8), -ERANGE);
+	cr_expect_eq(energy_parse_cpulist("0-9223372036854775807", cpus, 8), -ERANGE);
+	cr_expect_eq(energy_parse_cpulist("2147483647", cpus, 8), 1);
+	cr_expect_eq(cpus[0], 2147483647);
 }
 
 Test(energy_parse, proc_stat)
