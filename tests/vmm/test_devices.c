@@ -26,6 +26,7 @@ static void setup(void)
 	v->vm = vm;
 	v->fd = -1;
 	v->run = run;
+	v->run_bytes = 4096;
 }
 
 static void teardown(void)
@@ -134,6 +135,21 @@ Test(devices, pio_exit_with_count_handles_each_element)
 	memset(data, 0, 3);
 	cr_assert_eq(vmm_exit_dispatch(v), 0);
 	cr_assert_eq(v->ctr.pio_exits, 1);
+}
+
+/* Found by fuzzing: the data was followed wherever data_offset pointed. */
+Test(devices, pio_exit_outside_kvm_run_is_refused)
+{
+	run->exit_reason = KVM_EXIT_IO;
+	run->io.direction = KVM_EXIT_IO_IN;
+	run->io.port = 0x1234;
+	run->io.size = 4;
+	run->io.count = 2;
+	run->io.data_offset = 4096 - 4;
+	cr_assert_eq(vmm_exit_dispatch(v), 1);
+	cr_assert_eq(vm->result.end, VMM_END_ERROR);
+	cr_assert(strstr(vm->result.why, "malformed KVM_EXIT_IO"), "%s", vm->result.why);
+	cr_assert_eq(v->ctr.unknown_pio, 0);
 }
 
 Test(exits, internal_error_is_decoded)
