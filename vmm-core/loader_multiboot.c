@@ -14,6 +14,8 @@
 #define MB_SEARCH 8192
 #define MB_AOUT_KLUDGE (1u << 16)
 #define MB_KNOWN_REQUIRED 0x7u /* page-align, meminfo, video (ignored) */
+#define MB_PAGE 4096ull
+#define MB_MIB (1024ull * 1024)
 
 struct mb_header {
 	uint32_t magic, flags, checksum;
@@ -54,8 +56,28 @@ static int mb_errno(int rc)
 	return rc == -EINVAL ? -ENOEXEC : rc;
 }
 
+/* The loaded image's extent [start, end), which modules must not overlap. */
+struct mb_extent { uint64_t start, end; };
+
+/* Lowest address of a PT_LOAD segment with memory (vmm_elf_load checked them). */
+static uint64_t elf32_start(const struct vmm_image *img)
+{
+	const Elf32_Ehdr *eh = (const void *)img->data;
+	uint64_t start = UINT64_MAX;
+	unsigned i;
+
+	for (i = 0; i < eh->e_phnum; i++) {
+		const Elf32_Phdr *ph = (const void *)(img->data + eh->e_phoff +
+						      (size_t)i * eh->e_phentsize);
+
+		if (ph->p_type == PT_LOAD && ph->p_memsz && ph->p_paddr < start)
+			start = ph->p_paddr;
+	}
+	return start;
+}
+
 static int load_elf32(const struct vmm_image *img, const struct vmm_mem_map *map,
-		      uint64_t *entry)
+		      uint64_t *entry, struct mb_extent *ext)
 {
 	const Elf32_Ehdr *eh = (const void *)img->data;
 	uint64_t end = 0;
@@ -68,11 +90,18 @@ static int load_elf32(const struct vmm_image *img, const struct vmm_mem_map *map
 		return -ENOEXEC;
 	}
 	rc = vmm_elf_load(img, map, true, entry, &end);
-	return rc < 0 ? mb_errno(rc) : 0;
+	if (rc < 0)
+		return mb_errno(rc);
+	ext->start = rc > 0 ? elf32_start(img) : end;
+	ext->end = end;
+	if (ext->start > ext->end)
+		ext->start = ext->end;
+	return 0;
 }
 
 static int load_aout(const struct vmm_image *img, const struct vmm_mem_map *map,
-		     const struct mb_header *h, size_t hdr_off, uint64_t *entry)
+		     const struct mb_header *h, size_t hdr_off, uint64_t *entry,
+		     struct mb_extent *ext)
 {
 	uint64_t file_off, load_end, bss_end;
 	int rc;
@@ -95,6 +124,8 @@ static int load_aout(const struct vmm_image *img, const struct vmm_mem_map *map,
 	if (rc)
 		return mb_errno(rc);
 	*entry = h->entry_addr;
+	ext->start = h->load_addr;
+	ext->end = bss_end;
 	return 0;
 }
 
@@ -110,8 +141,38 @@ static uint32_t write_mmap(const struct vmm_mem_map *map)
 	return n > 0 ? n * sizeof(*m) : 0;
 }
 
+/*
+ * The initrd becomes module 0, page-aligned: at the top of low RAM when that
+ * is above the loaded image, else as high as it fits below the image (and
+ * above the boot data under 1 MiB). Never over the image: a kernel loaded
+ * near the top of RAM would otherwise run the module's bytes.
+ */
+static int place_module(const struct vmm_image *img, const struct vmm_mem_map *map,
+			const struct vmm_load_args *args, const struct mb_extent *ext,
+			uint64_t *at)
+{
+	uint64_t ramtop = map->r[0].gpa + map->r[0].bytes, size = args->initrd_size;
+	uint64_t kend = (ext->end + MB_PAGE - 1) & ~(MB_PAGE - 1), need;
+
+	if (size <= ramtop && ((ramtop - size) & ~(MB_PAGE - 1)) >= UTIL_MAX(kend, VMM_MIN_LOAD_GPA)) {
+		*at = (ramtop - size) & ~(MB_PAGE - 1);
+		return 0;
+	}
+	if (size <= ext->start && ((ext->start - size) & ~(MB_PAGE - 1)) >= VMM_MIN_LOAD_GPA) {
+		*at = (ext->start - size) & ~(MB_PAGE - 1);
+		return 0;
+	}
+	need = (kend + size + MB_MIB - 1) / MB_MIB;
+	util_err("--initrd %s (%zu bytes) does not fit in guest memory beside %s, loaded at "
+		 "[0x%llx, 0x%llx): low RAM ends at 0x%llx; give --mem %lluM or more",
+		 args->initrd_path ? args->initrd_path : "", args->initrd_size, img->path,
+		 (unsigned long long)ext->start, (unsigned long long)ext->end,
+		 (unsigned long long)ramtop, (unsigned long long)need);
+	return -EFBIG;
+}
+
 static int write_info(const struct vmm_image *img, const struct vmm_mem_map *map,
-		      const struct vmm_load_args *args)
+		      const struct vmm_load_args *args, const struct mb_extent *ext)
 {
 	struct mb_info *mi = vmm_gpa_ptr(map, VMM_BOOTINFO_GPA, sizeof(*mi) + 64);
 	char *name = (char *)(mi + 1);
@@ -142,17 +203,13 @@ static int write_info(const struct vmm_image *img, const struct vmm_mem_map *map
 	mi->mmap_addr = VMM_MEMMAP_GPA;
 	mi->mmap_length = write_mmap(map);
 	if (args->initrd) {
-		/* The initrd becomes module 0, page-aligned at the top of low RAM. */
 		struct mb_module *mod = (void *)(name + 16);
-		uint64_t at = (ramtop - args->initrd_size) & ~0xfffull;
-		uint8_t *dst = at >= 0x400000 ? vmm_gpa_ptr(map, at, args->initrd_size) : NULL;
+		uint64_t at;
+		int rc = place_module(img, map, args, ext, &at);
 
-		if (!dst) {
-			util_err("--initrd %s (%zu bytes) does not fit in guest memory; raise --mem",
-				 args->initrd_path, args->initrd_size);
-			return -EFBIG;
-		}
-		memcpy(dst, args->initrd, args->initrd_size);
+		if (rc)
+			return rc;
+		memcpy(vmm_gpa_ptr(map, at, args->initrd_size), args->initrd, args->initrd_size);
 		*mod = (struct mb_module){ (uint32_t)at, (uint32_t)(at + args->initrd_size),
 					   (uint32_t)cmd_gpa, 0 };
 		mi->flags |= 1u << 3;
@@ -167,6 +224,7 @@ int vmm_load_multiboot(const struct vmm_image *img, const struct vmm_mem_map *ma
 {
 	static const struct vmm_load_args no_args;
 	const struct mb_header *h;
+	struct mb_extent ext = { 0, 0 };
 	uint64_t entry = 0;
 	size_t off;
 	int rc;
@@ -179,11 +237,11 @@ int vmm_load_multiboot(const struct vmm_image *img, const struct vmm_mem_map *ma
 			 img->path, h->flags);
 		return -ENOEXEC;
 	}
-	rc = (h->flags & MB_AOUT_KLUDGE) ? load_aout(img, map, h, off, &entry)
-					 : load_elf32(img, map, &entry);
+	rc = (h->flags & MB_AOUT_KLUDGE) ? load_aout(img, map, h, off, &entry, &ext)
+					 : load_elf32(img, map, &entry, &ext);
 	if (rc)
 		return rc;
-	rc = write_info(img, map, args ? args : &no_args);
+	rc = write_info(img, map, args ? args : &no_args, &ext);
 	if (rc)
 		return rc;
 	memset(boot, 0, sizeof(*boot));
