@@ -99,8 +99,9 @@ int vmm_put_cmdline(const struct vmm_mem_map *map, const char *path, const char 
 
 	max_len = UTIL_MIN(max_len, VMM_CMDLINE_MAX - 1);
 	if (len > max_len) {
-		util_err("%s: command line is %zu bytes, the kernel takes at most %llu (%s): "
-			 "shorten it", path, len, (unsigned long long)max_len, limit);
+		util_err("%s: command line is %zu bytes, the kernel takes at most %llu (%llu with "
+			 "the terminating NUL; %s): shorten it", path, len, (unsigned long long)max_len,
+			 (unsigned long long)max_len + 1, limit);
 		return -E2BIG;
 	}
 	dst = vmm_gpa_ptr(map, VMM_CMDLINE_GPA, len + 1);

@@ -187,8 +187,12 @@ static int write_info(const struct vmm_image *img, const struct vmm_mem_map *map
 	}
 	memset(mi, 0, sizeof(*mi));
 	if (cmd_len + strlen(img->path) + 2 > VMM_CMDLINE_MAX) {
-		util_err("--cmdline is %zu bytes; the limit is %llu", cmd_len,
-			 (unsigned long long)VMM_CMDLINE_MAX - 1);
+		size_t max = VMM_CMDLINE_MAX - UTIL_MIN(strlen(img->path) + 2, VMM_CMDLINE_MAX);
+
+		util_err("--cmdline is %zu bytes; with this guest the limit is %zu: the Multiboot "
+			 "command line starts with the guest path %s and a space, and avmm's "
+			 "command-line area holds %llu bytes with the terminating NUL: shorten it",
+			 cmd_len, max, img->path, (unsigned long long)VMM_CMDLINE_MAX);
 		return -E2BIG;
 	}
 	/* Like GRUB and QEMU: the command line starts with the kernel's name. */

@@ -9,6 +9,8 @@
 #include "vmm-core/vmm_internal.h"
 
 #define HUGE_2M (2ull << 20)
+#define VMM_MEM_MIN (4ull << 20)
+#define VMM_MEM_ALIGN 4096ull
 
 static const char *backing_name(enum vmm_backing b)
 {
@@ -76,17 +78,20 @@ static int set_slot(struct vmm *vm, int slot)
 	return 0;
 }
 
-int vmm_mem_alloc(struct vmm *vm, uint64_t bytes, enum vmm_backing backing)
+int vmm_mem_check(uint64_t bytes)
 {
 	struct sysinfo si;
-	uint64_t low;
-	size_t map_bytes = 0;
-	uint8_t *ram = NULL;
-	int off, rc, i;
 
-	if (bytes < (4ull << 20)) {
+	if (bytes < VMM_MEM_MIN) {
 		util_err("--mem %llu KiB is too small: the guest needs at least 4M",
 			 (unsigned long long)(bytes >> 10));
+		return -EINVAL;
+	}
+	if (bytes % VMM_MEM_ALIGN) {
+		util_err("--mem %llu bytes is not a multiple of 4 KiB, the page size KVM maps guest "
+			 "memory in: give whole pages, e.g. --mem %lluK",
+			 (unsigned long long)bytes,
+			 (unsigned long long)(((bytes + VMM_MEM_ALIGN - 1) & ~(VMM_MEM_ALIGN - 1)) >> 10));
 		return -EINVAL;
 	}
 	if (!sysinfo(&si) && bytes > (uint64_t)si.totalram * si.mem_unit) {
@@ -95,6 +100,19 @@ int vmm_mem_alloc(struct vmm *vm, uint64_t bytes, enum vmm_backing backing)
 			 (unsigned long long)(((uint64_t)si.totalram * si.mem_unit) >> 20));
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int vmm_mem_alloc(struct vmm *vm, uint64_t bytes, enum vmm_backing backing)
+{
+	uint64_t low;
+	size_t map_bytes = 0;
+	uint8_t *ram = NULL;
+	int off, rc, i;
+
+	rc = vmm_mem_check(bytes);
+	if (rc)
+		return rc;
 	off = map_ram(bytes, backing, &ram, &map_bytes);
 	if (off < 0)
 		return off;

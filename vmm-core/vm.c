@@ -157,7 +157,9 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 	for (i = 0; i < VMM_MAX_VCPUS; i++)
 		vm->vcpu[i].fd = vm->vcpu[i].stats_fd = -1;
 	pthread_mutex_init(&vm->end_lock, NULL);
-	rc = open_kvm(vm);
+	rc = vmm_mem_check(cfg->mem_bytes);
+	if (!rc)
+		rc = open_kvm(vm);
 	if (!rc)
 		rc = check_vcpus(vm, cfg->vcpus);
 	if (!rc)

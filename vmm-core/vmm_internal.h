@@ -53,7 +53,9 @@ struct vmm {
 	struct kvm_cpuid2 *cpuid;
 };
 
-/* memory.c */
+/* memory.c: vmm_mem_check validates a --mem size (at least 4 MiB, whole
+ * 4 KiB pages, within the host's memory) before anything is created. */
+int vmm_mem_check(uint64_t bytes);
 int vmm_mem_alloc(struct vmm *vm, uint64_t bytes, enum vmm_backing backing);
 void vmm_mem_free(struct vmm *vm);
 /* cpu.c: CPUID and the boot vCPU's registers. vmm_cpuid_init builds the
