@@ -134,7 +134,7 @@ int ctl_client_append(struct ctl_client *c, const char *text)
 	return 0;
 }
 
-static void answer_error(struct ctl_client *c, const char *msg)
+void ctl_client_error(struct ctl_client *c, const char *msg)
 {
 	char *a = error_json(msg);
 
@@ -156,7 +156,7 @@ void ctl_client_process(struct vmm_ctl *ctl, struct ctl_client *c, uint64_t now_
 		len = (size_t)(nl - (c->in + start));
 		*nl = '\0';
 		if (memchr(c->in + start, '\0', len)) {
-			answer_error(c, "request line contains a NUL byte: send JSON text");
+			ctl_client_error(c, "request line contains a NUL byte: send JSON text");
 		} else if (len) {
 			a = dispatch(ctl, &c->peer, c->in + start);
 			if (!a || ctl_client_append(c, a))
@@ -171,7 +171,7 @@ void ctl_client_process(struct vmm_ctl *ctl, struct ctl_client *c, uint64_t now_
 		c->line_start_ns = c->in_len ? now_ns : 0;
 	}
 	if (c->in_len == CTL_LINE_MAX && !memchr(c->in, '\n', c->in_len)) {
-		answer_error(c, "request line longer than 65535 bytes");
+		ctl_client_error(c, "request line longer than 65535 bytes");
 		c->in_len = 0;
 		c->close_after_out = true;
 	}

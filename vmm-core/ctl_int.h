@@ -50,6 +50,8 @@ struct vmm_ctl {
  * commands) into c->out; keeps an unfinished line. Pure of I/O. */
 void ctl_client_process(struct vmm_ctl *ctl, struct ctl_client *c, uint64_t now_ns);
 int ctl_client_append(struct ctl_client *c, const char *text);
+/* Queues {"ok":false,"error":msg}; on failure the client is closed. */
+void ctl_client_error(struct ctl_client *c, const char *msg);
 void *ctl_thread(void *arg);
 bool ctl_peer_allowed(const struct vmm_ctl *ctl, const struct vmm_ctl_peer *peer);
 

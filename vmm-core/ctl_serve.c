@@ -118,9 +118,14 @@ static bool client_timed_out(struct ctl_client *c, uint64_t now)
 	if (c->out_len > c->out_off)
 		return now - c->out_since_ns > CTL_WRITE_TIMEOUT_NS;
 	if (c->in_len && now - c->line_start_ns > CTL_LINE_TIMEOUT_NS) {
+		/* answered, then closed once the answer is out (or its write times out) */
 		util_debug("control socket: closing a client (pid %d) whose request did not end "
 			   "within 5 s", (int)c->peer.pid);
-		return true;
+		ctl_client_error(c, "request did not end within 5 s (one JSON object per line)");
+		c->in_len = 0;
+		c->close_after_out = true;
+		c->out_since_ns = now;
+		return false;
 	}
 	return now - c->last_ns > CTL_IDLE_TIMEOUT_NS;
 }

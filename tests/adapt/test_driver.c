@@ -9,6 +9,7 @@
 
 #include "common/util.h"
 #include "replay.h"
+#include "vmm-core/vmm.h"
 
 struct world {
 	pthread_mutex_t lock;
@@ -208,5 +209,41 @@ Test(driver, ctl_profile_validates_then_swaps)
 	ans = adapt_ctl_profile("{\"cmd\":\"profile\"}", NULL, d, &err);
 	cr_assert(ans && strstr(ans, "\"profile\":\"energy\""), "%s", ans);
 	free(ans);
+	adapt_driver_destroy(d);
+}
+
+/* Over the control socket a path is root's only, and a file that is not a
+ * profile is never echoed back (it could be /etc/shadow). */
+Test(driver, ctl_profile_paths_only_from_root_and_never_echoed)
+{
+	struct pol_profile g, cur;
+	struct adapt_driver *d = make(true, &g);
+	struct vmm_ctl_peer user = { .pid = 1, .uid = 1000, .gid = 1000 };
+	struct vmm_ctl_peer root = { .pid = 1, .uid = 0, .gid = 0 };
+	char path[] = "/tmp/avmm-secret-XXXXXX", req[256], *ans;
+	int err = 0, fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "secret_key_name = hunter2\n", 26), 26);
+	close(fd);
+	snprintf(req, sizeof(req), "{\"cmd\":\"profile\",\"name\":\"%s\"}", path);
+	ans = adapt_ctl_profile(req, &user, d, &err);
+	cr_assert(ans && strstr(ans, "\"ok\":false") && strstr(ans, "only from root"), "%s", ans);
+	free(ans);
+	ans = adapt_ctl_profile(req, &root, d, &err);
+	cr_assert(ans && strstr(ans, "\"ok\":false"), "%s", ans);
+	cr_assert(!strstr(ans, "secret_key_name") && !strstr(ans, "hunter2"), "echoed: %s", ans);
+	free(ans);
+	ans = adapt_ctl_profile("{\"cmd\":\"profile\",\"name\":\"/tmp\"}", &root, d, &err);
+	cr_assert(ans && strstr(ans, "regular file"), "%s", ans);
+	free(ans);
+	/* a name from the profile folders is anyone's (allowed on the socket) */
+	ans = adapt_ctl_profile("{\"cmd\":\"profile\",\"name\":\"energy\"}", &user, d, &err);
+	cr_assert(ans && strstr(ans, "\"ok\":true"), "%s", ans);
+	free(ans);
+	cr_assert_eq(adapt_driver_tick(d), 0);
+	adapt_driver_get_profile(d, &cur);
+	cr_assert_str_eq(cur.name, "energy");
+	unlink(path);
 	adapt_driver_destroy(d);
 }
