@@ -1,6 +1,7 @@
 /* adapt: the driver thread: sample -> adapt_step -> actuate, the decision
  * log, profile swaps. */
 #include "adapt/adapt_drv.h"
+#include "common/sandbox.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -226,6 +227,9 @@ static void *loop(void *arg)
 	uint64_t next = util_now_ns(), period;
 	bool warm = false;
 
+	/* Named here, before its filter, so a seccomp report names it. */
+	pthread_setname_np(pthread_self(), "avmm-adapt");
+	util_sandbox_enter(UTIL_SANDBOX_DRIVER);       /* prints why when it fails */
 	pthread_mutex_lock(&d->lock);
 	for (;;) {
 		period = d->have_next ? d->next.period_ns : d->profile.period_ns;
@@ -260,7 +264,6 @@ int adapt_driver_start(struct adapt_driver *d)
 	rc = -pthread_create(&d->thread, NULL, loop, d);
 	if (rc)
 		return rc;
-	pthread_setname_np(d->thread, "avmm-adapt");
 	d->running = true;
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include "adapt/adapt.h"
 #include "adapt/experiment_int.h"
 #include "adapt/session.h"
+#include "common/sandbox.h"
 #include "common/util.h"
 
 static int row_of(const struct exp_run *run, uint64_t t_ns)
@@ -116,6 +117,8 @@ static void *collect_main(void *arg)
 {
 	struct exp_run *run = arg;
 
+	pthread_setname_np(pthread_self(), "avmm-collect");
+	util_sandbox_enter(UTIL_SANDBOX_COLLECTOR);    /* prints why when it fails */
 	while (!atomic_load(&run->stop_collect)) {
 		poll_sample(run);
 		util_sleep_ns(EXP_POLL_NS);

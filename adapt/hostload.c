@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "adapt/experiment_int.h"
+#include "common/sandbox.h"
 #include "common/util.h"
 
 struct load_thread {
@@ -63,6 +64,8 @@ static void *load_main(void *arg)
 {
 	struct load_thread *lt = arg;
 
+	pthread_setname_np(pthread_self(), "avmm-hostload");
+	util_sandbox_enter(UTIL_SANDBOX_HOSTLOAD);     /* prints why when it fails */
 	if (lt->hl->kind == POL_LOADK_MEMORY)
 		stream(lt);
 	else

@@ -4,13 +4,16 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/sandbox.h"
 #include "common/util.h"
 
 extern const unsigned char asset_dashboard_html[];
@@ -207,9 +210,26 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	return r;
 }
 
+/* libmicrohttpd's thread is created by the thread that starts the daemon and
+ * inherits its seccomp filter: a short-lived launcher installs the metrics
+ * filter on itself, starts the daemon and ends. */
+static void *launch_main(void *arg)
+{
+	struct tel_http *h = arg;
+
+	pthread_setname_np(pthread_self(), "avmm-metrics");
+	if (util_sandbox_enter(UTIL_SANDBOX_METRICS))
+		return NULL;
+	h->d = mhd.start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
+				NULL, handler, h->t, MHD_OPTION_LISTEN_SOCKET, h->fd,
+				MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+	return NULL;
+}
+
 int tel_http_start(struct tel *t, const char *addr, struct tel_http **out)
 {
 	struct tel_http *h = calloc(1, sizeof(*h));
+	pthread_t launcher;
 	char why[160];
 	int err;
 
@@ -228,9 +248,12 @@ int tel_http_start(struct tel *t, const char *addr, struct tel_http **out)
 		free(h);
 		return err;
 	}
-	h->d = mhd.start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
-				NULL, handler, t, MHD_OPTION_LISTEN_SOCKET, h->fd,
-				MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+	/* jansson seeds its hash function from /dev/urandom on first use: now,
+	 * not on the server thread, whose filter allows no open. */
+	json_object_seed(0);
+	err = pthread_create(&launcher, NULL, launch_main, h);
+	if (!err)
+		pthread_join(launcher, NULL);
 	if (!h->d) {
 		util_err("--metrics '%s': libmicrohttpd could not start", addr);
 		close(h->fd);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/sandbox.h"
 #include "common/util.h"
 
 static void *sampler_main(void *arg)
@@ -14,6 +15,7 @@ static void *sampler_main(void *arg)
 	struct timespec ts;
 
 	pthread_setname_np(pthread_self(), "avmm-telemetry");
+	util_sandbox_enter(UTIL_SANDBOX_TELEMETRY);    /* prints why when it fails */
 	pthread_mutex_lock(&t->stop_lock);
 	while (!t->stop) {
 		pthread_mutex_unlock(&t->stop_lock);

@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/sandbox.h"
 #include "common/util.h"
 #include "vmm-core/vmm_internal.h"
 
@@ -111,6 +112,10 @@ static void *vcpu_thread(void *arg)
 	v->rseq_cpu = util_rseq_cpu_id();
 	pthread_mutex_unlock(&v->lock);
 	unblock_kick();
+	/* Set-up done: from here on KVM ioctls, console writes, locks. */
+	if (util_sandbox_enter(UTIL_SANDBOX_VCPU))
+		vmm_end(v->vm, VMM_END_ERROR, 2, "vcpu%d: its seccomp filter could not be installed",
+			v->idx);
 	while (park_if_requested(v)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
