@@ -41,32 +41,34 @@ static uint64_t guest_rip(struct vmm_vcpu *v)
 
 /* KVM puts count x size bytes (size 1, 2 or 4) inside the mapped kvm_run;
  * anything else is refused rather than followed out of the mapping. */
-static bool io_in_run(const struct vmm_vcpu *v)
+static bool io_in_run(const struct vmm_vcpu *v, uint8_t size, uint32_t count, uint64_t offset)
 {
-	const struct kvm_run *r = v->run;
-	uint64_t bytes = (uint64_t)r->io.count * r->io.size;
+	uint64_t bytes = (uint64_t)count * size;
 
-	return (r->io.size == 1 || r->io.size == 2 || r->io.size == 4) &&
-	       r->io.data_offset <= v->run_bytes && bytes <= v->run_bytes - r->io.data_offset;
+	return (size == 1 || size == 2 || size == 4) &&
+	       offset <= v->run_bytes && bytes <= v->run_bytes - offset;
 }
 
 static int on_io(struct vmm_vcpu *v)
 {
 	struct kvm_run *r = v->run;
-	uint8_t *data;
-	uint32_t i;
+	/* read once: IN data written to the page must not change the loop */
+	uint8_t size = r->io.size, *data;
+	uint32_t count = r->io.count, i;
+	uint64_t offset = r->io.data_offset;
+	uint16_t port = r->io.port;
+	bool out = r->io.direction == KVM_EXIT_IO_OUT;
 
 	v->ctr.pio_exits++;
-	if (!io_in_run(v)) {
+	if (!io_in_run(v, size, count, offset)) {
 		vmm_end(v->vm, VMM_END_ERROR, 4, "vcpu%d: malformed KVM_EXIT_IO from the kernel: "
 			"port 0x%x, %u x %u bytes at offset 0x%llx of a %zu-byte kvm_run", v->idx,
-			r->io.port, r->io.count, r->io.size,
-			(unsigned long long)r->io.data_offset, v->run_bytes);
+			port, count, size, (unsigned long long)offset, v->run_bytes);
 		return 1;
 	}
-	data = (uint8_t *)r + r->io.data_offset;
-	for (i = 0; i < r->io.count; i++, data += r->io.size)
-		if (vmm_pio(v, r->io.port, data, r->io.size, r->io.direction == KVM_EXIT_IO_OUT))
+	data = (uint8_t *)r + offset;
+	for (i = 0; i < count; i++, data += size)
+		if (vmm_pio(v, port, data, size, out))
 			return 1;
 	return 0;
 }
