@@ -15,29 +15,20 @@ int vmm_devices_init(struct vmm *vm, const char *console_path)
 	struct vmm_serial *s = &vm->serial;
 
 	pthread_mutex_init(&s->lock, NULL);
-	s->out = stdout;
-	if (console_path && strcmp(console_path, "stdio")) {
-		s->out = fopen(console_path, "w");
-		if (!s->out) {
-			int err = -errno;
-
-			util_err("--console %s: cannot open for writing: %s", console_path,
-				 strerror(-err));
-			s->out = NULL;
-			return err;
-		}
-		s->out_owned = true;
-	}
-	return 0;
+	return vmm_console_open(&s->con, console_path, vm->console_max_bytes,
+				vm->console_rate_bps);
 }
 
 void vmm_devices_exit(struct vmm *vm)
 {
-	if (vm->serial.out)
-		fflush(vm->serial.out);
-	if (vm->serial.out_owned)
-		fclose(vm->serial.out);
-	vm->serial.out = NULL;
+	pthread_mutex_lock(&vm->serial.lock);
+	vmm_console_close(&vm->serial.con);
+	pthread_mutex_unlock(&vm->serial.lock);
+}
+
+void vmm_console_counters(const struct vmm *vm, struct vmm_console_counters *out)
+{
+	vmm_console_read(&vm->serial.con, out);
 }
 
 static uint8_t serial_read(struct vmm_serial *s, int reg)
@@ -67,10 +58,8 @@ static void serial_write(struct vmm_serial *s, int reg, uint8_t val)
 	case 0:
 		if (dlab) {
 			s->dll = val;
-		} else if (!(s->mcr & 0x10) && s->out) {
-			fputc(val, s->out);
-			if (val == '\n')
-				fflush(s->out);
+		} else if (!(s->mcr & 0x10)) {
+			vmm_console_putc(&s->con, val);
 		}
 		break;
 	case 1:

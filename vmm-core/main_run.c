@@ -26,6 +26,10 @@ static void run_usage(FILE *f)
 		"  --mem-backing KIND     anon (4 KiB pages), thp (transparent 2 MiB pages) or\n"
 		"                         hugetlbfs (reserved 2 MiB pages) (default anon)\n"
 		"  --console stdio|FILE   where the guest's serial port goes (default stdio)\n"
+		"  --console-max SIZE     console output cap; more is dropped and counted\n"
+		"                         (default 64M; 0: no cap)\n"
+		"  --console-rate SIZE    console bytes per second, in bursts of one second\n"
+		"                         (default 1M; 0: no limit)\n"
 		"  --cmdline STR          guest command line\n"
 		"  --initrd FILE          initial ramdisk (Linux) or Multiboot module\n"
 		"  --profile NAME|FILE    goal profile (default: the machine's, from\n"
@@ -107,6 +111,8 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 		{ "mem", required_argument, NULL, 'm' },
 		{ "mem-backing", required_argument, NULL, 'b' },
 		{ "console", required_argument, NULL, 'o' },
+		{ "console-max", required_argument, NULL, 'X' },
+		{ "console-rate", required_argument, NULL, 'R' },
 		{ "cmdline", required_argument, NULL, 'l' },
 		{ "initrd", required_argument, NULL, 'i' },
 		{ "profile", required_argument, NULL, 'p' },
@@ -151,6 +157,19 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 			}
 			break;
 		case 'o': cfg->console_path = optarg; break;
+		case 'X':
+		case 'R': {
+			uint64_t *lim = c == 'X' ? &cfg->console_max_bytes : &cfg->console_rate_bps;
+
+			if (util_parse_size(optarg, lim)) {
+				util_err("--console-%s '%s': expected a size such as 64M, or 0 for none",
+					 c == 'X' ? "max" : "rate", optarg);
+				return 2;
+			}
+			if (!*lim)
+				*lim = VMM_CONSOLE_UNLIMITED;
+			break;
+		}
 		case 'l': cfg->cmdline = optarg; break;
 		case 'i': cfg->initrd_path = optarg; break;
 		case 'p': sc->profile = optarg; break;

@@ -157,6 +157,9 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 	for (i = 0; i < VMM_MAX_VCPUS; i++)
 		vm->vcpu[i].fd = vm->vcpu[i].stats_fd = -1;
 	pthread_mutex_init(&vm->end_lock, NULL);
+	vm->serial.con.fd = -1;
+	vm->console_max_bytes = cfg->console_max_bytes;
+	vm->console_rate_bps = cfg->console_rate_bps;
 	rc = vmm_mem_check(cfg->mem_bytes);
 	if (!rc)
 		rc = open_kvm(vm);
@@ -201,8 +204,9 @@ int vmm_wait(struct vmm *vm, struct vmm_result *res)
 	}
 	*res = vm->result;
 	pthread_mutex_unlock(&vm->end_lock);
-	if (vm->serial.out)
-		fflush(vm->serial.out);
+	pthread_mutex_lock(&vm->serial.lock);
+	vmm_console_flush(&vm->serial.con);
+	pthread_mutex_unlock(&vm->serial.lock);
 	return 0;
 }
 

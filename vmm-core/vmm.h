@@ -30,6 +30,10 @@ struct vmm_config {
 	uint64_t mem_bytes;       /* guest RAM */
 	enum vmm_backing backing;
 	const char *console_path; /* NULL or "stdio": stdout; else a file */
+	/* Console caps: bytes in all, and bytes/s (token bucket, bursts of one
+	 * second or 4 KiB); what exceeds them is dropped and counted. 0: the
+	 * default; VMM_CONSOLE_UNLIMITED: none. */
+	uint64_t console_max_bytes, console_rate_bps;
 	const char *guest_path;   /* Multiboot v1 ELF, ELF64 with PVH note, bzImage */
 	const char *cmdline;      /* may be NULL */
 	const char *initrd_path;  /* may be NULL */
@@ -69,6 +73,19 @@ struct vmm_vcpu_counters {
 	uint64_t exits, pio_exits, mmio_exits, hlt_exits, unknown_pio, unknown_mmio;
 };
 
+#define VMM_CONSOLE_UNLIMITED UINT64_MAX
+#define VMM_CONSOLE_MAX_DEFAULT (64ull << 20)  /* bytes */
+#define VMM_CONSOLE_RATE_DEFAULT (1ull << 20)  /* bytes/s */
+
+/* Serial console output (cumulative since creation). */
+struct vmm_console_counters {
+	uint64_t written_bytes;      /* written to the console file or stdout */
+	uint64_t dropped_size_bytes; /* dropped beyond console_max_bytes */
+	uint64_t dropped_rate_bytes; /* dropped beyond console_rate_bps */
+	uint64_t lost_bytes;         /* lost to write errors (e.g. a full disk) */
+	uint64_t write_errors;
+};
+
 struct vmm;
 
 int vmm_create(const struct vmm_config *cfg, struct vmm **out);
@@ -95,6 +112,7 @@ int vmm_vm_stats_fd(const struct vmm *vm);
 int vmm_vcpu_stats_fd(const struct vmm *vm, int vcpu);
 bool vmm_ended(const struct vmm *vm);
 void vmm_vcpu_counters(const struct vmm *vm, int vcpu, struct vmm_vcpu_counters *out);
+void vmm_console_counters(const struct vmm *vm, struct vmm_console_counters *out);
 
 /* Guest RAM regions (for page placement): index 0.. until -ENOENT. */
 int vmm_ram_region(const struct vmm *vm, int idx, void **hva, uint64_t *gpa, uint64_t *bytes);

@@ -29,11 +29,31 @@ struct vmm_vcpu {
 
 #define VMM_PORT_WORDS (65536 / 64)
 
+/* Token bucket: up to burst bytes at once, refilled at rate bytes/s (0: no limit). */
+struct vmm_bucket {
+	uint64_t rate, burst, last_ns;
+	double tokens;
+	bool started;
+};
+
+struct vmm_console {
+	int fd;               /* stdout, a file, or -1 */
+	bool owned;
+	char name[256];       /* for messages: "stdout" or the path */
+	uint8_t buf[4096];
+	size_t len;
+	uint64_t max_bytes;   /* 0: no cap */
+	uint64_t accepted;    /* bytes within the caps */
+	struct vmm_bucket bucket;
+	bool warned_size, warned_rate, warned_error;
+	_Atomic uint64_t written_bytes, dropped_size_bytes, dropped_rate_bytes;
+	_Atomic uint64_t lost_bytes, write_errors;
+};
+
 struct vmm_serial {
 	pthread_mutex_t lock;
 	uint8_t ier, lcr, mcr, scr, dll, dlm;
-	FILE *out;
-	bool out_owned;
+	struct vmm_console con;
 };
 
 struct vmm {
@@ -51,6 +71,7 @@ struct vmm {
 	struct vmm_result result;
 	struct vmm_boot boot;
 	struct kvm_cpuid2 *cpuid;
+	uint64_t console_max_bytes, console_rate_bps; /* as in vmm_config */
 };
 
 /* memory.c: vmm_mem_check validates a --mem size (at least 4 MiB, whole
@@ -73,7 +94,17 @@ int vmm_exit_dispatch(struct vmm_vcpu *vcpu);
 /* Ends the VM once (first caller wins) and kicks every vCPU. */
 void vmm_end(struct vmm *vm, enum vmm_end end, int status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-/* devices.c */
+/* console.c: the serial console's output (the caller holds the serial lock).
+ * max_bytes and rate_bps as in vmm_config (0: default, VMM_CONSOLE_UNLIMITED). */
+int vmm_console_open(struct vmm_console *c, const char *path, uint64_t max_bytes,
+		     uint64_t rate_bps);
+void vmm_console_putc(struct vmm_console *c, uint8_t ch);
+void vmm_console_flush(struct vmm_console *c);
+void vmm_console_close(struct vmm_console *c);
+void vmm_console_read(const struct vmm_console *c, struct vmm_console_counters *out);
+/* Takes n tokens at now_ns if the bucket holds them; true when taken. Pure. */
+bool vmm_bucket_take(struct vmm_bucket *b, uint64_t now_ns, uint64_t n);
+/* devices.c: the console limits come from vm->console_max_bytes/_rate_bps. */
 int vmm_devices_init(struct vmm *vm, const char *console_path);
 void vmm_devices_exit(struct vmm *vm);
 /* is_write: data holds the value; read: handler fills data. Returns 1 if the VM ended. */
