@@ -67,11 +67,11 @@ static uint64_t elf32_start(const struct vmm_image *img)
 	unsigned i;
 
 	for (i = 0; i < eh->e_phnum; i++) {
-		const Elf32_Phdr *ph = (const void *)(img->data + eh->e_phoff +
-						      (size_t)i * eh->e_phentsize);
+		Elf32_Phdr ph; /* copied: e_phoff need not be aligned */
 
-		if (ph->p_type == PT_LOAD && ph->p_memsz && ph->p_paddr < start)
-			start = ph->p_paddr;
+		memcpy(&ph, img->data + eh->e_phoff + (size_t)i * eh->e_phentsize, sizeof(ph));
+		if (ph.p_type == PT_LOAD && ph.p_memsz && ph.p_paddr < start)
+			start = ph.p_paddr;
 	}
 	return start;
 }
