@@ -30,19 +30,23 @@ int tel_kvmstats_parse(const void *buf, size_t len, struct tel_kvmstats *s)
 	if (!s->desc)
 		return -ENOMEM;
 	for (i = 0; i < h->num_desc; i++) {
-		const struct kvm_stats_desc *d = (const void *)(p + h->desc_offset + i * dsz);
+		/* copied out: desc_offset and name_size need not keep it aligned */
+		const unsigned char *at = p + h->desc_offset + i * dsz;
+		const char *name = (const char *)at + sizeof(struct kvm_stats_desc);
 		struct tel_kvm_desc *o = &s->desc[i];
-		size_t n = strnlen(d->name, h->name_size);
+		size_t n = strnlen(name, h->name_size);
+		struct kvm_stats_desc d;
 
-		if (n == 0 || n >= sizeof(o->name) || d->offset % 8)
+		memcpy(&d, at, sizeof(d));
+		if (n == 0 || n >= sizeof(o->name) || d.offset % 8)
 			goto bad;
-		memcpy(o->name, d->name, n);
+		memcpy(o->name, name, n);
 		o->name[n] = 0;
-		o->flags = d->flags;
-		o->offset = d->offset;
-		o->size = d->size;
-		if ((uint64_t)d->offset + 8ull * d->size > end)
-			end = (uint64_t)d->offset + 8ull * d->size;
+		o->flags = d.flags;
+		o->offset = d.offset;
+		o->size = d.size;
+		if ((uint64_t)d.offset + 8ull * d.size > end)
+			end = (uint64_t)d.offset + 8ull * d.size;
 	}
 	if (end > (1u << 24))
 		goto bad;
