@@ -31,7 +31,7 @@ assets_of = $(patsubst %.html,$(BUILD)/gen/%_html.o,$(wildcard $(1)/*.html))
 objs_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call srcs_of,$(1))) $(call assets_of,$(1))
 ALL_LIBS := $(foreach m,$(filter $(MODULES),$(LINK_ORDER)),$(call lib_of,$(m)))
 
-.PHONY: all test check bench fuzz clean guests deps demo
+.PHONY: all test check bench fuzz clean guests deps demo soak
 .SECONDARY:
 all: $(BUILD)/avmm guests
 
@@ -101,6 +101,12 @@ test: $(BUILD)/avmm guests $(TEST_BINS)
 
 check:
 	$(MAKE) BUILD=build/san SAN=1 test
+
+# A bounded stress run of a real avmm (SOAK_SECONDS, default 150).
+$(BUILD)/soak: $(BUILD)/obj/tests/soak/soak.o $(BUILD)/obj/tests/telemetry/httpget.o $(ALL_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(SYS_LIBS)
+soak: $(BUILD)/avmm guests $(BUILD)/soak
+	AVMM_BUILD=$(BUILD) $(BUILD)/soak
 
 # ---- benchmarks: every bench/*.c is a program linked with all module libs ----
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
