@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/sandbox.h"
 #include "common/util.h"
 #include "vmm-core/ctl_int.h"
 
@@ -190,6 +191,7 @@ void *ctl_thread(void *arg)
 	struct pollfd p[CTL_MAX_CLIENTS + 2];
 
 	pthread_setname_np(pthread_self(), "avmm-ctl");
+	util_sandbox_enter(UTIL_SANDBOX_CTL);          /* prints why when it fails */
 	for (;;) {
 		int n = ctl->nr_clients;
 		uint64_t now = util_now_ns();
