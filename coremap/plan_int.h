@@ -12,6 +12,10 @@ struct coremap_pu {
 	bool online;
 };
 
+/* An hwloc XML topology held in memory: xml[len] must be NUL (topo.c; the
+ * fuzzer's entry). Errors as coremap_topo_load. */
+int cm_topo_load_xml(const char *xml, size_t len, struct coremap_topo **out);
+
 /* The topology's PU records, [coremap_topo_nr_pus(t)], logical order. */
 const struct coremap_pu *cm_topo_pus(const struct coremap_topo *t);
 

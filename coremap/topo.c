@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <hwloc.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,14 +45,48 @@ static int numa_of(hwloc_topology_t hw, hwloc_obj_t pu)
 	return -1;
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Every PU needs its own OS index: it is the CPU number plans and pinning
+ * use (an XML file may give two PUs the same one, or none). */
+static int check_os_indices(const struct coremap_topo *t)
+{
+	int *os = malloc(sizeof(int) * (size_t)t->nr_pus), i, rc = 0;
+
+	if (!os)
+		return -ENOMEM;
+	for (i = 0; i < t->nr_pus; i++)
+		os[i] = t->pu[i].os_index;
+	qsort(os, (size_t)t->nr_pus, sizeof(int), cmp_int);
+	for (i = 0; i < t->nr_pus && !rc; i++) {
+		if (os[i] < 0) {
+			util_err("coremap: the %s topology has a PU without a usable OS index", t->source);
+			rc = -EINVAL;
+		} else if (i > 0 && os[i] == os[i - 1]) {
+			util_err("coremap: the %s topology has two PUs with OS index %d", t->source,
+				 os[i]);
+			rc = -EINVAL;
+		}
+	}
+	free(os);
+	return rc;
+}
+
 static int flatten(struct coremap_topo *t)
 {
 	hwloc_topology_t hw = t->hw;
 	int n = hwloc_get_nbobjs_by_type(hw, HWLOC_OBJ_PU);
-	int i;
+	int i, rc;
 
-	if (n <= 0)
+	if (n <= 0) {
+		util_err("coremap: the %s topology has no PUs", t->source);
 		return -EINVAL;
+	}
 	t->pu = calloc((size_t)n, sizeof(*t->pu));
 	if (!t->pu)
 		return -ENOMEM;
@@ -81,7 +116,8 @@ static int flatten(struct coremap_topo *t)
 		t->nr_packages = 1;
 	if (t->nr_cores <= 0)
 		t->nr_cores = n;
-	return cm_pre_build(t->pu, n, &t->pre);
+	rc = check_os_indices(t);
+	return rc ? rc : cm_pre_build(t->pu, n, &t->pre);
 }
 
 /* hwloc's plugins find GPUs and PCI devices (pulling in OpenCL, OpenGL,
@@ -94,7 +130,10 @@ static void skip_device_plugins(void)
 	       "hwloc_cuda,hwloc_nvml,hwloc_rsmi,hwloc_levelzero", 0);
 }
 
-int coremap_topo_load(const char *src, struct coremap_topo **out)
+/* src as coremap_topo_load; xml (NUL-terminated, xml_len bytes before the
+ * NUL), when not NULL, is an hwloc XML document in memory instead. */
+static int topo_load(const char *src, const char *xml, size_t xml_len,
+		     struct coremap_topo **out)
 {
 	struct coremap_topo *t;
 	int rc = -EINVAL;
@@ -110,7 +149,15 @@ int coremap_topo_load(const char *src, struct coremap_topo **out)
 	}
 	/* Keep CPUs outside our cpuset, marked offline (not usable). */
 	hwloc_topology_set_flags(t->hw, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED);
-	if (!src) {
+	if (xml) {
+		snprintf(t->source, sizeof(t->source), "xml:(buffer)");
+		if (xml_len >= INT_MAX ||
+		    hwloc_topology_set_xmlbuffer(t->hw, xml, (int)xml_len + 1) < 0) {
+			util_err("coremap: cannot use the hwloc XML topology in memory (%zu bytes)",
+				 xml_len);
+			goto fail;
+		}
+	} else if (!src) {
 		snprintf(t->source, sizeof(t->source), "live");
 	} else if (is_xml_source(src)) {
 		snprintf(t->source, sizeof(t->source), "xml:%s", src);
@@ -133,18 +180,24 @@ int coremap_topo_load(const char *src, struct coremap_topo **out)
 			 t->source, strerror(-rc));
 		goto fail;
 	}
-	rc = flatten(t);
-	if (rc == -ENOMEM)
+	rc = flatten(t);  /* says what is wrong */
+	if (rc < 0)
 		goto fail;
-	if (rc < 0) {
-		util_err("coremap: the %s topology has no PUs", t->source);
-		goto fail;
-	}
 	*out = t;
 	return 0;
 fail:
 	coremap_topo_free(t);
 	return rc;
+}
+
+int coremap_topo_load(const char *src, struct coremap_topo **out)
+{
+	return topo_load(src, NULL, 0, out);
+}
+
+int cm_topo_load_xml(const char *xml, size_t len, struct coremap_topo **out)
+{
+	return topo_load(NULL, xml, len, out);
 }
 
 void coremap_topo_free(struct coremap_topo *t)

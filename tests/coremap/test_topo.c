@@ -128,6 +128,33 @@ Test(coremap_topo, bad_sources_are_errors)
 	cr_expect_null(t);
 }
 
+/* Found by fuzzing: two PUs with one OS index loaded, and a plan could put
+ * a vCPU on a reserved CPU through the second of them. */
+Test(coremap_topo, xml_duplicate_os_index_is_refused)
+{
+	static const char xml[] =
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<topology version=\"2.0\">\n"
+		"<object type=\"Machine\" os_index=\"0\" cpuset=\"0x3\" complete_cpuset=\"0x3\" "
+		"nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"1\">\n"
+		"<object type=\"NUMANode\" os_index=\"0\" cpuset=\"0x3\" complete_cpuset=\"0x3\" "
+		"nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"2\" local_memory=\"1048576\"/>\n"
+		"<object type=\"PU\" os_index=\"1\" cpuset=\"0x1\" complete_cpuset=\"0x1\" "
+		"nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"3\"/>\n"
+		"<object type=\"PU\" os_index=\"1\" cpuset=\"0x2\" complete_cpuset=\"0x2\" "
+		"nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"4\"/>\n"
+		"</object>\n</topology>\n";
+	char path[] = "/tmp/avmm-topo-dup-XXXXXX.xml";
+	struct coremap_topo *t = (void *)1;
+	int fd = mkstemps(path, 4);
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, xml, sizeof(xml) - 1), (ssize_t)sizeof(xml) - 1);
+	close(fd);
+	cr_expect_eq(coremap_topo_load(path, &t), -EINVAL);
+	cr_expect_null(t);
+	unlink(path);
+}
+
 Test(coremap_topo, live_machine)
 {
 	struct coremap_topo *t;
