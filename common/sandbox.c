@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -52,7 +53,9 @@ static const struct rule base[] = {
 	{ "brk", ANY }, { "mremap", ANY }, { "clock_gettime", ANY }, { "clock_getres", ANY },
 	{ "gettimeofday", ANY }, { "clock_nanosleep", ANY }, { "nanosleep", ANY },
 	{ "sched_yield", ANY }, { "getpid", ANY }, { "gettid", ANY }, { "write", ANY },
-	{ "getrandom", ANY }, { "tgkill", OWN_PID }, { "prctl", NAME }, { NULL, ANY },
+	{ "getrandom", ANY }, { "tgkill", OWN_PID }, { "prctl", NAME },
+	{ "sched_getaffinity", ANY },  /* glibc sizes its malloc arenas with it */
+	{ NULL, ANY },
 };
 static const struct rule mem_noexec[] = {
 	{ "mmap", NOEXEC }, { "mprotect", NOEXEC }, { NULL, ANY },
@@ -145,6 +148,7 @@ static const struct kind_spec {
 	[UTIL_SANDBOX_SIGNALS] = { "signals", false, 0, { base, mem_noexec, signals } },
 	[UTIL_SANDBOX_COLLECTOR] = { "collector", false, 0, { base, mem_noexec } },
 	[UTIL_SANDBOX_HOSTLOAD] = { "hostload", false, 0, { base, mem_noexec } },
+	[UTIL_SANDBOX_WATCHDOG] = { "watchdog", false, 0, { base, mem_noexec } },
 	[UTIL_SANDBOX_MAIN] = { "main", true, ~0ull, { main_deny } },
 };
 
@@ -213,6 +217,39 @@ static size_t put_num(char *buf, size_t at, size_t len, unsigned long v)
 	return at;
 }
 
+static bool str_eq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+/*
+ * glibc's malloc opens /proc/sys/vm/overcommit_memory once per process, on
+ * whichever thread first shrinks a thread arena's heap; when the open fails
+ * it keeps its default (release with MADV_DONTNEED). That one open is
+ * answered with EACCES instead of being reported.
+ */
+static bool answer_known_open(int nr, void *uc)
+{
+#if defined(__x86_64__)
+	ucontext_t *u = uc;
+	const char *path;
+
+	if (nr != __NR_openat || !u)
+		return false;
+	path = (const char *)u->uc_mcontext.gregs[REG_RSI];
+	if (!path || !str_eq(path, "/proc/sys/vm/overcommit_memory"))
+		return false;
+	u->uc_mcontext.gregs[REG_RAX] = -EACCES;
+	return true;
+#else
+	(void)nr;
+	(void)uc;
+	return false;
+#endif
+}
+
 /* Async-signal-safe: a few system calls every filter allows, no locks. */
 static void on_sigsys(int sig, siginfo_t *si, void *uc)
 {
@@ -221,7 +258,8 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	size_t n = 0;
 
 	(void)sig;
-	(void)uc;
+	if (si->si_arch == AUDIT_ARCH_X86_64 && answer_known_open(nr, uc))
+		return;
 	if (prctl(PR_GET_NAME, name, 0, 0, 0) || !name[0]) {
 		n = put_num(name, 0, sizeof(name), (unsigned long)syscall(SYS_gettid));
 		name[n] = 0;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/sandbox.h"
@@ -248,9 +249,11 @@ int tel_http_start(struct tel *t, const char *addr, struct tel_http **out)
 		free(h);
 		return err;
 	}
-	/* jansson seeds its hash function from /dev/urandom on first use: now,
-	 * not on the server thread, whose filter allows no open. */
+	/* Files the server thread would open on first use, opened now: its
+	 * filter allows no open (jansson's hash seed from /dev/urandom, the C
+	 * library's time zone from /etc/localtime for the Date header). */
 	json_object_seed(0);
+	tzset();
 	err = pthread_create(&launcher, NULL, launch_main, h);
 	if (!err)
 		pthread_join(launcher, NULL);

@@ -10,12 +10,18 @@
 
 static void *sampler_main(void *arg)
 {
+	uint64_t c_start = util_thread_cpu_ns();
 	struct tel *t = arg;
 	uint64_t next = util_now_ns();
 	struct timespec ts;
 
 	pthread_setname_np(pthread_self(), "avmm-telemetry");
 	util_sandbox_enter(UTIL_SANDBOX_TELEMETRY);    /* prints why when it fails */
+	/* The filter's set-up is this thread's CPU time too: count from here. */
+	pthread_mutex_lock(&t->lock);
+	if (!t->own_cpu_ns)
+		t->own_cpu_ns = c_start ? c_start : 1;
+	pthread_mutex_unlock(&t->lock);
 	pthread_mutex_lock(&t->stop_lock);
 	while (!t->stop) {
 		pthread_mutex_unlock(&t->stop_lock);
