@@ -122,17 +122,17 @@ static void exit_ctl(struct adapt_session *s)
 static int step_state(struct adapt_session *s)
 {
 	char report[4096];
-	int rc = util_state_repair(vmm_run_dir(), report, sizeof(report));
+	int rc = util_state_repair(util_run_dir(), report, sizeof(report));
 
 	if (rc > 0)
 		util_warn("repaired what %d stopped avmm process(es) left:\n%s", rc, report);
 	else if (rc < 0)
 		util_warn("could not repair everything a stopped avmm left (run `avmm restore`):"
 			  "\n%s", report);
-	rc = util_state_open(vmm_run_dir(), s->cfg.name, &s->state);
+	rc = util_state_open(util_run_dir(), s->cfg.name, &s->state);
 	if (rc)
 		util_warn("no host-state journal under %s (%s): a killed avmm's power limits "
-			  "could not be repaired; run as root or set AVMM_RUN_DIR", vmm_run_dir(),
+			  "could not be repaired; run as root or set AVMM_RUN_DIR", util_run_dir(),
 			  strerror(-rc));
 	return 0;
 }

@@ -114,6 +114,13 @@ static int write_out(struct util_state *st)
 	return rc;
 }
 
+const char *util_run_dir(void)
+{
+	const char *dir = getenv("AVMM_RUN_DIR");
+
+	return dir && *dir ? dir : "/run/avmm";
+}
+
 int util_state_open(const char *run_dir, const char *vm_name, struct util_state **out)
 {
 	struct util_state *st = calloc(1, sizeof(*st));

@@ -22,6 +22,9 @@
 
 struct util_state;
 
+/* Where sockets and state files live: $AVMM_RUN_DIR, else /run/avmm. */
+const char *util_run_dir(void);
+
 int util_state_open(const char *run_dir, const char *vm_name, struct util_state **out);
 /* Before avmm first writes root+path (once per path; later calls for the same
  * path keep the first original). orig is the file's text, digits only. */

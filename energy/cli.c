@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/hoststate.h"
 #include "common/util.h"
 
 /* Set by SIGINT/SIGTERM while the CLI runs (the only global here). */
@@ -220,10 +221,11 @@ out:
 
 static int hold_cap(struct cli_args *a, struct energy_src *src)
 {
-	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
+	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term, old_hup, old_quit;
 	struct energy_cap *cap = calloc(1, sizeof(*cap));
 	char msg[512] = "";
 	int rc, ret = 0;
+	struct util_state *state = NULL;
 
 	if (!cap)
 		return 1;
@@ -233,10 +235,18 @@ static int hold_cap(struct cli_args *a, struct energy_src *src)
 		free(cap);
 		return 1;
 	}
+	/* originals journaled first, so a killed `avmm energy --cap` is repaired */
+	util_state_repair(util_run_dir(), NULL, 0);
+	if (util_state_open(util_run_dir(), "energy-cap", &state))
+		fprintf(stderr, "avmm energy: no state file under %s: if this process is "
+			"killed, put the limits back by hand\n", util_run_dir());
+	cap->state = state;
 	cli_stop = 0;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGHUP, &sa, &old_hup);
+	sigaction(SIGQUIT, &sa, &old_quit);
 	rc = energy_cap_set(cap, a->cap_w, a->window_us, msg, sizeof(msg));
 	if (rc < 0) {
 		fprintf(stderr, "avmm energy: cannot cap power: %s\n", msg);
@@ -246,7 +256,7 @@ static int hold_cap(struct cli_args *a, struct energy_src *src)
 	printf("cap: %.3f W over %d package zone%s%s%s; holding %s\n", cap->cap_w,
 	       cap->nr_targets, cap->nr_targets > 1 ? "s" : "", rc ? " (clamped: " : "",
 	       rc ? "see warning)" : "", a->duration_s ? "for the duration" :
-	       "until SIGINT/SIGTERM");
+	       "until SIGINT/SIGTERM/SIGHUP/SIGQUIT");
 	fflush(stdout);
 	monitor(a, src, 0, a->duration_s);
 out:
@@ -254,12 +264,18 @@ out:
 	if (rc) {
 		fprintf(stderr, "avmm energy: restoring the original limits failed: %s\n", msg);
 		ret = 1;
-	} else if (ret == 0) {
-		printf("cap: original limits restored%s\n", cli_stop ? " (signal)" : "");
-		fflush(stdout);
+	} else {
+		util_state_clear(state);
+		if (ret == 0) {
+			printf("cap: original limits restored%s\n", cli_stop ? " (signal)" : "");
+			fflush(stdout);
+		}
 	}
+	util_state_close(state);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
 	free(cap);
 	return ret;
 }

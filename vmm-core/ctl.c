@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/hoststate.h"
 #include "common/util.h"
 #include "vmm-core/ctl_int.h"
 
@@ -32,20 +33,13 @@ bool vmm_ctl_valid_name(const char *name)
 	return true;
 }
 
-const char *vmm_run_dir(void)
-{
-	const char *dir = getenv("AVMM_RUN_DIR");
-
-	return dir && *dir ? dir : "/run/avmm";
-}
-
 int vmm_ctl_default_path(const char *vm_name, char *out, size_t len)
 {
 	if (!vm_name || !*vm_name)
 		vm_name = "avmm";
 	if (!vmm_ctl_valid_name(vm_name))
 		return -EINVAL;
-	return util_fmt(out, len, "%s/%s.sock", vmm_run_dir(), vm_name);
+	return util_fmt(out, len, "%s/%s.sock", util_run_dir(), vm_name);
 }
 
 static int make_addr(const char *path, struct sockaddr_un *sa)

@@ -30,7 +30,7 @@ int vmm_cli_restore(int argc, char **argv)
 		{ "run-dir", required_argument, NULL, 'd' }, { "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *dir = vmm_run_dir();
+	const char *dir = util_run_dir();
 	char report[16384];
 	int c, rc;
 

@@ -37,7 +37,14 @@ struct vmm_config {
 	const char *guest_path;   /* Multiboot v1 ELF, ELF64 with PVH note, bzImage */
 	const char *cmdline;      /* may be NULL */
 	const char *initrd_path;  /* may be NULL */
+	/* Halt watchdog: the run ends (VMM_END_HALTED, status 8) when every vCPU
+	 * has been halted with interrupts off this long. 0: the default (10 s);
+	 * VMM_HALT_WATCHDOG_OFF: never. */
+	uint64_t halt_watchdog_ms;
 };
+
+#define VMM_HALT_WATCHDOG_DEFAULT_MS 10000ull
+#define VMM_HALT_WATCHDOG_OFF UINT64_MAX
 
 /* How the guest ended. */
 enum vmm_end {
@@ -45,7 +52,7 @@ enum vmm_end {
 	VMM_END_DEBUG_EXIT, /* wrote v to the isa-debug-exit port: vmm_debug_exit_status(v) */
 	VMM_END_RESET,      /* keyboard-controller or port-0x92 reset */
 	VMM_END_SHUTDOWN,   /* triple fault */
-	VMM_END_HALTED,     /* every vCPU halted with interrupts off */
+	VMM_END_HALTED,     /* powered off, or every vCPU halted with interrupts off */
 	VMM_END_STOPPED,    /* vmm_request_stop() */
 	VMM_END_ERROR,      /* KVM_RUN failure, emulation failure, failed entry */
 };
@@ -58,6 +65,7 @@ enum vmm_end {
 #define VMM_STATUS_BAD_ARGS       2 /* bad arguments, or the VM could not be created */
 #define VMM_STATUS_CRASH          4 /* triple fault, emulation failure, failed entry */
 #define VMM_STATUS_DEBUG_EXIT_BIG 6 /* the guest wrote a debug-exit value >= 64 */
+#define VMM_STATUS_HALTED         8 /* every vCPU halted with interrupts off (cli; hlt) */
 #define VMM_DEBUG_EXIT_MAX       64 /* values below give QEMU's (v<<1)|1 */
 /* Status for a value the guest wrote to port 0xf4: (v<<1)|1 for v < 64, else 6. */
 int vmm_debug_exit_status(uint32_t value);
@@ -147,11 +155,9 @@ int vmm_ctl_register(struct vmm_ctl *ctl, const char *cmd, vmm_ctl_fn fn, void *
 void vmm_ctl_close(struct vmm_ctl *ctl);
 /* A VM name is 1-64 of [A-Za-z0-9._-], not starting with '.' or '-'. */
 bool vmm_ctl_valid_name(const char *name);
-/* Default socket path for a VM name: $AVMM_RUN_DIR or /run/avmm, "<name>.sock".
+/* Default socket path for a VM name: util_run_dir() + "/<name>.sock".
  * -EINVAL for a name vmm_ctl_valid_name refuses. */
 int vmm_ctl_default_path(const char *vm_name, char *out, size_t len);
-/* The folder of default sockets and state files ($AVMM_RUN_DIR or /run/avmm). */
-const char *vmm_run_dir(void);
 /* Client side: send one request line, read one answer line (malloc'd);
  * gives up after 10 s. request_json NULL: only test that something listens. */
 int vmm_ctl_call(const char *path, const char *request_json, char **answer);

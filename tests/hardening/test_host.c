@@ -322,3 +322,29 @@ Test(host, a_name_with_slashes_is_refused)
 	cr_assert_eq(st, 2, "%s", out);
 	cr_assert(strstr(out, "--name '../..'"), "%s", out);
 }
+
+Test(host, a_killed_avmm_energy_cap_is_repaired)
+{
+	pid_t pid;
+	int st;
+
+	bg_prepare(&b);
+	pid = fork();
+	if (pid == 0) {
+		setenv("AVMM_RUN_DIR", b.run_dir, 1);
+		freopen("/dev/null", "w", stdout);
+		execl(build_path("avmm"), "avmm", "energy", "--fsroot", b.fsroot, "--cap", "100",
+		      (char *)NULL);
+		_exit(127);
+	}
+	b.pid = pid;
+	cr_assert(wait_capped(&b, 10000), "avmm energy --cap did not cap");
+	cr_assert_eq(fake_limit_uw(&b), 100000000);
+	kill(pid, SIGKILL);
+	cr_assert_eq(bg_wait(&b, 5000), 128 + SIGKILL);
+	setenv("AVMM_RUN_DIR", b.run_dir, 1);
+	st = run_avmm(out, sizeof(out), (const char *[]){ "restore", NULL });
+	unsetenv("AVMM_RUN_DIR");
+	cr_assert_eq(st, 0, "%s", out);
+	cr_assert_eq(fake_limit_uw(&b), 200000000, "%s", out);
+}
