@@ -30,6 +30,8 @@ static void run_usage(FILE *f)
 		"                         (default 64M; 0: no cap)\n"
 		"  --console-rate SIZE    console bytes per second, in bursts of one second\n"
 		"                         (default 1M; 0: no limit)\n"
+		"  --halt-watchdog SECS   end the run (status 8) when every vCPU has been halted\n"
+		"                         with interrupts off this long (default 10; 0: never)\n"
 		"  --cmdline STR          guest command line\n"
 		"  --initrd FILE          initial ramdisk (Linux) or Multiboot module\n"
 		"  --profile NAME|FILE    goal profile (default: the machine's, from\n"
@@ -57,6 +59,7 @@ static void run_usage(FILE *f)
 		"0 on guest reset or power-off, 128+N when stopped by signal N (SIGINT 130,\n"
 		"SIGTERM 143, SIGHUP 129, SIGQUIT 131; limits and pinning are restored),\n"
 		"2 on bad arguments or when the VM cannot be created, 4 when the guest crashes,\n"
+		"8 when every vCPU halted with interrupts off (cli; hlt: it can never continue),\n"
 		"159 when a thread made a system call its seccomp filter forbids.\n");
 }
 
@@ -113,6 +116,7 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 		{ "console", required_argument, NULL, 'o' },
 		{ "console-max", required_argument, NULL, 'X' },
 		{ "console-rate", required_argument, NULL, 'R' },
+		{ "halt-watchdog", required_argument, NULL, 'W' },
 		{ "cmdline", required_argument, NULL, 'l' },
 		{ "initrd", required_argument, NULL, 'i' },
 		{ "profile", required_argument, NULL, 'p' },
@@ -157,6 +161,17 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 			}
 			break;
 		case 'o': cfg->console_path = optarg; break;
+		case 'W': {
+			long secs;
+
+			if (util_parse_int(optarg, 0, 86400, &secs)) {
+				util_err("--halt-watchdog '%s': expected whole seconds 0..86400 (0: never)",
+					 optarg);
+				return 2;
+			}
+			cfg->halt_watchdog_ms = secs ? (uint64_t)secs * 1000 : VMM_HALT_WATCHDOG_OFF;
+			break;
+		}
 		case 'X':
 		case 'R': {
 			uint64_t *lim = c == 'X' ? &cfg->console_max_bytes : &cfg->console_rate_bps;

@@ -117,6 +117,8 @@ static void *vcpu_thread(void *arg)
 		vmm_end(v->vm, VMM_END_ERROR, 2, "vcpu%d: its seccomp filter could not be installed",
 			v->idx);
 	while (park_if_requested(v)) {
+		if (v->look_req)
+			vmm_watchdog_answer(v);
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;
@@ -163,6 +165,8 @@ int vmm_start(struct vmm *vm)
 	for (int j = 0; j < i; j++)
 		while (!vm->vcpu[j].tid)
 			util_sleep_ns(100000);
+	if (!rc)
+		vmm_watchdog_start(vm, vm->halt_watchdog_ms);
 	return rc;
 }
 

@@ -160,6 +160,7 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 	vm->serial.con.fd = -1;
 	vm->console_max_bytes = cfg->console_max_bytes;
 	vm->console_rate_bps = cfg->console_rate_bps;
+	vm->halt_watchdog_ms = cfg->halt_watchdog_ms;
 	rc = vmm_mem_check(cfg->mem_bytes);
 	if (!rc)
 		rc = open_kvm(vm);
@@ -196,6 +197,7 @@ int vmm_wait(struct vmm *vm, struct vmm_result *res)
 	for (i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpu[i].started)
 			pthread_join(vm->vcpu[i].thread, NULL);
+	vmm_watchdog_stop(vm);
 	pthread_mutex_lock(&vm->end_lock);
 	if (vm->result.end == VMM_END_RUNNING) {
 		vm->result.end = VMM_END_STOPPED;
@@ -216,6 +218,7 @@ void vmm_destroy(struct vmm *vm)
 
 	if (!vm)
 		return;
+	vmm_watchdog_stop(vm);
 	for (i = 0; i < VMM_MAX_VCPUS; i++)
 		vmm_vcpu_destroy(&vm->vcpu[i]);
 	vmm_mem_free(vm);

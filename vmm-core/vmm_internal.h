@@ -10,6 +10,15 @@
 #include "vmm-core/loader.h"
 #include "vmm-core/vmm.h"
 
+/* What a vCPU found when the halt watchdog asked it to look at itself. */
+enum vmm_vcpu_look {
+	VMM_LOOK_UNKNOWN,   /* did not answer (paused, gone) or an ioctl failed */
+	VMM_LOOK_RUNNABLE,  /* not halted, or an NMI pending */
+	VMM_LOOK_IDLE,      /* halted with interrupts on: waits for one */
+	VMM_LOOK_DEAD,      /* halted with interrupts off and no NMI pending */
+	VMM_LOOK_WAIT_SIPI, /* an AP never started (only another vCPU can) */
+};
+
 struct vmm_vcpu {
 	struct vmm *vm;
 	int idx;
@@ -24,6 +33,10 @@ struct vmm_vcpu {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool pause_req, paused, exited;
+	_Atomic bool look_req;  /* the watchdog asks: vmm_watchdog_answer() */
+	bool look_done;         /* under lock, with look and look_rip */
+	enum vmm_vcpu_look look;
+	uint64_t look_rip;
 	struct vmm_vcpu_counters ctr;
 };
 
@@ -56,6 +69,14 @@ struct vmm_serial {
 	struct vmm_console con;
 };
 
+struct vmm_watchdog {
+	pthread_t thread;
+	bool started, stop;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t timeout_ns;
+};
+
 struct vmm {
 	int kvm_fd, vm_fd, vm_stats_fd;
 	int nr_vcpus;
@@ -72,6 +93,8 @@ struct vmm {
 	struct vmm_boot boot;
 	struct kvm_cpuid2 *cpuid;
 	uint64_t console_max_bytes, console_rate_bps; /* as in vmm_config */
+	uint64_t halt_watchdog_ms;                    /* as in vmm_config */
+	struct vmm_watchdog wd;
 };
 
 /* memory.c: vmm_mem_check validates a --mem size (at least 4 MiB, whole
@@ -104,6 +127,11 @@ void vmm_console_close(struct vmm_console *c);
 void vmm_console_read(const struct vmm_console *c, struct vmm_console_counters *out);
 /* Takes n tokens at now_ns if the bucket holds them; true when taken. Pure. */
 bool vmm_bucket_take(struct vmm_bucket *b, uint64_t now_ns, uint64_t n);
+/* watchdog.c: started by vmm_start, stopped by vmm_wait/vmm_destroy
+ * (idempotent); vCPU threads call vmm_watchdog_answer when look_req is set. */
+int vmm_watchdog_start(struct vmm *vm, uint64_t timeout_ms);
+void vmm_watchdog_stop(struct vmm *vm);
+void vmm_watchdog_answer(struct vmm_vcpu *v);
 /* devices.c: the console limits come from vm->console_max_bytes/_rate_bps. */
 int vmm_devices_init(struct vmm *vm, const char *console_path);
 void vmm_devices_exit(struct vmm *vm);
