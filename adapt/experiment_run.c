@@ -21,6 +21,7 @@
 #include "adapt/adapt.h"
 #include "adapt/experiment_int.h"
 #include "adapt/session.h"
+#include "common/sandbox.h"
 #include "common/util.h"
 
 void adapt_exp_progress(const struct exp_ctx *c, const char *fmt, ...)
@@ -161,13 +162,15 @@ static int run_one(struct exp_ctx *c, int ri, int rep)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: avmm experiment [--check] [--dry-run] [--quiet] FILE\n\n"
+	fprintf(f, "usage: avmm experiment [--check] [--dry-run] [--quiet] [--seccomp MODE] FILE\n\n"
 		   "Runs what the experiment file describes (policies/experiments/ has examples)\n"
 		   "once per profile in its compare list and per repeat, applies each phase at\n"
 		   "its time, and prints the goal metrics per phase, profiles side by side.\n\n"
 		   "  --check    validate the file (profiles, guest, host-load CPUs), print the plan\n"
 		   "  --dry-run  the control loop decides and logs but changes nothing\n"
 		   "  --quiet    no progress on stderr\n"
+		   "  --seccomp MODE  the VMs' thread filters as in avmm run: kill (default),\n"
+		   "             log or off\n"
 		   "  -h, --help this help\n\n"
 		   "exit status: 0 done, 1 a run failed, 2 bad arguments or file,\n"
 		   "130/143 stopped by SIGINT/SIGTERM (the summary shows what was measured).\n");
@@ -207,9 +210,11 @@ int adapt_cli_experiment(int argc, char **argv)
 		{ "check", no_argument, NULL, 'c' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "seccomp", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	enum util_sandbox_mode mode;
 	struct exp_ctx *c;
 	bool check = false;
 	int o, rc;
@@ -225,6 +230,14 @@ int adapt_cli_experiment(int argc, char **argv)
 		case 'c': check = true; break;
 		case 'n': c->dry_run = true; break;
 		case 'q': c->quiet = true; break;
+		case 'S':
+			if (util_sandbox_parse_mode(optarg, &mode)) {
+				util_err("--seccomp '%s': expected off, log or kill", optarg);
+				free(c);
+				return 2;
+			}
+			util_sandbox_set_mode(mode);
+			break;
 		case 'h': usage(stdout); free(c); return 0;
 		default: usage(stderr); free(c); return 2;
 		}
