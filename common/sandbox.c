@@ -19,113 +19,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "common/sandbox_int.h"
 #include "common/util.h"
-
-/* How a rule restricts its system call's arguments. */
-enum cond {
-	ANY,          /* no restriction */
-	NOEXEC,       /* mmap/mprotect: arg2 without PROT_EXEC */
-	EMPTY_PATH,   /* newfstatat: only fstat of an fd (AT_EMPTY_PATH) */
-	RDONLY,       /* openat: no O_WRONLY, O_RDWR, O_CREAT, O_TRUNC */
-	OWN_PID,      /* tgkill: threads of this process only */
-	NAME,         /* prctl: PR_SET_NAME and PR_GET_NAME only */
-	THREAD,       /* clone: CLONE_THREAD set (threads, never processes) */
-	NOT_THREAD,   /* clone: CLONE_THREAD clear (main's deny-list) */
-	ENOSYS_,      /* clone3: fails with ENOSYS, glibc falls back to clone */
-	IOC_KVM,      /* ioctl: KVM (0xAE..), TCGETS, TIOCGWINSZ */
-	IOC_TEL,      /* ioctl: IOC_KVM plus perf ('$') */
-	IOC_SOCK,     /* ioctl: FIONBIO, FIONREAD */
-};
-
-struct rule {
-	const char *name;
-	enum cond cond;
-};
-
-/* ---- the allow-lists, per kind (summarised in README "Security") ---- */
-
-/* Every allow-list kind: thread life, malloc, locks, clocks, signals, the
- * log (write), and what the SIGSYS reporter itself calls. */
-static const struct rule base[] = {
-	{ "exit", ANY }, { "exit_group", ANY }, { "futex", ANY }, { "rt_sigreturn", ANY },
-	{ "rt_sigprocmask", ANY }, { "restart_syscall", ANY }, { "sigaltstack", ANY },
-	{ "rseq", ANY }, { "set_robust_list", ANY }, { "madvise", ANY }, { "munmap", ANY },
-	{ "brk", ANY }, { "mremap", ANY }, { "clock_gettime", ANY }, { "clock_getres", ANY },
-	{ "gettimeofday", ANY }, { "clock_nanosleep", ANY }, { "nanosleep", ANY },
-	{ "sched_yield", ANY }, { "getpid", ANY }, { "gettid", ANY }, { "write", ANY },
-	{ "getrandom", ANY }, { "tgkill", OWN_PID }, { "prctl", NAME },
-	{ "sched_getaffinity", ANY },  /* glibc sizes its malloc arenas with it */
-	{ NULL, ANY },
-};
-static const struct rule mem_noexec[] = {
-	{ "mmap", NOEXEC }, { "mprotect", NOEXEC }, { NULL, ANY },
-};
-static const struct rule mem_any[] = {
-	{ "mmap", ANY }, { "mprotect", ANY }, { NULL, ANY },
-};
-static const struct rule threads[] = {
-	{ "clone", THREAD }, { "clone3", ENOSYS_ }, { NULL, ANY },
-};
-/* Reading files (open itself is per kind: read-only or any). */
-static const struct rule files[] = {
-	{ "read", ANY }, { "pread64", ANY }, { "readv", ANY }, { "lseek", ANY },
-	{ "close", ANY }, { "fstat", ANY }, { "newfstatat", ANY }, { "statx", ANY },
-	{ "getdents64", ANY }, { "readlink", ANY }, { "readlinkat", ANY }, { "access", ANY },
-	{ "faccessat", ANY }, { "faccessat2", ANY }, { "fcntl", ANY }, { "writev", ANY },
-	{ "uname", ANY }, { "sysinfo", ANY }, { "sched_getaffinity", ANY }, { "getcpu", ANY },
-	{ "getrusage", ANY }, { NULL, ANY },
-};
-/* A socket server (libmicrohttpd, the control socket). */
-static const struct rule server[] = {
-	{ "accept", ANY }, { "accept4", ANY }, { "read", ANY }, { "recvfrom", ANY },
-	{ "recvmsg", ANY }, { "sendto", ANY }, { "sendmsg", ANY }, { "writev", ANY },
-	{ "shutdown", ANY }, { "close", ANY }, { "setsockopt", ANY }, { "getsockopt", ANY },
-	{ "getsockname", ANY }, { "getpeername", ANY }, { "poll", ANY }, { "ppoll", ANY },
-	{ "select", ANY }, { "pselect6", ANY }, { "epoll_create1", ANY }, { "epoll_ctl", ANY },
-	{ "epoll_wait", ANY }, { "epoll_pwait", ANY }, { "eventfd2", ANY }, { "pipe2", ANY },
-	{ "fcntl", ANY }, { "ioctl", IOC_SOCK }, { NULL, ANY },
-};
-
-/* vCPU: KVM_RUN and the exit dispatch (console writes, kicks, parking). */
-static const struct rule vcpu[] = {
-	{ "ioctl", IOC_KVM }, { "newfstatat", EMPTY_PATH }, { "fstat", ANY },
-	{ "writev", ANY }, { NULL, ANY },
-};
-static const struct rule ctl[] = {
-	{ "openat", RDONLY }, { NULL, ANY },
-};
-static const struct rule telemetry[] = {
-	{ "openat", RDONLY }, { "perf_event_open", ANY }, { "ioctl", IOC_TEL }, { NULL, ANY },
-};
-/* Driver and actuators: sysfs writes (power caps), pinning, NUMA placement,
- * page-size changes, state files under /run/avmm, worker threads. */
-static const struct rule driver[] = {
-	{ "openat", ANY }, { "perf_event_open", ANY }, { "ioctl", ANY }, { "pwrite64", ANY },
-	{ "ftruncate", ANY }, { "fsync", ANY }, { "fdatasync", ANY }, { "rename", ANY },
-	{ "renameat", ANY }, { "renameat2", ANY }, { "unlink", ANY }, { "unlinkat", ANY },
-	{ "mkdir", ANY }, { "mkdirat", ANY }, { "sched_setaffinity", ANY },
-	{ "sched_getscheduler", ANY }, { "sched_setscheduler", ANY }, { "sched_getattr", ANY },
-	{ "sched_setattr", ANY }, { "getpriority", ANY }, { "setpriority", ANY },
-	{ "move_pages", ANY }, { "mbind", ANY }, { "migrate_pages", ANY },
-	{ "get_mempolicy", ANY }, { "set_mempolicy", ANY }, { "mlock", ANY },
-	{ "munlock", ANY }, { NULL, ANY },
-};
-static const struct rule signals[] = {
-	{ "rt_sigtimedwait", ANY }, { NULL, ANY },
-};
-/* Main thread: default allow, these denied; every thread inherits it. */
-static const struct rule main_deny[] = {
-	{ "execve", ANY }, { "execveat", ANY }, { "fork", ANY }, { "vfork", ANY },
-	{ "clone", NOT_THREAD }, { "clone3", ENOSYS_ }, { "ptrace", ANY },
-	{ "process_vm_readv", ANY }, { "process_vm_writev", ANY }, { "kexec_load", ANY },
-	{ "kexec_file_load", ANY }, { "init_module", ANY }, { "finit_module", ANY },
-	{ "delete_module", ANY }, { "mount", ANY }, { "umount2", ANY }, { "pivot_root", ANY },
-	{ "chroot", ANY }, { "swapon", ANY }, { "swapoff", ANY }, { "reboot", ANY },
-	{ "setns", ANY }, { "unshare", ANY }, { "open_by_handle_at", ANY }, { "iopl", ANY },
-	{ "ioperm", ANY }, { "bpf", ANY }, { "userfaultfd", ANY }, { "add_key", ANY },
-	{ "request_key", ANY }, { "keyctl", ANY }, { "acct", ANY }, { "settimeofday", ANY },
-	{ "clock_settime", ANY }, { NULL, ANY },
-};
 
 /* LeakSanitizer stops the world at exit from the main thread with clone (no
  * CLONE_THREAD) and ptrace: sanitizer builds (make check) leave main's
@@ -139,29 +34,6 @@ static const struct rule main_deny[] = {
 #endif
 
 #define CAP(c) (1ull << (c))
-#define MAX_LISTS 6
-
-static const struct kind_spec {
-	const char *name;
-	bool deny_list;                       /* default allow (main) */
-	uint64_t keep_caps;
-	const struct rule *lists[MAX_LISTS];
-} kinds[UTIL_SANDBOX_KIND_COUNT] = {
-	[UTIL_SANDBOX_VCPU] = { "vcpu", false, 0, { base, mem_noexec, vcpu } },
-	[UTIL_SANDBOX_CTL] = { "ctl", false, 0, { base, mem_noexec, server, files, ctl, threads } },
-	[UTIL_SANDBOX_TELEMETRY] = { "telemetry", false, CAP(CAP_PERFMON) | CAP(CAP_DAC_READ_SEARCH),
-				     { base, mem_any, files, telemetry } },
-	[UTIL_SANDBOX_METRICS] = { "metrics", false, 0, { base, mem_noexec, server, threads } },
-	[UTIL_SANDBOX_DRIVER] = { "driver", false,
-				  CAP(CAP_DAC_OVERRIDE) | CAP(CAP_DAC_READ_SEARCH) | CAP(CAP_SYS_NICE) |
-				  CAP(CAP_PERFMON) | CAP(CAP_IPC_LOCK),
-				  { base, mem_any, files, driver, threads } },
-	[UTIL_SANDBOX_SIGNALS] = { "signals", false, 0, { base, mem_noexec, signals } },
-	[UTIL_SANDBOX_COLLECTOR] = { "collector", false, 0, { base, mem_noexec } },
-	[UTIL_SANDBOX_HOSTLOAD] = { "hostload", false, 0, { base, mem_noexec } },
-	[UTIL_SANDBOX_WATCHDOG] = { "watchdog", false, 0, { base, mem_noexec } },
-	[UTIL_SANDBOX_MAIN] = { "main", true, ~0ull, { main_deny } },
-};
 
 /* ---- mode ---- */
 
@@ -192,12 +64,12 @@ enum util_sandbox_mode util_sandbox_get_mode(void)
 
 const char *util_sandbox_kind_name(enum util_sandbox_kind kind)
 {
-	return (unsigned)kind < UTIL_SANDBOX_KIND_COUNT ? kinds[kind].name : "?";
+	return (unsigned)kind < UTIL_SANDBOX_KIND_COUNT ? util_sandbox_kinds[kind].name : "?";
 }
 
 uint64_t util_sandbox_kept_caps(enum util_sandbox_kind kind)
 {
-	return (unsigned)kind < UTIL_SANDBOX_KIND_COUNT ? kinds[kind].keep_caps : 0;
+	return (unsigned)kind < UTIL_SANDBOX_KIND_COUNT ? util_sandbox_kinds[kind].keep_caps : 0;
 }
 
 /* ---- the SIGSYS reporter (kill mode) ---- */
@@ -343,62 +215,62 @@ static int drop_caps(uint64_t keep)
 
 /* ---- filters ---- */
 
-static int add_rule(scmp_filter_ctx ctx, const struct rule *r, uint32_t act)
+static int add_rule(scmp_filter_ctx ctx, const struct sb_rule *r, uint32_t act)
 {
 	int nr = seccomp_syscall_resolve_name(r->name), rc;
 
 	if (nr == __NR_SCMP_ERROR)
 		return 0;                /* not a system call on this architecture */
 	switch (r->cond) {
-	case ANY:
+	case SB_ANY:
 		return seccomp_rule_add(ctx, act, nr, 0);
-	case NOEXEC:
+	case SB_NOEXEC:
 		return seccomp_rule_add(ctx, act, nr, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	case EMPTY_PATH:
+	case SB_EMPTY_PATH:
 		return seccomp_rule_add(ctx, act, nr, 1,
 					SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH));
-	case RDONLY:
+	case SB_RDONLY:
 		return seccomp_rule_add(ctx, act, nr, 1,
 					SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, 0));
-	case OWN_PID:
+	case SB_OWN_PID:
 		return seccomp_rule_add(ctx, act, nr, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
-	case NAME:
+	case SB_NAME:
 		rc = seccomp_rule_add(ctx, act, nr, 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
 		return rc ? rc : seccomp_rule_add(ctx, act, nr, 1, SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME));
-	case THREAD:
+	case SB_THREAD:
 		return seccomp_rule_add(ctx, act, nr, 1,
 					SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
-	case NOT_THREAD:
+	case SB_NOT_THREAD:
 		return seccomp_rule_add(ctx, act, nr, 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0));
-	case ENOSYS_:
+	case SB_ENOSYS:
 		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
-	case IOC_TEL:
+	case SB_IOC_TEL:
 		rc = seccomp_rule_add(ctx, act, nr, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, 0x2400));
 		if (rc)
 			return rc;
 		/* fall through */
-	case IOC_KVM:
+	case SB_IOC_KVM:
 		rc = seccomp_rule_add(ctx, act, nr, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, 0xae00));
 		if (!rc)
 			rc = seccomp_rule_add(ctx, act, nr, 1, SCMP_A1(SCMP_CMP_EQ, TCGETS));
 		return rc ? rc : seccomp_rule_add(ctx, act, nr, 1, SCMP_A1(SCMP_CMP_EQ, TIOCGWINSZ));
-	case IOC_SOCK:
+	case SB_IOC_SOCK:
 		rc = seccomp_rule_add(ctx, act, nr, 1, SCMP_A1(SCMP_CMP_EQ, FIONBIO));
 		return rc ? rc : seccomp_rule_add(ctx, act, nr, 1, SCMP_A1(SCMP_CMP_EQ, FIONREAD));
 	}
 	return -EINVAL;
 }
 
-static int load_filter(const struct kind_spec *k, uint32_t deny, const char **failed)
+static int load_filter(const struct sb_kind *k, uint32_t deny, const char **failed)
 {
 	scmp_filter_ctx ctx = seccomp_init(k->deny_list ? SCMP_ACT_ALLOW : deny);
-	const struct rule *r;
+	const struct sb_rule *r;
 	int i, rc;
 
 	if (!ctx)
 		return -ENOMEM;
 	rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, deny);
-	for (i = 0; !rc && i < MAX_LISTS && k->lists[i]; i++)
+	for (i = 0; !rc && i < SB_MAX_LISTS && k->lists[i]; i++)
 		for (r = k->lists[i]; !rc && r->name; r++) {
 			rc = add_rule(ctx, r, k->deny_list ? deny : SCMP_ACT_ALLOW);
 			if (rc)
@@ -413,7 +285,7 @@ static int load_filter(const struct kind_spec *k, uint32_t deny, const char **fa
 int util_sandbox_enter(enum util_sandbox_kind kind)
 {
 	enum util_sandbox_mode mode = util_sandbox_get_mode();
-	const struct kind_spec *k;
+	const struct sb_kind *k;
 	const char *failed = NULL;
 	char tname[17] = "";
 	int rc;
@@ -426,7 +298,7 @@ int util_sandbox_enter(enum util_sandbox_kind kind)
 	if (kind == UTIL_SANDBOX_MAIN)
 		return 0;
 #endif
-	k = &kinds[kind];
+	k = &util_sandbox_kinds[kind];
 	prctl(PR_GET_NAME, tname, 0, 0, 0);
 	if (mode == UTIL_SANDBOX_KILL)
 		pthread_once(&reporter_once, reporter_init);

@@ -2,7 +2,7 @@
  * common/sandbox: one seccomp-BPF filter (libseccomp) and one capability set
  * per thread kind, installed by each thread on itself once its set-up is done.
  *
- * The allow-list of every kind is the table in common/sandbox.c (and the
+ * The allow-list of every kind is the table in common/sandbox_kinds.c (and the
  * README's "Security" section); a kind's list was derived from what its
  * thread calls under strace in every mode of `avmm run` and `avmm experiment`.
  *
