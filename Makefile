@@ -104,7 +104,7 @@ check:
 	$(MAKE) BUILD=build/san SAN=1 test
 
 # A bounded stress run of a real avmm (SOAK_SECONDS, default 150).
-$(BUILD)/soak: $(BUILD)/obj/tests/soak/soak.o $(BUILD)/obj/tests/telemetry/httpget.o $(ALL_LIBS)
+$(BUILD)/soak: $(BUILD)/obj/tests/soak/soak.o $(BUILD)/obj/tests/lib/httpget.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(SYS_LIBS)
 soak: $(BUILD)/avmm guests $(BUILD)/soak
 	AVMM_BUILD=$(BUILD) $(BUILD)/soak

@@ -208,6 +208,10 @@ void tel_collect(struct tel *t, struct tel_sample *s)
 	}
 	if (t->vm_ok && !tel_kvmstats_read(&t->vmstats))
 		tel_kvmstats_values(&t->vmstats, f);
+	s->vm.console_valid = t->tg.console != NULL;
+	if (t->tg.console)
+		t->tg.console(t->tg.arg, &s->vm.console_written_bytes,
+			      &s->vm.console_dropped_bytes, &s->vm.console_lost_bytes);
 	if (kvm_up)
 		set_up(&t->src[TEL_SRC_KVM_STATS]);
 	if (!started) {

@@ -176,6 +176,18 @@ static void vm_part(FILE *f, const struct tel_prom_in *in)
 		l.v = sz[i];
 		series(f, "avmm_vm_mapped_pages", &l, (double)pages[i]);
 	}
+	if (!s->vm.console_valid)
+		return;
+	family(f, "avmm_console_bytes_total", "counter", "Guest serial console bytes: written, "
+	       "dropped over --console-max/--console-rate, lost to write errors");
+	l.source = "vmm";
+	l.k = "outcome";
+	l.v = "written";
+	series(f, "avmm_console_bytes_total", &l, (double)s->vm.console_written_bytes);
+	l.v = "dropped";
+	series(f, "avmm_console_bytes_total", &l, (double)s->vm.console_dropped_bytes);
+	l.v = "lost";
+	series(f, "avmm_console_bytes_total", &l, (double)s->vm.console_lost_bytes);
 }
 
 static void energy_part(FILE *f, const struct tel_prom_in *in)

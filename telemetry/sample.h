@@ -61,6 +61,9 @@ struct tel_vcpu_sample {
 struct tel_vm_sample {
 	uint64_t mmu_pte_write, mmu_shadow_zapped, remote_tlb_flush;
 	uint64_t pages_4k, pages_2m, pages_1g;
+	/* the guest's serial console (from the monitor; all 0 without one) */
+	bool console_valid;
+	uint64_t console_written_bytes, console_dropped_bytes, console_lost_bytes;
 };
 
 struct tel_energy_sample {

@@ -89,6 +89,9 @@ struct tel_target {
 	/* Optional: the CPU the vCPU thread is on or last ran on, without a
 	 * system call (vmm_vcpu_pcpu); -1: unknown, then procfs is read. */
 	int (*vcpu_pcpu)(void *arg, int vcpu);
+	/* Optional: the console's bytes written, dropped over its caps and lost
+	 * to write errors, cumulative (vmm_console_counters). */
+	void (*console)(void *arg, uint64_t *written, uint64_t *dropped, uint64_t *lost);
 	void *arg;
 };
 

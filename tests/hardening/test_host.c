@@ -16,6 +16,7 @@
 #include "common/util.h"
 #include "tests/hardening/host.h"
 #include "tests/lib/run_helpers.h"
+#include "tests/lib/httpget.h"
 #include "vmm-core/vmm.h"
 
 static struct bg_avmm b;
@@ -347,4 +348,42 @@ Test(host, a_killed_avmm_energy_cap_is_repaired)
 	unsetenv("AVMM_RUN_DIR");
 	cr_assert_eq(st, 0, "%s", out);
 	cr_assert_eq(fake_limit_uw(&b), 200000000, "%s", out);
+}
+
+Test(host, console_drops_are_exported)
+{
+	char con[160], metrics[32], *body = NULL, *p;
+	double written = -1, dropped = -1;
+	pid_t pid;
+	int port = 0;
+
+	bg_prepare(&b);
+	snprintf(con, sizeof(con), "%s/console.txt", b.dir);
+	port = 21000 + getpid() % 20000;
+	snprintf(metrics, sizeof(metrics), "127.0.0.1:%d", port);
+	pid = fork();
+	if (pid == 0) {
+		freopen("/dev/null", "w", stderr);
+		execl(build_path("avmm"), "avmm", "run", "--socket", "", "--metrics", metrics,
+		      "--console", con, "--console-max", "100", build_path("guests/hello.elf"),
+		      "--cmdline", "out=5000 idle_ms=4000", (char *)NULL);
+		_exit(127);
+	}
+	b.pid = pid;
+	for (int i = 0; i < 60 && dropped <= 0; i++) {
+		util_sleep_ns(100000000);
+		free(body);
+		body = NULL;
+		if (http_get(port, "/metrics", &body, NULL, 0) != 200)
+			continue;
+		p = strstr(body, "avmm_console_bytes_total{vm=\"avmm\",source=\"vmm\",outcome=\"written\"}");
+		if (p)
+			written = strtod(strchr(p, '}') + 1, NULL);
+		p = strstr(body, "avmm_console_bytes_total{vm=\"avmm\",source=\"vmm\",outcome=\"dropped\"}");
+		if (p)
+			dropped = strtod(strchr(p, '}') + 1, NULL);
+	}
+	cr_assert_gt(dropped, 0, "no dropped console bytes exported: %s", body ? body : "(none)");
+	cr_assert(written >= 0 && written <= 100, "written %g over the 100-byte cap", written);
+	free(body);
 }

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "tests/telemetry/httpget.h"
+#include "tests/lib/httpget.h"
 #include "vmm-core/vmm.h"
 
 #define CLIENTS_PER_ROUND 200

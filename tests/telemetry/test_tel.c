@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "httpget.h"
+#include "tests/lib/httpget.h"
 #include "promcheck.h"
 #include "telemetry/tel.h"
 #include "tinyvm.h"

@@ -1,4 +1,4 @@
-#include "httpget.h"
+#include "tests/lib/httpget.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
