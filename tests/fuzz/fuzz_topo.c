@@ -156,6 +156,14 @@ static void plan_all(struct coremap_topo *t, int reserved)
 		g.pu_busy_pct = busy;
 		g.nr_pu_busy = FUZZ_BUSY;
 	}
+	/* explicit maps that are wrong: too short, and naming a CPU no topology has */
+	g.nr_explicit = counts[2] - 1;
+	if (coremap_plan(t, COREMAP_EXPLICIT, m, counts[2], &g, out, why, sizeof(why)) == 0)
+		abort();
+	g.nr_explicit = counts[2];
+	map[counts[2] - 1] = -5;
+	if (coremap_plan(t, COREMAP_EXPLICIT, m, counts[2], &g, out, why, sizeof(why)) == 0)
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
