@@ -31,6 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct vmm *vm;
 	static struct kvm_run *run;
 	struct vmm_vcpu *v;
+	int ended = 0;
 	size_t off;
 
 	if (!vm) {
@@ -62,11 +63,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(&run->io, rec + 1, FUZZ_EXIT_UNION);
 		memcpy((uint8_t *)run + FUZZ_PIO_PAGE, rec + 1 + FUZZ_EXIT_UNION, FUZZ_EXIT_DATA);
 		v->ctr.exits++;
-		if (vmm_exit_dispatch(v))
+		ended = vmm_exit_dispatch(v);
+		if (ended)
 			break;
 	}
 	/* The VM ended exactly when a handler said so, with a reason. */
-	if (vm->result.end != VMM_END_RUNNING && !vm->result.why[0])
+	if (ended != (vm->result.end != VMM_END_RUNNING) ||
+	    (ended && (!vm->result.why[0] || !vm->stop)))
 		abort();
 	vmm_devices_exit(vm);
 	pthread_cond_destroy(&v->cond);
