@@ -25,7 +25,7 @@ endif
 ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) -I. -D_GNU_SOURCE -MMD -MP
 
 lib_of  = $(BUILD)/lib/lib$(1).a
-srcs_of = $(filter-out $(1)/main%.c,$(wildcard $(1)/*.c))
+srcs_of = $(wildcard $(1)/*.c)
 # Assets (<module>/*.html) become C arrays asset_<name>_html[] / _len.
 assets_of = $(patsubst %.html,$(BUILD)/gen/%_html.o,$(wildcard $(1)/*.html))
 objs_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call srcs_of,$(1))) $(call assets_of,$(1))
@@ -55,8 +55,8 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-# The program: vmm-core/main*.c compose the modules (not part of any library).
-MAIN_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard vmm-core/main*.c))
+# The program: cli/ composes the modules (not part of any library).
+MAIN_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cli/*.c))
 $(BUILD)/avmm: $(MAIN_OBJS) $(ALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJS) -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(SYS_LIBS)
 

@@ -12,7 +12,7 @@
 #include "common/util.h"
 #include "vmm-core/vmm.h"
 
-int vmm_cli_run(int argc, char **argv);
+#include "cli/cli.h"
 
 static void run_usage(FILE *f)
 {
@@ -232,7 +232,7 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 	return -1;
 }
 
-int vmm_cli_run(int argc, char **argv)
+int cli_run(int argc, char **argv)
 {
 	struct adapt_session_cfg cfg = { .vm = { .vcpus = 1, .mem_bytes = 64ull << 20 } };
 	struct sig_waiter w = { 0 };

@@ -8,7 +8,7 @@
 #include "common/util.h"
 #include "vmm-core/vmm.h"
 
-int vmm_cli_restore(int argc, char **argv);
+#include "cli/cli.h"
 
 static void usage(FILE *f)
 {
@@ -24,7 +24,7 @@ static void usage(FILE *f)
 		"exit status: 0 when nothing is left to put back, 1 when something could not be.\n");
 }
 
-int vmm_cli_restore(int argc, char **argv)
+int cli_restore(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "run-dir", required_argument, NULL, 'd' }, { "help", no_argument, NULL, 'h' },

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "adapt/adapt.h"
+#include "cli/cli.h"
 #include "common/util.h"
 #include "coremap/coremap.h"
 #include "energy/energy.h"
@@ -11,8 +12,6 @@
 #include "telemetry/tel.h"
 #include "vmm-core/vmm.h"
 
-int vmm_cli_run(int argc, char **argv);
-int vmm_cli_restore(int argc, char **argv);
 
 struct subcommand {
 	const char *name;
@@ -21,14 +20,14 @@ struct subcommand {
 };
 
 static const struct subcommand commands[] = {
-	{ "run", vmm_cli_run, "run a guest under the adaptive runtime" },
+	{ "run", cli_run, "run a guest under the adaptive runtime" },
 	{ "stat", tel_cli_stat, "attach to a running avmm and show live per-vCPU figures" },
 	{ "ctl", pol_cli_ctl, "control a running avmm (e.g. ctl profile NAME)" },
 	{ "topo", coremap_cli_topo, "print the host topology (packages, NUMA nodes, cores)" },
 	{ "energy", energy_cli_main, "print RAPL zones, energy and power" },
 	{ "policy", pol_cli_policy, "validate a goal profile (policy check FILE)" },
 	{ "experiment", adapt_cli_experiment, "run an experiment file" },
-	{ "restore", vmm_cli_restore, "put back power limits and pinning a killed avmm left" },
+	{ "restore", cli_restore, "put back power limits and pinning a killed avmm left" },
 };
 
 static void usage(FILE *f)
