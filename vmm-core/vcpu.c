@@ -1,6 +1,8 @@
 /* vCPU threads: run loop, park/unpark for pause and resume, kicks. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -99,10 +101,30 @@ static void unblock_kick(void)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
+/* At -v -v, where the vCPU enters the guest the first time: the CPU it runs
+ * on and the CPUs it may run on (placement before the first instruction). */
+static void log_first_entry(struct vmm_vcpu *v)
+{
+	char list[128] = "?";
+	cpu_set_t set;
+	size_t used = 0;
+
+	if (!sched_getaffinity(0, sizeof(set), &set)) {
+		list[0] = '\0';
+		for (int c = 0; c < CPU_SETSIZE && used + 8 < sizeof(list); c++)
+			if (CPU_ISSET(c, &set))
+				used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%d",
+							 used ? "," : "", c);
+	}
+	util_debug("vcpu%d: enters the guest on cpu%d (allowed CPUs %s)", v->idx,
+		   util_rseq_cpu(v->rseq_cpu), list);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vmm_vcpu *v = arg;
 	char name[16];
+	bool first = true;
 
 	v->tid = (pid_t)syscall(SYS_gettid);
 	snprintf(name, sizeof(name), "avmm-vcpu%d", v->idx);
@@ -119,6 +141,9 @@ static void *vcpu_thread(void *arg)
 	while (park_if_requested(v)) {
 		if (v->look_req)
 			vmm_watchdog_answer(v);
+		if (first && util_log_get_level() >= UTIL_LOG_DEBUG)
+			log_first_entry(v);
+		first = false;
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;
@@ -168,6 +193,18 @@ int vmm_start(struct vmm *vm)
 	if (!rc)
 		vmm_watchdog_start(vm, vm->halt_watchdog_ms);
 	return rc;
+}
+
+int vmm_start_held(struct vmm *vm)
+{
+	int i;
+
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		pthread_mutex_lock(&vm->vcpu[i].lock);
+		vm->vcpu[i].pause_req = true;
+		pthread_mutex_unlock(&vm->vcpu[i].lock);
+	}
+	return vmm_start(vm);
 }
 
 int vmm_vcpu_pcpu(struct vmm *vm, int vcpu)

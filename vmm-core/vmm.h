@@ -98,6 +98,11 @@ struct vmm;
 
 int vmm_create(const struct vmm_config *cfg, struct vmm **out);
 int vmm_start(struct vmm *vm);
+/* Like vmm_start, but every vCPU thread stops before its first KVM_RUN: on
+ * return the threads exist, their TIDs are published (vmm_vcpu_tid) and no
+ * guest instruction has run. The caller may place them (by TID) and lets
+ * them into the guest with vmm_resume(vm, -1). */
+int vmm_start_held(struct vmm *vm);
 int vmm_wait(struct vmm *vm, struct vmm_result *res);
 void vmm_request_stop(struct vmm *vm);
 void vmm_destroy(struct vmm *vm);

@@ -111,3 +111,45 @@ Test(pause, vcpu_cpu_follows_pinning_without_leaving_the_guest)
 	cr_assert_eq(vmm_vcpu_pcpu(vm, 0), -1);
 	vmm_destroy(vm);
 }
+
+/* vmm_start_held: the threads exist with their TIDs, run no guest code until
+ * released, and a placement made meanwhile holds from the first instruction. */
+Test(pause, held_start_places_before_the_first_instruction)
+{
+	struct vmm_config cfg = { .vcpus = 1, .mem_bytes = 32ull << 20,
+				  .guest_path = build_path("guests/compute.elf"),
+				  .cmdline = "secs=30", .console_path = "/dev/null" };
+	struct vmm_vcpu_counters ctr;
+	struct vmm_result res;
+	cpu_set_t set, got;
+	struct vmm *vm;
+	pid_t tid;
+	int cpu;
+
+	require_kvm();
+	cr_assert_eq(sched_getaffinity(0, sizeof(set), &set), 0);
+	for (cpu = CPU_SETSIZE - 1; cpu >= 0 && !CPU_ISSET(cpu, &set); cpu--)
+		;
+	cr_assert_eq(vmm_create(&cfg, &vm), 0);
+	cr_assert_eq(vmm_start_held(vm), 0);
+	tid = vmm_vcpu_tid(vm, 0);
+	cr_assert_gt(tid, 0);
+	util_sleep_ns(200000000);
+	vmm_vcpu_counters(vm, 0, &ctr);
+	cr_assert_eq(ctr.exits, 0, "a held vCPU entered the guest");
+	cr_assert_lt(thread_cpu_ns(tid), 50000000ull, "a held vCPU ran");
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	cr_assert_eq(sched_setaffinity(tid, sizeof(set), &set), 0);
+	cr_assert_eq(vmm_resume(vm, -1), 0);
+	util_sleep_ns(300000000);
+	cr_assert_gt(thread_cpu_ns(tid), 100000000ull, "the released vCPU did not run");
+	if (vmm_vcpu_pcpu(vm, 0) >= 0) /* -1 without rseq */
+		cr_assert_eq(vmm_vcpu_pcpu(vm, 0), cpu);
+	cr_assert_eq(sched_getaffinity(tid, sizeof(got), &got), 0);
+	cr_assert(CPU_EQUAL(&got, &set));
+	vmm_request_stop(vm);
+	vmm_wait(vm, &res);
+	cr_assert_eq(res.end, VMM_END_STOPPED, "%s", res.why);
+	vmm_destroy(vm);
+}
