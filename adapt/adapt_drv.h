@@ -16,6 +16,7 @@ struct adapt_driver {
 	pthread_cond_t cond;
 	pthread_t thread;
 	bool running, stop;
+	bool warm;              /* cfg.warmup has run */
 	struct adapt_driver_cfg cfg;
 	struct pol_profile profile, next;
 	bool have_next;
@@ -28,5 +29,11 @@ struct adapt_driver {
 	struct adapt_driver_stats stats;
 	char last_note[192];
 };
+
+/* Actuate one decision, log and publish it (on the loop thread, or before
+ * the loop starts). */
+void adapt_drv_carry_out(struct adapt_driver *d, const struct adapt_decision *dec);
+/* Runs cfg.warmup once (the first tick, or a placement before it). */
+void adapt_drv_warmup(struct adapt_driver *d);
 
 #endif

@@ -1,6 +1,7 @@
 /* adapt: the driver thread: sample -> adapt_step -> actuate, the decision
  * log, profile swaps. */
 #include "adapt/adapt_drv.h"
+#include "adapt/place.h"
 #include "common/sandbox.h"
 #include "common/util.h"
 
@@ -114,6 +115,9 @@ static void take_new_profile(struct adapt_driver *d)
 	pthread_mutex_unlock(&d->lock);
 	if (have)
 		publish(d, &td);
+	/* a fixed placement needs no measurement: this tick, no confirm ticks */
+	if (have && adapt_place_is_fixed(&d->profile))
+		adapt_driver_place(d, d->sample.nr_vcpus, d->sample.t_ns, "placement");
 }
 
 /* Carry out one decision; returns the exported form with the outcome. */
@@ -209,14 +213,27 @@ int adapt_driver_tick(struct adapt_driver *d)
 	pthread_mutex_unlock(&d->lock);
 	if (rc)
 		return rc;
-	for (i = 0; i < out.nr; i++) {
-		actuate(d, &out.d[i], &td);
-		pthread_mutex_lock(&d->lock);
-		log_add(d, out.d[i].id, &td);
-		pthread_mutex_unlock(&d->lock);
-		publish(d, &td);
-	}
+	for (i = 0; i < out.nr; i++)
+		adapt_drv_carry_out(d, &out.d[i]);
 	return 0;
+}
+
+void adapt_drv_carry_out(struct adapt_driver *d, const struct adapt_decision *dec)
+{
+	struct tel_decision td;
+
+	actuate(d, dec, &td);
+	pthread_mutex_lock(&d->lock);
+	log_add(d, dec->id, &td);
+	pthread_mutex_unlock(&d->lock);
+	publish(d, &td);
+}
+
+void adapt_drv_warmup(struct adapt_driver *d)
+{
+	if (!d->warm && d->cfg.warmup)
+		d->cfg.warmup(d->cfg.warmup_arg, &d->cfg.env);
+	d->warm = true;
 }
 
 /* The first tick comes one period after start, like every other. */
@@ -225,7 +242,6 @@ static void *loop(void *arg)
 	struct adapt_driver *d = arg;
 	struct timespec ts;
 	uint64_t next = util_now_ns(), period;
-	bool warm = false;
 
 	/* Named here, before its filter, so a seccomp report names it. */
 	pthread_setname_np(pthread_self(), "avmm-adapt");
@@ -244,9 +260,7 @@ static void *loop(void *arg)
 		if (d->stop)
 			break;
 		pthread_mutex_unlock(&d->lock);
-		if (!warm && d->cfg.warmup)
-			d->cfg.warmup(d->cfg.warmup_arg, &d->cfg.env);
-		warm = true;
+		adapt_drv_warmup(d);
 		adapt_driver_tick(d);
 		pthread_mutex_lock(&d->lock);
 	}

@@ -1,6 +1,7 @@
 /* adapt: the coremap proposal: coremap_plan's map for this tick, what it
  * moves and its predicted effect. Pure. */
 #include "adapt/adapt_int.h"
+#include "adapt/place.h"
 #include "coremap/coremap.h"
 
 #include <stdio.h>
@@ -94,17 +95,23 @@ void adapt_cm_inputs(const struct pol_profile *g, const struct adapt_env *env,
 		in->m[i].cpu_pct = st->cpu[i];
 		in->m[i].cur_pcpu = in->cur[i];
 	}
-	memset(&in->cg, 0, sizeof(in->cg));
-	in->cg.prefer_energy = prefers_energy(g);
-	in->cg.memory_intensive_llc_per_kinstr = g->coremap.memory_intensive_llc_per_kinstr;
-	in->cg.noisy_run_delay_pct = g->coremap.noisy_run_delay_pct;
-	in->cg.reserved_cpus = g->coremap.reserved;
-	in->cg.nr_reserved = g->coremap.nr_reserved;
-	in->cg.explicit_map = g->coremap.explicit_map;
-	in->cg.nr_explicit = g->coremap.nr_explicit;
-	in->cg.pu_busy_pct = env->pu_busy_pct;
-	in->cg.nr_pu_busy = env->nr_pu_busy;
-	in->strategy = strategy_of(g->coremap.strategy);
+	adapt_cm_goal(g, env, &in->cg, &in->strategy);
+}
+
+void adapt_cm_goal(const struct pol_profile *g, const struct adapt_env *env,
+		   struct coremap_goal *cg, enum coremap_strategy *strategy)
+{
+	memset(cg, 0, sizeof(*cg));
+	cg->prefer_energy = prefers_energy(g);
+	cg->memory_intensive_llc_per_kinstr = g->coremap.memory_intensive_llc_per_kinstr;
+	cg->noisy_run_delay_pct = g->coremap.noisy_run_delay_pct;
+	cg->reserved_cpus = g->coremap.reserved;
+	cg->nr_reserved = g->coremap.nr_reserved;
+	cg->explicit_map = g->coremap.explicit_map;
+	cg->nr_explicit = g->coremap.nr_explicit;
+	cg->pu_busy_pct = env->pu_busy_pct;
+	cg->nr_pu_busy = env->nr_pu_busy;
+	*strategy = strategy_of(g->coremap.strategy);
 }
 
 int adapt_cm_propose(const struct pol_profile *g, const struct adapt_env *env,

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adapt/place.h"
 #include "adapt/session_int.h"
 #include "common/hoststate.h"
 #include "common/util.h"
@@ -193,7 +194,7 @@ int adapt_session_open(const struct adapt_session_cfg *cfg, struct adapt_session
 
 int adapt_session_start(struct adapt_session *s)
 {
-	int rc = vmm_start(s->vm);
+	int rc = adapt_session_start_vm(s);   /* fixed placements before the first instruction */
 
 	if (rc)
 		return rc;
