@@ -102,6 +102,35 @@ struct adapt_effect {
 	char text[96];
 };
 
+/* Why a tick did not change anything an adaptation proposes (or, for
+ * measuring, could propose): one per tick, the first adaptation held in the
+ * order energy, coremap, paging-mode, bankmap. */
+enum adapt_hold {
+	ADAPT_HOLD_NONE,
+	ADAPT_HOLD_CONFIRM,        /* not yet confirm_ticks ticks and confirm_ms */
+	ADAPT_HOLD_BASELINE,       /* fewer than measure_ticks goal-metric scores */
+	ADAPT_HOLD_MEASURING,      /* the last change is settling or being measured */
+	ADAPT_HOLD_DWELL,          /* min_dwell_ms since the adaptation's last change */
+	ADAPT_HOLD_HYSTERESIS,     /* predicted gain below hysteresis_pct + its cost */
+	ADAPT_HOLD_SLOWDOWN,       /* predicted slowdown beyond max_slowdown_pct */
+	ADAPT_HOLD_COOLDOWN,       /* this change was reverted within revert_cooldown_ms */
+	ADAPT_HOLD_NO_BETTER_CORE, /* a vCPU waits noisy_run_delay_pct or more, no CPU is better */
+	ADAPT_HOLD_DRY_RUN,        /* decided, not carried out (env.dry_run) */
+	ADAPT_HOLD_COUNT
+};
+/* "confirm", "baseline", "measuring", "dwell", "hysteresis", "slowdown",
+ * "cooldown", "no-better-core", "dry-run"; "" for NONE. */
+const char *adapt_hold_name(enum adapt_hold h);
+
+/* The adaptive period: a tick whose sample differs from the smoothed past by
+ * at least these (run delay or CPU share of a vCPU, points of %; a host CPU's
+ * busy %, points; a vCPU's exit rate, factor and at least ADAPT_JUMP_EXITS_PER_S)
+ * is a change: the next period is fast_period_ms. */
+#define ADAPT_JUMP_PCT 10.0
+#define ADAPT_JUMP_BUSY_PCT 20.0
+#define ADAPT_JUMP_EXITS_FACTOR 2.0
+#define ADAPT_JUMP_EXITS_PER_S 1000.0
+
 struct adapt_out {
 	int nr;
 	struct adapt_decision d[ADAPT_MAX_DECISIONS];
@@ -109,6 +138,17 @@ struct adapt_out {
 	struct adapt_effect effect[ADAPT_MAX_DECISIONS];
 	double score, perf, power_w; /* this tick's goal metric (NAN unknown) */
 	char note[192];              /* why nothing was done, when nothing was */
+	/* what held a proposal back this tick (ADAPT_HOLD_NONE: nothing), which
+	 * adaptation, and how long it will still hold (0: not bounded in time) */
+	enum adapt_hold hold;
+	enum adapt_kind hold_kind;
+	uint64_t hold_left_ns;
+	/* when to take the next sample: fast_period_ms while something changes
+	 * (changed: this sample jumped; a proposal waits for confirmation or a
+	 * baseline; a change is measured), else the last period doubled, up to
+	 * period_ms */
+	uint64_t next_period_ns;
+	bool changed;
 };
 
 struct adapt_state;
@@ -128,6 +168,7 @@ struct adapt_env {
 	int nr_pu_busy;
 	int paging_mode;                     /* enum adapt_paging_mode, now */
 	bool paging_live_switch;             /* the backend can switch while running */
+	bool dry_run;                        /* decisions are not carried out: hold dry-run */
 	/* Replace a built-in proposal source (NULL: built-in). */
 	adapt_propose_fn propose[ADAPT_KIND_COUNT];
 	void *propose_arg[ADAPT_KIND_COUNT];
@@ -174,8 +215,10 @@ struct adapt_state {
 	struct adapt_change cur[ADAPT_KIND_COUNT];
 	bool changed[ADAPT_KIND_COUNT];
 	uint64_t last_change_ns[ADAPT_KIND_COUNT];
-	/* proposals waiting for confirmation */
+	/* proposals waiting for confirmation; since: the start of the interval of
+	 * the first sample that made it (its t_ns - dt_ns) */
 	int streak[ADAPT_KIND_COUNT];
+	uint64_t streak_since_ns[ADAPT_KIND_COUNT];
 	struct adapt_change streak_change[ADAPT_KIND_COUNT];
 	/* the change being measured */
 	bool pending;
@@ -195,6 +238,13 @@ struct adapt_state {
 	 * planning anew; see struct adapt_cm_cache). */
 	struct adapt_cm_cache cm_cache;
 	uint64_t cm_plans, cm_cache_hits;   /* coremap_plan calls / reuses */
+	/* the adaptive period: the one last given, and the references the
+	 * change detector compares each sample with (smoothed, alpha 1/2) */
+	uint64_t period_ns;
+	bool have_ref;
+	double ref_exits[ADAPT_MAX_VCPUS];
+	int nr_ref_busy;
+	double ref_busy[ADAPT_CM_CACHE_PUS];
 };
 
 void adapt_state_init(struct adapt_state *st);
@@ -203,6 +253,12 @@ void adapt_env_init(struct adapt_env *env);
 /* One tick. Returns 0 or -EINVAL (bad arguments). */
 int adapt_step(const struct pol_profile *goal, const struct adapt_env *env,
 	       struct adapt_state *st, const struct tel_sample *s, struct adapt_out *out);
+
+/* The adaptive period (period.c, called by adapt_step): whether s jumped
+ * from the references in st (and updates them), and the next period. */
+bool adapt_detect_change(const struct adapt_env *env, struct adapt_state *st,
+			 const struct tel_sample *s);
+uint64_t adapt_next_period(const struct pol_profile *g, struct adapt_state *st, bool fast);
 
 /* Tell the state a decision was not carried out (dry run, actuator
  * failure): it forgets the change but keeps the dwell, so the same
@@ -260,12 +316,18 @@ struct adapt_driver_cfg {
 	 * as loading the host topology into env. May be NULL. */
 	void (*warmup)(void *arg, struct adapt_env *env);
 	void *warmup_arg;
+	/* After each tick: why the loop waits (held ticks by adaptation and
+	 * reason, the tick's hold) and the period it now samples at. May be NULL. */
+	void (*held)(void *arg, const struct tel_held *h);
+	void *held_arg;
 	const char *const *profile_dirs;                   /* for the ctl command */
 	int nr_profile_dirs;
 };
 
 struct adapt_driver_stats {
 	uint64_t ticks, sample_errors, decisions, applied, failed, reverts, not_applied;
+	uint64_t held[ADAPT_KIND_COUNT][ADAPT_HOLD_COUNT];  /* ticks held back, by reason */
+	uint64_t period_ns;                                 /* the period it samples at now */
 	uint64_t step_ns_max, step_ns_total, pause_ns_max;
 };
 
@@ -284,6 +346,8 @@ int adapt_driver_tick(struct adapt_driver *d);
 /* Taken at the next tick; the profile must already be valid. */
 int adapt_driver_set_profile(struct adapt_driver *d, const struct pol_profile *p);
 void adapt_driver_get_profile(struct adapt_driver *d, struct pol_profile *out);
+/* Why it waits, as published to the held hook (nr 0 before the first tick). */
+void adapt_driver_held(struct adapt_driver *d, struct tel_held *out);
 /* Copies the newest decisions (oldest first); returns how many. */
 int adapt_driver_log(struct adapt_driver *d, struct tel_decision *out, int max);
 void adapt_driver_stats(struct adapt_driver *d, struct adapt_driver_stats *out);

@@ -28,6 +28,10 @@ struct adapt_driver {
 	uint64_t log_next;
 	struct adapt_driver_stats stats;
 	char last_note[192];
+	struct tel_held held;       /* why it waits (under the lock) */
+	enum adapt_hold last_hold;  /* the hold last logged */
+	enum adapt_kind last_hold_kind;
+	uint64_t next_period_ns;    /* the loop thread's: adapt_step's choice */
 };
 
 /* Actuate one decision, log and publish it (on the loop thread, or before

@@ -23,6 +23,7 @@ int adapt_driver_create(const struct adapt_driver_cfg *cfg, struct adapt_driver 
 		return -ENOMEM;
 	d->cfg = *cfg;
 	d->cfg.profile = NULL;
+	d->cfg.env.dry_run = cfg->dry_run;
 	d->profile = *cfg->profile;
 	adapt_state_init(&d->state);
 	pthread_mutex_init(&d->lock, NULL);
@@ -173,8 +174,58 @@ static void actuate(struct adapt_driver *d, const struct adapt_decision *dec, st
 	}
 }
 
+/* Under the lock: count the tick's hold and make the exported form. */
+static void count_hold(struct adapt_driver *d, const struct adapt_out *out)
+{
+	struct tel_held *h = &d->held;
+	const char *kind = out->hold ? adapt_kind_name(out->hold_kind) : "";
+	const char *reason = adapt_hold_name(out->hold);
+	int i;
+
+	h->t_ns = d->sample.t_ns;
+	snprintf(h->adaptation, sizeof(h->adaptation), "%s", kind);
+	snprintf(h->reason, sizeof(h->reason), "%s", reason);
+	h->left_ns = out->hold_left_ns;
+	h->period_ns = out->next_period_ns;
+	snprintf(h->note, sizeof(h->note), "%s", out->note);
+	d->stats.period_ns = out->next_period_ns;
+	if (!out->hold)
+		return;
+	d->stats.held[out->hold_kind][out->hold]++;
+	for (i = 0; i < h->nr; i++)
+		if (!strcmp(h->c[i].adaptation, kind) && !strcmp(h->c[i].reason, reason))
+			break;
+	if (i == h->nr && h->nr < TEL_MAX_HELD) {
+		snprintf(h->c[i].adaptation, sizeof(h->c[i].adaptation), "%s", kind);
+		snprintf(h->c[i].reason, sizeof(h->c[i].reason), "%s", reason);
+		h->c[i].ticks = 0;
+		h->nr++;
+	}
+	if (i < h->nr)
+		h->c[i].ticks++;
+}
+
+/* At -v, once per change of the hold (not every tick). */
+static void log_hold(struct adapt_driver *d, const struct adapt_out *out)
+{
+	if (out->hold == d->last_hold && (!out->hold || out->hold_kind == d->last_hold_kind))
+		return;
+	if (out->hold && out->hold_left_ns)
+		util_info("%s held: %s, %.1f s left (%s)", adapt_kind_name(out->hold_kind),
+			  adapt_hold_name(out->hold), (double)out->hold_left_ns / 1e9, out->note);
+	else if (out->hold)
+		util_info("%s held: %s (%s)", adapt_kind_name(out->hold_kind),
+			  adapt_hold_name(out->hold), out->note);
+	else if (d->last_hold)
+		util_info("%s no longer held (%s)", adapt_kind_name(d->last_hold_kind),
+			  out->nr ? "decided" : out->note);
+	d->last_hold = out->hold;
+	d->last_hold_kind = out->hold_kind;
+}
+
 int adapt_driver_tick(struct adapt_driver *d)
 {
+	struct tel_held held;
 	struct adapt_out out;
 	struct tel_decision td;
 	uint64_t t0, dt;
@@ -198,6 +249,11 @@ int adapt_driver_tick(struct adapt_driver *d)
 		d->stats.step_ns_max = dt;
 	d->stats.decisions += (uint64_t)out.nr;
 	snprintf(d->last_note, sizeof(d->last_note), "%s", out.note);
+	if (!rc) {
+		d->next_period_ns = out.next_period_ns;
+		count_hold(d, &out);
+		held = d->held;
+	}
 	/* effects of earlier decisions */
 	for (i = 0; !rc && i < out.nr_effects; i++) {
 		struct adapt_log_entry *e = log_find(d, out.effect[i].id);
@@ -213,6 +269,9 @@ int adapt_driver_tick(struct adapt_driver *d)
 	pthread_mutex_unlock(&d->lock);
 	if (rc)
 		return rc;
+	log_hold(d, &out);
+	if (d->cfg.held)
+		d->cfg.held(d->cfg.held_arg, &held);
 	for (i = 0; i < out.nr; i++)
 		adapt_drv_carry_out(d, &out.d[i]);
 	return 0;
@@ -248,7 +307,14 @@ static void *loop(void *arg)
 	util_sandbox_enter(UTIL_SANDBOX_DRIVER);       /* prints why when it fails */
 	pthread_mutex_lock(&d->lock);
 	for (;;) {
-		period = d->have_next ? d->next.period_ns : d->profile.period_ns;
+		/* adapt_step's choice (fast while something changes), the
+		 * profile's fast period before the first tick and after a swap */
+		period = d->have_next ? (d->next.fast_period_ns ? d->next.fast_period_ns : d->next.period_ns)
+				      : d->next_period_ns ? d->next_period_ns
+				      : d->profile.fast_period_ns ? d->profile.fast_period_ns
+				      : d->profile.period_ns;
+		if (period > d->profile.period_ns && !d->have_next)
+			period = d->profile.period_ns;
 		next += period;
 		if (next < util_now_ns())
 			next = util_now_ns(); /* overran: do not catch up in a burst */
@@ -334,6 +400,13 @@ int adapt_driver_log(struct adapt_driver *d, struct tel_decision *out, int max)
 		out[i] = d->log[(d->log_next - n + i) % ADAPT_LOG_SIZE].d;
 	pthread_mutex_unlock(&d->lock);
 	return (int)n;
+}
+
+void adapt_driver_held(struct adapt_driver *d, struct tel_held *out)
+{
+	pthread_mutex_lock(&d->lock);
+	*out = d->held;
+	pthread_mutex_unlock(&d->lock);
 }
 
 void adapt_driver_stats(struct adapt_driver *d, struct adapt_driver_stats *out)

@@ -62,6 +62,8 @@ void adapt_smooth(const struct tel_sample *s, struct adapt_state *st)
 	double tlb = 0, pexits = 0, w = 0;
 	int i;
 
+	if (!s->dt_ns)
+		return;   /* the first sample has no rates: nothing to average in */
 	for (i = 0; i < s->nr_vcpus; i++) {
 		const struct tel_vcpu_sample *v = &s->vcpu[i];
 

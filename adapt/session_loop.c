@@ -77,6 +77,13 @@ static void tel_publish_fn(void *arg, const struct tel_decision *d)
 	tel_publish_decision(arg, d);
 }
 
+/* Why the loop waits, and the period it samples at, to telemetry. */
+static void tel_held_fn(void *arg, const struct tel_held *h)
+{
+	tel_publish_held(arg, h);
+	tel_set_period(arg, h->period_ns);
+}
+
 /* On the loop thread, one period after start: the host topology (hwloc
  * takes tens of ms) for the coremap proposals. */
 static void warmup(void *arg, struct adapt_env *env)
@@ -94,6 +101,7 @@ int adapt_session_loop_init(struct adapt_session *s)
 		.profile = &s->profile,
 		.sample = session_sample, .sample_arg = s,
 		.publish = tel_publish_fn, .publish_arg = s->tel,
+		.held = tel_held_fn, .held_arg = s->tel,
 		.pause = adapt_vmm_pause, .resume = adapt_vmm_resume, .vm_arg = s->vm,
 		.dry_run = s->cfg.dry_run,
 		.profile_dirs = s->dirs, .nr_profile_dirs = s->nr_dirs,

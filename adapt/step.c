@@ -27,6 +27,7 @@ void adapt_state_reset_goal(struct adapt_state *st)
 	memset(st->streak, 0, sizeof(st->streak));
 	memset(st->banned, 0, sizeof(st->banned));
 	st->hist_n = 0; /* scores under another goal do not compare */
+	st->period_ns = 0; /* sample fast again */
 }
 
 void adapt_state_not_applied(struct adapt_state *st, const struct adapt_decision *d)
@@ -47,6 +48,35 @@ void adapt_state_not_applied(struct adapt_state *st, const struct adapt_decision
 	} else {
 		st->have_cur[k] = false;
 	}
+}
+
+static const char *const hold_names[ADAPT_HOLD_COUNT] = {
+	[ADAPT_HOLD_NONE] = "", [ADAPT_HOLD_CONFIRM] = "confirm", [ADAPT_HOLD_BASELINE] = "baseline",
+	[ADAPT_HOLD_MEASURING] = "measuring", [ADAPT_HOLD_DWELL] = "dwell",
+	[ADAPT_HOLD_HYSTERESIS] = "hysteresis", [ADAPT_HOLD_SLOWDOWN] = "slowdown",
+	[ADAPT_HOLD_COOLDOWN] = "cooldown", [ADAPT_HOLD_NO_BETTER_CORE] = "no-better-core",
+	[ADAPT_HOLD_DRY_RUN] = "dry-run",
+};
+
+const char *adapt_hold_name(enum adapt_hold h)
+{
+	return (unsigned)h < ADAPT_HOLD_COUNT ? hold_names[h] : "";
+}
+
+/* The first hold of a tick is its hold. */
+static void hold(struct adapt_out *out, enum adapt_kind k, enum adapt_hold h, uint64_t left_ns)
+{
+	if (out->hold != ADAPT_HOLD_NONE)
+		return;
+	out->hold = h;
+	out->hold_kind = k;
+	out->hold_left_ns = left_ns;
+}
+
+/* The period while something changes. */
+static uint64_t fast_ns(const struct pol_profile *g)
+{
+	return g->fast_period_ns && g->fast_period_ns < g->period_ns ? g->fast_period_ns : g->period_ns;
 }
 
 static void note(struct adapt_out *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -104,6 +134,8 @@ static bool evaluate(const struct pol_profile *g, struct adapt_state *st,
 	if (s->t_ns < d->t_ns + g->settle_ns) {
 		note(out, "%s: change settling (%.1f of %.1f s)", adapt_kind_name(k),
 		     (double)(s->t_ns - d->t_ns) / 1e9, (double)g->settle_ns / 1e9);
+		hold(out, k, ADAPT_HOLD_MEASURING, d->t_ns + g->settle_ns - s->t_ns +
+		     (uint64_t)g->measure_ticks * fast_ns(g));
 		return true;
 	}
 	if (valid) {
@@ -115,6 +147,7 @@ static bool evaluate(const struct pol_profile *g, struct adapt_state *st,
 	if (st->after_n < g->measure_ticks) {
 		note(out, "%s: measuring the change (%d of %d ticks)", adapt_kind_name(k),
 		     st->after_n, g->measure_ticks);
+		hold(out, k, ADAPT_HOLD_MEASURING, (uint64_t)(g->measure_ticks - st->after_n) * fast_ns(g));
 		return true;
 	}
 	n = st->after_n;
@@ -176,6 +209,22 @@ static adapt_propose_fn builtin(enum adapt_kind k)
 	}
 }
 
+/* The first vCPU whose smoothed run delay reaches noisy_run_delay_pct under
+ * the adaptive strategy (the plan left it where it is), or -1. */
+static int delayed_vcpu(const struct pol_profile *g, const struct adapt_state *st,
+			const struct tel_sample *s)
+{
+	int i;
+
+	if (g->coremap.strategy != POL_CM_ADAPTIVE || !(g->coremap.noisy_run_delay_pct > 0) ||
+	    !st->have_smooth)
+		return -1;
+	for (i = 0; i < s->nr_vcpus; i++)
+		if (st->run_delay[i] >= g->coremap.noisy_run_delay_pct)
+			return i;
+	return -1;
+}
+
 /* Step 3 for one adaptation; true when it made the tick's decision. */
 static bool consider(const struct pol_profile *g, const struct adapt_env *env,
 		     struct adapt_state *st, const struct tel_sample *s, enum adapt_kind k,
@@ -186,28 +235,27 @@ static bool consider(const struct pol_profile *g, const struct adapt_env *env,
 	struct adapt_proposal p;
 	struct adapt_decision *d;
 	double a, b, gain, cost_pct;
-	uint64_t horizon;
+	uint64_t horizon, seen_ns;
 	int rc;
 
 	if (!fn)
 		return false;
-	if (st->changed[k] && s->t_ns < st->last_change_ns[k] + g->min_dwell_ns) {
-		st->streak[k] = 0;
-		note(out, "%s: dwell, %.1f s of %.1f s", name, (double)(s->t_ns - st->last_change_ns[k]) / 1e9,
-		     (double)g->min_dwell_ns / 1e9);
-		return false;
-	}
 	memset(&p, 0, sizeof(p));
 	/* the built-in coremap source reuses its last plan when it can */
 	rc = !env->propose[k] && k == ADAPT_COREMAP ? adapt_propose_coremap_cached(g, env, st, s, &p)
 						     : fn(g, env, st, s, env->propose_arg[k], &p);
-	if (rc < 0 || !p.valid) {
+	p.change.kind = k;
+	if (rc < 0 || !p.valid || (st->have_cur[k] && adapt_change_same(&p.change, &st->cur[k]))) {
 		st->streak[k] = 0;
+		if (k == ADAPT_COREMAP && delayed_vcpu(g, st, s) >= 0)
+			hold(out, k, ADAPT_HOLD_NO_BETTER_CORE, 0);
 		return false;
 	}
-	p.change.kind = k;
-	if (st->have_cur[k] && adapt_change_same(&p.change, &st->cur[k])) {
+	if (st->changed[k] && s->t_ns < st->last_change_ns[k] + g->min_dwell_ns) {
 		st->streak[k] = 0;
+		note(out, "%s: dwell, %.1f s of %.1f s", name, (double)(s->t_ns - st->last_change_ns[k]) / 1e9,
+		     (double)g->min_dwell_ns / 1e9);
+		hold(out, k, ADAPT_HOLD_DWELL, st->last_change_ns[k] + g->min_dwell_ns - s->t_ns);
 		return false;
 	}
 	if (st->banned[k] && s->t_ns < st->banned_until_ns[k] &&
@@ -215,6 +263,7 @@ static bool consider(const struct pol_profile *g, const struct adapt_env *env,
 		st->streak[k] = 0;
 		note(out, "%s: proposal was reverted, held for %.0f s more", name,
 		     (double)(st->banned_until_ns[k] - s->t_ns) / 1e9);
+		hold(out, k, ADAPT_HOLD_COOLDOWN, st->banned_until_ns[k] - s->t_ns);
 		return false;
 	}
 	if (st->streak[k] && adapt_change_same(&p.change, &st->streak_change[k])) {
@@ -222,13 +271,18 @@ static bool consider(const struct pol_profile *g, const struct adapt_env *env,
 	} else {
 		st->streak[k] = 1;
 		st->streak_change[k] = p.change;
+		st->streak_since_ns[k] = s->t_ns - (s->dt_ns < s->t_ns ? s->dt_ns : s->t_ns);
 	}
-	if (st->streak[k] < g->confirm_ticks) {
-		note(out, "%s: proposal seen %d of %d ticks", name, st->streak[k], g->confirm_ticks);
+	seen_ns = s->t_ns - st->streak_since_ns[k];
+	if (st->streak[k] < g->confirm_ticks || seen_ns < g->confirm_ns) {
+		note(out, "%s: proposal seen %d of %d ticks, %.2f of %.2f s", name, st->streak[k],
+		     g->confirm_ticks, (double)seen_ns / 1e9, (double)g->confirm_ns / 1e9);
+		hold(out, k, ADAPT_HOLD_CONFIRM, seen_ns < g->confirm_ns ? g->confirm_ns - seen_ns : 0);
 		return false;
 	}
 	if (!p.constraint && st->hist_n < g->measure_ticks) {
 		note(out, "%s: collecting a baseline (%d of %d ticks)", name, st->hist_n, g->measure_ticks);
+		hold(out, k, ADAPT_HOLD_BASELINE, (uint64_t)(g->measure_ticks - st->hist_n) * fast_ns(g));
 		return false;
 	}
 	adapt_weights(g, &a, &b);
@@ -240,11 +294,13 @@ static bool consider(const struct pol_profile *g, const struct adapt_env *env,
 		if (g->max_slowdown_pct > 0 && p.perf_pct < -g->max_slowdown_pct) {
 			note(out, "%s: predicted slowdown %.1f%% beyond max_slowdown_pct %.1f", name, -p.perf_pct,
 			     g->max_slowdown_pct);
+			hold(out, k, ADAPT_HOLD_SLOWDOWN, 0);
 			return false;
 		}
 		if (gain < g->hysteresis_pct + cost_pct) {
 			note(out, "%s: predicted gain %.1f%% below hysteresis + cost (%.1f%%)", name, gain,
 			     g->hysteresis_pct + cost_pct);
+			hold(out, k, ADAPT_HOLD_HYSTERESIS, 0);
 			return false;
 		}
 	}
@@ -270,7 +326,25 @@ static bool consider(const struct pol_profile *g, const struct adapt_env *env,
 	st->changed[k] = true;
 	st->last_change_ns[k] = s->t_ns;
 	st->streak[k] = 0;
+	if (env->dry_run)
+		hold(out, k, ADAPT_HOLD_DRY_RUN, 0);
 	return true;
+}
+
+/* Fast while something changes or waits to be confirmed or measured; a
+ * dwell or cooldown that ends before the next tick brings that tick forward. */
+static void next_period(const struct pol_profile *g, struct adapt_state *st, struct adapt_out *out)
+{
+	bool fast = out->changed || out->nr || st->pending || out->hold == ADAPT_HOLD_CONFIRM ||
+		    out->hold == ADAPT_HOLD_BASELINE || out->hold == ADAPT_HOLD_MEASURING;
+	uint64_t next = adapt_next_period(g, st, fast), quick = fast_ns(g);
+
+	if ((out->hold == ADAPT_HOLD_DWELL || out->hold == ADAPT_HOLD_COOLDOWN) &&
+	    out->hold_left_ns < next) {
+		next = out->hold_left_ns > quick ? out->hold_left_ns : quick;
+		st->period_ns = next;
+	}
+	out->next_period_ns = next;
 }
 
 int adapt_step(const struct pol_profile *goal, const struct adapt_env *env,
@@ -283,12 +357,14 @@ int adapt_step(const struct pol_profile *goal, const struct adapt_env *env,
 	if (!goal || !env || !st || !s || !out || s->nr_vcpus < 0 || s->nr_vcpus > ADAPT_MAX_VCPUS)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
+	out->changed = adapt_detect_change(env, st, s);
 	adapt_smooth(s, st);
 	valid = adapt_metric(goal, s, st, out, &ls, &lp, &lw);
 	/* the change in flight sees this tick first; the history gets it after */
 	if (evaluate(goal, st, s, valid, ls, lp, lw, out)) {
 		if (valid && !st->pending)
 			adapt_hist_push(st, ls, lp, lw);
+		next_period(goal, st, out);
 		return 0;
 	}
 	if (valid && !st->pending)
@@ -303,5 +379,6 @@ int adapt_step(const struct pol_profile *goal, const struct adapt_env *env,
 	}
 	if (!out->nr)
 		note(out, "nothing to change");
+	next_period(goal, st, out);
 	return 0;
 }

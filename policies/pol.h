@@ -76,9 +76,11 @@ struct pol_profile {
 	double weight_performance, weight_energy; /* weighted objective */
 	double max_slowdown_pct;         /* vs before a change; 0 = no limit */
 	double power_cap_w;              /* power-cap objective: the cap */
-	uint64_t period_ns;              /* sampling / decision period */
+	uint64_t period_ns;              /* sampling / decision period when steady (the slow bound) */
+	uint64_t fast_period_ns;         /* period while something changes (the fast bound); 0 = fixed period_ns */
 	double hysteresis_pct;           /* thresholds widen by this much */
 	int confirm_ticks;               /* a proposal must persist this many ticks */
+	uint64_t confirm_ns;             /* ... and at least this long (first to last tick that saw it) */
 	uint64_t min_dwell_ns;           /* minimum time between changes of one kind */
 	double noise_pct;                /* goal-metric changes below this are noise */
 	uint64_t settle_ns;              /* ignore this long after a change */

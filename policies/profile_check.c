@@ -45,6 +45,13 @@ int pol_profile_check(const struct pol_profile *p, struct pol_errs *e)
 		pol_err(e, f, line, "min_dwell_ms (%g) is shorter than period_ms (%g); use 0 or at least one period",
 			(double)p->min_dwell_ns / 1e6, (double)p->period_ns / 1e6);
 	}
+	/* a fast_period_ms above period_ms is period_ms (a profile that samples
+	 * fast all the time may include one that backs off) */
+	if (p->fast_period_ns && p->fast_period_ns < 10000000ull) {
+		line = origin_of(p, "goal", "fast_period_ms", &f);
+		pol_err(e, f, line, "fast_period_ms (%g) must be 0 (off) or at least 10",
+			(double)p->fast_period_ns / 1e6);
+	}
 	if (p->enabled[POL_AD_COREMAP] && p->coremap.strategy == POL_CM_EXPLICIT && !p->coremap.nr_explicit) {
 		line = origin_of(p, "coremap", "strategy", &f);
 		pol_err(e, f, line, "strategy explicit needs explicit_map (CPU of vCPU 0, 1, ...); add e.g. 'explicit_map = 0,1' to [coremap]");

@@ -110,6 +110,22 @@ json_t *tel_decision_json(const struct tel_decision *d, uint64_t seq)
 			 "dry_run", d->dry_run, "apply_ns", (json_int_t)d->apply_ns);
 }
 
+json_t *tel_held_json(const struct tel_held *h)
+{
+	json_t *counts = json_array();
+
+	for (int i = 0; i < h->nr && i < TEL_MAX_HELD; i++)
+		json_array_append_new(counts, json_pack("{s:s%, s:s%, s:I}",
+			"adaptation", h->c[i].adaptation, strnlen(h->c[i].adaptation, sizeof(h->c[i].adaptation)),
+			"reason", h->c[i].reason, strnlen(h->c[i].reason, sizeof(h->c[i].reason)),
+			"ticks", (json_int_t)h->c[i].ticks));
+	return json_pack("{s:I, s:s%, s:s%, s:I, s:I, s:s%, s:o}", "t_ns", (json_int_t)h->t_ns,
+			 "adaptation", h->adaptation, strnlen(h->adaptation, sizeof(h->adaptation)),
+			 "reason", h->reason, strnlen(h->reason, sizeof(h->reason)),
+			 "left_ns", (json_int_t)h->left_ns, "period_ns", (json_int_t)h->period_ns,
+			 "note", h->note, strnlen(h->note, sizeof(h->note)), "counts", counts);
+}
+
 static char *dump(json_t *o)
 {
 	char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -135,6 +151,8 @@ int tel_samples_json(struct tel *t, uint64_t since, char **out)
 		      t->run_id, "profile", t->profile, "nr_vcpus", t->nr_vcpus,
 		      "next", (json_int_t)t->nr_samples, "period_ns",
 		      (json_int_t)t->cfg.period_ns, "samples", arr);
+	if (o && t->have_held)
+		json_object_set_new(o, "held", tel_held_json(&t->held));
 	pthread_mutex_unlock(&t->lock);
 	*out = dump(o);
 	return *out ? 0 : -ENOMEM;

@@ -217,6 +217,39 @@ static void energy_part(FILE *f, const struct tel_prom_in *in)
 	}
 }
 
+/* Why the loop waits: held ticks by adaptation and reason, and how long the
+ * newest tick's hold still lasts. */
+static void held_part(FILE *f, const struct tel_prom_in *in)
+{
+	const struct tel_held *h = in->held;
+
+	family(f, "avmm_adapt_held_ticks_total", "counter", "Control-loop ticks in which a "
+	       "proposal was held back, by adaptation and reason (confirm, baseline, measuring, "
+	       "dwell, hysteresis, slowdown, cooldown, no-better-core, dry-run)");
+	for (int i = 0; i < h->nr && i < TEL_MAX_HELD; i++) {
+		fputs("avmm_adapt_held_ticks_total{vm=\"", f);
+		esc(f, in->vm);
+		fputs("\",adaptation=\"", f);
+		esc(f, h->c[i].adaptation);
+		fputs("\",reason=\"", f);
+		esc(f, h->c[i].reason);
+		fputs("\"}", f);
+		value(f, (double)h->c[i].ticks);
+	}
+	if (!h->adaptation[0])
+		return;
+	family(f, "avmm_adapt_hold_left_seconds", "gauge", "The newest tick's hold: how long "
+	       "it still lasts (0: until its inputs change)");
+	fputs("avmm_adapt_hold_left_seconds{vm=\"", f);
+	esc(f, in->vm);
+	fputs("\",adaptation=\"", f);
+	esc(f, h->adaptation);
+	fputs("\",reason=\"", f);
+	esc(f, h->reason);
+	fputs("\"}", f);
+	value(f, (double)h->left_ns * 1e-9);
+}
+
 int tel_prom_render(const struct tel_prom_in *in, FILE *f)
 {
 	struct lbl l = { in->vm, -1, NULL, NULL, NULL };
@@ -263,6 +296,8 @@ int tel_prom_render(const struct tel_prom_in *in, FILE *f)
 		if (in->kind_apply_ns && in->kind_apply_ns[i])
 			series(f, "avmm_decision_apply_seconds", &l, (double)in->kind_apply_ns[i] * 1e-9);
 	}
+	if (in->held)
+		held_part(f, in);
 	if (!in->s)
 		return ferror(f) ? -1 : 0;
 	l.k = NULL;
@@ -318,6 +353,7 @@ int tel_metrics_text(struct tel *t, char **text)
 	in.kind_counts = t->kind_counts;
 	in.kind_apply_ns = t->kind_apply_ns;
 	in.nr_kinds = t->nr_kinds;
+	in.held = t->have_held ? &t->held : NULL;
 	in.samples_total = t->nr_samples;
 	in.sampler_cpu_ns = t->sampler_cpu_ns;
 	in.http_cpu_ns = t->http_cpu_ns;

@@ -108,4 +108,23 @@ struct tel_decision {
 			     * coremap: the remap latency); 0 = not applied */
 };
 
+/* Why the control loop waits: ticks in which it held a proposal back, by
+ * adaptation and reason (counters, cumulative), and the newest tick's hold.
+ * Filled by the loop's driver, exported by telemetry. */
+#define TEL_MAX_HELD 24
+struct tel_held {
+	int nr;
+	struct {
+		char adaptation[16];   /* "coremap", ... */
+		char reason[16];       /* "dwell", "confirm", ... */
+		uint64_t ticks;
+	} c[TEL_MAX_HELD];
+	/* the newest tick: adaptation "" when nothing was held back */
+	uint64_t t_ns;
+	char adaptation[16], reason[16];
+	uint64_t left_ns;              /* how long it still holds; 0: not bounded in time */
+	uint64_t period_ns;            /* the loop's period after that tick */
+	char note[192];                /* the loop's own words for it */
+};
+
 #endif

@@ -276,6 +276,23 @@ int tel_publish_decision(struct tel *t, const struct tel_decision *d)
 	return 0;
 }
 
+int tel_publish_held(struct tel *t, const struct tel_held *h)
+{
+	pthread_mutex_lock(&t->lock);
+	t->held = *h;
+	t->have_held = true;
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+void tel_set_period(struct tel *t, uint64_t period_ns)
+{
+	pthread_mutex_lock(&t->lock);
+	if (period_ns)
+		t->cfg.period_ns = period_ns;
+	pthread_mutex_unlock(&t->lock);
+}
+
 void tel_source_status(struct tel *t, enum tel_source s, struct tel_source_status *out)
 {
 	pthread_mutex_lock(&t->lock);

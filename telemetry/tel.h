@@ -111,6 +111,13 @@ void tel_stop(struct tel *t);
 void tel_set_energy_fn(struct tel *t, tel_energy_fn fn, void *arg);
 /* Records a decision: traces, the dashboard timeline, avmm_decisions_total. */
 int tel_publish_decision(struct tel *t, const struct tel_decision *d);
+/* Records why the loop waits (struct tel_held): /metrics
+ * (avmm_adapt_held_ticks_total, avmm_adapt_hold_left_seconds), the "held"
+ * object of the samples JSON (dashboard, `stat`). */
+int tel_publish_held(struct tel *t, const struct tel_held *h);
+/* The period the loop samples at now (exported; tel_start's thread uses it
+ * from its next wait). */
+void tel_set_period(struct tel *t, uint64_t period_ns);
 /* Registers the "stat" control command (vmm-core control socket). */
 int tel_register_ctl(struct tel *t, struct vmm_ctl *ctl);
 void tel_close(struct tel *t);

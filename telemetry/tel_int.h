@@ -122,6 +122,7 @@ struct tel_prom_in {
 	const uint64_t *kind_counts;
 	const uint64_t *kind_apply_ns;
 	int nr_kinds;
+	const struct tel_held *held;  /* NULL: no loop */
 	uint64_t samples_total, http_cpu_ns, sampler_cpu_ns;
 	uint64_t period_ns;
 };
@@ -131,6 +132,7 @@ int tel_prom_render(const struct tel_prom_in *in, FILE *f);
 #include <jansson.h>
 json_t *tel_sample_json(const struct tel_sample *s, const char *const *ev, int nev);
 json_t *tel_decision_json(const struct tel_decision *d, uint64_t seq);
+json_t *tel_held_json(const struct tel_held *h);
 
 /* ---- the tel object (tel.c) ---- */
 #define TEL_MAX_DECISIONS 256
@@ -179,6 +181,8 @@ struct tel {
 	uint64_t kind_counts[TEL_MAX_KINDS];
 	uint64_t kind_apply_ns[TEL_MAX_KINDS];  /* the last applied decision's */
 	int nr_kinds;
+	bool have_held;                    /* a loop publishes why it waits */
+	struct tel_held held;
 	/* exporters */
 	struct tel_trace *traces[TEL_MAX_TRACES];
 	int nr_traces;

@@ -112,6 +112,15 @@ int replay_run(struct replay *r, const struct pol_profile *g, const struct adapt
 		if (rc)
 			return rc;
 		snprintf(res->last_note, sizeof(res->last_note), "%s", out.note);
+		if (out.hold)
+			res->held[out.hold_kind][out.hold]++;
+		if (res->ticks < REPLAY_TICKS) {
+			res->hold[res->ticks] = out.hold;
+			res->hold_t_ns[res->ticks] = s.t_ns;
+			res->hold_left_ns[res->ticks] = out.hold_left_ns;
+			res->period_ns[res->ticks] = out.next_period_ns;
+		}
+		res->ticks++;
 		for (k = 0; k < out.nr_effects; k++) {
 			res->nr_effects++;
 			res->nr_kept += !out.effect[k].reverted;

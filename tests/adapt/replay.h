@@ -29,6 +29,13 @@ struct replay_result {
 	char final_variant[16];
 	char last_note[192];
 	uint64_t cm_plans, cm_cache_hits; /* from the state at the end */
+	/* why it waited: held ticks by adaptation and reason, and per tick
+	 * (the first REPLAY_TICKS) the hold, its time left and the next period */
+	int ticks;
+	int held[ADAPT_KIND_COUNT][ADAPT_HOLD_COUNT];
+#define REPLAY_TICKS 256
+	enum adapt_hold hold[REPLAY_TICKS];
+	uint64_t hold_t_ns[REPLAY_TICKS], hold_left_ns[REPLAY_TICKS], period_ns[REPLAY_TICKS];
 };
 
 int replay_load(const char *name, struct replay *r); /* name under tests/data */

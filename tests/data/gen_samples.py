@@ -81,7 +81,34 @@ def power():
             f.write(row(t, "capped", 0, 0, 90 + n, 1, -1, -1, 100, 148 + n))
 
 
+def contended():
+    # every CPU is as busy: vCPU 0 waits ~50% wherever it runs (no better core)
+    rnd = random.Random(6)
+    with open("contended.csv", "w") as f:
+        f.write("# vCPU 0 waits ~50% on cpu0 and on cpu1 alike (both CPUs hogged)\n" + HDR)
+        for t in range(1, 41):
+            n = rnd.uniform(-1, 1)
+            f.write(row(t, "cpu0", 0, 0, 50 + n, 50 + n))
+            f.write(row(t, "cpu1", 0, 1, 50 + n, 50 + n))
+
+
+def hog2():
+    # a hog on cpu0 from t=20 s; at t=30 s it moves to cpu1 (cpu0 is quiet again)
+    rnd = random.Random(7)
+    with open("hog2.csv", "w") as f:
+        f.write("# vCPU 0; a hog on cpu0 from t=20 s, on cpu1 instead from t=30 s\n" + HDR)
+        for t in range(1, 61):
+            n = rnd.uniform(-1, 1)
+            busy, quiet = (50 + 2 * n, 49 + 2 * n), (97 + n, 1 + abs(n))
+            c0 = busy if 20 <= t < 30 else quiet
+            c1 = busy if t >= 30 else quiet
+            f.write(row(t, "cpu0", 0, 0, *c0))
+            f.write(row(t, "cpu1", 0, 1, *c1))
+
+
 if __name__ == "__main__":
+    contended()
+    hog2()
     hog()
     worse()
     noisy()
