@@ -9,6 +9,24 @@ static double num(json_t *o, const char *k)
 	return json_number_value(json_object_get(o, k));
 }
 
+/* "loop held: dwell, 3.2 s left (coremap: dwell, 6.8 s of 10.0 s), period 1000 ms" */
+static void held(json_t *h, FILE *f)
+{
+	const char *reason = json_string_value(json_object_get(h, "reason"));
+
+	if (!json_is_object(h) || !reason)
+		return;
+	if (!*reason) {
+		fprintf(f, "loop not held, period %.0f ms\n", num(h, "period_ns") / 1e6);
+		return;
+	}
+	fprintf(f, "loop held: %s", reason);
+	if (num(h, "left_ns") > 0)
+		fprintf(f, ", %.1f s left", num(h, "left_ns") / 1e9);
+	fprintf(f, " (%s), period %.0f ms\n", json_string_value(json_object_get(h, "note")) ?: "",
+		num(h, "period_ns") / 1e6);
+}
+
 int tel_stat_render(const char *txt, FILE *f)
 {
 	json_error_t je;
@@ -54,6 +72,7 @@ int tel_stat_render(const char *txt, FILE *f)
 		fprintf(f, "power %.2f W%s  energy %.3f J\n", num(v, "power_w"),
 			json_is_true(json_object_get(v, "estimated")) ? " (estimated)" : "",
 			num(v, "energy_uj") / 1e6);
+	held(json_object_get(root, "held"), f);
 	fprintf(f, "%-5s %8s %5s %7s %7s %10s %10s %6s %10s %10s\n", "VCPU", "TID", "PCPU",
 		"CPU%", "DELAY%", "EXITS/s", "PGEXIT/s", "IPC", "EXITS", "PF_TAKEN");
 	json_array_foreach(json_object_get(s, "vcpus"), i, v) {

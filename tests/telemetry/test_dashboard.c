@@ -54,9 +54,23 @@ Test(dashboard, charts_fill_from_a_running_guest, .timeout = 240)
 	cr_assert_eq(tel_start(t), 0);
 	d.t_ns = util_now_ns();
 	tel_publish_decision(t, &d);
+	/* why the loop waits, as its driver publishes it */
+	struct tel_held h = { .nr = 1, .t_ns = d.t_ns, .adaptation = "coremap", .reason = "dwell",
+			      .left_ns = 3200000000ull, .period_ns = 1000000000ull,
+			      .note = "coremap: dwell, 6.8 s of 10.0 s" };
+	snprintf(h.c[0].adaptation, sizeof(h.c[0].adaptation), "coremap");
+	snprintf(h.c[0].reason, sizeof(h.c[0].reason), "dwell");
+	h.c[0].ticks = 7;
+	tel_publish_held(t, &h);
 	util_sleep_ns(1000000000);
 	dashboard_out_dir(dir, sizeof(dir));
 	dashboard_check(tel_metrics_port(t), dir, 2, 1);
+	static char dom[1 << 20];
+	char path[600];
+	snprintf(path, sizeof(path), "%s/dashboard-dom.html", dir);
+	cr_assert_gt(util_read_file(NULL, path, dom, sizeof(dom)), 0, "%s", path);
+	cr_assert(strstr(dom, "held: dwell, 3.2 s left (coremap)"), "no held text in %s", path);
+	cr_assert(strstr(dom, "data-held=\"dwell\""), "%s", path);
 	tel_close(t);
 	tvm_destroy(&vm);
 }
