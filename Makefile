@@ -9,7 +9,7 @@ LINK_ORDER := adapt policies coremap bankmap paging-mode energy telemetry vmm-co
 # Debian 12 packages the project needs (installed by `make deps`, as root).
 DEB_PACKAGES := build-essential clang pkg-config libpapi-dev libpfm4-dev libnuma-dev \
 	libhwloc-dev libcriterion-dev libmicrohttpd-dev libjansson-dev libinih-dev \
-	libseccomp-dev qemu-system-x86 chromium lz4
+	libseccomp-dev qemu-system-x86 chromium lz4 systemd
 SYS_LIBS   := -lhwloc -ljansson -linih -lseccomp -lnuma -lpthread -lm -ldl
 
 CFLAGS  ?= -O2 -g
@@ -31,7 +31,7 @@ assets_of = $(patsubst %.html,$(BUILD)/gen/%_html.o,$(wildcard $(1)/*.html))
 objs_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call srcs_of,$(1))) $(call assets_of,$(1))
 ALL_LIBS := $(foreach m,$(filter $(MODULES),$(LINK_ORDER)),$(call lib_of,$(m)))
 
-.PHONY: all test check bench fuzz clean guests deps demo soak
+.PHONY: all test check bench fuzz clean guests deps demo soak install-agent
 .SECONDARY:
 all: $(BUILD)/avmm guests
 
@@ -131,6 +131,17 @@ deps:
 # The guest exits through the debug-exit port with 0, which avmm reports as 1.
 demo: $(BUILD)/avmm guests
 	$(BUILD)/avmm run $(BUILD)/guests/hello.elf; test $$? -eq 1
+
+# The node agent as a systemd service (as root): the binary, the unit, enabled and started.
+PREFIX ?= /usr/local
+install-agent: $(BUILD)/avmm
+	install -D -m 0755 $(BUILD)/avmm $(DESTDIR)$(PREFIX)/bin/avmm
+	install -D -m 0644 adapt/avmm-agent.service $(DESTDIR)/etc/systemd/system/avmm-agent.service
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/avmm/README.md
+	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then \
+		systemctl daemon-reload && systemctl enable --now avmm-agent.service && \
+		systemctl --no-pager status avmm-agent.service | head -5; \
+	else echo "install-agent: installed; start it with: systemctl enable --now avmm-agent"; fi
 
 clean:
 	rm -rf build

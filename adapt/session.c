@@ -29,7 +29,7 @@ static int step_profile(struct adapt_session *s)
 
 static int step_vm(struct adapt_session *s)
 {
-	return vmm_create(&s->cfg.vm, &s->vm);
+	return s->cfg.agent ? 0 : vmm_create(&s->cfg.vm, &s->vm);
 }
 
 static void exit_vm(struct adapt_session *s)
@@ -38,7 +38,7 @@ static void exit_vm(struct adapt_session *s)
 	s->vm = NULL;
 }
 
-static int step_tel(struct adapt_session *s)
+int adapt_session_tel_open(struct adapt_session *s, const struct tel_target *tg)
 {
 	struct tel_config c = {
 		.metrics_addr = s->cfg.metrics_addr,
@@ -46,7 +46,7 @@ static int step_tel(struct adapt_session *s)
 		.counters = s->cfg.counters,
 		.run_id = s->run_id,
 		.profile_name = s->profile.name,
-		.vm_name = s->cfg.name ? s->cfg.name : "avmm",
+		.vm_name = s->cfg.name ? s->cfg.name : s->cfg.agent ? "agent" : "avmm",
 		.period_ns = s->profile.period_ns,
 		.fsroot = s->cfg.fsroot,
 		.exporters_optional = true, /* a bad --trace or --metrics does not stop the VM */
@@ -54,16 +54,27 @@ static int step_tel(struct adapt_session *s)
 	int rc;
 
 	memcpy(c.trace_paths, s->cfg.traces, sizeof(c.trace_paths));
-	rc = tel_open(&c, s->vm, &s->tel);
+	rc = tg ? tel_open_target(&c, tg, &s->tel) : tel_open(&c, s->vm, &s->tel);
 	if (!rc)
 		tel_set_energy_fn(s->tel, adapt_session_energy_sample, s);
 	return rc;
 }
 
-static void exit_tel(struct adapt_session *s)
+void adapt_session_tel_close(struct adapt_session *s)
 {
 	tel_close(s->tel);
 	s->tel = NULL;
+}
+
+/* The agent opens telemetry when VMs register (agent.c). */
+static int step_tel(struct adapt_session *s)
+{
+	return s->cfg.agent ? 0 : adapt_session_tel_open(s, NULL);
+}
+
+static int step_loop(struct adapt_session *s)
+{
+	return s->cfg.agent ? 0 : adapt_session_loop_init(s);
 }
 
 static int step_ctl(struct adapt_session *s)
@@ -84,6 +95,8 @@ static int step_ctl(struct adapt_session *s)
 	}
 	if (s->cfg.socket_path)
 		snprintf(s->socket, sizeof(s->socket), "%s", s->cfg.socket_path);
+	else if (s->cfg.agent)
+		adapt_agent_socket_path(&s->cfg, s->socket, sizeof(s->socket));
 	else if ((rc = vmm_ctl_default_path(s->cfg.name, s->socket, sizeof(s->socket)))) {
 		util_err("--name '%s': %s", s->cfg.name, rc == -EINVAL ? "use 1-64 letters, digits, "
 			 "'.', '_' or '-', not starting with '.' or '-'" : "too long");
@@ -108,7 +121,7 @@ static int step_ctl(struct adapt_session *s)
 			  "attach): give a writable --socket PATH or set AVMM_RUN_DIR");
 		return 0;
 	}
-	if (!rc)
+	if (!rc && s->tel)
 		rc = tel_register_ctl(s->tel, s->ctl);
 	return rc;
 }
@@ -155,9 +168,10 @@ static const struct {
 	{ "host state", step_state, exit_state },
 	{ "vm", step_vm, exit_vm },
 	{ "energy", adapt_session_energy_init, adapt_session_energy_exit },
-	{ "telemetry", step_tel, exit_tel },
+	{ "telemetry", step_tel, adapt_session_tel_close },
 	{ "control socket", step_ctl, exit_ctl },
-	{ "control loop", adapt_session_loop_init, adapt_session_loop_exit },
+	{ "agent", adapt_agent_init, adapt_agent_exit },
+	{ "control loop", step_loop, adapt_session_loop_exit },
 };
 
 int adapt_session_open(const struct adapt_session_cfg *cfg, struct adapt_session **out)
@@ -199,6 +213,9 @@ int adapt_session_start(struct adapt_session *s)
 	if (rc)
 		return rc;
 	s->running = true;
+	/* under a node agent this VM's loop stays idle: the agent drives it */
+	if (s->driver && !adapt_link_start(s))
+		return tel_start(s->tel);
 	if (s->driver)
 		return adapt_driver_start(s->driver);
 	return tel_start(s->tel);
@@ -208,17 +225,20 @@ int adapt_session_wait(struct adapt_session *s, struct vmm_result *res)
 {
 	int rc = vmm_wait(s->vm, res);
 
+	adapt_link_stop(s);   /* unregisters; the watcher may have started our loop */
 	if (s->driver)
 		adapt_driver_stop(s->driver);
-	else
-		tel_stop(s->tel);
+	tel_stop(s->tel);
 	s->running = false;
 	return rc;
 }
 
 void adapt_session_stop(struct adapt_session *s)
 {
-	vmm_request_stop(s->vm);
+	if (s->agent)
+		adapt_agent_stop(s);
+	else
+		vmm_request_stop(s->vm);
 }
 
 void adapt_session_close(struct adapt_session *s)

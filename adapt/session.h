@@ -32,6 +32,10 @@ struct adapt_session_cfg {
 	const char *run_id;           /* NULL: generated */
 	bool dry_run;
 	bool no_adapt;                /* telemetry only, no control loop */
+	bool agent;                   /* `avmm agent`: no VM; the loop drives every
+				       * VM that registers on the agent socket */
+	bool no_agent;                /* `avmm run`: never register with an agent */
+	const char *agent_socket;     /* NULL: util_run_dir()/agent.sock */
 };
 
 struct adapt_session;
@@ -43,6 +47,12 @@ int adapt_session_start(struct adapt_session *s);
 int adapt_session_wait(struct adapt_session *s, struct vmm_result *res);
 void adapt_session_stop(struct adapt_session *s);
 void adapt_session_close(struct adapt_session *s);
+
+/* `avmm agent`: serves registrations and drives every registered VM's vCPUs
+ * in one plan until adapt_session_stop(); returns 0 or -errno. */
+int adapt_agent_run(struct adapt_session *s);
+/* The agent socket's path (cfg.agent_socket or the default). */
+void adapt_agent_socket_path(const struct adapt_session_cfg *cfg, char *out, size_t len);
 
 struct vmm *adapt_session_vmm(struct adapt_session *s);
 struct tel *adapt_session_tel(struct adapt_session *s);

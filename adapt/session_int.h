@@ -2,6 +2,7 @@
 #ifndef AVMM_ADAPT_SESSION_INT_H
 #define AVMM_ADAPT_SESSION_INT_H
 
+#include <pthread.h>
 #include <sched.h>
 
 #include "adapt/adapt.h"
@@ -9,8 +10,46 @@
 #include "coremap/coremap.h"
 #include "energy/energy.h"
 
+/* The node agent's registered VMs (agent.c); the composite (one index per
+ * vCPU of every VM) is rebuilt on the agent's main thread when they change. */
+#define AGENT_MAX_VMS 32
+struct agent_vm {
+	char name[72];
+	pid_t pid;
+	uid_t uid;
+	int pidfd;                       /* -1 until the main thread opens it */
+	int nr_vcpus;
+	pid_t tid[VMM_MAX_VCPUS];
+	int remote_fd[VMM_MAX_VCPUS];    /* KVM stats fds in the VM's process, -1 */
+	int stats_fd[VMM_MAX_VCPUS];     /* our copies (pidfd_getfd), -1 */
+	bool attached;                   /* pidfd and fds taken */
+};
+struct agent_slot { pid_t pid, tid; int vcpu; int stats_fd; };
+struct adapt_agent {
+	pthread_mutex_t lock;
+	int wake_fd;                     /* eventfd: membership changed or stop */
+	bool stop;
+	struct agent_vm vm[AGENT_MAX_VMS];
+	int nr_vms;
+	uint64_t generation;             /* bumped on each change */
+	/* the composite the current telemetry and driver were built on */
+	struct agent_slot slot[TEL_MAX_VCPUS];
+	int nr_slots;
+};
+
+/* The VM side of an agent: registration and the watcher (agent_link.c). */
+struct adapt_link {
+	char path[108];
+	pthread_t watcher;
+	bool watching, stop, registered, own_loop;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
 struct adapt_session {
 	struct adapt_session_cfg cfg;
+	struct adapt_agent *agent;       /* `avmm agent` only */
+	struct adapt_link link;          /* `avmm run` under an agent */
 	struct pol_profile profile;
 	const char *dirs[POL_MAX_DIRS];
 	char dir_storage[POL_MAX_DIRS][POL_PATH_MAX];
@@ -47,5 +86,21 @@ int adapt_session_apply_energy(void *ctx, const struct adapt_change *c, char *ms
 /* session_loop.c: the control loop and its coremap actuator. */
 int adapt_session_loop_init(struct adapt_session *s);
 void adapt_session_loop_exit(struct adapt_session *s);
+/* vCPU i of what the loop drives: the VM's, or the agent's composite. */
+int adapt_session_nr_vcpus(const struct adapt_session *s);
+pid_t adapt_session_vcpu_tid(const struct adapt_session *s, int i);
+
+/* session.c: telemetry on a target (NULL: the session's VM). */
+int adapt_session_tel_open(struct adapt_session *s, const struct tel_target *tg);
+void adapt_session_tel_close(struct adapt_session *s);
+
+/* agent.c: the node agent's VM table and control commands. */
+int adapt_agent_init(struct adapt_session *s);
+void adapt_agent_exit(struct adapt_session *s);
+void adapt_agent_stop(struct adapt_session *s);
+
+/* agent_link.c: register with the agent after the vCPUs start; watch it. */
+int adapt_link_start(struct adapt_session *s);
+void adapt_link_stop(struct adapt_session *s);
 
 #endif

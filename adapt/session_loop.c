@@ -28,6 +28,16 @@ static int journal_affinity(struct adapt_session *s, pid_t tid, char *msg, size_
 	return rc;
 }
 
+int adapt_session_nr_vcpus(const struct adapt_session *s)
+{
+	return s->agent ? s->agent->nr_slots : vmm_nr_vcpus(s->vm);
+}
+
+pid_t adapt_session_vcpu_tid(const struct adapt_session *s, int i)
+{
+	return s->agent ? s->agent->slot[i].tid : vmm_vcpu_tid(s->vm, i);
+}
+
 /* pcpu -1 unpins: the thread gets back the CPUs the process started with. */
 static int unpin(struct adapt_session *s, pid_t tid, char *msg, size_t len)
 {
@@ -44,13 +54,15 @@ static int apply_coremap(void *ctx, const struct adapt_change *c, char *msg, siz
 	pid_t tids[ADAPT_MAX_VCPUS];
 	int cpus[ADAPT_MAX_VCPUS], i, n = 0, rc;
 
-	for (i = 0; i < c->u.coremap.nr && i < vmm_nr_vcpus(s->vm); i++) {
-		if ((rc = journal_affinity(s, vmm_vcpu_tid(s->vm, i), msg, len)))
+	for (i = 0; i < c->u.coremap.nr && i < adapt_session_nr_vcpus(s); i++) {
+		if (adapt_session_vcpu_tid(s, i) <= 0)
+			continue; /* not started (or gone): nothing to pin */
+		if ((rc = journal_affinity(s, adapt_session_vcpu_tid(s, i), msg, len)))
 			return rc;
 		if (c->u.coremap.pcpu[i] >= 0) {
-			tids[n] = vmm_vcpu_tid(s->vm, i);
+			tids[n] = adapt_session_vcpu_tid(s, i);
 			cpus[n++] = c->u.coremap.pcpu[i];
-		} else if ((rc = unpin(s, vmm_vcpu_tid(s->vm, i), msg, len))) {
+		} else if ((rc = unpin(s, adapt_session_vcpu_tid(s, i), msg, len))) {
 			return rc;
 		}
 	}
@@ -102,7 +114,9 @@ int adapt_session_loop_init(struct adapt_session *s)
 		.sample = session_sample, .sample_arg = s,
 		.publish = tel_publish_fn, .publish_arg = s->tel,
 		.held = tel_held_fn, .held_arg = s->tel,
-		.pause = adapt_vmm_pause, .resume = adapt_vmm_resume, .vm_arg = s->vm,
+		/* the agent pins other processes' threads, which need no pause */
+		.pause = s->vm ? adapt_vmm_pause : NULL, .resume = s->vm ? adapt_vmm_resume : NULL,
+		.vm_arg = s->vm,
 		.dry_run = s->cfg.dry_run,
 		.profile_dirs = s->dirs, .nr_profile_dirs = s->nr_dirs,
 	};
@@ -123,7 +137,7 @@ int adapt_session_loop_init(struct adapt_session *s)
 	rc = adapt_driver_register(s->driver, &cm);
 	if (!rc)
 		rc = adapt_driver_register(s->driver, &en);
-	if (!rc && s->ctl)
+	if (!rc && s->ctl && !s->agent)   /* the agent's "profile" follows its rebuilds */
 		rc = adapt_driver_ctl_register(s->driver, s->ctl);
 	return rc;
 }

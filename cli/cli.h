@@ -6,7 +6,28 @@
 #ifndef AVMM_CLI_H
 #define AVMM_CLI_H
 
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+
 int cli_run(int argc, char **argv);      /* avmm run */
 int cli_restore(int argc, char **argv);  /* avmm restore */
+int cli_agent(int argc, char **argv);    /* avmm agent */
+int cli_list(int argc, char **argv);     /* avmm list */
+
+/* SIGINT, SIGTERM, SIGHUP, SIGQUIT call stop(arg) on one thread; block them
+ * before any thread starts; end returns the first stopping signal or 0. */
+struct cli_signals {
+	pthread_t thread;
+	sigset_t set;
+	void (*stop)(void *arg);
+	void *arg;
+	volatile int signo;
+	volatile bool done;
+	bool started;
+};
+void cli_signals_block(struct cli_signals *w);
+int cli_signals_start(struct cli_signals *w, void (*stop)(void *arg), void *arg);
+int cli_signals_end(struct cli_signals *w);
 
 #endif

@@ -28,6 +28,8 @@ static const struct subcommand commands[] = {
 	{ "policy", pol_cli_policy, "validate a goal profile (policy check FILE)" },
 	{ "experiment", adapt_cli_experiment, "run an experiment file" },
 	{ "restore", cli_restore, "put back power limits and pinning a killed avmm left" },
+	{ "agent", cli_agent, "the node agent: one control loop for every VM on this machine" },
+	{ "list", cli_list, "list the VMs the node agent drives and where their vCPUs run" },
 };
 
 static void usage(FILE *f)

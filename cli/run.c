@@ -38,6 +38,10 @@ static void run_usage(FILE *f)
 		"                         /etc/avmm/profile or $AVMM_PROFILE_FILE, else balanced)\n"
 		"  --dry-run              decide and log adaptations, change nothing\n"
 		"  --no-adapt             telemetry only, no control loop\n"
+		"  --no-agent             run this VM's own loop even when a node agent runs\n"
+		"                         (by default a VM registers with `avmm agent` when\n"
+		"                         its socket answers, and the agent drives it)\n"
+		"  --agent-socket PATH    the agent's socket (default /run/avmm/agent.sock)\n"
 		"  --metrics [ADDR:]PORT  serve Prometheus /metrics and the dashboard at /\n"
 		"                         (a bare PORT listens on 127.0.0.1)\n"
 		"  --trace FILE           one record per tick, FILE.jsonl or FILE.csv (repeatable)\n"
@@ -76,34 +80,9 @@ static int parse_backing(const char *s, enum vmm_backing *out)
 	return 0;
 }
 
-struct sig_waiter {
-	struct adapt_session *s;
-	sigset_t set;
-	volatile int signo;       /* the first stopping signal */
-	volatile bool done;       /* set by the main thread before it wakes us */
-};
-
-/* SIGINT, SIGTERM, SIGHUP and SIGQUIT stop the guest (the session then puts
- * back power limits and pinning); SIGUSR2 only ends this thread once the
- * main thread has said so, so a stray one changes nothing. */
-static void *wait_signals(void *arg)
+static void stop_session(void *s)
 {
-	struct sig_waiter *w = arg;
-	int sig = 0;
-
-	pthread_setname_np(pthread_self(), "avmm-signals");
-	util_sandbox_enter(UTIL_SANDBOX_SIGNALS);     /* prints why when it fails */
-	while (!w->done) {
-		if (sigwait(&w->set, &sig))
-			continue;
-		if (sig == SIGUSR2)
-			continue;
-		if (!w->signo)
-			w->signo = sig;
-		util_info("%s: stopping the guest", strsignal(sig));
-		adapt_session_stop(w->s);
-	}
-	return NULL;
+	adapt_session_stop(s);
 }
 
 static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
@@ -132,6 +111,8 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 		{ "fsroot", required_argument, NULL, 'f' },
 		{ "run-id", required_argument, NULL, 'r' },
 		{ "seccomp", required_argument, NULL, 'S' },
+		{ "no-agent", no_argument, NULL, 'G' },
+		{ "agent-socket", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -190,6 +171,8 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 		case 'p': sc->profile = optarg; break;
 		case 'n': sc->dry_run = true; break;
 		case 'N': sc->no_adapt = true; break;
+		case 'G': sc->no_agent = true; break;
+		case 'A': sc->agent_socket = optarg; break;
 		case 'M': sc->metrics_addr = optarg; break;
 		case 't':
 			if (sc->nr_traces == TEL_MAX_TRACES) {
@@ -235,11 +218,10 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 int cli_run(int argc, char **argv)
 {
 	struct adapt_session_cfg cfg = { .vm = { .vcpus = 1, .mem_bytes = 64ull << 20 } };
-	struct sig_waiter w = { 0 };
+	struct cli_signals w;
 	struct adapt_session *s;
 	struct vmm_result res;
-	pthread_t waiter;
-	int rc;
+	int rc, signo;
 
 	rc = parse_args(argc, argv, &cfg);
 	if (rc >= 0)
@@ -248,29 +230,19 @@ int cli_run(int argc, char **argv)
 	 * thread inherits; each thread adds its own allow-list once set up. */
 	if (util_sandbox_enter(UTIL_SANDBOX_MAIN))
 		return 2;
-	/* Blocked before any thread starts, so only the waiter takes them. */
-	sigemptyset(&w.set);
-	sigaddset(&w.set, SIGINT);
-	sigaddset(&w.set, SIGTERM);
-	sigaddset(&w.set, SIGHUP);
-	sigaddset(&w.set, SIGQUIT);
-	sigaddset(&w.set, SIGUSR2);
-	pthread_sigmask(SIG_BLOCK, &w.set, NULL);
+	cli_signals_block(&w);   /* before any thread starts: only the waiter takes them */
 	if (adapt_session_open(&cfg, &s))
 		return 2;
-	w.s = s;
-	pthread_create(&waiter, NULL, wait_signals, &w);
+	cli_signals_start(&w, stop_session, s);
 	rc = adapt_session_start(s);
 	if (rc)
 		adapt_session_stop(s);
 	adapt_session_wait(s, &res);
-	w.done = true;
-	pthread_kill(waiter, SIGUSR2);
-	pthread_join(waiter, NULL);
+	signo = cli_signals_end(&w);
 	util_info("guest ended: %s (%s), exit status %d", vmm_end_name(res.end), res.why,
-		  w.signo ? 128 + w.signo : res.exit_status);
+		  signo ? 128 + signo : res.exit_status);
 	adapt_session_close(s);
 	if (rc)
 		return 2;
-	return w.signo ? 128 + w.signo : res.exit_status;
+	return signo ? 128 + signo : res.exit_status;
 }

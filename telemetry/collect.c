@@ -56,6 +56,10 @@ int tel_open_vm_stats(struct tel *t)
 	int fd = stats ? t->tg.vm_stats_fd(t->tg.arg) : t->tg.vm_fd ? t->tg.vm_fd(t->tg.arg) : -1;
 	int err;
 
+	if (fd < 0 && !t->tg.vm_stats_fd && !t->tg.vm_fd && t->tg.vcpu_stats_fd) {
+		t->vm_level_na = true; /* the node agent: per-vCPU statistics only */
+		return 0;
+	}
 	if (fd < 0) {
 		tel_set_down(&t->src[TEL_SRC_KVM_STATS], "no KVM VM file descriptor");
 		return -EBADF;
@@ -103,7 +107,8 @@ static void attach_vcpu(struct tel *t, int i)
 	v->last_pcpu = -1;
 	v->last_cpu_ns = 0;
 	v->delay_t_ns = 0;
-	v->th_ok = !tel_thread_open(t->fsroot, tid, &v->th, why, sizeof(why));
+	v->th_ok = !tel_thread_open_pid(t->fsroot, t->tg.vcpu_pid ? t->tg.vcpu_pid(t->tg.arg, i) : 0,
+					tid, &v->th, why, sizeof(why));
 	if (!v->th_ok)
 		tel_set_down(&t->src[TEL_SRC_THREAD], "vcpu%d: %s", i, why);
 	v->hw_ok = false;
@@ -193,7 +198,7 @@ static void read_vcpu(struct tel *t, int i, uint64_t now, struct tel_vcpu_sample
 
 void tel_collect(struct tel *t, struct tel_sample *s)
 {
-	bool th_up = true, hw_up = t->hw != NULL, kvm_up = t->vm_ok;
+	bool th_up = true, hw_up = t->hw != NULL, kvm_up = t->vm_ok || t->vm_level_na;
 	uint64_t *f[] = { &s->vm.mmu_pte_write, &s->vm.mmu_shadow_zapped,
 			  &s->vm.remote_tlb_flush, &s->vm.pages_4k, &s->vm.pages_2m,
 			  &s->vm.pages_1g };

@@ -4,7 +4,7 @@
 
 #include <errno.h>
 
-static char *stat_cmd(const char *req, const struct vmm_ctl_peer *peer, void *arg, int *err)
+char *tel_ctl_stat(const char *req, const struct vmm_ctl_peer *peer, void *arg, int *err)
 {
 	struct tel *t = arg;
 	uint64_t since;
@@ -20,5 +20,5 @@ static char *stat_cmd(const char *req, const struct vmm_ctl_peer *peer, void *ar
 
 int tel_register_ctl(struct tel *t, struct vmm_ctl *ctl)
 {
-	return vmm_ctl_register(ctl, "stat", stat_cmd, t);
+	return vmm_ctl_register(ctl, "stat", tel_ctl_stat, t);
 }

@@ -57,13 +57,16 @@ int tel_parse_stat_cpu(const char *buf, int *cpu)
 	return -EINVAL;
 }
 
-static int open_task_file(const char *root, pid_t tid, const char *name, int *fd,
+static int open_task_file(const char *root, pid_t pid, pid_t tid, const char *name, int *fd,
 			  char *why, size_t wlen)
 {
 	char rel[96], path[4096];
 	int err;
 
-	snprintf(rel, sizeof(rel), "/proc/self/task/%d/%s", (int)tid, name);
+	if (pid > 0)
+		snprintf(rel, sizeof(rel), "/proc/%d/task/%d/%s", (int)pid, (int)tid, name);
+	else
+		snprintf(rel, sizeof(rel), "/proc/self/task/%d/%s", (int)tid, name);
 	err = util_path(path, sizeof(path), root, rel);
 	if (err)
 		return err;
@@ -95,20 +98,26 @@ static bool open_cpu_clock(const char *root, pid_t tid, clockid_t *clk)
 int tel_thread_open(const char *root, pid_t tid, struct tel_thread *th,
 		    char *why, size_t wlen)
 {
+	return tel_thread_open_pid(root, 0, tid, th, why, wlen);
+}
+
+int tel_thread_open_pid(const char *root, pid_t pid, pid_t tid, struct tel_thread *th,
+			char *why, size_t wlen)
+{
 	int err;
 
 	th->tid = tid;
 	th->sched_fd = th->stat_fd = -1;
-	err = open_task_file(root, tid, "schedstat", &th->sched_fd, why, wlen);
+	err = open_task_file(root, pid, tid, "schedstat", &th->sched_fd, why, wlen);
 	if (err)
 		return err;
-	err = open_task_file(root, tid, "stat", &th->stat_fd, why, wlen);
+	err = open_task_file(root, pid, tid, "stat", &th->stat_fd, why, wlen);
 	if (err) {
 		close(th->sched_fd);
 		th->sched_fd = -1;
 		return err;
 	}
-	th->has_clock = open_cpu_clock(root, tid, &th->clock);
+	th->has_clock = (pid <= 0 || pid == getpid()) && open_cpu_clock(root, tid, &th->clock);
 	return 0;
 }
 

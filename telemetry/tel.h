@@ -86,6 +86,9 @@ struct tel_target {
 	int (*vm_stats_fd)(void *arg);
 	int (*vcpu_stats_fd)(void *arg, int vcpu);
 	pid_t (*vcpu_tid)(void *arg, int vcpu); /* 0: not started yet */
+	/* Optional: the process of vCPU thread i when it is not this one (the
+	 * node agent's VMs); procfs is then read under /proc/PID/task/TID. */
+	pid_t (*vcpu_pid)(void *arg, int vcpu);
 	/* Optional: the CPU the vCPU thread is on or last ran on, without a
 	 * system call (vmm_vcpu_pcpu); -1: unknown, then procfs is read. */
 	int (*vcpu_pcpu)(void *arg, int vcpu);
@@ -120,6 +123,9 @@ int tel_publish_held(struct tel *t, const struct tel_held *h);
 void tel_set_period(struct tel *t, uint64_t period_ns);
 /* Registers the "stat" control command (vmm-core control socket). */
 int tel_register_ctl(struct tel *t, struct vmm_ctl *ctl);
+/* The "stat" handler itself (a vmm_ctl_fn with t as its arg). */
+struct vmm_ctl_peer;
+char *tel_ctl_stat(const char *req, const struct vmm_ctl_peer *peer, void *t, int *err);
 void tel_close(struct tel *t);
 
 /* The newest sample (-ENOENT before the first); the bound port (0: off). */

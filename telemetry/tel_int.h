@@ -56,6 +56,9 @@ struct tel_thread {
 };
 int tel_thread_open(const char *root, pid_t tid, struct tel_thread *th,
 		    char *why, size_t wlen);
+/* A thread of process pid (0: this process), for the node agent. */
+int tel_thread_open_pid(const char *root, pid_t pid, pid_t tid, struct tel_thread *th,
+			char *why, size_t wlen);
 int tel_thread_read(struct tel_thread *th, uint64_t *cpu_ns, uint64_t *delay_ns);
 /* CPU time alone: one clock_gettime on a thread of this process (no file I/O),
  * else schedstat. */
@@ -161,6 +164,7 @@ struct tel {
 	struct tel_kvmstats vmstats;
 	int vm_idx[8];
 	bool vm_ok;
+	bool vm_level_na;          /* a target without VM-level KVM stats (the agent) */
 	const struct tel_hw_ops *hw_ops;
 	struct tel_hw *hw;
 	enum tel_source hw_src;

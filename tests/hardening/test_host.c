@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "tests/hardening/host.h"
+#include "tests/lib/bg_avmm.h"
 #include "tests/lib/run_helpers.h"
 #include "tests/lib/httpget.h"
 #include "vmm-core/vmm.h"

@@ -1,4 +1,4 @@
-#include "tests/hardening/host.h"
+#include "tests/lib/bg_avmm.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* Helpers for the host-hardening tests: a real avmm in the background with
  * its own run folder and a fake powercap tree, and raw control clients. */
-#ifndef AVMM_TESTS_HARDENING_HOST_H
-#define AVMM_TESTS_HARDENING_HOST_H
+#ifndef AVMM_TESTS_LIB_BG_AVMM_H
+#define AVMM_TESTS_LIB_BG_AVMM_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,0 +1,407 @@
+/* The node agent (`avmm agent`): one control loop for every VM on the
+ * machine. VMs register over the agent socket with their vCPU thread ids and
+ * KVM stats fds; the agent's main thread takes their pidfds and fds, watches
+ * for their end, and rebuilds telemetry and the loop over the composite of
+ * all their vCPUs, so that coremap plans them jointly and one power cap
+ * serves the machine. */
+#include <errno.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "adapt/session_int.h"
+#include "common/hoststate.h"
+#include "common/util.h"
+
+void adapt_agent_socket_path(const struct adapt_session_cfg *cfg, char *out, size_t len)
+{
+	if (cfg->agent_socket && *cfg->agent_socket)
+		snprintf(out, len, "%s", cfg->agent_socket);
+	else
+		snprintf(out, len, "%s/agent.sock", util_run_dir());
+}
+
+static void wake(struct adapt_agent *a)
+{
+	uint64_t one = 1;
+
+	if (write(a->wake_fd, &one, sizeof(one)) < 0)
+		util_debug("agent: wake: %s", strerror(errno));
+}
+
+static char *dump(json_t *o, int *err)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	if (!s)
+		*err = ENOMEM;
+	return s;
+}
+
+static char *refuse(const char *msg, int *err)
+{
+	return dump(json_pack("{s:b,s:s}", "ok", 0, "error", msg), err);
+}
+
+static int find_vm(const struct adapt_agent *a, pid_t pid)
+{
+	for (int i = 0; i < a->nr_vms; i++)
+		if (a->vm[i].pid == pid)
+			return i;
+	return -1;
+}
+
+static void drop_vm(struct adapt_agent *a, int i)
+{
+	struct agent_vm *v = &a->vm[i];
+
+	for (int k = 0; k < v->nr_vcpus; k++)
+		if (v->stats_fd[k] >= 0)
+			close(v->stats_fd[k]);
+	if (v->pidfd >= 0)
+		close(v->pidfd);
+	a->vm[i] = a->vm[--a->nr_vms];
+	a->generation++;
+}
+
+/* {"cmd":"register","name":N,"pid":P,"vcpus":[{"tid":T,"stats_fd":F},...]}
+ * from the VM's own process (the peer's pid must be P). */
+static char *cmd_register(const char *req, const struct vmm_ctl_peer *peer, void *arg, int *err)
+{
+	struct adapt_session *s = arg;
+	struct adapt_agent *a = s->agent;
+	json_t *o = json_loads(req, 0, NULL), *vcpus, *e;
+	struct agent_vm v = { .pidfd = -1 };
+	const char *name;
+	char path[64], msg[160];
+	size_t k;
+	int i;
+
+	name = json_string_value(json_object_get(o, "name"));
+	v.pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
+	vcpus = json_object_get(o, "vcpus");
+	if (!name || !vmm_ctl_valid_name(name) || v.pid <= 0 || !json_is_array(vcpus) ||
+	    !json_array_size(vcpus) || json_array_size(vcpus) > VMM_MAX_VCPUS) {
+		json_decref(o);
+		return refuse("register: expected name, pid and 1-64 vcpus", err);
+	}
+	if (peer && peer->pid != v.pid) {
+		json_decref(o);
+		snprintf(msg, sizeof(msg), "register: pid %d is not the caller (pid %d): a VM "
+			 "registers itself", (int)v.pid, peer ? (int)peer->pid : 0);
+		return refuse(msg, err);
+	}
+	snprintf(v.name, sizeof(v.name), "%s", name);
+	v.uid = peer ? peer->uid : 0;
+	json_array_foreach(vcpus, k, e) {
+		v.tid[k] = (pid_t)json_integer_value(json_object_get(e, "tid"));
+		v.remote_fd[k] = json_is_integer(json_object_get(e, "stats_fd")) ?
+			(int)json_integer_value(json_object_get(e, "stats_fd")) : -1;
+		v.stats_fd[k] = -1;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)v.pid, (int)v.tid[k]);
+		if (v.tid[k] <= 0 || access(path, F_OK)) {
+			json_decref(o);
+			snprintf(msg, sizeof(msg), "register: thread %d is not a thread of pid %d",
+				 (int)v.tid[k], (int)v.pid);
+			return refuse(msg, err);
+		}
+	}
+	v.nr_vcpus = (int)json_array_size(vcpus);
+	json_decref(o);
+	pthread_mutex_lock(&a->lock);
+	i = find_vm(a, v.pid);
+	if (i >= 0)
+		drop_vm(a, i); /* registered again (e.g. after an agent restart): replace */
+	if (a->nr_vms == AGENT_MAX_VMS) {
+		pthread_mutex_unlock(&a->lock);
+		return refuse("register: the agent drives 32 VMs already", err);
+	}
+	a->vm[a->nr_vms++] = v;
+	a->generation++;
+	pthread_mutex_unlock(&a->lock);
+	wake(a);
+	util_info("agent: VM %s (pid %d, %d vCPU%s) registered", v.name, (int)v.pid, v.nr_vcpus,
+		  v.nr_vcpus > 1 ? "s" : "");
+	return dump(json_pack("{s:b,s:s}", "ok", 1, "profile", s->profile.name), err);
+}
+
+/* {"cmd":"unregister","pid":P} and {"cmd":"hello","pid":P}: is P known? */
+static char *cmd_hello(const char *req, const struct vmm_ctl_peer *peer, void *arg, int *err)
+{
+	struct adapt_session *s = arg;
+	struct adapt_agent *a = s->agent;
+	json_t *o = json_loads(req, 0, NULL);
+	pid_t pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
+	bool bye = !strcmp(json_string_value(json_object_get(o, "cmd")) ?: "", "unregister");
+	int i;
+
+	json_decref(o);
+	if (bye && peer && peer->pid != pid && peer->uid != 0)
+		return refuse("unregister: only the VM itself or root", err);
+	pthread_mutex_lock(&a->lock);
+	i = find_vm(a, pid);
+	if (bye && i >= 0)
+		drop_vm(a, i);
+	pthread_mutex_unlock(&a->lock);
+	if (bye && i >= 0)
+		wake(a);
+	return dump(json_pack("{s:b,s:b,s:s}", "ok", 1, "known", i >= 0 && !bye, "profile",
+			      s->profile.name), err);
+}
+
+/* The CPU a thread is on (field 39 of its stat), -1 when unknown. */
+static int thread_cpu(pid_t pid, pid_t tid)
+{
+	char path[64], buf[1024], *p;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	if (util_read_file(NULL, path, buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')')))
+		return -1;
+	for (field = 2; p && field < 39; field++)
+		p = strchr(p + 1, ' ');
+	return p ? atoi(p + 1) : -1;
+}
+
+/* {"cmd":"list"}: the machine's VMs, where each vCPU runs, the loop. */
+static char *cmd_list(const char *req, const struct vmm_ctl_peer *peer, void *arg, int *err)
+{
+	struct adapt_session *s = arg;
+	struct adapt_agent *a = s->agent;
+	json_t *o = json_object(), *vms = json_array();
+
+	pthread_mutex_lock(&a->lock);
+	for (int i = 0; i < a->nr_vms; i++) {
+		const struct agent_vm *v = &a->vm[i];
+		json_t *vc = json_array();
+
+		for (int k = 0; k < v->nr_vcpus; k++)
+			json_array_append_new(vc, json_pack("{s:i,s:i,s:i}", "vcpu", k, "tid",
+							    (int)v->tid[k], "cpu",
+							    thread_cpu(v->pid, v->tid[k])));
+		json_array_append_new(vms, json_pack("{s:s,s:i,s:i,s:o}", "name", v->name, "pid",
+						     (int)v->pid, "uid", (int)v->uid, "vcpus", vc));
+	}
+	pthread_mutex_unlock(&a->lock);
+	json_object_set_new(o, "ok", json_true());
+	json_object_set_new(o, "loop", json_string("agent"));
+	json_object_set_new(o, "profile", json_string(s->profile.name));
+	json_object_set_new(o, "vms", vms);
+	return dump(o, err);
+}
+
+/* "profile" and "stat" reach the loop and telemetry of the moment. */
+static char *cmd_profile(const char *req, const struct vmm_ctl_peer *peer, void *arg, int *err)
+{
+	struct adapt_session *s = arg;
+	char *ans;
+
+	pthread_mutex_lock(&s->agent->lock);
+	if (s->driver) {
+		ans = adapt_ctl_profile(req, peer, s->driver, err);
+	} else {
+		ans = refuse("profile: the agent drives no VM yet; its profile is the machine's "
+			     "(/etc/avmm/profile) until one registers", err);
+	}
+	pthread_mutex_unlock(&s->agent->lock);
+	return ans;
+}
+
+static char *cmd_stat(const char *req, const struct vmm_ctl_peer *peer, void *arg, int *err)
+{
+	struct adapt_session *s = arg;
+	char *ans;
+
+	pthread_mutex_lock(&s->agent->lock);
+	ans = s->tel ? tel_ctl_stat(req, peer, s->tel, err) :
+		       refuse("stat: the agent drives no VM yet", err);
+	pthread_mutex_unlock(&s->agent->lock);
+	return ans;
+}
+
+int adapt_agent_init(struct adapt_session *s)
+{
+	static const struct { const char *name; vmm_ctl_fn fn; } cmds[] = {
+		{ "register", cmd_register }, { "unregister", cmd_hello }, { "hello", cmd_hello },
+		{ "list", cmd_list }, { "profile", cmd_profile }, { "stat", cmd_stat },
+	};
+	struct adapt_agent *a;
+	int rc = 0;
+
+	if (!s->cfg.agent)
+		return 0;
+	if (!s->ctl) {
+		util_err("agent: no agent socket: VMs could not register; give a writable "
+			 "--socket PATH or set AVMM_RUN_DIR");
+		return -ENOTCONN;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	pthread_mutex_init(&a->lock, NULL);
+	a->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	s->agent = a;
+	if (a->wake_fd < 0)
+		return -errno;
+	for (size_t i = 0; i < UTIL_ARRAY_SIZE(cmds) && !rc; i++)
+		rc = vmm_ctl_register(s->ctl, cmds[i].name, cmds[i].fn, s);
+	return rc;
+}
+
+void adapt_agent_exit(struct adapt_session *s)
+{
+	struct adapt_agent *a = s->agent;
+
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->lock);
+	while (a->nr_vms)
+		drop_vm(a, a->nr_vms - 1);
+	pthread_mutex_unlock(&a->lock);
+	close(a->wake_fd);
+	free(a);
+	s->agent = NULL;
+}
+
+/* ---- the composite target: slot i is one vCPU of one registered VM ---- */
+
+static int slot_stats_fd(void *arg, int i)
+{
+	return ((struct adapt_agent *)arg)->slot[i].stats_fd;
+}
+
+static pid_t slot_tid(void *arg, int i)
+{
+	return ((struct adapt_agent *)arg)->slot[i].tid;
+}
+
+static pid_t slot_pid(void *arg, int i)
+{
+	return ((struct adapt_agent *)arg)->slot[i].pid;
+}
+
+/* On the main thread: a pidfd for the VM, copies of its KVM stats fds. */
+static void attach(struct agent_vm *v)
+{
+	v->attached = true;
+	v->pidfd = (int)syscall(SYS_pidfd_open, v->pid, 0);
+	if (v->pidfd < 0) {
+		util_warn("agent: VM %s (pid %d): pidfd_open: %s: its end will be noticed only "
+			  "when it unregisters", v->name, (int)v->pid, strerror(errno));
+		return;
+	}
+	for (int k = 0; k < v->nr_vcpus; k++) {
+		if (v->remote_fd[k] < 0)
+			continue;
+		v->stats_fd[k] = (int)syscall(SYS_pidfd_getfd, v->pidfd, v->remote_fd[k], 0);
+		if (v->stats_fd[k] < 0 && k == 0)
+			util_warn("agent: VM %s: its KVM statistics are out of reach (pidfd_getfd: "
+				  "%s); thread figures still come from /proc", v->name,
+				  strerror(errno));
+	}
+}
+
+/* Telemetry and the loop anew over every registered vCPU (lock held). */
+static int rebuild(struct adapt_session *s)
+{
+	struct adapt_agent *a = s->agent;
+	struct tel_target tg = { .vcpu_stats_fd = slot_stats_fd, .vcpu_tid = slot_tid,
+				 .vcpu_pid = slot_pid, .arg = a };
+	int n = 0, rc;
+
+	if (s->driver) {
+		adapt_driver_get_profile(s->driver, &s->profile); /* a switch stays */
+		adapt_driver_stop(s->driver);
+	}
+	adapt_session_loop_exit(s);
+	adapt_session_tel_close(s);
+	for (int i = 0; i < a->nr_vms; i++)
+		for (int k = 0; k < a->vm[i].nr_vcpus && n < TEL_MAX_VCPUS; k++)
+			a->slot[n++] = (struct agent_slot){ a->vm[i].pid, a->vm[i].tid[k], k,
+							    a->vm[i].stats_fd[k] };
+	a->nr_slots = n;
+	if (!n) {
+		util_info("agent: no VM registered; waiting");
+		return 0;
+	}
+	tg.nr_vcpus = n;
+	rc = adapt_session_tel_open(s, &tg);
+	if (!rc)
+		rc = adapt_session_loop_init(s);
+	if (!rc)
+		rc = adapt_driver_start(s->driver);
+	if (rc)
+		util_err("agent: cannot drive the %d vCPU(s) registered: %s", n, strerror(-rc));
+	else
+		util_info("agent: planning %d vCPU(s) of %d VM(s) jointly under profile %s", n,
+			  a->nr_vms, s->profile.name);
+	return rc;
+}
+
+int adapt_agent_run(struct adapt_session *s)
+{
+	struct adapt_agent *a = s->agent;
+	uint64_t built = 0, junk;
+	int rc = 0;
+
+	util_info("agent: listening on %s", s->socket);
+	for (;;) {
+		struct pollfd p[AGENT_MAX_VMS + 1] = { { a->wake_fd, POLLIN, 0 } };
+		pid_t ended[AGENT_MAX_VMS];
+		int n = 1, nr_ended = 0;
+
+		pthread_mutex_lock(&a->lock);
+		for (int i = 0; i < a->nr_vms; i++)
+			p[n++] = (struct pollfd){ a->vm[i].pidfd, POLLIN, 0 };
+		pthread_mutex_unlock(&a->lock);
+		if (poll(p, (nfds_t)n, 1000) < 0 && errno != EINTR)
+			return -errno;
+		if (read(a->wake_fd, &junk, sizeof(junk)) < 0)
+			junk = 0;
+		for (int i = 1; i < n; i++)
+			if (p[i].fd >= 0 && (p[i].revents & (POLLIN | POLLHUP)))
+				ended[nr_ended++] = (pid_t)p[i].fd;
+		pthread_mutex_lock(&a->lock);
+		if (a->stop) {
+			pthread_mutex_unlock(&a->lock);
+			break;
+		}
+		for (int e = 0; e < nr_ended; e++)
+			for (int i = 0; i < a->nr_vms; i++)
+				if (a->vm[i].pidfd == (int)ended[e]) {
+					util_info("agent: VM %s (pid %d) ended: dropped from the plan",
+						  a->vm[i].name, (int)a->vm[i].pid);
+					drop_vm(a, i);
+					break;
+				}
+		for (int i = 0; i < a->nr_vms; i++)
+			if (!a->vm[i].attached)
+				attach(&a->vm[i]);
+		if (a->generation != built) {
+			built = a->generation;
+			rc = rebuild(s);
+		}
+		pthread_mutex_unlock(&a->lock);
+	}
+	pthread_mutex_lock(&a->lock);
+	if (s->driver)
+		adapt_driver_stop(s->driver);
+	adapt_session_loop_exit(s);
+	adapt_session_tel_close(s);
+	pthread_mutex_unlock(&a->lock);
+	return rc;
+}
+
+void adapt_agent_stop(struct adapt_session *s)
+{
+	pthread_mutex_lock(&s->agent->lock);
+	s->agent->stop = true;
+	pthread_mutex_unlock(&s->agent->lock);
+	wake(s->agent);
+}

@@ -1,0 +1,285 @@
+/* The node agent on real VMs: registration, one joint plan, VMs that end,
+ * an agent that goes and comes back, --no-agent, credentials, and the power
+ * cap it owns. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "tests/lib/bg_avmm.h"
+#include "tests/lib/run_helpers.h"
+#include "vmm-core/vmm.h"
+
+#define MAX_BG 4
+static struct bg_avmm b;             /* folder, fake powercap tree, the agent */
+static pid_t vm_pid[MAX_BG];
+static char agent_sock[160], out[1 << 16];
+
+static void teardown(void)
+{
+	for (int i = 0; i < MAX_BG; i++)
+		if (vm_pid[i] > 0) {
+			kill(vm_pid[i], SIGKILL);
+			waitpid(vm_pid[i], NULL, 0);
+			vm_pid[i] = 0;
+		}
+	bg_cleanup(&b);
+}
+TestSuite(agent, .fini = teardown, .timeout = 90);
+
+static pid_t spawn(const char *log, int cpu, const char *const args[])
+{
+	const char *argv[32] = { build_path("avmm") };
+	pid_t pid;
+	int n = 1;
+
+	for (int i = 0; args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (cpu >= 0) {
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			CPU_SET(cpu, &set);
+			sched_setaffinity(0, sizeof(set), &set);
+		}
+		setenv("AVMM_RUN_DIR", b.run_dir, 1);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void start_agent(const char *profile, bool fake_power)
+{
+	char log[160];
+	const char *args[] = { "-v", "agent", "--profile", profile, fake_power ? "--fsroot" : NULL,
+			       b.fsroot, "--energy", "powercap", NULL };
+
+	snprintf(log, sizeof(log), "%s/agent.log", b.dir);
+	snprintf(agent_sock, sizeof(agent_sock), "%s/agent.sock", b.run_dir);
+	unlink(agent_sock);
+	b.pid = spawn(log, -1, args);
+	for (int i = 0; i < 250 && vmm_ctl_call(agent_sock, NULL, NULL); i++)
+		util_sleep_ns(20000000);
+	cr_assert_eq(vmm_ctl_call(agent_sock, NULL, NULL), 0, "the agent did not answer");
+}
+
+static pid_t start_vm(int i, const char *name, int cpu, int secs, bool no_agent)
+{
+	char log[160], cmd[32], sock[160];
+	const char *args[] = { "-v", "run", "--name", name, "--socket", sock,
+			       build_path("guests/compute.elf"), "--cmdline", cmd,
+			       no_agent ? "--no-agent" : NULL, NULL };
+
+	snprintf(log, sizeof(log), "%s/%s.log", b.dir, name);
+	snprintf(sock, sizeof(sock), "%s/%s.sock", b.run_dir, name);
+	snprintf(cmd, sizeof(cmd), "secs=%d", secs);
+	vm_pid[i] = spawn(log, cpu, args);
+	return vm_pid[i];
+}
+
+/* The agent's list: how many VMs, and each vCPU thread's tid in order. */
+static int list_vms(pid_t *tids, int max)
+{
+	char *ans = NULL, *p;
+	int n = 0, vms = 0;
+
+	if (vmm_ctl_call(agent_sock, "{\"cmd\":\"list\"}", &ans))
+		return -1;
+	for (p = ans; (p = strstr(p, "\"pid\":")); p++)
+		vms++;
+	for (p = ans; (p = strstr(p, "\"tid\":")) && n < max; p++)
+		tids[n++] = atoi(p + 6);
+	free(ans);
+	return vms;
+}
+
+/* The one CPU a thread is pinned to, or -1 when it may run on several. */
+static int pinned_cpu(pid_t tid)
+{
+	cpu_set_t set;
+	int cpu = -1;
+
+	if (sched_getaffinity(tid, sizeof(set), &set))
+		return -2;
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &set)) {
+			if (cpu >= 0)
+				return -1;
+			cpu = c;
+		}
+	return cpu;
+}
+
+static bool wait_vms(int want, pid_t *tids, int max, int ms)
+{
+	for (int i = 0; i < ms / 50; i++) {
+		if (list_vms(tids, max) == want)
+			return true;
+		util_sleep_ns(50000000);
+	}
+	return false;
+}
+
+Test(agent, two_vms_on_one_core_end_apart_without_ping_pong)
+{
+	pid_t tids[4];
+	int first[2] = { -1, -1 };
+	uint64_t t0;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		cr_skip_test("needs 2 CPUs (this machine has 1)");
+	bg_prepare(&b);
+	start_agent("performance", false);
+	start_vm(0, "vm1", 0, 12, false);
+	start_vm(1, "vm2", 0, 12, false);
+	cr_assert(wait_vms(2, tids, 4, 5000), "the VMs did not both register");
+	t0 = util_now_ns();
+	while (util_now_ns() - t0 < 3000000000ull) {
+		first[0] = pinned_cpu(tids[0]);
+		first[1] = pinned_cpu(tids[1]);
+		if (first[0] >= 0 && first[1] >= 0 && first[0] != first[1])
+			break;
+		util_sleep_ns(50000000);
+	}
+	cr_log_info("apart after %.2f s", (util_now_ns() - t0) / 1e9);
+	cr_assert(first[0] >= 0 && first[1] >= 0 && first[0] != first[1],
+		  "the two vCPUs still share (cpu %d and %d) 3 s after both registered", first[0],
+		  first[1]);
+	/* settled: no ping-pong over the next 3 s */
+	for (int i = 0; i < 30; i++) {
+		util_sleep_ns(100000000);
+		cr_assert_eq(pinned_cpu(tids[0]), first[0], "vm1's vCPU moved again");
+		cr_assert_eq(pinned_cpu(tids[1]), first[1], "vm2's vCPU moved again");
+	}
+}
+
+Test(agent, a_vm_that_ends_is_dropped_and_no_agent_opts_out)
+{
+	pid_t tids[4];
+	int st;
+
+	bg_prepare(&b);
+	start_agent("balanced", false);
+	start_vm(0, "short", -1, 1, false);
+	cr_assert(wait_vms(1, tids, 4, 5000), "the VM did not register");
+	waitpid(vm_pid[0], &st, 0);
+	vm_pid[0] = 0;
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "the guest's status must come through");
+	cr_assert(wait_vms(0, tids, 4, 3000), "the ended VM is still listed");
+	start_vm(1, "alone", -1, 3, true);
+	util_sleep_ns(1000000000);
+	cr_assert_eq(list_vms(tids, 4), 0, "a --no-agent VM registered");
+	st = run_avmm(out, sizeof(out), (const char *[]){ "list", "--socket", agent_sock, NULL });
+	cr_assert_eq(st, 0, "%s", out);
+	cr_assert(strstr(out, "loop: agent"), "%s", out);
+}
+
+Test(agent, a_vm_falls_back_to_its_own_loop_and_comes_back)
+{
+	char log[160], *text;
+	pid_t tids[4];
+	int st;
+
+	bg_prepare(&b);
+	start_agent("balanced", false);
+	start_vm(0, "lasting", -1, 20, false);
+	cr_assert(wait_vms(1, tids, 4, 5000));
+	kill(b.pid, SIGKILL);
+	waitpid(b.pid, NULL, 0);
+	b.pid = 0;
+	snprintf(log, sizeof(log), "%s/lasting.log", b.dir);
+	for (int i = 0; i < 60; i++) {
+		text = file_text(log);
+		if (text && strstr(text, "runs its own loop"))
+			break;
+		free(text);
+		text = NULL;
+		util_sleep_ns(100000000);
+	}
+	cr_assert(text, "the VM did not say it runs its own loop when the agent went");
+	free(text);
+	start_agent("balanced", false);
+	cr_assert(wait_vms(1, tids, 4, 5000), "the VM did not register again with a new agent");
+	kill(vm_pid[0], SIGTERM);
+	waitpid(vm_pid[0], &st, 0);
+	vm_pid[0] = 0;
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 128 + SIGTERM);
+}
+
+Test(agent, only_a_vm_registers_itself)
+{
+	char *ans = NULL, req[256];
+
+	bg_prepare(&b);
+	start_agent("balanced", false);
+	snprintf(req, sizeof(req), "{\"cmd\":\"register\",\"name\":\"fake\",\"pid\":1,"
+		 "\"vcpus\":[{\"tid\":1,\"stats_fd\":3}]}");
+	cr_assert_eq(vmm_ctl_call(agent_sock, req, &ans), 0);
+	cr_assert(strstr(ans, "not the caller"), "%s", ans);
+	free(ans);
+	snprintf(req, sizeof(req), "{\"cmd\":\"register\",\"name\":\"../x\",\"pid\":%d,"
+		 "\"vcpus\":[{\"tid\":%d}]}", (int)getpid(), (int)getpid());
+	cr_assert_eq(vmm_ctl_call(agent_sock, req, &ans), 0);
+	cr_assert(strstr(ans, "\"ok\":false"), "%s", ans);
+	free(ans);
+}
+
+Test(agent, the_agent_owns_the_power_cap_and_restores_it)
+{
+	pid_t tids[4];
+	int st;
+
+	bg_prepare(&b);
+	start_agent("powercap", true);
+	start_vm(0, "capped", -1, 30, false);
+	cr_assert(wait_vms(1, tids, 4, 5000));
+	cr_assert(wait_capped(&b, 15000), "the agent never set the cap");
+	cr_assert_eq(fake_limit_uw(&b), 150000000);
+	kill(b.pid, SIGTERM);
+	st = bg_wait(&b, 10000);
+	cr_assert_eq(st, 0, "agent exit status %d", st);
+	cr_assert_eq(fake_limit_uw(&b), 200000000, "the agent did not put the limit back");
+	/* killed: the next agent repairs it */
+	start_agent("powercap", true);
+	cr_assert(wait_capped(&b, 15000), "the new agent never set the cap");
+	kill(b.pid, SIGKILL);
+	bg_wait(&b, 5000);
+	cr_assert_eq(fake_limit_uw(&b), 150000000);
+	start_agent("balanced", true);
+	for (int i = 0; i < 40 && fake_limit_uw(&b) != 200000000; i++)
+		util_sleep_ns(50000000);
+	cr_assert_eq(fake_limit_uw(&b), 200000000, "a new agent did not repair the killed one's cap");
+}
+
+Test(agent, the_shipped_unit_verifies)
+{
+	char cmd[1024], unit[160], *bin;
+	int st;
+
+	if (system("command -v systemd-analyze >/dev/null 2>&1"))
+		cr_skip_test("systemd-analyze is not installed (Debian package systemd)");
+	bg_prepare(&b);
+	snprintf(unit, sizeof(unit), "%s/avmm-agent.service", b.dir);
+	bin = realpath(build_path("avmm"), NULL);
+	cr_assert(bin);
+	snprintf(cmd, sizeof(cmd), "sed 's|/usr/local/bin/avmm|%s|' adapt/avmm-agent.service > %s && "
+		 "systemd-analyze verify %s 2>&1", bin, unit, unit);
+	free(bin);
+	st = system(cmd);
+	cr_assert_eq(st, 0, "systemd-analyze verify failed on adapt/avmm-agent.service");
+}
