@@ -175,6 +175,7 @@ static char *cmd_list(const char *req, const struct vmm_ctl_peer *peer, void *ar
 	struct adapt_session *s = arg;
 	struct adapt_agent *a = s->agent;
 	json_t *o = json_object(), *vms = json_array();
+	struct pol_profile *cur;
 
 	pthread_mutex_lock(&a->lock);
 	for (int i = 0; i < a->nr_vms; i++) {
@@ -188,10 +189,16 @@ static char *cmd_list(const char *req, const struct vmm_ctl_peer *peer, void *ar
 		json_array_append_new(vms, json_pack("{s:s,s:i,s:i,s:o}", "name", v->name, "pid",
 						     (int)v->pid, "uid", (int)v->uid, "vcpus", vc));
 	}
-	pthread_mutex_unlock(&a->lock);
 	json_object_set_new(o, "ok", json_true());
 	json_object_set_new(o, "loop", json_string("agent"));
-	json_object_set_new(o, "profile", json_string(s->profile.name));
+	if (s->driver && (cur = malloc(sizeof(*cur)))) {
+		adapt_driver_get_profile(s->driver, cur); /* a switch shows at once */
+		json_object_set_new(o, "profile", json_string(cur->name));
+		free(cur);
+	} else {
+		json_object_set_new(o, "profile", json_string(s->profile.name));
+	}
+	pthread_mutex_unlock(&a->lock);
 	json_object_set_new(o, "vms", vms);
 	return dump(o, err);
 }

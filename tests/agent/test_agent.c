@@ -283,3 +283,37 @@ Test(agent, the_shipped_unit_verifies)
 	st = system(cmd);
 	cr_assert_eq(st, 0, "systemd-analyze verify failed on adapt/avmm-agent.service");
 }
+
+/* Three 1-vCPU VMs on two cores cannot all be alone: the plan may change at
+ * most once per min_dwell_ms (10 s in the shipped performance profile), so at
+ * most 6 changes a minute; over 20 s that is at most 3. */
+Test(agent, three_vms_on_two_cores_settle_with_bounded_moves)
+{
+	pid_t tids[4];
+	int last[3] = { -3, -3, -3 }, changes = 0;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		cr_skip_test("needs 2 CPUs (this machine has 1)");
+	bg_prepare(&b);
+	start_agent("performance", false);
+	start_vm(0, "t1", 0, 30, false);
+	start_vm(1, "t2", 0, 30, false);
+	start_vm(2, "t3", 0, 30, false);
+	cr_assert(wait_vms(3, tids, 4, 8000), "the three VMs did not register");
+	for (int s = 0; s < 200; s++) {   /* 20 s */
+		bool changed = false;
+
+		for (int i = 0; i < 3; i++) {
+			int c = pinned_cpu(tids[i]);
+
+			if (last[i] != -3 && c != last[i])
+				changed = true;
+			last[i] = c;
+		}
+		changes += changed;
+		util_sleep_ns(100000000);
+	}
+	cr_log_info("%d plan changes in 20 s", changes);
+	cr_assert_leq(changes, 3, "%d plan changes in 20 s: over the 6 a minute bound", changes);
+	cr_assert(last[0] >= 0 || last[1] >= 0 || last[2] >= 0, "no vCPU was ever placed");
+}
