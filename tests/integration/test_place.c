@@ -4,11 +4,14 @@
  * record is the "initial placement" decision, before the first sample. */
 #include <criterion/criterion.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/util.h"
 #include "tests/lib/run_helpers.h"
 
 static char out[1 << 16];
@@ -94,4 +97,84 @@ Test(place, pack_is_fixed_too)
 	cr_assert_null(memchr(p, ',', (size_t)(strchr(p, ')') - p)), "pinned to several CPUs: %s", p);
 	cr_assert_not_null(strstr(tr, "initial placement: vcpu0->cpu"), "%s", tr);
 	free(tr);
+}
+
+/* Allowed CPUs of pid's avmm-vcpu0 thread ("0-1", "1"), "" before it exists. */
+static void vcpu0_allowed(pid_t pid, char *buf, size_t len)
+{
+	char path[128], text[4096], *p;
+	FILE *f;
+
+	*buf = '\0';
+	for (int tid = pid; tid < pid + 64; tid++) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+		if (!(f = fopen(path, "r")))
+			continue;
+		p = fgets(text, sizeof(text), f);
+		fclose(f);
+		if (!p || strcmp(text, "avmm-vcpu0\n"))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+		if (!(f = fopen(path, "r")))
+			return;
+		text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+		fclose(f);
+		if ((p = strstr(text, "Cpus_allowed_list:\t")))
+			snprintf(buf, len, "%.*s", (int)strcspn(p + 19, "\n"), p + 19);
+		return;
+	}
+}
+
+/* avmm ctl profile FILE with a fixed map on a running avmm: pinned at the
+ * next tick, within static's 1 s period (its confirm_ticks, 3, would take
+ * 2 to 3 s). */
+Test(place, ctl_switch_to_a_fixed_profile_pins_at_the_next_tick, .timeout = 40)
+{
+	char sock[64], profile[] = "/tmp/avmm-place-XXXXXX.ini", ini[256], allowed[64] = "", want[16];
+	int cpu = last_cpu(), st, fd, status;
+	uint64_t t0, dt = 0;
+	pid_t pid;
+
+	require_kvm();
+	if (geteuid())
+		cr_skip_test("avmm ctl takes a profile path only from root");
+	snprintf(sock, sizeof(sock), "/tmp/avmm-place-%d.sock", (int)getpid());
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		freopen("/dev/null", "w", stdout);
+		execl(build_path("avmm"), "avmm", "run", "--socket", sock, "--profile", "static",
+		      build_path("guests/compute.elf"), "--cmdline", "secs=20", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && access(sock, F_OK); i++)
+		usleep(20000);
+	cr_assert_eq(access(sock, F_OK), 0, "no control socket %s", sock);
+	usleep(300000);
+	vcpu0_allowed(pid, allowed, sizeof(allowed));
+	snprintf(want, sizeof(want), "%d", cpu);
+	cr_assert_str_neq(allowed, want, "pinned before the switch");
+	snprintf(ini, sizeof(ini), "[main]\ninclude = static\n[coremap]\nenabled = yes\n"
+		 "strategy = explicit\nexplicit_map = %d\n", cpu);
+	fd = mkstemps(profile, 4);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, ini, strlen(ini)), (ssize_t)strlen(ini));
+	close(fd);
+	st = run_avmm(out, sizeof(out), (const char *[]){ "ctl", "--socket", sock, "profile",
+			 profile, NULL });
+	t0 = util_now_ns();
+	unlink(profile);
+	cr_assert_eq(st, 0, "%s", out);
+	while (util_now_ns() - t0 < 5000000000ull) {
+		vcpu0_allowed(pid, allowed, sizeof(allowed));
+		dt = util_now_ns() - t0;
+		if (!strcmp(allowed, want))
+			break;
+		usleep(20000);
+	}
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	cr_assert_str_eq(allowed, want, "not pinned to CPU %d 5 s after the switch", cpu);
+	cr_assert_lt(dt, 1800000000ull, "pinned %.2f s after the switch: it waited for confirm "
+		     "ticks", dt / 1e9);
 }
