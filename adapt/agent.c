@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "adapt/place.h"
 #include "adapt/session_int.h"
 #include "common/hoststate.h"
 #include "common/util.h"
@@ -341,6 +342,9 @@ static int rebuild(struct adapt_session *s)
 	rc = adapt_session_tel_open(s, &tg);
 	if (!rc)
 		rc = adapt_session_loop_init(s);
+	/* a fixed strategy (pack, spread, explicit) places at once, not by ticks */
+	if (!rc && adapt_place_is_fixed(&s->profile))
+		adapt_driver_place(s->driver, n, util_now_ns(), "placement of the registered VMs");
 	if (!rc)
 		rc = adapt_driver_start(s->driver);
 	if (rc)
