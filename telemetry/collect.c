@@ -2,6 +2,7 @@
 #include "telemetry/tel_int.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -127,28 +128,52 @@ static bool turn(const struct tel *t, int i, int n)
 }
 
 /* Thread CPU time every sample (one clock_gettime); the run delay (schedstat)
- * and the last CPU on the vCPU's turn only, and the last CPU only if the
- * thread ran: from the target without a system call (the thread's rseq
- * area: a cache and TLB miss, ~0.4 us here), else from stat (the costliest
- * read). Values not re-read are carried with the time they were read
- * (run_delay_t_ns), so rates stay exact. */
+ * on the vCPU's turn (every delay_every samples), and at once on the sample
+ * where the thread's CPU share moved TEL_DELAY_SHARE_JUMP_PCT points or more
+ * and on the next TEL_DELAY_BURST - 1 samples (so a vCPU that starts to wait
+ * shows it at once, over a fresh interval); the last CPU on the vCPU's turn
+ * only, and only if the thread ran: from the target without a system call
+ * (the thread's rseq area: a cache and TLB miss, ~0.4 us here), else from
+ * stat (the costliest read). Values not re-read are carried with the time
+ * they were read (run_delay_t_ns), so rates stay exact. */
 static int read_thread(struct tel *t, int i, uint64_t now, struct tel_vcpu_sample *o,
 		       bool *ran)
 {
 	struct tel_vcpu_src *v = &t->vs[i];
 	bool first = !v->delay_t_ns;
+	double share = -1;
+	uint64_t cpu_ns;
 	int err, cpu;
 
-	if (first || !v->th.has_clock || turn(t, i, t->cfg.delay_every)) {
-		err = tel_thread_read(&v->th, &o->cpu_time_ns, &v->last_delay_ns);
-		v->delay_t_ns = now;
-		if (!err && v->th.has_clock)  /* one clock for the CPU time */
-			err = tel_thread_cpu(&v->th, &o->cpu_time_ns);
-	} else {
-		err = tel_thread_cpu(&v->th, &o->cpu_time_ns);
+	if (first) {
+		v->cpu_t_ns = 0;
+		v->share_pct = -1;
+		v->delay_burst = 0;
 	}
-	if (err)
-		return err;
+	if (v->th.has_clock) {
+		err = tel_thread_cpu(&v->th, &o->cpu_time_ns);
+		if (err)
+			return err;
+		if (v->cpu_t_ns && now > v->cpu_t_ns && o->cpu_time_ns >= v->last_cpu_ns)
+			share = 100.0 * (double)(o->cpu_time_ns - v->last_cpu_ns) /
+				(double)(now - v->cpu_t_ns);
+		if (share >= 0 && v->share_pct >= 0 &&
+		    fabs(share - v->share_pct) >= TEL_DELAY_SHARE_JUMP_PCT)
+			v->delay_burst = TEL_DELAY_BURST;
+	}
+	if (first || !v->th.has_clock || v->delay_burst > 0 || turn(t, i, t->cfg.delay_every)) {
+		err = tel_thread_read(&v->th, &cpu_ns, &v->last_delay_ns);
+		if (err)
+			return err;
+		if (!v->th.has_clock)
+			o->cpu_time_ns = cpu_ns;
+		v->delay_t_ns = now;
+		if (v->delay_burst > 0)
+			v->delay_burst--;
+	}
+	if (share >= 0)
+		v->share_pct = share;
+	v->cpu_t_ns = now;
 	o->run_delay_ns = v->last_delay_ns;
 	o->run_delay_t_ns = v->delay_t_ns;
 	*ran = first || o->cpu_time_ns != v->last_cpu_ns;

@@ -6,7 +6,8 @@
  *     looked up by name;
  *   - per-vCPU thread CPU time (the thread's CPU clock, each sample), run
  *     delay and last CPU from <fsroot>/proc/self/task/TID/{schedstat,stat}
- *     (kept open; read every delay_every / pcpu_every samples);
+ *     (kept open; read every delay_every / pcpu_every samples, the run
+ *     delay also when the thread's CPU share moves);
  *   - hardware counters per vCPU thread: perf_event_open with events named
  *     and encoded by libpfm4, guest-only (exclude_host) and host-only
  *     (exclude_guest) groups, multiplexing scaled; or PAPI ("papi");
@@ -69,7 +70,10 @@ struct tel_config {
 	int delay_every;            /* run delay (schedstat); rates stay exact */
 };
 #define TEL_PCPU_EVERY_DEFAULT 4 /* each vCPU's last CPU is at most 4 samples old */
-#define TEL_DELAY_EVERY_DEFAULT 4
+/* each vCPU's run delay is at most 16 samples old, and re-read at once when
+ * its CPU share moves 10 points (a vCPU that starts to wait for its CPU gets
+ * less of it): 4 schedstat reads per sample of 64 vCPUs instead of 16 */
+#define TEL_DELAY_EVERY_DEFAULT 16
 
 /*
  * What to sample, as raw descriptors (for tests, benchmarks and other VMMs).

@@ -48,6 +48,11 @@ uint64_t tel_kvmstats_value(const struct tel_kvmstats *s, int idx);
 void tel_kvmstats_close(struct tel_kvmstats *s);
 
 /* ---- per-thread CPU time, run delay, last CPU (proc.c) ---- */
+/* A vCPU whose CPU share moves this many points between two samples has its
+ * run delay re-read at once and on the next samples (TEL_DELAY_BURST in all),
+ * besides its turn every delay_every samples (collect.c). */
+#define TEL_DELAY_SHARE_JUMP_PCT 10.0
+#define TEL_DELAY_BURST 2
 struct tel_thread {
 	pid_t tid;
 	int sched_fd, stat_fd;    /* kept open, re-read with pread at offset 0 */
@@ -151,6 +156,9 @@ struct tel_vcpu_src {
 	int last_pcpu;
 	uint64_t last_cpu_ns, last_delay_ns;
 	uint64_t delay_t_ns;               /* when last_delay_ns was read, 0: never */
+	uint64_t cpu_t_ns;                 /* when last_cpu_ns was read, 0: never */
+	double share_pct;                  /* CPU share over the last sample, -1 unknown */
+	int delay_burst;                   /* samples that still re-read the run delay */
 };
 
 struct tel {

@@ -1,0 +1,75 @@
+/* The run delay of a vCPU that starts to wait for its CPU shows at once,
+ * though telemetry reads schedstat only every delay_every samples: its CPU
+ * share moved, so the delay is re-read on that sample and the next. A real
+ * KVM vCPU thread busy on one CPU, a host hog put on that CPU. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "telemetry/tel.h"
+#include "tinyvm.h"
+
+static atomic_bool hog_stop;
+
+static void *hog(void *arg)
+{
+	cpu_set_t set;
+	volatile unsigned long x = 0;
+
+	CPU_ZERO(&set);
+	CPU_SET(*(int *)arg, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	while (!hog_stop)
+		x++;
+	return NULL;
+}
+
+Test(delay, a_new_wait_shows_at_the_next_sample, .timeout = 60)
+{
+	struct tel_config c = { .counters = "none", .vm_name = "d", .delay_every = 1000 };
+	static struct tel_sample s;
+	struct tel *t;
+	struct tvm vm;
+	cpu_set_t mine, one;
+	pthread_t h;
+	int cpu = -1, err;
+
+	sched_getaffinity(0, sizeof(mine), &mine);
+	for (int i = CPU_SETSIZE - 1; i >= 0 && cpu < 0; i--)
+		if (CPU_ISSET(i, &mine))
+			cpu = i;
+	err = tvm_create(&vm, 1);
+	if (err)
+		cr_skip_test("no usable /dev/kvm (%s)", strerror(-err));
+	cr_assert_eq(tvm_start_threads(&vm, 0), 0);   /* busy: KVM_RUN back to back */
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	cr_assert_eq(sched_setaffinity(vm.tid[0], sizeof(one), &one), 0);
+	struct tel_target tg = { .nr_vcpus = 1, .vm_fd = tvm_vm_fd, .vcpu_fd = tvm_vcpu_fd,
+				 .vcpu_tid = tvm_vcpu_tid, .arg = &vm };
+	cr_assert_eq(tel_open_target(&c, &tg, &t), 0);
+	for (int i = 0; i < 4; i++) {      /* alone on its CPU */
+		util_sleep_ns(100000000);
+		cr_assert_eq(tel_sample(t, &s), 0);
+	}
+	if (s.vcpu[0].cpu_pct < 60)
+		cr_skip_test("the vCPU thread gets only %.0f%% of CPU %d alone (a busy host)",
+			     s.vcpu[0].cpu_pct, cpu);
+	cr_assert_lt(s.vcpu[0].run_delay_pct, 30, "waits %.0f%% alone", s.vcpu[0].run_delay_pct);
+	cr_assert_eq(pthread_create(&h, NULL, hog, &cpu), 0);
+	util_sleep_ns(100000000);
+	cr_assert_eq(tel_sample(t, &s), 0);   /* its share fell: the delay is read */
+	util_sleep_ns(100000000);
+	cr_assert_eq(tel_sample(t, &s), 0);   /* and again: over a fresh interval */
+	hog_stop = true;
+	pthread_join(h, NULL);
+	cr_assert_lt(s.vcpu[0].cpu_pct, 75, "the hog took no CPU (%.0f%%)", s.vcpu[0].cpu_pct);
+	cr_assert_gt(s.vcpu[0].run_delay_pct, 25, "run delay %.0f%% with a hog on its CPU "
+		     "(cpu %.0f%%)", s.vcpu[0].run_delay_pct, s.vcpu[0].cpu_pct);
+	tel_close(t);
+	tvm_destroy(&vm);
+}
