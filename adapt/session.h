@@ -67,9 +67,14 @@ struct adapt_cpu_load {
 	uint64_t busy[ADAPT_CPU_LOAD_MAX], total[ADAPT_CPU_LOAD_MAX]; /* ticks */
 	uint64_t busy_ns;   /* whole host, cumulative */
 	double busy_cores;  /* busy CPUs over the last interval; init -1 = not known */
+	bool stat_open;     /* the real /proc/stat is kept open (stat_fd), re-read with pread */
+	int stat_fd;
+	char *buf;          /* the text read, kept between calls */
 };
 /* Busy % of each CPU since the previous call (0 on the first); returns how
  * many CPUs were filled or -errno. Also updates busy_ns and busy_cores. */
 int adapt_cpu_busy_pct(struct adapt_cpu_load *l, const char *fsroot, double *pct, int max);
+/* Closes what adapt_cpu_busy_pct keeps open (its file and buffer). */
+void adapt_cpu_load_close(struct adapt_cpu_load *l);
 
 #endif

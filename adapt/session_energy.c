@@ -58,6 +58,7 @@ void adapt_session_energy_exit(struct adapt_session *s)
 	if (s->energy)
 		energy_close(s->energy);
 	s->energy = NULL;
+	adapt_cpu_load_close(&s->cpu_load);
 }
 
 int adapt_session_energy_sample(void *arg, uint64_t now_ns, double busy_cores,
