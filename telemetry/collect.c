@@ -131,7 +131,8 @@ static bool turn(const struct tel *t, int i, int n)
  * on the vCPU's turn (every delay_every samples), and at once on the sample
  * where the thread's CPU share moved TEL_DELAY_SHARE_JUMP_PCT points or more
  * and on the next TEL_DELAY_BURST - 1 samples (so a vCPU that starts to wait
- * shows it at once, over a fresh interval); the last CPU on the vCPU's turn
+ * shows it at once, over a fresh interval), and on a new thread's first
+ * TEL_DELAY_BURST samples (a vCPU that waits from its start); the last CPU on the vCPU's turn
  * only, and only if the thread ran: from the target without a system call
  * (the thread's rseq area: a cache and TLB miss, ~0.4 us here), else from
  * stat (the costliest read). Values not re-read are carried with the time
@@ -145,10 +146,10 @@ static int read_thread(struct tel *t, int i, uint64_t now, struct tel_vcpu_sampl
 	uint64_t cpu_ns;
 	int err, cpu;
 
-	if (first) {
+	if (first) {    /* a new thread: its first rate comes from a read too */
 		v->cpu_t_ns = 0;
 		v->share_pct = -1;
-		v->delay_burst = 0;
+		v->delay_burst = TEL_DELAY_BURST;
 	}
 	if (v->th.has_clock) {
 		err = tel_thread_cpu(&v->th, &o->cpu_time_ns);
