@@ -38,6 +38,7 @@ struct energy_src {
 	bool use_cross;
 	bool estimate;
 	char est_why[ENERGY_WHY_LEN];
+	char est_source[96];      /* the model's label, formatted once */
 	bool have_t;
 	uint64_t last_t_ns;
 	uint64_t total_uj;

@@ -36,8 +36,11 @@ void energy_read_estimate(struct energy_src *s, uint64_t dt, double busy_cores,
 
 	r->backend = ENERGY_ESTIMATE;
 	r->estimated = true;
-	util_fmt(r->source, sizeof(r->source), "model: %.1f W idle + %.1f W per busy core",
-		 md->idle_w, md->w_per_busy_core);
+	/* formatted once: floating-point printf was a tenth of the steady loop's tick */
+	if (!s->est_source[0])
+		util_fmt(s->est_source, sizeof(s->est_source), "model: %.1f W idle + %.1f W per "
+			 "busy core", md->idle_w, md->w_per_busy_core);
+	memcpy(r->source, s->est_source, sizeof(r->source));
 	util_fmt(r->why, sizeof(r->why), "%s", s->est_why);
 	if (busy_cores < 0)
 		busy_cores = busy_from_stat(s);
