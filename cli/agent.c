@@ -47,7 +47,6 @@ static int parse(int argc, char **argv, struct adapt_session_cfg *c)
 		{ "seccomp", required_argument, NULL, 'S' }, { "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	enum util_sandbox_mode mode;
 	int o;
 
 	optind = 1;
@@ -58,22 +57,16 @@ static int parse(int argc, char **argv, struct adapt_session_cfg *c)
 		case 'g': c->socket_group = optarg; break;
 		case 'M': c->metrics_addr = optarg; break;
 		case 't':
-			if (c->nr_traces == TEL_MAX_TRACES) {
-				util_err("--trace %s: at most %d traces", optarg, TEL_MAX_TRACES);
+			if (cli_opt_trace(c, optarg))
 				return 2;
-			}
-			c->traces[c->nr_traces++] = optarg;
 			break;
 		case 'e': c->energy_backend = optarg; break;
 		case 'C': c->counters = optarg; break;
 		case 'n': c->dry_run = true; break;
 		case 'f': c->fsroot = optarg; break;
 		case 'S':
-			if (util_sandbox_parse_mode(optarg, &mode)) {
-				util_err("--seccomp '%s': expected kill, log or off", optarg);
+			if (cli_opt_seccomp(optarg))
 				return 2;
-			}
-			util_sandbox_set_mode(mode);
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

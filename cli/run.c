@@ -116,7 +116,6 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	enum util_sandbox_mode mode;
 	long vcpus;
 	int c;
 
@@ -175,11 +174,8 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 		case 'A': sc->agent_socket = optarg; break;
 		case 'M': sc->metrics_addr = optarg; break;
 		case 't':
-			if (sc->nr_traces == TEL_MAX_TRACES) {
-				util_err("--trace %s: at most %d traces", optarg, TEL_MAX_TRACES);
+			if (cli_opt_trace(sc, optarg))
 				return 2;
-			}
-			sc->traces[sc->nr_traces++] = optarg;
 			break;
 		case 'C': sc->counters = optarg; break;
 		case 'e': sc->energy_backend = optarg; break;
@@ -196,11 +192,8 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 		case 'f': sc->fsroot = optarg; break;
 		case 'r': sc->run_id = optarg; break;
 		case 'S':
-			if (util_sandbox_parse_mode(optarg, &mode)) {
-				util_err("--seccomp '%s': expected off, log or kill", optarg);
+			if (cli_opt_seccomp(optarg))
 				return 2;
-			}
-			util_sandbox_set_mode(mode);
 			break;
 		case 'h': run_usage(stdout); return 0;
 		default: run_usage(stderr); return 2;
