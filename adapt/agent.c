@@ -19,6 +19,8 @@
 #include "common/hoststate.h"
 #include "common/util.h"
 
+#define AGENT_SETTLE_MS 250   /* registrations closer than this share a rebuild */
+
 void adapt_agent_socket_path(const struct adapt_session_cfg *cfg, char *out, size_t len)
 {
 	if (cfg->agent_socket && *cfg->agent_socket)
@@ -373,8 +375,15 @@ int adapt_agent_run(struct adapt_session *s)
 		pthread_mutex_unlock(&a->lock);
 		if (poll(p, (nfds_t)n, 1000) < 0 && errno != EINTR)
 			return -errno;
-		if (read(a->wake_fd, &junk, sizeof(junk)) < 0)
-			junk = 0;
+		if (read(a->wake_fd, &junk, sizeof(junk)) > 0) {
+			/* VMs started together register together: one plan for them,
+			 * not one per registration (each rebuild starts the loop anew) */
+			struct pollfd more = { a->wake_fd, POLLIN, 0 };
+
+			while (poll(&more, 1, AGENT_SETTLE_MS) > 0 &&
+			       read(a->wake_fd, &junk, sizeof(junk)) > 0)
+				;
+		}
 		for (int i = 1; i < n; i++)
 			if (p[i].fd >= 0 && (p[i].revents & (POLLIN | POLLHUP)))
 				ended[nr_ended++] = (pid_t)p[i].fd;

@@ -152,9 +152,22 @@ Test(avmm_sandbox, metrics_scrape, .timeout = 120)
 
 Test(avmm_sandbox, experiment_quick_compare, .timeout = 180)
 {
+	char path[] = "/tmp/avmm-quick-XXXXXX", cmd[1024], *guest;
+	int fd;
+
 	require_kvm();
-	assert_clean_run((const char *[]){ "experiment", "--quiet",
-					   "policies/experiments/quick-compare.ini", NULL }, 0);
+	/* the shipped file with this build's guest (make check builds elsewhere) */
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	guest = realpath(build_path("guests/compute.elf"), NULL);
+	cr_assert(guest, "no %s: run make guests", build_path("guests/compute.elf"));
+	snprintf(cmd, sizeof(cmd), "sed 's|^guest = .*|guest = %s|' "
+		 "policies/experiments/quick-compare.ini > %s", guest, path);
+	free(guest);
+	cr_assert_eq(system(cmd), 0);
+	assert_clean_run((const char *[]){ "experiment", "--quiet", path, NULL }, 0);
+	unlink(path);
 }
 
 Test(avmm_sandbox, bad_mode_is_refused)
