@@ -66,4 +66,5 @@ Test(cpuload, busy_pct_between_two_reads_of_a_fake_tree)
 	snprintf(dir, sizeof(dir), "rm -rf %s", root);
 	cr_assert_eq(system(dir), 0);
 	cr_assert_lt(adapt_cpu_busy_pct(&l, root, pct, 4), 0, "missing /proc/stat is an error");
+	adapt_cpu_load_close(&l);
 }
