@@ -123,9 +123,10 @@ enum adapt_hold {
 const char *adapt_hold_name(enum adapt_hold h);
 
 /* The adaptive period: a tick whose sample differs from the smoothed past by
- * at least these (run delay or CPU share of a vCPU, points of %; a host CPU's
- * busy %, points; a vCPU's exit rate, factor and at least ADAPT_JUMP_EXITS_PER_S)
- * is a change: the next period is fast_period_ms. */
+ * at least these (run delay or CPU share of a vCPU, points of %; the busy %
+ * of a host CPU a vCPU runs on, points; a vCPU's exit rate, factor and at
+ * least ADAPT_JUMP_EXITS_PER_S) is a change: the next period is
+ * fast_period_ms. */
 #define ADAPT_JUMP_PCT 10.0
 #define ADAPT_JUMP_BUSY_PCT 20.0
 #define ADAPT_JUMP_EXITS_FACTOR 2.0

@@ -18,6 +18,23 @@ static bool exits_jumped(double now, double ref)
 	return hi - lo >= ADAPT_JUMP_EXITS_PER_S && hi >= lo * ADAPT_JUMP_EXITS_FACTOR;
 }
 
+/* Whether a vCPU runs on OS CPU cpu (the map the loop set, else where the
+ * sample saw it): load that comes and goes on other CPUs is not noise on
+ * this VM, and does not make the loop sample fast. */
+static bool runs_vcpu(const struct adapt_state *st, const struct tel_sample *s, int cpu)
+{
+	const struct adapt_change *c = &st->cur[ADAPT_COREMAP];
+
+	for (int i = 0; i < s->nr_vcpus; i++) {
+		int on = st->have_cur[ADAPT_COREMAP] && i < c->u.coremap.nr && c->u.coremap.pcpu[i] >= 0
+			 ? c->u.coremap.pcpu[i] : s->vcpu[i].pcpu;
+
+		if (on == cpu)
+			return true;
+	}
+	return false;
+}
+
 /* Run before adapt_smooth: st->run_delay and st->cpu are still the past. */
 bool adapt_detect_change(const struct adapt_env *env, struct adapt_state *st,
 			 const struct tel_sample *s)
@@ -44,7 +61,8 @@ bool adapt_detect_change(const struct adapt_env *env, struct adapt_state *st,
 
 		if (!isfinite(b))
 			continue;
-		if (ref && i < st->nr_ref_busy && jumped(b, st->ref_busy[i], ADAPT_JUMP_BUSY_PCT))
+		if (ref && i < st->nr_ref_busy && jumped(b, st->ref_busy[i], ADAPT_JUMP_BUSY_PCT) &&
+		    runs_vcpu(st, s, i))
 			changed = true;
 		st->ref_busy[i] = ref && i < st->nr_ref_busy ? (st->ref_busy[i] + b) / 2 : b;
 	}

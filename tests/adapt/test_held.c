@@ -261,3 +261,32 @@ Test(held, reaction_within_500ms_from_the_tick_that_sees_it)
 	cr_assert_leq(steady_ticks, 11, "%d ticks in the 10 steady seconds", steady_ticks);
 	cr_assert_leq(ticks, 120, "%d ticks in 40 s", ticks);
 }
+
+/* Load that comes and goes on a CPU no vCPU runs on is not noise on this
+ * VM: the loop stays at period_ms. The same load on the vCPU's CPU makes it
+ * sample fast. */
+Test(held, only_load_on_the_vcpus_cpus_makes_it_fast)
+{
+	static struct tel_sample s;
+	static double busy[2];
+	struct adapt_state st;
+	struct adapt_out out;
+
+	cr_assert_eq(replay_profile("performance", NULL, &prof), 0);
+	adapt_env_init(&env);
+	env.pu_busy_pct = busy;
+	env.nr_pu_busy = 2;
+	for (int other = 1; other >= 0; other--) {
+		adapt_state_init(&st);
+		for (int t = 1; t <= 20; t++) {
+			busy[0] = other ? 97 : (t % 2 ? 97 : 50);
+			busy[1] = other ? (t % 2 ? 100 : 0) : 1;
+			steady(&s, (uint64_t)t * 1000000000ull, t > 1 ? 1000000000ull : 0, 97, 1);
+			cr_assert_eq(adapt_step(&prof, &env, &st, &s, &out), 0);
+		}
+		if (other)
+			cr_assert_eq(out.next_period_ns, prof.period_ns, "load on cpu1 made it fast");
+		else
+			cr_assert_eq(out.next_period_ns, prof.fast_period_ns, "load on cpu0 did not");
+	}
+}
