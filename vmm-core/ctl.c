@@ -106,10 +106,11 @@ out:
 
 int ctl_client_append(struct ctl_client *c, const char *text)
 {
-	size_t n = strlen(text), need = c->out_len + n + 1;
+	size_t n = strlen(text), need;
 
 	if (c->out_off && c->out_off == c->out_len)
-		c->out_len = c->out_off = 0, need = n + 1;
+		c->out_len = c->out_off = 0;   /* all sent: start the buffer over */
+	need = c->out_len + n + 1;
 	if (need > c->out_cap) {
 		size_t cap = c->out_cap ? c->out_cap : 4096;
 		char *p;
