@@ -121,6 +121,15 @@ static char *cmd_register(const char *req, const struct vmm_ctl_peer *peer, void
 	i = find_vm(a, v.pid);
 	if (i >= 0)
 		drop_vm(a, i); /* registered again (e.g. after an agent restart): replace */
+	for (i = 0; i < a->nr_vms; i++)
+		if (!strcmp(a->vm[i].name, v.name)) {
+			/* two VMs of one name: the metrics need them apart */
+			char base[49];
+
+			snprintf(base, sizeof(base), "%.48s", v.name);
+			snprintf(v.name, sizeof(v.name), "%s-%d", base, (int)v.pid);
+			break;
+		}
 	if (a->nr_vms == AGENT_MAX_VMS) {
 		pthread_mutex_unlock(&a->lock);
 		return refuse("register: the agent drives 32 VMs already", err);
@@ -296,6 +305,16 @@ static pid_t slot_pid(void *arg, int i)
 	return ((struct adapt_agent *)arg)->slot[i].pid;
 }
 
+static const char *slot_vm(void *arg, int i)
+{
+	return ((struct adapt_agent *)arg)->slot[i].vm;
+}
+
+static int slot_index(void *arg, int i)
+{
+	return ((struct adapt_agent *)arg)->slot[i].vcpu;
+}
+
 /* On the main thread: a pidfd for the VM, copies of its KVM stats fds. */
 static void attach(struct agent_vm *v)
 {
@@ -322,7 +341,8 @@ static int rebuild(struct adapt_session *s)
 {
 	struct adapt_agent *a = s->agent;
 	struct tel_target tg = { .vcpu_stats_fd = slot_stats_fd, .vcpu_tid = slot_tid,
-				 .vcpu_pid = slot_pid, .arg = a };
+				 .vcpu_pid = slot_pid, .vcpu_vm = slot_vm,
+				 .vcpu_index = slot_index, .arg = a };
 	int n = 0, rc;
 
 	if (s->driver) {
@@ -333,8 +353,11 @@ static int rebuild(struct adapt_session *s)
 	adapt_session_tel_close(s);
 	for (int i = 0; i < a->nr_vms; i++)
 		for (int k = 0; k < a->vm[i].nr_vcpus && n < TEL_MAX_VCPUS; k++)
-			a->slot[n++] = (struct agent_slot){ a->vm[i].pid, a->vm[i].tid[k], k,
-							    a->vm[i].stats_fd[k] };
+		{
+			a->slot[n] = (struct agent_slot){ a->vm[i].pid, a->vm[i].tid[k], k,
+							  a->vm[i].stats_fd[k], "" };
+			snprintf(a->slot[n++].vm, sizeof(a->slot[0].vm), "%s", a->vm[i].name);
+		}
 	a->nr_slots = n;
 	if (!n) {
 		util_info("agent: no VM registered; waiting");

@@ -24,7 +24,7 @@ struct agent_vm {
 	int stats_fd[VMM_MAX_VCPUS];     /* our copies (pidfd_getfd), -1 */
 	bool attached;                   /* pidfd and fds taken */
 };
-struct agent_slot { pid_t pid, tid; int vcpu; int stats_fd; };
+struct agent_slot { pid_t pid, tid; int vcpu; int stats_fd; char vm[72]; };
 struct adapt_agent {
 	pthread_mutex_t lock;
 	int wake_fd;                     /* eventfd: membership changed or stop */

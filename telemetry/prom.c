@@ -111,6 +111,16 @@ static double fval(const struct tel_vcpu_sample *v, const struct vfield *fd)
 	return *(const double *)p * fd->scale;
 }
 
+/* The labels of vCPU i's series: its VM and its index there. */
+static struct lbl vlbl(const struct tel_prom_in *in, int i, const char *src, const char *k,
+		       const char *v)
+{
+	struct lbl l = { in->vcpu_vm ? in->vcpu_vm[i] : in->vm,
+			 in->vcpu_idx ? in->vcpu_idx[i] : i, src, k, v };
+
+	return l;
+}
+
 static void vcpu_table(FILE *f, const struct tel_prom_in *in, const struct vfield *t, size_t n,
 		       const char *src, bool hw)
 {
@@ -119,7 +129,7 @@ static void vcpu_table(FILE *f, const struct tel_prom_in *in, const struct vfiel
 	for (size_t k = 0; k < n; k++) {
 		family(f, t[k].name, t[k].type, t[k].help);
 		for (int i = 0; i < s->nr_vcpus; i++) {
-			struct lbl l = { in->vm, i, src, NULL, NULL };
+			struct lbl l = vlbl(in, i, src, NULL, NULL);
 
 			if (!hw || s->vcpu[i].hw_valid)
 				series(f, t[k].name, &l, fval(&s->vcpu[i], &t[k]));
@@ -145,7 +155,7 @@ static void hw_counters(FILE *f, const struct tel_prom_in *in, const char *src)
 			const uint64_t h[] = { v->host_cycles, v->host_instructions,
 					       v->host_llc_misses, v->host_dtlb_misses,
 					       v->host_walk_cycles };
-			struct lbl l = { in->vm, i, src, "mode", "guest" };
+			struct lbl l = vlbl(in, i, src, "mode", "guest");
 
 			if (v->hw_valid)
 				series(f, n, &l, (double)g[k]);
@@ -212,8 +222,9 @@ static void energy_part(FILE *f, const struct tel_prom_in *in)
 	family(f, "avmm_vcpu_energy_joules_total", "counter", "Each vCPU's share of node "
 	       "energy since start, by CPU-time share of the host's busy time");
 	for (int i = 0; i < in->s->nr_vcpus; i++) {
-		l.vcpu = i;
-		series(f, "avmm_vcpu_energy_joules_total", &l, (double)in->s->vcpu[i].energy_uj * 1e-6);
+		struct lbl lv = vlbl(in, i, l.source, l.k, l.v);
+
+		series(f, "avmm_vcpu_energy_joules_total", &lv, (double)in->s->vcpu[i].energy_uj * 1e-6);
 	}
 }
 
@@ -308,7 +319,7 @@ int tel_prom_render(const struct tel_prom_in *in, FILE *f)
 		vcpu_table(f, in, thread_fields, UTIL_ARRAY_SIZE(thread_fields), "thread", false);
 		family(f, "avmm_vcpu_pcpu", "gauge", "Host CPU the vCPU thread last ran on");
 		for (int i = 0; i < in->s->nr_vcpus; i++) {
-			struct lbl lv = { in->vm, i, "thread", NULL, NULL };
+			struct lbl lv = vlbl(in, i, "thread", NULL, NULL);
 
 			if (in->s->vcpu[i].pcpu >= 0)
 				series(f, "avmm_vcpu_pcpu", &lv, in->s->vcpu[i].pcpu);
@@ -354,6 +365,8 @@ int tel_metrics_text(struct tel *t, char **text)
 	in.kind_apply_ns = t->kind_apply_ns;
 	in.nr_kinds = t->nr_kinds;
 	in.held = t->have_held ? &t->held : NULL;
+	in.vcpu_vm = t->vcpu_labels ? t->vcpu_vm_ptr : NULL;
+	in.vcpu_idx = t->vcpu_labels ? t->vcpu_idx : NULL;
 	in.samples_total = t->nr_samples;
 	in.sampler_cpu_ns = t->sampler_cpu_ns;
 	in.http_cpu_ns = t->http_cpu_ns;

@@ -107,6 +107,12 @@ int tel_open_target(const struct tel_config *c, const struct tel_target *tg,
 	pthread_mutex_init(&t->lock, NULL);
 	t->tg = *tg;
 	t->nr_vcpus = tg->nr_vcpus;
+	t->vcpu_labels = tg->vcpu_vm && tg->vcpu_index;
+	for (int i = 0; t->vcpu_labels && i < t->nr_vcpus; i++) {
+		snprintf(t->vcpu_vm[i], sizeof(t->vcpu_vm[i]), "%s", tg->vcpu_vm(tg->arg, i));
+		t->vcpu_vm_ptr[i] = t->vcpu_vm[i];
+		t->vcpu_idx[i] = tg->vcpu_index(tg->arg, i);
+	}
 	t->ring_len = c->ring_len >= 2 ? c->ring_len : TEL_RING_DEFAULT;
 	err = copy_config(t, c);
 	if (err)

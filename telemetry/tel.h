@@ -93,6 +93,11 @@ struct tel_target {
 	/* Optional: the process of vCPU thread i when it is not this one (the
 	 * node agent's VMs); procfs is then read under /proc/PID/task/TID. */
 	pid_t (*vcpu_pid)(void *arg, int vcpu);
+	/* Optional (the node agent): the VM vCPU i belongs to and its index
+	 * there, for the vm and vcpu labels of per-vCPU series (default: the
+	 * config's vm_name and i). Read once, at open. */
+	const char *(*vcpu_vm)(void *arg, int vcpu);
+	int (*vcpu_index)(void *arg, int vcpu);
 	/* Optional: the CPU the vCPU thread is on or last ran on, without a
 	 * system call (vmm_vcpu_pcpu); -1: unknown, then procfs is read. */
 	int (*vcpu_pcpu)(void *arg, int vcpu);

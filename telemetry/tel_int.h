@@ -131,6 +131,8 @@ struct tel_prom_in {
 	const uint64_t *kind_apply_ns;
 	int nr_kinds;
 	const struct tel_held *held;  /* NULL: no loop */
+	const char *const *vcpu_vm;   /* per vCPU: its VM's name; NULL: vm */
+	const int *vcpu_idx;          /* per vCPU: its index in that VM; NULL: i */
 	uint64_t samples_total, http_cpu_ns, sampler_cpu_ns;
 	uint64_t period_ns;
 };
@@ -173,6 +175,10 @@ struct tel {
 	int vm_idx[8];
 	bool vm_ok;
 	bool vm_level_na;          /* a target without VM-level KVM stats (the agent) */
+	bool vcpu_labels;          /* the target names each vCPU's VM (the agent) */
+	char vcpu_vm[TEL_MAX_VCPUS][72];
+	const char *vcpu_vm_ptr[TEL_MAX_VCPUS];
+	int vcpu_idx[TEL_MAX_VCPUS];
 	const struct tel_hw_ops *hw_ops;
 	struct tel_hw *hw;
 	enum tel_source hw_src;

@@ -14,6 +14,7 @@
 
 #include "common/util.h"
 #include "tests/lib/bg_avmm.h"
+#include "tests/lib/httpget.h"
 #include "tests/lib/run_helpers.h"
 #include "vmm-core/vmm.h"
 
@@ -316,4 +317,37 @@ Test(agent, three_vms_on_two_cores_settle_with_bounded_moves)
 	cr_log_info("%d plan changes in 20 s", changes);
 	cr_assert_leq(changes, 3, "%d plan changes in 20 s: over the 6 a minute bound", changes);
 	cr_assert(last[0] >= 0 || last[1] >= 0 || last[2] >= 0, "no vCPU was ever placed");
+}
+
+/* The agent's per-vCPU series carry each VM's own name and vCPU index, as a
+ * VM's own avmm would export them. */
+Test(agent, metrics_name_each_vm)
+{
+	char log[160], metrics[32], *body = NULL;
+	const char *args[] = { "agent", "--metrics", metrics, NULL };
+	pid_t tids[4];
+	int port = 22000 + getpid() % 20000;
+
+	bg_prepare(&b);
+	snprintf(metrics, sizeof(metrics), "127.0.0.1:%d", port);
+	snprintf(log, sizeof(log), "%s/agent.log", b.dir);
+	snprintf(agent_sock, sizeof(agent_sock), "%s/agent.sock", b.run_dir);
+	b.pid = spawn(log, -1, args);
+	for (int i = 0; i < 250 && vmm_ctl_call(agent_sock, NULL, NULL); i++)
+		util_sleep_ns(20000000);
+	start_vm(0, "alpha", -1, 10, false);
+	start_vm(1, "beta", -1, 10, false);
+	cr_assert(wait_vms(2, tids, 4, 5000));
+	for (int i = 0; i < 50; i++) {
+		free(body);
+		body = NULL;
+		util_sleep_ns(100000000);
+		if (http_get(port, "/metrics", &body, NULL, 0) == 200 &&
+		    strstr(body, "avmm_vcpu_pcpu{vm=\"alpha\",vcpu=\"0\"") &&
+		    strstr(body, "avmm_vcpu_pcpu{vm=\"beta\",vcpu=\"0\""))
+			break;
+	}
+	cr_assert(body && strstr(body, "avmm_vcpu_pcpu{vm=\"alpha\",vcpu=\"0\"") &&
+		  strstr(body, "avmm_vcpu_pcpu{vm=\"beta\",vcpu=\"0\""), "%s", body ? body : "");
+	free(body);
 }
