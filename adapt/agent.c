@@ -1,25 +1,18 @@
-/* The node agent (`avmm agent`): one control loop for every VM on the
- * machine. VMs register over the agent socket with their vCPU thread ids and
- * KVM stats fds; the agent's main thread takes their pidfds and fds, watches
- * for their end, and rebuilds telemetry and the loop over the composite of
- * all their vCPUs, so that coremap plans them jointly and one power cap
- * serves the machine. */
+/* The node agent (`avmm agent`): the VM table and the commands on the agent
+ * socket (register, unregister, hello, list, profile, stat). VMs register
+ * with their vCPU thread ids and KVM stats fds; agent_run.c turns them into
+ * one plan. */
 #include <errno.h>
 #include <jansson.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#include "adapt/place.h"
 #include "adapt/session_int.h"
 #include "common/hoststate.h"
 #include "common/util.h"
-
-#define AGENT_SETTLE_MS 250   /* registrations closer than this share a rebuild */
 
 void adapt_agent_socket_path(const struct adapt_session_cfg *cfg, char *out, size_t len)
 {
@@ -29,7 +22,7 @@ void adapt_agent_socket_path(const struct adapt_session_cfg *cfg, char *out, siz
 		snprintf(out, len, "%s/agent.sock", util_run_dir());
 }
 
-static void wake(struct adapt_agent *a)
+void adapt_agent_wake(struct adapt_agent *a)
 {
 	uint64_t one = 1;
 
@@ -60,7 +53,7 @@ static int find_vm(const struct adapt_agent *a, pid_t pid)
 	return -1;
 }
 
-static void drop_vm(struct adapt_agent *a, int i)
+void adapt_agent_drop_vm(struct adapt_agent *a, int i)
 {
 	struct agent_vm *v = &a->vm[i];
 
@@ -120,7 +113,7 @@ static char *cmd_register(const char *req, const struct vmm_ctl_peer *peer, void
 	pthread_mutex_lock(&a->lock);
 	i = find_vm(a, v.pid);
 	if (i >= 0)
-		drop_vm(a, i); /* registered again (e.g. after an agent restart): replace */
+		adapt_agent_drop_vm(a, i); /* registered again (e.g. after an agent restart): replace */
 	for (i = 0; i < a->nr_vms; i++)
 		if (!strcmp(a->vm[i].name, v.name)) {
 			/* two VMs of one name: the metrics need them apart */
@@ -137,7 +130,7 @@ static char *cmd_register(const char *req, const struct vmm_ctl_peer *peer, void
 	a->vm[a->nr_vms++] = v;
 	a->generation++;
 	pthread_mutex_unlock(&a->lock);
-	wake(a);
+	adapt_agent_wake(a);
 	util_info("agent: VM %s (pid %d, %d vCPU%s) registered", v.name, (int)v.pid, v.nr_vcpus,
 		  v.nr_vcpus > 1 ? "s" : "");
 	return dump(json_pack("{s:b,s:s}", "ok", 1, "profile", s->profile.name), err);
@@ -159,10 +152,10 @@ static char *cmd_hello(const char *req, const struct vmm_ctl_peer *peer, void *a
 	pthread_mutex_lock(&a->lock);
 	i = find_vm(a, pid);
 	if (bye && i >= 0)
-		drop_vm(a, i);
+		adapt_agent_drop_vm(a, i);
 	pthread_mutex_unlock(&a->lock);
 	if (bye && i >= 0)
-		wake(a);
+		adapt_agent_wake(a);
 	return dump(json_pack("{s:b,s:b,s:s}", "ok", 1, "known", i >= 0 && !bye, "profile",
 			      s->profile.name), err);
 }
@@ -281,170 +274,9 @@ void adapt_agent_exit(struct adapt_session *s)
 		return;
 	pthread_mutex_lock(&a->lock);
 	while (a->nr_vms)
-		drop_vm(a, a->nr_vms - 1);
+		adapt_agent_drop_vm(a, a->nr_vms - 1);
 	pthread_mutex_unlock(&a->lock);
 	close(a->wake_fd);
 	free(a);
 	s->agent = NULL;
-}
-
-/* ---- the composite target: slot i is one vCPU of one registered VM ---- */
-
-static int slot_stats_fd(void *arg, int i)
-{
-	return ((struct adapt_agent *)arg)->slot[i].stats_fd;
-}
-
-static pid_t slot_tid(void *arg, int i)
-{
-	return ((struct adapt_agent *)arg)->slot[i].tid;
-}
-
-static pid_t slot_pid(void *arg, int i)
-{
-	return ((struct adapt_agent *)arg)->slot[i].pid;
-}
-
-static const char *slot_vm(void *arg, int i)
-{
-	return ((struct adapt_agent *)arg)->slot[i].vm;
-}
-
-static int slot_index(void *arg, int i)
-{
-	return ((struct adapt_agent *)arg)->slot[i].vcpu;
-}
-
-/* On the main thread: a pidfd for the VM, copies of its KVM stats fds. */
-static void attach(struct agent_vm *v)
-{
-	v->attached = true;
-	v->pidfd = (int)syscall(SYS_pidfd_open, v->pid, 0);
-	if (v->pidfd < 0) {
-		util_warn("agent: VM %s (pid %d): pidfd_open: %s: its end will be noticed only "
-			  "when it unregisters", v->name, (int)v->pid, strerror(errno));
-		return;
-	}
-	for (int k = 0; k < v->nr_vcpus; k++) {
-		if (v->remote_fd[k] < 0)
-			continue;
-		v->stats_fd[k] = (int)syscall(SYS_pidfd_getfd, v->pidfd, v->remote_fd[k], 0);
-		if (v->stats_fd[k] < 0 && k == 0)
-			util_warn("agent: VM %s: its KVM statistics are out of reach (pidfd_getfd: "
-				  "%s); thread figures still come from /proc", v->name,
-				  strerror(errno));
-	}
-}
-
-/* Telemetry and the loop anew over every registered vCPU (lock held). */
-static int rebuild(struct adapt_session *s)
-{
-	struct adapt_agent *a = s->agent;
-	struct tel_target tg = { .vcpu_stats_fd = slot_stats_fd, .vcpu_tid = slot_tid,
-				 .vcpu_pid = slot_pid, .vcpu_vm = slot_vm,
-				 .vcpu_index = slot_index, .arg = a };
-	int n = 0, rc;
-
-	if (s->driver) {
-		adapt_driver_get_profile(s->driver, &s->profile); /* a switch stays */
-		adapt_driver_stop(s->driver);
-	}
-	adapt_session_loop_exit(s);
-	adapt_session_tel_close(s);
-	for (int i = 0; i < a->nr_vms; i++)
-		for (int k = 0; k < a->vm[i].nr_vcpus && n < TEL_MAX_VCPUS; k++)
-		{
-			a->slot[n] = (struct agent_slot){ a->vm[i].pid, a->vm[i].tid[k], k,
-							  a->vm[i].stats_fd[k], "" };
-			snprintf(a->slot[n++].vm, sizeof(a->slot[0].vm), "%s", a->vm[i].name);
-		}
-	a->nr_slots = n;
-	if (!n) {
-		util_info("agent: no VM registered; waiting");
-		return 0;
-	}
-	tg.nr_vcpus = n;
-	rc = adapt_session_tel_open(s, &tg);
-	if (!rc)
-		rc = adapt_session_loop_init(s);
-	/* a fixed strategy (pack, spread, explicit) places at once, not by ticks */
-	if (!rc && adapt_place_is_fixed(&s->profile))
-		adapt_driver_place(s->driver, n, util_now_ns(), "placement of the registered VMs");
-	if (!rc)
-		rc = adapt_driver_start(s->driver);
-	if (rc)
-		util_err("agent: cannot drive the %d vCPU(s) registered: %s", n, strerror(-rc));
-	else
-		util_info("agent: planning %d vCPU(s) of %d VM(s) jointly under profile %s", n,
-			  a->nr_vms, s->profile.name);
-	return rc;
-}
-
-int adapt_agent_run(struct adapt_session *s)
-{
-	struct adapt_agent *a = s->agent;
-	uint64_t built = 0, junk;
-	int rc = 0;
-
-	util_info("agent: listening on %s", s->socket);
-	for (;;) {
-		struct pollfd p[AGENT_MAX_VMS + 1] = { { a->wake_fd, POLLIN, 0 } };
-		pid_t ended[AGENT_MAX_VMS];
-		int n = 1, nr_ended = 0;
-
-		pthread_mutex_lock(&a->lock);
-		for (int i = 0; i < a->nr_vms; i++)
-			p[n++] = (struct pollfd){ a->vm[i].pidfd, POLLIN, 0 };
-		pthread_mutex_unlock(&a->lock);
-		if (poll(p, (nfds_t)n, 1000) < 0 && errno != EINTR)
-			return -errno;
-		if (read(a->wake_fd, &junk, sizeof(junk)) > 0) {
-			/* VMs started together register together: one plan for them,
-			 * not one per registration (each rebuild starts the loop anew) */
-			struct pollfd more = { a->wake_fd, POLLIN, 0 };
-
-			while (poll(&more, 1, AGENT_SETTLE_MS) > 0 &&
-			       read(a->wake_fd, &junk, sizeof(junk)) > 0)
-				;
-		}
-		for (int i = 1; i < n; i++)
-			if (p[i].fd >= 0 && (p[i].revents & (POLLIN | POLLHUP)))
-				ended[nr_ended++] = (pid_t)p[i].fd;
-		pthread_mutex_lock(&a->lock);
-		if (a->stop) {
-			pthread_mutex_unlock(&a->lock);
-			break;
-		}
-		for (int e = 0; e < nr_ended; e++)
-			for (int i = 0; i < a->nr_vms; i++)
-				if (a->vm[i].pidfd == (int)ended[e]) {
-					util_info("agent: VM %s (pid %d) ended: dropped from the plan",
-						  a->vm[i].name, (int)a->vm[i].pid);
-					drop_vm(a, i);
-					break;
-				}
-		for (int i = 0; i < a->nr_vms; i++)
-			if (!a->vm[i].attached)
-				attach(&a->vm[i]);
-		if (a->generation != built) {
-			built = a->generation;
-			rc = rebuild(s);
-		}
-		pthread_mutex_unlock(&a->lock);
-	}
-	pthread_mutex_lock(&a->lock);
-	if (s->driver)
-		adapt_driver_stop(s->driver);
-	adapt_session_loop_exit(s);
-	adapt_session_tel_close(s);
-	pthread_mutex_unlock(&a->lock);
-	return rc;
-}
-
-void adapt_agent_stop(struct adapt_session *s)
-{
-	pthread_mutex_lock(&s->agent->lock);
-	s->agent->stop = true;
-	pthread_mutex_unlock(&s->agent->lock);
-	wake(s->agent);
 }

@@ -98,6 +98,8 @@ void adapt_session_tel_close(struct adapt_session *s);
 int adapt_agent_init(struct adapt_session *s);
 void adapt_agent_exit(struct adapt_session *s);
 void adapt_agent_stop(struct adapt_session *s);
+void adapt_agent_wake(struct adapt_agent *a);            /* the main thread */
+void adapt_agent_drop_vm(struct adapt_agent *a, int i);  /* lock held */
 
 /* agent_link.c: register with the agent after the vCPUs start; watch it. */
 int adapt_link_start(struct adapt_session *s);

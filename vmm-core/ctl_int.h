@@ -53,6 +53,8 @@ int ctl_client_append(struct ctl_client *c, const char *text);
 /* Queues {"ok":false,"error":msg}; on failure the client is closed. */
 void ctl_client_error(struct ctl_client *c, const char *msg);
 void *ctl_thread(void *arg);
+/* path into a sockaddr_un; -ENAMETOOLONG (logged) when it does not fit. */
+int ctl_make_addr(const char *path, struct sockaddr_un *sa);
 bool ctl_peer_allowed(const struct vmm_ctl *ctl, const struct vmm_ctl_peer *peer);
 
 #endif
