@@ -160,18 +160,16 @@ static char *cmd_hello(const char *req, const struct vmm_ctl_peer *peer, void *a
 			      s->profile.name), err);
 }
 
-/* The CPU a thread is on (field 39 of its stat), -1 when unknown. */
+/* The CPU a thread is on (its procfs stat), -1 when unknown. */
 static int thread_cpu(pid_t pid, pid_t tid)
 {
-	char path[64], buf[1024], *p;
-	int field;
+	char path[64], buf[1024];
+	int cpu = -1;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-	if (util_read_file(NULL, path, buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')')))
+	if (util_read_file(NULL, path, buf, sizeof(buf)) <= 0 || tel_parse_stat_cpu(buf, &cpu))
 		return -1;
-	for (field = 2; p && field < 39; field++)
-		p = strchr(p + 1, ' ');
-	return p ? atoi(p + 1) : -1;
+	return cpu;
 }
 
 /* {"cmd":"list"}: the machine's VMs, where each vCPU runs, the loop. */

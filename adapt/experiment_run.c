@@ -215,7 +215,6 @@ int adapt_cli_experiment(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	enum util_sandbox_mode mode;
 	struct exp_ctx *c;
 	bool check = false;
 	int o, rc;
@@ -232,12 +231,10 @@ int adapt_cli_experiment(int argc, char **argv)
 		case 'n': c->dry_run = true; break;
 		case 'q': c->quiet = true; break;
 		case 'S':
-			if (util_sandbox_parse_mode(optarg, &mode)) {
-				util_err("--seccomp '%s': expected off, log or kill", optarg);
+			if (util_sandbox_set_mode_arg(optarg)) {
 				free(c);
 				return 2;
 			}
-			util_sandbox_set_mode(mode);
 			break;
 		case 'h': usage(stdout); free(c); return 0;
 		default: usage(stderr); free(c); return 2;

@@ -65,7 +65,7 @@ static int parse(int argc, char **argv, struct adapt_session_cfg *c)
 		case 'n': c->dry_run = true; break;
 		case 'f': c->fsroot = optarg; break;
 		case 'S':
-			if (cli_opt_seccomp(optarg))
+			if (util_sandbox_set_mode_arg(optarg))
 				return 2;
 			break;
 		case 'h': usage(stdout); return 0;

@@ -32,7 +32,6 @@ int cli_signals_end(struct cli_signals *w);
 
 /* Shared options: 0, or 2 (the exit status) after saying what is wrong. */
 struct adapt_session_cfg;
-int cli_opt_seccomp(const char *arg);
 int cli_opt_trace(struct adapt_session_cfg *c, const char *arg);
 
 #endif

@@ -192,7 +192,7 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 		case 'f': sc->fsroot = optarg; break;
 		case 'r': sc->run_id = optarg; break;
 		case 'S':
-			if (cli_opt_seccomp(optarg))
+			if (util_sandbox_set_mode_arg(optarg))
 				return 2;
 			break;
 		case 'h': run_usage(stdout); return 0;

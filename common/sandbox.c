@@ -52,6 +52,18 @@ int util_sandbox_parse_mode(const char *s, enum util_sandbox_mode *out)
 	return 0;
 }
 
+int util_sandbox_set_mode_arg(const char *arg)
+{
+	enum util_sandbox_mode mode;
+
+	if (util_sandbox_parse_mode(arg, &mode)) {
+		util_err("--seccomp '%s': expected off, log or kill", arg);
+		return -EINVAL;
+	}
+	util_sandbox_set_mode(mode);
+	return 0;
+}
+
 void util_sandbox_set_mode(enum util_sandbox_mode mode)
 {
 	__atomic_store_n(&sb_mode, mode, __ATOMIC_RELEASE);

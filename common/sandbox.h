@@ -48,6 +48,8 @@ enum util_sandbox_mode { UTIL_SANDBOX_OFF, UTIL_SANDBOX_LOG, UTIL_SANDBOX_KILL }
 
 /* "off", "log", "kill" -> mode; -EINVAL otherwise. */
 int util_sandbox_parse_mode(const char *s, enum util_sandbox_mode *out);
+/* --seccomp ARG: parse and set the mode, or say what is wrong (-EINVAL). */
+int util_sandbox_set_mode_arg(const char *arg);
 void util_sandbox_set_mode(enum util_sandbox_mode mode);
 enum util_sandbox_mode util_sandbox_get_mode(void);
 const char *util_sandbox_kind_name(enum util_sandbox_kind kind);
