@@ -64,12 +64,24 @@ static pid_t spawn(const char *log, int cpu, const char *const args[])
 	return pid;
 }
 
-static void start_agent(const char *profile, bool fake_power)
+/* The agent under profile, on the fake powercap tree when fake_power, with
+ * --metrics when metrics is not NULL; waits until it answers. */
+static void start_agent(const char *profile, bool fake_power, const char *metrics)
 {
+	const char *args[12] = { "-v", "agent", "--profile", profile };
 	char log[160];
-	const char *args[] = { "-v", "agent", "--profile", profile, fake_power ? "--fsroot" : NULL,
-			       b.fsroot, "--energy", "powercap", NULL };
+	int n = 4;
 
+	if (metrics) {
+		args[n++] = "--metrics";
+		args[n++] = metrics;
+	}
+	if (fake_power) {
+		args[n++] = "--fsroot";
+		args[n++] = b.fsroot;
+		args[n++] = "--energy";
+		args[n++] = "powercap";
+	}
 	snprintf(log, sizeof(log), "%s/agent.log", b.dir);
 	snprintf(agent_sock, sizeof(agent_sock), "%s/agent.sock", b.run_dir);
 	unlink(agent_sock);
@@ -145,7 +157,7 @@ Test(agent, two_vms_on_one_core_end_apart_without_ping_pong)
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		cr_skip_test("needs 2 CPUs (this machine has 1)");
 	bg_prepare(&b);
-	start_agent("performance", false);
+	start_agent("performance", false, NULL);
 	start_vm(0, "vm1", 0, 12, false);
 	start_vm(1, "vm2", 0, 12, false);
 	cr_assert(wait_vms(2, tids, 4, 5000), "the VMs did not both register");
@@ -175,7 +187,7 @@ Test(agent, a_vm_that_ends_is_dropped_and_no_agent_opts_out)
 	int st;
 
 	bg_prepare(&b);
-	start_agent("balanced", false);
+	start_agent("balanced", false, NULL);
 	start_vm(0, "short", -1, 1, false);
 	cr_assert(wait_vms(1, tids, 4, 5000), "the VM did not register");
 	waitpid(vm_pid[0], &st, 0);
@@ -197,7 +209,7 @@ Test(agent, a_vm_falls_back_to_its_own_loop_and_comes_back)
 	int st;
 
 	bg_prepare(&b);
-	start_agent("balanced", false);
+	start_agent("balanced", false, NULL);
 	start_vm(0, "lasting", -1, 20, false);
 	cr_assert(wait_vms(1, tids, 4, 5000));
 	kill(b.pid, SIGKILL);
@@ -214,7 +226,7 @@ Test(agent, a_vm_falls_back_to_its_own_loop_and_comes_back)
 	}
 	cr_assert(text, "the VM did not say it runs its own loop when the agent went");
 	free(text);
-	start_agent("balanced", false);
+	start_agent("balanced", false, NULL);
 	cr_assert(wait_vms(1, tids, 4, 5000), "the VM did not register again with a new agent");
 	kill(vm_pid[0], SIGTERM);
 	waitpid(vm_pid[0], &st, 0);
@@ -227,7 +239,7 @@ Test(agent, only_a_vm_registers_itself)
 	char *ans = NULL, req[256];
 
 	bg_prepare(&b);
-	start_agent("balanced", false);
+	start_agent("balanced", false, NULL);
 	snprintf(req, sizeof(req), "{\"cmd\":\"register\",\"name\":\"fake\",\"pid\":1,"
 		 "\"vcpus\":[{\"tid\":1,\"stats_fd\":3}]}");
 	cr_assert_eq(vmm_ctl_call(agent_sock, req, &ans), 0);
@@ -246,7 +258,7 @@ Test(agent, the_agent_owns_the_power_cap_and_restores_it)
 	int st;
 
 	bg_prepare(&b);
-	start_agent("powercap", true);
+	start_agent("powercap", true, NULL);
 	start_vm(0, "capped", -1, 30, false);
 	cr_assert(wait_vms(1, tids, 4, 5000));
 	cr_assert(wait_capped(&b, 15000), "the agent never set the cap");
@@ -256,12 +268,12 @@ Test(agent, the_agent_owns_the_power_cap_and_restores_it)
 	cr_assert_eq(st, 0, "agent exit status %d", st);
 	cr_assert_eq(fake_limit_uw(&b), 200000000, "the agent did not put the limit back");
 	/* killed: the next agent repairs it */
-	start_agent("powercap", true);
+	start_agent("powercap", true, NULL);
 	cr_assert(wait_capped(&b, 15000), "the new agent never set the cap");
 	kill(b.pid, SIGKILL);
 	bg_wait(&b, 5000);
 	cr_assert_eq(fake_limit_uw(&b), 150000000);
-	start_agent("balanced", true);
+	start_agent("balanced", true, NULL);
 	for (int i = 0; i < 40 && fake_limit_uw(&b) != 200000000; i++)
 		util_sleep_ns(50000000);
 	cr_assert_eq(fake_limit_uw(&b), 200000000, "a new agent did not repair the killed one's cap");
@@ -296,7 +308,7 @@ Test(agent, three_vms_on_two_cores_settle_with_bounded_moves)
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		cr_skip_test("needs 2 CPUs (this machine has 1)");
 	bg_prepare(&b);
-	start_agent("performance", false);
+	start_agent("performance", false, NULL);
 	start_vm(0, "t1", 0, 30, false);
 	start_vm(1, "t2", 0, 30, false);
 	start_vm(2, "t3", 0, 30, false);
@@ -323,18 +335,13 @@ Test(agent, three_vms_on_two_cores_settle_with_bounded_moves)
  * VM's own avmm would export them. */
 Test(agent, metrics_name_each_vm)
 {
-	char log[160], metrics[32], *body = NULL;
-	const char *args[] = { "agent", "--metrics", metrics, NULL };
+	char metrics[32], *body = NULL;
 	pid_t tids[4];
 	int port = 22000 + getpid() % 20000;
 
 	bg_prepare(&b);
 	snprintf(metrics, sizeof(metrics), "127.0.0.1:%d", port);
-	snprintf(log, sizeof(log), "%s/agent.log", b.dir);
-	snprintf(agent_sock, sizeof(agent_sock), "%s/agent.sock", b.run_dir);
-	b.pid = spawn(log, -1, args);
-	for (int i = 0; i < 250 && vmm_ctl_call(agent_sock, NULL, NULL); i++)
-		util_sleep_ns(20000000);
+	start_agent("balanced", false, metrics);
 	start_vm(0, "alpha", -1, 10, false);
 	start_vm(1, "beta", -1, 10, false);
 	cr_assert(wait_vms(2, tids, 4, 5000));

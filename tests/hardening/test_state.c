@@ -96,19 +96,28 @@ Test(state, records_then_clear_removes_the_file)
 	free(text);
 }
 
-Test(state, repair_of_a_dead_process_restores_and_removes)
+/* A state folder with the fake limit at 150 W; fills the limit file's path
+ * and the path of the state file of a dead pid 1 (not written yet). */
+static void dead_state(char *limit, size_t llen, char *file, size_t flen)
 {
-	char sdir[128], file[160], limit[160], text[1024], buf[64];
+	char sdir[128];
 
 	snprintf(sdir, sizeof(sdir), "%s/state", dir);
 	mkdir(sdir, 0700);
-	snprintf(limit, sizeof(limit), "%s/fk/sys/class/powercap/intel-rapl:0/"
-		 "constraint_0_power_limit_uw", dir);
+	snprintf(limit, llen, "%s/fk/sys/class/powercap/intel-rapl:0/constraint_0_power_limit_uw",
+		 dir);
 	put_file(limit, "150000000\n", 0644);
+	snprintf(file, flen, "%s/1.state", sdir);
+}
+
+Test(state, repair_of_a_dead_process_restores_and_removes)
+{
+	char file[160], limit[160], text[1024], buf[64];
+
+	dead_state(limit, sizeof(limit), file, sizeof(file));
 	/* pid 1 with a start time it never had: a process that is gone */
 	snprintf(text, sizeof(text), "avmm-state 1\npid 1 999999999\nname old\nfile %s 200000000\n"
 		 "file /etc/hostname 1\naffinity 1 999999999 0\n", limit);
-	snprintf(file, sizeof(file), "%s/1.state", sdir);
 	put_file(file, text, 0600);
 	cr_assert_lt(util_state_repair(dir, report, sizeof(report)), 0,
 		     "a record outside powercap must count as an error");
@@ -127,15 +136,10 @@ Test(state, repair_of_a_dead_process_restores_and_removes)
 
 Test(state, a_state_file_others_can_write_is_refused)
 {
-	char sdir[128], file[160], limit[160], text[512], buf[64];
+	char file[160], limit[160], text[512], buf[64];
 
-	snprintf(sdir, sizeof(sdir), "%s/state", dir);
-	mkdir(sdir, 0700);
-	snprintf(limit, sizeof(limit), "%s/fk/sys/class/powercap/intel-rapl:0/"
-		 "constraint_0_power_limit_uw", dir);
-	put_file(limit, "150000000\n", 0644);
+	dead_state(limit, sizeof(limit), file, sizeof(file));
 	snprintf(text, sizeof(text), "avmm-state 1\npid 1 999999999\nname x\nfile %s 5\n", limit);
-	snprintf(file, sizeof(file), "%s/1.state", sdir);
 	put_file(file, text, 0666);
 	cr_assert_lt(util_state_repair(dir, report, sizeof(report)), 0);
 	cr_assert(strstr(report, "mode 0600"), "%s", report);
