@@ -67,7 +67,10 @@ struct adapt_change {
 	union {
 		struct { int nr; int pcpu[ADAPT_MAX_VCPUS]; } coremap; /* OS CPU per vCPU, -1 = unpinned */
 		struct { int policy; int node; } bankmap;   /* enum pol_bankmap_policy, node -1 = any */
-		struct { int mode; } paging;                /* enum adapt_paging_mode */
+		/* mode: enum adapt_paging_mode (host-wide; live only where
+		 * env.paging_live_switch); backing: enum pgmode_page, the page
+		 * size backing guest RAM (PGMODE_PAGE_KEEP: unchanged) */
+		struct { int mode; int backing; } paging;
 		struct { double cap_w; } energy;            /* 0 = remove the cap */
 	} u;
 };

@@ -29,7 +29,7 @@ bool adapt_change_same(const struct adapt_change *a, const struct adapt_change *
 	case ADAPT_BANKMAP:
 		return a->u.bankmap.policy == b->u.bankmap.policy && a->u.bankmap.node == b->u.bankmap.node;
 	case ADAPT_PAGING:
-		return a->u.paging.mode == b->u.paging.mode;
+		return a->u.paging.mode == b->u.paging.mode && a->u.paging.backing == b->u.paging.backing;
 	case ADAPT_ENERGY:
 		return fabs(a->u.energy.cap_w - b->u.energy.cap_w) < 0.5;
 	default:
