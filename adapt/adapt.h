@@ -153,6 +153,10 @@ struct adapt_out {
 	 * period_ms */
 	uint64_t next_period_ns;
 	bool changed;
+	/* the paging-mode cost model's estimate this tick (have_paging false
+	 * when paging-mode is disabled in the profile) */
+	bool have_paging;
+	struct tel_paging_estimate paging;
 };
 
 struct adapt_state;
@@ -172,6 +176,14 @@ struct adapt_env {
 	int nr_pu_busy;
 	int paging_mode;                     /* enum adapt_paging_mode, now */
 	bool paging_live_switch;             /* the backend can switch while running */
+	/* paging-mode's live lever (the page size backing guest RAM, through
+	 * MADV_COLLAPSE) and why not; whether the next run could be nested; the
+	 * calibrated cost of one paging exit (0: not calibrated, the profile's
+	 * default is used and said so) */
+	bool paging_collapse;
+	char paging_collapse_why[160];
+	bool paging_nested_available;
+	double paging_exit_cost_ns;
 	bool dry_run;                        /* decisions are not carried out: hold dry-run */
 	/* Replace a built-in proposal source (NULL: built-in). */
 	adapt_propose_fn propose[ADAPT_KIND_COUNT];
@@ -324,6 +336,9 @@ struct adapt_driver_cfg {
 	 * reason, the tick's hold) and the period it now samples at. May be NULL. */
 	void (*held)(void *arg, const struct tel_held *h);
 	void *held_arg;
+	/* After each tick with an estimate (adapt_out.have_paging). May be NULL. */
+	void (*paging)(void *arg, const struct tel_paging_estimate *e);
+	void *paging_arg;
 	const char *const *profile_dirs;                   /* for the ctl command */
 	int nr_profile_dirs;
 };

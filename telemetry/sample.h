@@ -78,6 +78,35 @@ struct tel_energy_sample {
 				      * CPU time, cumulative; 0: no attribution */
 };
 
+/* How guest RAM is backed, and the live page-size actuator's progress
+ * (filled by the session's sample hook; valid false: not read this tick). */
+struct tel_paging_sample {
+	bool valid;
+	uint64_t ram_bytes, rss_bytes;          /* guest RAM mapped / resident */
+	uint64_t bytes_4k, bytes_2m, bytes_1g;  /* resident, by backing page size */
+	int target;                             /* enum pgmode_page being worked toward, 0 none */
+	bool busy;                              /* the worker is promoting or demoting */
+	uint64_t ranges_total, ranges_done;     /* 2 MiB ranges of the request */
+	uint64_t collapse_ok, collapse_errors;  /* cumulative */
+	double mem_available_pct;               /* host MemAvailable / MemTotal; < 0 unknown */
+	char why[160];                          /* when !valid, or the last error */
+};
+
+/* The paging-mode cost model's estimate after one tick (filled by the loop,
+ * exported by telemetry). Parts: shadow (time in paging exits), walk (time
+ * in TLB-miss walks), now (the total), alt_2m / alt_4k (the current mode
+ * with that backing), alt_mode (the other host mode, next run). */
+enum { TEL_PG_SHADOW, TEL_PG_WALK, TEL_PG_NOW, TEL_PG_ALT_2M, TEL_PG_ALT_4K, TEL_PG_ALT_MODE,
+       TEL_PG_PARTS };
+struct tel_paging_estimate {
+	uint64_t t_ns;
+	struct { bool valid; double pct; char why[160]; } part[TEL_PG_PARTS];
+	char want[8];          /* "keep", "4k", "2m" */
+	char want_mode[8];     /* "shadow", "nested", "unknown": for the next run */
+	char reason[192];
+	char recommend[192];
+};
+
 struct tel_sample {
 	uint64_t seq;
 	uint64_t t_ns;               /* CLOCK_MONOTONIC */
@@ -85,6 +114,7 @@ struct tel_sample {
 	int nr_vcpus;
 	struct tel_vm_sample vm;
 	struct tel_energy_sample energy;
+	struct tel_paging_sample paging;
 	struct tel_source_status src[TEL_SRC_COUNT];
 	/* added by telemetry: its own cost */
 	uint64_t tel_cpu_ns;         /* telemetry's CPU time, cumulative: the samples
