@@ -104,6 +104,16 @@ struct pol_profile {
 		double tlb_misses_per_kinstr_high; /* above: favour shadow paging */
 		double paging_exits_per_s_high;    /* above: favour nested paging */
 		bool allow_live_switch;
+		/* the cost model (pgmode_params) and the live actuator */
+		double exit_cost_ns;            /* one paging exit until calibrated */
+		double nested_walk_factor;      /* 2-D walk / native walk, 4 KiB backing */
+		double nested_walk_factor_2m;   /* the same, 2 MiB backing */
+		double walk_share_2m_factor;    /* walk cycles left with 2 MiB backing */
+		double min_gain_pct;            /* smallest predicted gain worth a change */
+		double mem_available_low_pct;   /* below: back guest RAM with 4 KiB */
+		double promote_quota_mib_per_s; /* promotion/demotion rate, 0 = none */
+		int backing;                    /* enum pgmode_page at start: 0 keep (hint or
+						 * --mem-backing), 4k, 2m */
 	} paging;
 	struct {
 		double cap_step_w, cap_min_w, cap_max_w;
