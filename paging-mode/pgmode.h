@@ -182,6 +182,12 @@ int pgmode_hint_save(const char *dir, const struct pgmode_hint *h);
  * Refuses (-EBUSY) while VMs run (names them in why), -EOPNOTSUPP on hosts
  * without the parameter. */
 int pgmode_host_mode_set(const char *fsroot, enum pgmode_mode m, char *why, size_t len);
+/* The same with the command runner injected (tests record the modprobe
+ * commands on a fake tree): run(argv, arg, why, len) runs argv (NULL-ended)
+ * and returns 0, or -errno / a positive exit status with the reason in why. */
+typedef int (*pgmode_run_fn)(const char *const *argv, void *arg, char *why, size_t len);
+int pgmode_host_mode_set_run(const char *fsroot, enum pgmode_mode m, pgmode_run_fn run,
+			     void *arg, char *why, size_t len);
 
 /* ---- the live actuator --------------------------------------------------- */
 
