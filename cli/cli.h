@@ -9,11 +9,19 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 int cli_run(int argc, char **argv);      /* avmm run */
 int cli_restore(int argc, char **argv);  /* avmm restore */
 int cli_agent(int argc, char **argv);    /* avmm agent */
 int cli_list(int argc, char **argv);     /* avmm list */
+int cli_paging(int argc, char **argv);   /* avmm paging [calibrate|host-mode] */
+int cli_paging_calibrate(int argc, char **argv);
+/* `avmm paging --name VM|--socket PATH`: 0, 1 (no answer or refused) or 2. */
+int cli_paging_vm(const char *name, const char *sock, bool as_json);
+/* The answer of {"cmd":"paging"} as the table `avmm paging --name` prints;
+ * -EINVAL when it is not a JSON object. */
+int cli_paging_render_vm(const char *answer, FILE *f);
 
 /* SIGINT, SIGTERM, SIGHUP, SIGQUIT call stop(arg) on one thread; block them
  * before any thread starts; end returns the first stopping signal or 0. */

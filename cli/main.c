@@ -29,6 +29,7 @@ static const struct subcommand commands[] = {
 	{ "experiment", adapt_cli_experiment, "run an experiment file" },
 	{ "restore", cli_restore, "put back power limits and pinning a killed avmm left" },
 	{ "agent", cli_agent, "the node agent: one control loop for every VM on this machine" },
+	{ "paging", cli_paging, "the host's paging modes and levers; a VM's page-size backing" },
 	{ "list", cli_list, "list the VMs the node agent drives and where their vCPUs run" },
 };
 
