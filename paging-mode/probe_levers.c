@@ -105,7 +105,7 @@ static void pool_lever(struct pgmode_lever *l, const struct pgmode_host *h, uint
 
 static void split_lever(struct pgmode_host *h, const struct pgmode_probe_facts *f)
 {
-	static const char *const later = "demotion then relies on MADV_NOHUGEPAGE and the "
+	static const char *const later = "without it, demotion relies on MADV_NOHUGEPAGE and the "
 		"kernel splitting pages lazily";
 
 	switch (f->split) {
