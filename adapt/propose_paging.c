@@ -23,12 +23,6 @@
 
 #define PAGING_SWITCH_COST_NS 10000000ull
 
-static bool prefers_energy(const struct pol_profile *g)
-{
-	return g->objective == POL_OBJ_ENERGY || g->objective == POL_OBJ_EDP ||
-	       (g->objective == POL_OBJ_WEIGHTED && g->weight_energy >= g->weight_performance);
-}
-
 static bool all_hw(const struct tel_sample *s)
 {
 	int i;
@@ -163,7 +157,7 @@ void adapt_paging_estimate(const struct pol_profile *g, const struct adapt_env *
 	snprintf(in.collapse_why, sizeof(in.collapse_why), "%s",
 		 env->paging_collapse_why[0] ? env->paging_collapse_why : "the host did not report it");
 	in.mem_available_pct = s->paging.valid ? s->paging.mem_available_pct : -1;
-	in.prefer_energy = prefers_energy(g);
+	in.prefer_energy = adapt_prefers_energy(g);
 	pgmode_estimate(&p, &in, e);
 }
 
