@@ -223,6 +223,13 @@ struct adapt_state {
 	bool have_smooth;
 	double llc[ADAPT_MAX_VCPUS], run_delay[ADAPT_MAX_VCPUS], cpu[ADAPT_MAX_VCPUS];
 	double tlb, paging_exits;
+	/* page-walk cycles / guest cycles over the last tick, all vCPUs
+	 * (walk_state: 0 unknown, 1 valid, 2 cycles counted but no walk event,
+	 * 3 no cycles counted), from these counters of the previous sample */
+	bool have_hw_prev;
+	int walk_state;
+	double walk_share;
+	uint64_t prev_cycles[ADAPT_MAX_VCPUS], prev_walk[ADAPT_MAX_VCPUS], prev_dtlb[ADAPT_MAX_VCPUS];
 	/* goal-metric history (log score), newest last */
 	int hist_n;
 	double hist_score[ADAPT_HIST], hist_perf[ADAPT_HIST], hist_power[ADAPT_HIST];

@@ -32,6 +32,19 @@ int adapt_cm_propose(const struct pol_profile *g, const struct adapt_env *env,
 int adapt_propose_coremap_cached(const struct pol_profile *g, const struct adapt_env *env,
 				 struct adapt_state *st, const struct tel_sample *s,
 				 struct adapt_proposal *out);
+/* The goal favours energy (energy, edp, weighted with weight_energy >=
+ * weight_performance): coremap packs vCPUs, paging-mode packs memory. */
+bool adapt_prefers_energy(const struct pol_profile *g);
+/* paging-mode (propose_paging.c): the page-walk share over the tick (call
+ * each tick after adapt_smooth), the cost model's estimate this tick, and
+ * its exported form. */
+struct pgmode_estimate;
+void adapt_paging_smooth(const struct tel_sample *s, struct adapt_state *st);
+void adapt_paging_estimate(const struct pol_profile *g, const struct adapt_env *env,
+			   const struct adapt_state *st, const struct tel_sample *s,
+			   struct pgmode_estimate *e);
+void adapt_paging_to_tel(const struct pgmode_estimate *e, uint64_t t_ns,
+			 struct tel_paging_estimate *out);
 bool adapt_change_same(const struct adapt_change *a, const struct adapt_change *b);
 
 #endif

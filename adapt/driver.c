@@ -272,6 +272,8 @@ int adapt_driver_tick(struct adapt_driver *d)
 	log_hold(d, &out);
 	if (d->cfg.held)
 		d->cfg.held(d->cfg.held_arg, &held);
+	if (out.have_paging && d->cfg.paging)
+		d->cfg.paging(d->cfg.paging_arg, &out.paging);
 	for (i = 0; i < out.nr; i++)
 		adapt_drv_carry_out(d, &out.d[i]);
 	return 0;

@@ -29,7 +29,7 @@ static enum coremap_strategy strategy_of(enum pol_coremap_strategy s)
 	}
 }
 
-static bool prefers_energy(const struct pol_profile *g)
+bool adapt_prefers_energy(const struct pol_profile *g)
 {
 	return g->objective == POL_OBJ_ENERGY || g->objective == POL_OBJ_EDP ||
 	       (g->objective == POL_OBJ_WEIGHTED && g->weight_energy >= g->weight_performance);
@@ -102,7 +102,7 @@ void adapt_cm_goal(const struct pol_profile *g, const struct adapt_env *env,
 		   struct coremap_goal *cg, enum coremap_strategy *strategy)
 {
 	memset(cg, 0, sizeof(*cg));
-	cg->prefer_energy = prefers_energy(g);
+	cg->prefer_energy = adapt_prefers_energy(g);
 	cg->memory_intensive_llc_per_kinstr = g->coremap.memory_intensive_llc_per_kinstr;
 	cg->noisy_run_delay_pct = g->coremap.noisy_run_delay_pct;
 	cg->reserved_cpus = g->coremap.reserved;

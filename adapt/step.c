@@ -1,5 +1,6 @@
 /* adapt: adapt_step(), the pure decision function. */
 #include "adapt/adapt_int.h"
+#include "paging-mode/pgmode.h"
 
 #include <errno.h>
 #include <math.h>
@@ -92,8 +93,8 @@ static void note(struct adapt_out *out, const char *fmt, ...)
 }
 
 /* What the machine had before a change of kind k. */
-static bool previous(const struct adapt_state *st, const struct tel_sample *s, enum adapt_kind k,
-		     struct adapt_change *prev)
+static bool previous(const struct adapt_env *env, const struct adapt_state *st,
+		     const struct tel_sample *s, enum adapt_kind k, struct adapt_change *prev)
 {
 	int i;
 
@@ -111,6 +112,13 @@ static bool previous(const struct adapt_state *st, const struct tel_sample *s, e
 	}
 	if (k == ADAPT_ENERGY) {
 		prev->u.energy.cap_w = s->energy.power_cap_w;
+		return true;
+	}
+	/* paging-mode: the mode it runs in and the backing smaps shows */
+	if (k == ADAPT_PAGING && s->paging.valid && s->paging.rss_bytes) {
+		prev->u.paging.mode = env->paging_mode;
+		prev->u.paging.backing = (double)(s->paging.bytes_2m + s->paging.bytes_1g) >=
+			0.5 * (double)s->paging.rss_bytes ? PGMODE_PAGE_2M : PGMODE_PAGE_4K;
 		return true;
 	}
 	return false;
@@ -312,7 +320,7 @@ static bool consider(const struct pol_profile *g, const struct adapt_env *env,
 	snprintf(d->what, sizeof(d->what), "%s", p.what);
 	snprintf(d->why, sizeof(d->why), "%.120s; predicted score %+.1f%% (perf %+.1f%%, power %+.1f%%), cost %.2f%%",
 		 p.why, gain, p.perf_pct, p.power_pct, cost_pct);
-	st->pending_had_prev = previous(st, s, k, &st->pending_prev);
+	st->pending_had_prev = previous(env, st, s, k, &st->pending_prev);
 	st->pending = st->hist_n >= g->measure_ticks;
 	st->pending_constraint = p.constraint;
 	st->pending_d = *d;
@@ -359,7 +367,15 @@ int adapt_step(const struct pol_profile *goal, const struct adapt_env *env,
 	memset(out, 0, sizeof(*out));
 	out->changed = adapt_detect_change(env, st, s);
 	adapt_smooth(s, st);
+	adapt_paging_smooth(s, st);
 	valid = adapt_metric(goal, s, st, out, &ls, &lp, &lw);
+	if (goal->enabled[POL_AD_PAGING]) {
+		struct pgmode_estimate e;
+
+		adapt_paging_estimate(goal, env, st, s, &e);
+		adapt_paging_to_tel(&e, s->t_ns, &out->paging);
+		out->have_paging = true;
+	}
 	/* the change in flight sees this tick first; the history gets it after */
 	if (evaluate(goal, st, s, valid, ls, lp, lw, out)) {
 		if (valid && !st->pending)

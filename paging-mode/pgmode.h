@@ -128,7 +128,10 @@ struct pgmode_signals {
 	double backing_2m_share;      /* of resident guest RAM, 0..1; < 0 unknown */
 	int nr_vcpus;
 	double cpu_pct;               /* the vCPUs' CPU time, % of one CPU, summed */
-	double paging_exits_per_s;    /* pf_taken + invlpg + mmu_pte_write + tlb_flush */
+	double paging_exits_per_s;    /* pf_taken + invlpg + tlb_flush, all vCPUs; < 0 unknown
+				       * (mmu_pte_write is not added: each such write
+				       * first exits as a fault counted in pf_taken) */
+	char exits_why[PGMODE_WHY];   /* why the exit rate is unknown */
 	bool hw_valid;                /* hardware counters present */
 	double walk_cycles_share;     /* page-walk cycles / cycles, 0..1 (hw_valid) */
 	double tlb_misses_per_kinstr; /* (hw_valid) */
@@ -175,7 +178,10 @@ struct pgmode_hint {
 	char recommend[PGMODE_WHY];
 };
 int pgmode_image_hash(const char *path, char out[17]);
+/* <dir>/hint-<hash>; -ENOENT when there is none. On an error out->recommend
+ * says why. */
 int pgmode_hint_load(const char *dir, const char *image_hash, struct pgmode_hint *out);
+/* Creates dir (0755, with its parents); writes a temporary file, renames it. */
 int pgmode_hint_save(const char *dir, const struct pgmode_hint *h);
 
 /* Between runs (root): reload kvm_intel/kvm_amd with ept/npt = nested.

@@ -13,6 +13,9 @@
 static const char *const objective_names[] = { "performance", "energy", "edp", "power-cap", "weighted", NULL };
 static const char *const strategy_names[] = { "adaptive", "pack", "spread", "explicit", NULL };
 static const char *const bmpolicy_names[] = { "adaptive", "local", "interleave", NULL };
+/* enum pgmode_page's first three names (keep, 4k, 2m): policies does not
+ * include paging-mode */
+static const char *const backing_names[] = { "keep", "4k", "2m", NULL };
 static const char *const adaptation_names[] = { "coremap", "bankmap", "paging-mode", "energy" };
 
 const struct pol_key pol_keys[] = {
@@ -44,7 +47,15 @@ const struct pol_key pol_keys[] = {
 	{ "paging-mode", "enabled", PK_BOOL, OFF(enabled[POL_AD_PAGING]), 0, 0, NULL, "yes or no", 0 },
 	{ "paging-mode", "tlb_misses_per_kinstr_high", PK_DOUBLE, OFF(paging.tlb_misses_per_kinstr_high), 0, 1000, NULL, "TLB misses per 1000 instructions above which shadow paging is favoured", 0 },
 	{ "paging-mode", "paging_exits_per_s_high", PK_DOUBLE, OFF(paging.paging_exits_per_s_high), 0, 1e9, NULL, "paging exits per second above which nested paging is favoured", 0 },
-	{ "paging-mode", "allow_live_switch", PK_BOOL, OFF(paging.allow_live_switch), 0, 0, NULL, "yes or no", 0 },
+	{ "paging-mode", "allow_live_switch", PK_BOOL, OFF(paging.allow_live_switch), 0, 0, NULL, "yes or no: switch the host paging mode while the guest runs, where the backend can", 0 },
+	{ "paging-mode", "exit_cost_ns", PK_DOUBLE, OFF(paging.exit_cost_ns), 1, 1e7, NULL, "cost of one paging exit in ns until `avmm paging calibrate` has measured it on this host", 0 },
+	{ "paging-mode", "nested_walk_factor", PK_DOUBLE, OFF(paging.nested_walk_factor), 1, 100, NULL, "cost of a nested (2-D) page walk over a native one, 4 KiB backing", 0 },
+	{ "paging-mode", "nested_walk_factor_2m", PK_DOUBLE, OFF(paging.nested_walk_factor_2m), 1, 100, NULL, "cost of a nested (2-D) page walk over a native one, 2 MiB backing", 0 },
+	{ "paging-mode", "walk_share_2m_factor", PK_DOUBLE, OFF(paging.walk_share_2m_factor), 0, 1, NULL, "share of page-walk cycles left with 2 MiB backing (0..1)", 0 },
+	{ "paging-mode", "min_gain_pct", PK_DOUBLE, OFF(paging.min_gain_pct), 0, 100, NULL, "smallest predicted gain (percent of vCPU time) the model asks a backing change for", 0 },
+	{ "paging-mode", "mem_available_low_pct", PK_DOUBLE, OFF(paging.mem_available_low_pct), 0, 100, NULL, "host MemAvailable below this percent of MemTotal: back guest RAM with 4 KiB pages", 0 },
+	{ "paging-mode", "promote_quota_mib_per_s", PK_DOUBLE, OFF(paging.promote_quota_mib_per_s), 0, 1e6, NULL, "MiB/s the worker promotes or demotes guest RAM at (0 = no limit)", 0 },
+	{ "paging-mode", "backing", PK_ENUM, OFF(paging.backing), 0, 0, backing_names, "page size backing guest RAM at start: keep (the guest's hint or --mem-backing), 4k or 2m", 0 },
 	{ "energy", "enabled", PK_BOOL, OFF(enabled[POL_AD_ENERGY]), 0, 0, NULL, "yes or no", 0 },
 	{ "energy", "cap_step_w", PK_DOUBLE, OFF(energy.cap_step_w), 0.1, 1000, NULL, "largest change of the power cap per decision", 0 },
 	{ "energy", "cap_min_w", PK_DOUBLE, OFF(energy.cap_min_w), 0, 100000, NULL, "lowest cap the loop may set", 0 },
@@ -92,6 +103,15 @@ void pol_defaults(struct pol_profile *p)
 	p->bankmap.migrate_min_remote_pct = 20;
 	p->paging.tlb_misses_per_kinstr_high = 5;
 	p->paging.paging_exits_per_s_high = 10000;
+	/* the cost model's defaults (pgmode_params_default) */
+	p->paging.exit_cost_ns = 5000;
+	p->paging.nested_walk_factor = 6;
+	p->paging.nested_walk_factor_2m = 5;
+	p->paging.walk_share_2m_factor = 0.5;
+	p->paging.min_gain_pct = 2;
+	p->paging.mem_available_low_pct = 10;
+	p->paging.promote_quota_mib_per_s = 256;
+	p->paging.backing = 0; /* keep */
 	p->energy.cap_step_w = 5;
 	p->energy.cap_min_w = 10;
 	p->energy.cap_max_w = 1000;

@@ -52,6 +52,11 @@ int pol_profile_check(const struct pol_profile *p, struct pol_errs *e)
 		pol_err(e, f, line, "fast_period_ms (%g) must be 0 (off) or at least 10",
 			(double)p->fast_period_ns / 1e6);
 	}
+	if (p->paging.nested_walk_factor_2m > p->paging.nested_walk_factor) {
+		line = origin_of(p, "paging-mode", "nested_walk_factor_2m", &f);
+		pol_err(e, f, line, "nested_walk_factor_2m (%g) is above nested_walk_factor (%g): 2 MiB host pages shorten the 2-D walk; lower it",
+			p->paging.nested_walk_factor_2m, p->paging.nested_walk_factor);
+	}
 	if (p->enabled[POL_AD_COREMAP] && p->coremap.strategy == POL_CM_EXPLICIT && !p->coremap.nr_explicit) {
 		line = origin_of(p, "coremap", "strategy", &f);
 		pol_err(e, f, line, "strategy explicit needs explicit_map (CPU of vCPU 0, 1, ...); add e.g. 'explicit_map = 0,1' to [coremap]");

@@ -22,7 +22,10 @@ static void derive_vcpu(const struct tel_vcpu_sample *p, struct tel_vcpu_sample 
 	 * (thread gone, source reopened): no rate over that tick */
 #define D(f) (c->f >= p->f ? c->f - p->f : 0)
 	c->exits_per_s = per_s(D(exits), dt);
-	c->paging_exits_per_s = per_s(D(pf_taken) + D(invlpg), dt);
+	/* the exits shadow paging costs: guest page faults KVM takes, INVLPG,
+	 * and TLB flushes (CR3 loads); mmu_pte_write is not added (each such
+	 * write first exits as a fault counted in pf_taken) */
+	c->paging_exits_per_s = per_s(D(pf_taken) + D(invlpg) + D(tlb_flush), dt);
 	c->cpu_pct = 100.0 * per_s(D(cpu_time_ns), dt) / 1e9;
 	/* the run delay is re-read every few samples: its rate is over the
 	 * time between the reads, held until the next read */

@@ -81,7 +81,7 @@ static const struct vfield kvm_fields[] = {
 	U("tlb_flush_total", "TLB flushes (KVM stat tlb_flush)", tlb_flush, 1),
 	U("invlpg_total", "INVLPG exits (KVM stat invlpg)", invlpg, 1),
 	G("exits_per_second", "VM exits per second over the last tick", exits_per_s, 1),
-	G("paging_exits_per_second", "Paging exits (pf_taken + invlpg) per second",
+	G("paging_exits_per_second", "Paging exits (pf_taken + invlpg + tlb_flush) per second",
 	  paging_exits_per_s, 1),
 };
 static const struct vfield thread_fields[] = {
