@@ -41,7 +41,7 @@ static int explain(int rc, const struct bankmap_plan *plan, void *hva, uint64_t 
 		bankmap_nodemask_format(bankmap_topo_mask(t), have, sizeof(have));
 	if (rc == -EINVAL)
 		snprintf(why, why_len, "mbind(%s, nodes %s) on %llu MiB at %p: EINVAL: a node is "
-			 "not online here or the range is not page-aligned (nodes %s exist)",
+			 "not online here or the range is not page-aligned (existing nodes: %s)",
 			 bankmap_mode_name(plan->mode), want, (unsigned long long)(bytes >> 20), hva, have);
 	else if (rc == -EIO)
 		snprintf(why, why_len, "mbind(%s, nodes %s) on %llu MiB at %p: EIO: pages already "
@@ -72,7 +72,7 @@ int bankmap_bind(void *hva, uint64_t bytes, const struct bankmap_plan *plan,
 
 		bankmap_nodemask_format(bankmap_topo_mask(t), have, sizeof(have));
 		snprintf(why, why_len, "bind refused: node %d does not exist on this machine "
-			 "(nodes %s exist); guest RAM left as it was", __builtin_ctzll(bad), have);
+			 "(existing nodes: %s); guest RAM left as it was", __builtin_ctzll(bad), have);
 		return -EINVAL;
 	}
 	mask[0] = (unsigned long)plan->nodemask;

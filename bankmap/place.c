@@ -42,7 +42,7 @@ static int refuse_node(const struct bankmap_topo *t, struct bankmap_plan *out, i
 
 	bankmap_nodemask_format(bankmap_topo_mask(t), have, sizeof(have));
 	snprintf(out->why, sizeof(out->why), "%s: node %d does not exist on this machine "
-		 "(nodes %.60s exist, from %.60s); name one of those", what, node, have, t->source);
+		 "(existing nodes: %.60s, from %.60s); name one of those", what, node, have, t->source);
 	return -EINVAL;
 }
 

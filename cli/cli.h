@@ -14,6 +14,7 @@ int cli_run(int argc, char **argv);      /* avmm run */
 int cli_restore(int argc, char **argv);  /* avmm restore */
 int cli_agent(int argc, char **argv);    /* avmm agent */
 int cli_list(int argc, char **argv);     /* avmm list */
+int cli_banks(int argc, char **argv);    /* avmm banks */
 
 /* SIGINT, SIGTERM, SIGHUP, SIGQUIT call stop(arg) on one thread; block them
  * before any thread starts; end returns the first stopping signal or 0. */

@@ -30,6 +30,7 @@ static const struct subcommand commands[] = {
 	{ "restore", cli_restore, "put back power limits and pinning a killed avmm left" },
 	{ "agent", cli_agent, "the node agent: one control loop for every VM on this machine" },
 	{ "list", cli_list, "list the VMs the node agent drives and where their vCPUs run" },
+	{ "banks", cli_banks, "where a guest's RAM is: NUMA nodes, DRAM ranks/banks (root)" },
 };
 
 static void usage(FILE *f)
