@@ -1,6 +1,7 @@
 /* bankmap topology: fake 2- and 4-node trees with hwloc synthetic/XML CPUs. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,10 +35,11 @@ Test(bankmap_topo, two_nodes_synthetic)
 
 Test(bankmap_topo, four_nodes_xml)
 {
-	char *root = tree_make(4, total4, free4), xml[512];
+	char *root = tree_make(4, total4, free4), xml[512], src[] = __FILE__;
 	struct bankmap_topo t;
 
-	snprintf(xml, sizeof(xml), "%s/tests/coremap/topo-2pkg-4numa-smt.xml", getenv("PWD"));
+	/* coremap's fixture: 2 packages, 4 NUMA nodes, CPUs 4k..4k+3 on node k */
+	snprintf(xml, sizeof(xml), "%s/../coremap/topo-2pkg-4numa-smt.xml", dirname(src));
 	tree_topo(root, xml, &t);
 	cr_assert_eq(t.nr_nodes, 4);
 	cr_expect_eq(t.cpu_node[4], 1);
