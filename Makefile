@@ -4,7 +4,7 @@ BUILD   ?= build
 CC      ?= cc
 MODULES := $(foreach m,common vmm-core telemetry energy coremap bankmap paging-mode policies adapt,$(if $(wildcard $(m)/*.c),$(m)))
 # Link order, top of the dependency graph first.
-LINK_ORDER := adapt policies coremap bankmap paging-mode energy telemetry vmm-core common
+LINK_ORDER := adapt policies bankmap coremap paging-mode energy telemetry vmm-core common
 
 # Debian 12 packages the project needs (installed by `make deps`, as root).
 DEB_PACKAGES := build-essential clang pkg-config libpapi-dev libpfm4-dev libnuma-dev \

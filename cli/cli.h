@@ -22,6 +22,7 @@ int cli_paging_vm(const char *name, const char *sock, bool as_json);
 /* The answer of {"cmd":"paging"} as the table `avmm paging --name` prints;
  * -EINVAL when it is not a JSON object. */
 int cli_paging_render_vm(const char *answer, FILE *f);
+int cli_banks(int argc, char **argv);    /* avmm banks */
 
 /* SIGINT, SIGTERM, SIGHUP, SIGQUIT call stop(arg) on one thread; block them
  * before any thread starts; end returns the first stopping signal or 0. */

@@ -31,6 +31,7 @@ static const struct subcommand commands[] = {
 	{ "agent", cli_agent, "the node agent: one control loop for every VM on this machine" },
 	{ "paging", cli_paging, "the host's paging modes and levers; a VM's page-size backing" },
 	{ "list", cli_list, "list the VMs the node agent drives and where their vCPUs run" },
+	{ "banks", cli_banks, "where a guest's RAM is: NUMA nodes, DRAM ranks/banks (root)" },
 };
 
 static void usage(FILE *f)
