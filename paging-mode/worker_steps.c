@@ -208,8 +208,9 @@ void pgw_demote(struct pgmode_worker *w, uint64_t gen)
 		err = errno;
 		UPDATE(w, gen, st->ranges_done = n; snprintf(st->last_error,
 			sizeof(st->last_error), "MADV_NOHUGEPAGE set; the 2 MiB pages already there "
-			"stay until the kernel splits them: %s: %s (needs root and debugfs mounted)",
-			SPLIT_PATH, strerror(err)));
+			"stay until the kernel splits them: %s: %s (%s)", SPLIT_PATH, strerror(err),
+			err == ENOENT ? "needs debugfs mounted" : err == EPERM ?
+			"kernel lockdown restricts debugfs" : "needs root"));
 		goto out;
 	}
 	t0 = util_now_ns();
