@@ -33,75 +33,84 @@
 static double steps_ms[REPS * THROUGHPUT_MIB / 2];
 static int nsteps;
 
-/* len bytes of touched anonymous memory marked MADV_NOHUGEPAGE. */
-static uint8_t *touched(size_t len)
+/* One region for both sides, refilled before every repetition (mapped anew
+ * at the same address: fresh 4 KiB pages, MADV_NOHUGEPAGE like avmm's RAM),
+ * and one long-lived worker over it, as avmm keeps one per VM. */
+static uint8_t *region;
+static const size_t region_len = THROUGHPUT_MIB * M;
+static struct pgmode_worker *worker;
+
+static int refill(void)
 {
-	uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *p = mmap(region, region_len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | (region ? MAP_FIXED : 0), -1, 0);
 
 	if (p == MAP_FAILED)
-		return NULL;
-	madvise(p, len, MADV_NOHUGEPAGE);
-	for (size_t i = 0; i < len; i += 4096)
+		return -1;
+	region = p;
+	madvise(p, region_len, MADV_NOHUGEPAGE);
+	for (size_t i = 0; i < region_len; i += 4096)
 		p[i] = (uint8_t)i | 1;
-	return p;
+	return 0;
 }
 
-static uint64_t aligned_bytes(const uint8_t *p, size_t len)
+static uint64_t aligned_bytes(void)
 {
-	uintptr_t a = ((uintptr_t)p + 2 * M - 1) & ~(2 * M - 1), e = ((uintptr_t)p + len) & ~(2 * M - 1);
+	uintptr_t a = ((uintptr_t)region + 2 * M - 1) & ~(2 * M - 1);
+	uintptr_t e = ((uintptr_t)region + region_len) & ~(2 * M - 1);
 
 	return e > a ? e - a : 0;
 }
 
-/* Raw loop: MADV_HUGEPAGE then MADV_COLLAPSE per aligned 2 MiB; MiB/s or -1. */
-static double raw_mib_per_s(size_t len)
+/* Raw loop: MADV_HUGEPAGE then MADV_COLLAPSE per aligned 2 MiB (EAGAIN retried
+ * once, as the worker does); MiB/s or -1. */
+static double raw_mib_per_s(void)
 {
-	uint8_t *p = touched(len);
 	uintptr_t a, e;
 	uint64_t t0, t, dt;
 	int fails = 0;
 
-	if (!p)
+	if (refill())
 		return -1;
-	a = ((uintptr_t)p + 2 * M - 1) & ~(2 * M - 1);
-	e = ((uintptr_t)p + len) & ~(2 * M - 1);
+	a = ((uintptr_t)region + 2 * M - 1) & ~(2 * M - 1);
+	e = ((uintptr_t)region + region_len) & ~(2 * M - 1);
 	t0 = util_now_ns();
-	madvise(p, len, MADV_HUGEPAGE);
+	madvise(region, region_len, MADV_HUGEPAGE);
 	for (; a < e; a += 2 * M) {
 		t = util_now_ns();
-		fails += madvise((void *)a, 2 * M, MADV_COLLAPSE) != 0;
+		if (madvise((void *)a, 2 * M, MADV_COLLAPSE) &&
+		    (errno != EAGAIN || madvise((void *)a, 2 * M, MADV_COLLAPSE))) {
+			fprintf(stderr, "pgmode: raw MADV_COLLAPSE at %#lx: %s\n", (unsigned long)a,
+				strerror(errno));
+			fails++;
+		}
 		dt = util_now_ns() - t;
 		if (nsteps < (int)UTIL_ARRAY_SIZE(steps_ms))
 			steps_ms[nsteps++] = (double)dt / 1e6;
 	}
 	dt = util_now_ns() - t0;
-	e = aligned_bytes(p, len);
-	munmap(p, len);
-	return fails ? -1 : (double)e / M / ((double)dt / 1e9);
+	return fails ? -1 : (double)aligned_bytes() / M / ((double)dt / 1e9);
 }
 
-/* The worker over the same size; MiB/s or -1. */
-static double worker_mib_per_s(size_t len, uint64_t *longest_ns)
+/* The worker over the same region; MiB/s or -1. */
+static double worker_mib_per_s(uint64_t *longest_ns)
 {
-	uint8_t *p = touched(len);
-	struct pgmode_worker *w = NULL;
 	struct pgmode_worker_stats st;
 	char why[PGMODE_WHY];
-	uint64_t t0, dt, want = aligned_bytes(p, len);
+	uint64_t t0, dt;
 
-	if (!p || pgmode_worker_create(p, len, 0, &w))
+	if (refill() || (!worker && pgmode_worker_create(region, region_len, 0, &worker)))
 		return -1;
 	t0 = util_now_ns();
-	if (pgmode_worker_request(w, PGMODE_PAGE_2M, why, sizeof(why)) || pgmode_worker_wait(w, 0))
+	if (pgmode_worker_request(worker, PGMODE_PAGE_2M, why, sizeof(why)) ||
+	    pgmode_worker_wait(worker, 0))
 		return -1;
 	dt = util_now_ns() - t0;
-	pgmode_worker_stats(w, &st);
-	pgmode_worker_destroy(w);
-	munmap(p, len);
-	if (st.collapse_ok * 2 * M != want) {
+	pgmode_worker_stats(worker, &st);
+	if (st.collapse_ok * 2 * M != aligned_bytes()) {
 		fprintf(stderr, "pgmode: the worker collapsed %llu of %llu ranges: %s\n",
-			(unsigned long long)st.collapse_ok, (unsigned long long)(want / (2 * M)),
-			st.last_error);
+			(unsigned long long)st.collapse_ok,
+			(unsigned long long)(aligned_bytes() / (2 * M)), st.last_error);
 		return -1;
 	}
 	*longest_ns = UTIL_MAX(*longest_ns, st.longest_step_ns);
@@ -114,13 +123,15 @@ static int throughput(double *median_step_ms)
 	uint64_t longest = 0;
 
 	for (int i = 0; i < REPS; i++) {
-		wk[i] = worker_mib_per_s(THROUGHPUT_MIB * M, &longest);
-		raw[i] = raw_mib_per_s(THROUGHPUT_MIB * M);
+		wk[i] = worker_mib_per_s(&longest);
+		raw[i] = raw_mib_per_s();
 		if (wk[i] < 0 || raw[i] < 0) {
-			fprintf(stderr, "pgmode: MADV_COLLAPSE failed (kernel < 6.1 or THP 'never'?)\n");
+			fprintf(stderr, "pgmode: promotion failed (kernel < 6.1 or THP 'never'?)\n");
 			return -1;
 		}
 	}
+	pgmode_worker_destroy(worker);
+	munmap(region, region_len);
 	r = bench_median(raw, REPS);
 	k = bench_median(wk, REPS);
 	printf("(a) fastest of %d: worker %.0f MiB/s, raw %.0f MiB/s (ratio %.3f)\n", REPS,

@@ -38,7 +38,7 @@
 #endif
 
 #define SPLIT_PATH "/sys/kernel/debug/split_huge_pages"
-#define PGW_VERIFY_SHARE 20
+#define PGW_VERIFY_SHARE 50
 
 struct verify_pace {
 	uint64_t t0_ns, spent_ns, since_bytes;
