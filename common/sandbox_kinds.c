@@ -72,6 +72,11 @@ static const struct sb_rule driver[] = {
 	A("mbind"), A("migrate_pages"), A("get_mempolicy"), A("set_mempolicy"), A("mlock"),
 	A("munlock"), END,
 };
+/* Page-size worker: madvise (in base) and mincore over guest RAM, reading
+ * /proc/self/smaps, writing the kernel's debugfs split_huge_pages (root). */
+static const struct sb_rule pgworker[] = {
+	A("openat"), A("mincore"), END,
+};
 static const struct sb_rule signals[] = {
 	A("rt_sigtimedwait"), END,
 };
@@ -104,5 +109,6 @@ const struct sb_kind util_sandbox_kinds[UTIL_SANDBOX_KIND_COUNT] = {
 	[UTIL_SANDBOX_COLLECTOR] = { "collector", false, 0, { base, mem_noexec } },
 	[UTIL_SANDBOX_HOSTLOAD] = { "hostload", false, 0, { base, mem_noexec } },
 	[UTIL_SANDBOX_WATCHDOG] = { "watchdog", false, 0, { base, mem_noexec } },
+	[UTIL_SANDBOX_PGWORKER] = { "pgworker", false, 0, { base, mem_noexec, files, pgworker } },
 	[UTIL_SANDBOX_MAIN] = { "main", true, ~0ull, { main_deny } },
 };

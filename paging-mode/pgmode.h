@@ -189,6 +189,7 @@ struct pgmode_worker_stats {
 	enum pgmode_page target;      /* the last request */
 	bool busy;
 	uint64_t ranges_total, ranges_done;   /* 2 MiB ranges of this request */
+	uint64_t ranges_skipped;              /* of those: none resident, left (done) */
 	uint64_t bytes_done;
 	uint64_t collapse_ok, err_einval, err_eagain, err_enomem, err_other;
 	uint64_t longest_step_ns;
