@@ -40,8 +40,11 @@ static json_t *ram_json(struct adapt_session *s, struct adapt_paging *pg)
 	if (pgmode_read_backing(s->cfg.fsroot, 0, (uint64_t)(uintptr_t)pg->hva, pg->bytes, &b) &&
 	    !b.why[0])
 		snprintf(b.why, sizeof(b.why), "smaps of this process not readable");
-	return json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f}", "valid", b.valid,
-			 "why", b.valid ? "" : b.why, "bytes", (json_int_t)pg->bytes,
+	char hva[32];
+
+	snprintf(hva, sizeof(hva), "0x%llx", (unsigned long long)(uintptr_t)pg->hva);
+	return json_pack("{s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f}", "valid", b.valid,
+			 "why", b.valid ? "" : b.why, "hva", hva, "bytes", (json_int_t)pg->bytes,
 			 "rss_bytes", (json_int_t)b.rss, "bytes_4k", (json_int_t)b.bytes_4k,
 			 "bytes_2m", (json_int_t)b.bytes_2m, "bytes_1g", (json_int_t)b.bytes_1g,
 			 "share_4k", share(b.bytes_4k, b.rss), "share_2m", share(b.bytes_2m, b.rss),
