@@ -60,6 +60,8 @@ struct adapt_paging {
 	struct pgmode_backing backing;
 	uint64_t backing_t_ns, meminfo_t_ns;
 	bool was_busy;
+	enum pgmode_page read_target;    /* the worker's target and progress at that read */
+	uint64_t read_done;
 	double mem_available_pct;
 };
 

@@ -135,8 +135,12 @@ int adapt_session_paging_sample(void *arg, uint64_t now_ns, struct tel_paging_sa
 	if (pg->w)
 		pgmode_worker_stats(pg->w, &st);
 	age = now_ns - pg->backing_t_ns;
+	/* a request that ended (or began and ended) since the last read shows at once */
 	if (!pg->backing_t_ns || age >= BACKING_IDLE_NS || (st.busy && age >= BACKING_BUSY_NS) ||
-	    (pg->was_busy && !st.busy)) {
+	    (!st.busy && (pg->was_busy || st.target != pg->read_target ||
+			  st.ranges_done != pg->read_done))) {
+		pg->read_target = st.target;
+		pg->read_done = st.ranges_done;
 		if (pgmode_read_backing(s->cfg.fsroot, 0, (uint64_t)(uintptr_t)pg->hva, pg->bytes,
 					&pg->backing) && !pg->backing.why[0])
 			snprintf(pg->backing.why, sizeof(pg->backing.why), "smaps not readable");
