@@ -55,6 +55,8 @@ struct adapt_paging {
 	uint64_t bytes;
 	enum pgmode_page initial;        /* the backing at creation (--mem-backing) */
 	enum pgmode_page op_req;         /* the operator's, waiting for the loop; KEEP: none */
+	enum pgmode_page op_set;         /* the operator's, carried out at op_set_ns; KEEP: none */
+	uint64_t op_set_ns;
 	char why[PGMODE_WHY];
 	/* the sampling thread's: smaps and meminfo, read now and then */
 	struct pgmode_backing backing;

@@ -198,8 +198,13 @@ int adapt_session_apply_paging(void *ctx, const struct adapt_change *c, char *ms
 		return rc;
 	}
 	pthread_mutex_lock(&pg->lock);
-	if (pg->op_req == b)
+	if (pg->op_req == b) {
 		pg->op_req = PGMODE_PAGE_KEEP;   /* the operator's request is carried out */
+		pg->op_set = b;
+		pg->op_set_ns = util_now_ns();
+	} else {
+		pg->op_set = PGMODE_PAGE_KEEP;   /* the loop's own choice ends the pin */
+	}
 	pthread_mutex_unlock(&pg->lock);
 	snprintf(msg, len, "worker: %llu MiB to %s at %.0f MiB/s%s",
 		 (unsigned long long)(pg->bytes >> 20), pgmode_page_name(b),
@@ -210,7 +215,29 @@ int adapt_session_apply_paging(void *ctx, const struct adapt_change *c, char *ms
 
 /* The loop's paging proposal: the operator's request while it differs from
  * the backing the loop has set (a constraint: no gain test, not reverted),
- * else the built-in cost model's. Runs under the driver's lock. */
+ * else the built-in cost model's; what the operator set is not undone by a
+ * mere predicted gain for the profile's revert_cooldown_ms (a constraint,
+ * e.g. memory pressure, still is). Runs under the driver's lock. */
+static int model_proposal(const struct pol_profile *g, const struct adapt_env *env,
+			  const struct adapt_state *st, const struct tel_sample *smp,
+			  struct adapt_paging *pg, struct adapt_proposal *out)
+{
+	enum pgmode_page pin;
+	uint64_t since;
+	int rc = adapt_propose_paging(g, env, st, smp, NULL, out);
+
+	if (rc < 0 || !out->valid || out->constraint)
+		return rc;
+	pthread_mutex_lock(&pg->lock);
+	pin = pg->op_set;
+	since = pg->op_set_ns;
+	pthread_mutex_unlock(&pg->lock);
+	if (pin != PGMODE_PAGE_KEEP && out->change.u.paging.backing != (int)pin &&
+	    smp->t_ns < since + g->revert_cooldown_ns)
+		out->valid = false;   /* the operator's backing holds */
+	return rc;
+}
+
 static int propose_paging(const struct pol_profile *g, const struct adapt_env *env,
 			  const struct adapt_state *st, const struct tel_sample *smp, void *arg,
 			  struct adapt_proposal *out)
@@ -230,7 +257,7 @@ static int propose_paging(const struct pol_profile *g, const struct adapt_env *e
 		pg->op_req = req = PGMODE_PAGE_KEEP;
 	pthread_mutex_unlock(&pg->lock);
 	if (req == PGMODE_PAGE_KEEP)
-		return adapt_propose_paging(g, env, st, smp, NULL, out);
+		return model_proposal(g, env, st, smp, pg, out);
 	memset(out, 0, sizeof(*out));
 	out->valid = true;
 	out->constraint = true;

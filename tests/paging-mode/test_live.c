@@ -292,7 +292,8 @@ Test(live, promote_then_demote_while_stream_verifies, .init = start, .fini = sto
 		util_sleep_ns(100000000);
 	}
 	cr_assert(http_get(L.port, "/api/decisions", &dec, NULL, 0) == 200 && dec);
-	cr_assert(strstr(dec, "\"kind\":\"paging-mode\"") && strstr(dec, "backing 4k->2m (operator)"),
+	/* (the cost model may have chosen 2m on its own first: then no operator decision) */
+	cr_assert(strstr(dec, "\"kind\":\"paging-mode\"") && strstr(dec, "->2m"),
 		  "no paging-mode decision in the log: %s", dec);
 	free(dec);
 
@@ -321,7 +322,7 @@ Test(live, promote_then_demote_while_stream_verifies, .init = start, .fini = sto
 			    "the kernel splits them", (unsigned long long)b.bytes_2m >> 10);
 	free(all);
 	cr_assert(http_get(L.port, "/api/decisions", &dec, NULL, 0) == 200 && dec);
-	cr_assert(strstr(dec, "backing 2m->4k (operator)"), "no 4k decision: %s", dec);
+	cr_assert(strstr(dec, "2m->4k (operator)"), "no 4k decision: %s", dec);
 	free(dec);
 
 	/* the guest checked every element of its arrays */
