@@ -70,7 +70,9 @@ static const struct sb_rule driver[] = {
 	A("sched_getscheduler"), A("sched_setscheduler"), A("sched_getattr"),
 	A("sched_setattr"), A("getpriority"), A("setpriority"), A("move_pages"),
 	A("mbind"), A("migrate_pages"), A("get_mempolicy"), A("set_mempolicy"), A("mlock"),
-	A("munlock"), END,
+	A("munlock"),
+	A("mincore"), /* a page-size worker started here inherits this filter */
+	END,
 };
 /* Page-size worker: madvise (in base) and mincore over guest RAM, reading
  * /proc/self/smaps, writing the kernel's debugfs split_huge_pages (root). */

@@ -77,6 +77,8 @@ static void *worker_main(void *arg)
 	pthread_setname_np(pthread_self(), "avmm-pgworker");
 	util_sandbox_enter(UTIL_SANDBOX_PGWORKER);    /* prints why when it fails */
 	pthread_mutex_lock(&w->lock);
+	w->started = true;                            /* create returns once set up */
+	pthread_cond_broadcast(&w->cond);
 	for (;;) {
 		while (!w->stop && w->gen == w->done_gen)
 			pthread_cond_wait(&w->cond, &w->lock);
@@ -130,6 +132,10 @@ int pgmode_worker_create(void *hva, uint64_t bytes, double quota_mib_per_s,
 		free(w);
 		return rc;
 	}
+	pthread_mutex_lock(&w->lock);
+	while (!w->started)
+		pthread_cond_wait(&w->cond, &w->lock);
+	pthread_mutex_unlock(&w->lock);
 	*out = w;
 	return 0;
 }

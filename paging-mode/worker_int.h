@@ -22,6 +22,7 @@ struct pgmode_worker {
 	double quota_mib_per_s;          /* 0: none */
 	uint64_t gen, done_gen;          /* request generation asked / finished */
 	bool stop;
+	bool started;                    /* the thread is in its sandbox, waiting */
 	struct pgmode_worker_stats st;
 };
 

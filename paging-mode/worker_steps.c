@@ -17,8 +17,10 @@
  * 2 MiB pages stay until the kernel splits them (reclaim, migration,
  * compaction); last_error says so.
  *
- * Every PGW_VERIFY_EVERY bytes and at the end the backing is read back from
- * /proc/self/smaps.
+ * The backing is read back from /proc/self/smaps every PGW_VERIFY_EVERY bytes
+ * while reading it costs under 1/PGW_VERIFY_SHARE of the job's time (smaps
+ * walks the page tables of all guest RAM, so on a big guest a fixed interval
+ * would cost more than the collapses), and always at the end.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +38,24 @@
 #endif
 
 #define SPLIT_PATH "/sys/kernel/debug/split_huge_pages"
+#define PGW_VERIFY_SHARE 50
+
+struct verify_pace {
+	uint64_t t0_ns, spent_ns, since_bytes;
+};
+
+/* After bytes more of work: verifies when due and affordable. */
+static void verify_paced(struct pgmode_worker *w, struct verify_pace *v, uint64_t bytes)
+{
+	uint64_t t = util_now_ns();
+
+	v->since_bytes += bytes;
+	if (v->since_bytes < PGW_VERIFY_EVERY || v->spent_ns * PGW_VERIFY_SHARE > t - v->t0_ns)
+		return;
+	pgw_verify(w);
+	v->spent_ns += util_now_ns() - t;
+	v->since_bytes = 0;
+}
 
 struct rank {
 	uint64_t addr;
@@ -140,7 +160,8 @@ void pgw_promote(struct pgmode_worker *w, uint64_t gen)
 	uint64_t first = ((uintptr_t)w->hva + PGW_2M - 1) & ~(PGW_2M - 1);
 	uint64_t end = ((uintptr_t)w->hva + w->bytes) & ~(PGW_2M - 1);
 	size_t n = end > first ? (end - first) / PGW_2M : 0, live, i;
-	uint64_t t0, tried = 0, since_verify = 0;
+	uint64_t t0, tried = 0;
+	struct verify_pace vp = { 0 };
 	struct rank *r = NULL;
 	int pass, err;
 
@@ -160,7 +181,7 @@ void pgw_promote(struct pgmode_worker *w, uint64_t gen)
 	live = rank_ranges(w, r, n);
 	UPDATE(w, gen, st->ranges_total = n; st->ranges_skipped = n - live;
 	       st->ranges_done = n - live);
-	t0 = util_now_ns();
+	t0 = vp.t0_ns = util_now_ns();
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < live; i++) {
 			if (pass && r[i].eagain != 1)
@@ -169,11 +190,7 @@ void pgw_promote(struct pgmode_worker *w, uint64_t gen)
 				goto out;
 			collapse_one(w, gen, &r[i], pass == 1);
 			tried += PGW_2M;
-			since_verify += PGW_2M;
-			if (since_verify >= PGW_VERIFY_EVERY) {
-				pgw_verify(w);
-				since_verify = 0;
-			}
+			verify_paced(w, &vp, PGW_2M);
 		}
 	}
 out:
@@ -193,7 +210,8 @@ static int split_chunk(int fd, uint64_t start, uint64_t end)
 void pgw_demote(struct pgmode_worker *w, uint64_t gen)
 {
 	uint64_t start = (uintptr_t)w->hva, end = start + w->bytes, a, b, t, dt, t0;
-	uint64_t since_verify = 0, n = (w->bytes + PGW_2M - 1) / PGW_2M;
+	uint64_t n = (w->bytes + PGW_2M - 1) / PGW_2M;
+	struct verify_pace vp = { 0 };
 	int fd, err;
 
 	UPDATE(w, gen, st->ranges_total = n);
@@ -208,11 +226,12 @@ void pgw_demote(struct pgmode_worker *w, uint64_t gen)
 		err = errno;
 		UPDATE(w, gen, st->ranges_done = n; snprintf(st->last_error,
 			sizeof(st->last_error), "MADV_NOHUGEPAGE set; the 2 MiB pages already there "
-			"stay until the kernel splits them: %s: %s (needs root and debugfs mounted)",
-			SPLIT_PATH, strerror(err)));
+			"stay until the kernel splits them: %s: %s (%s)", SPLIT_PATH, strerror(err),
+			err == ENOENT ? "needs debugfs mounted" : err == EPERM ?
+			"kernel lockdown restricts debugfs" : "needs root"));
 		goto out;
 	}
-	t0 = util_now_ns();
+	t0 = vp.t0_ns = util_now_ns();
 	for (a = start; a < end; a = b) {
 		b = UTIL_MIN(end, a + PGW_SPLIT_CHUNK);
 		if (!pgw_pace(w, gen, t0, a - start))
@@ -231,11 +250,7 @@ void pgw_demote(struct pgmode_worker *w, uint64_t gen)
 				st->bytes_done += b - a;
 			}
 		});
-		since_verify += b - a;
-		if (since_verify >= PGW_VERIFY_EVERY) {
-			pgw_verify(w);
-			since_verify = 0;
-		}
+		verify_paced(w, &vp, b - a);
 	}
 	close(fd);
 out:

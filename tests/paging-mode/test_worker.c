@@ -202,6 +202,7 @@ Test(worker, request_4k_after_2m)
 {
 	struct ram r = ram_map(32 * M);
 	uint64_t huge;
+	int fd;
 
 	fill(r, 0, r.len);
 	promote(r, 0);
@@ -214,13 +215,18 @@ Test(worker, request_4k_after_2m)
 	cr_assert(vma_flag(r.p, "nh"), "MADV_NOHUGEPAGE set");
 	cr_assert_eq(st.ranges_done, st.ranges_total);
 	cr_assert_eq(check(r, 0, r.len), 0);
-	if (access("/sys/kernel/debug/split_huge_pages", W_OK)) {
+	fd = open("/sys/kernel/debug/split_huge_pages", O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int err = errno;
+
 		cr_assert(strstr(st.last_error, "split_huge_pages"), "%s", st.last_error);
 		pgmode_worker_destroy(w);
 		ram_unmap(r);
-		cr_skip_test("MADV_NOHUGEPAGE checked; the split itself needs root and debugfs "
-			     "mounted (/sys/kernel/debug/split_huge_pages absent here)");
+		cr_skip_test("MADV_NOHUGEPAGE checked; the split itself needs root, debugfs mounted "
+			     "and no kernel lockdown: /sys/kernel/debug/split_huge_pages: %s",
+			     strerror(err));
 	}
+	close(fd);
 	cr_assert_eq(st.err_other, 0, "%s", st.last_error);
 	cr_assert_lt(st.backing.bytes_2m, huge / 10, "2 MiB bytes %llu -> %llu after the split",
 		     (unsigned long long)huge, (unsigned long long)st.backing.bytes_2m);
