@@ -72,9 +72,12 @@ static int step_tel(struct adapt_session *s)
 	return s->cfg.agent ? 0 : adapt_session_tel_open(s, NULL);
 }
 
+/* The loop, then the paging commands (which read the driver it made). */
 static int step_loop(struct adapt_session *s)
 {
-	return s->cfg.agent ? 0 : adapt_session_loop_init(s);
+	int rc = s->cfg.agent ? 0 : adapt_session_loop_init(s);
+
+	return rc ? rc : adapt_session_paging_ctl(s);
 }
 
 static int step_ctl(struct adapt_session *s)
@@ -169,6 +172,7 @@ static const struct {
 	{ "vm", step_vm, exit_vm },
 	{ "energy", adapt_session_energy_init, adapt_session_energy_exit },
 	{ "telemetry", step_tel, adapt_session_tel_close },
+	{ "paging-mode worker", adapt_session_paging_init, adapt_session_paging_exit },
 	{ "control socket", step_ctl, exit_ctl },
 	{ "agent", adapt_agent_init, adapt_agent_exit },
 	{ "control loop", step_loop, adapt_session_loop_exit },
@@ -208,8 +212,10 @@ int adapt_session_open(const struct adapt_session_cfg *cfg, struct adapt_session
 
 int adapt_session_start(struct adapt_session *s)
 {
-	int rc = adapt_session_start_vm(s);   /* fixed placements before the first instruction */
+	int rc = adapt_session_paging_start(s); /* the profile's backing, if it sets one */
 
+	if (!rc)
+		rc = adapt_session_start_vm(s);   /* fixed placements before the first instruction */
 	if (rc)
 		return rc;
 	s->running = true;

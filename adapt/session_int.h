@@ -9,6 +9,7 @@
 #include "adapt/session.h"
 #include "coremap/coremap.h"
 #include "energy/energy.h"
+#include "paging-mode/pgmode.h"
 
 /* The node agent's registered VMs (agent.c); the composite (one index per
  * vCPU of every VM) is rebuilt on the agent's main thread when they change. */
@@ -46,6 +47,26 @@ struct adapt_link {
 	pthread_cond_t cond;
 };
 
+/* The live page-size actuator of the session's VM (session_paging.c). */
+struct adapt_paging {
+	pthread_mutex_t lock;            /* op_req */
+	struct pgmode_worker *w;         /* NULL: none (why says so) */
+	void *hva;                       /* guest RAM: one host mapping */
+	uint64_t bytes;
+	enum pgmode_page initial;        /* the backing at creation (--mem-backing) */
+	enum pgmode_page op_req;         /* the operator's, waiting for the loop; KEEP: none */
+	enum pgmode_page op_set;         /* the operator's, carried out at op_set_ns; KEEP: none */
+	uint64_t op_set_ns;
+	char why[PGMODE_WHY];
+	/* the sampling thread's: smaps and meminfo, read now and then */
+	struct pgmode_backing backing;
+	uint64_t backing_t_ns, meminfo_t_ns;
+	bool was_busy;
+	enum pgmode_page read_target;    /* the worker's target and progress at that read */
+	uint64_t read_done;
+	double mem_available_pct;
+};
+
 struct adapt_session {
 	struct adapt_session_cfg cfg;
 	struct adapt_agent *agent;       /* `avmm agent` only */
@@ -71,6 +92,7 @@ struct adapt_session {
 	struct adapt_cpu_load cpu_load;
 	cpu_set_t start_cpus;   /* the process's CPUs at open: what unpinning restores */
 	double pu_busy_pct[ADAPT_CPU_LOAD_MAX]; /* read by adapt_step through env */
+	struct adapt_paging *paging;     /* NULL: no VM in this process (agent) */
 	int started;          /* steps brought up */
 	bool running;
 };
@@ -89,6 +111,24 @@ void adapt_session_loop_exit(struct adapt_session *s);
 /* vCPU i of what the loop drives: the VM's, or the agent's composite. */
 int adapt_session_nr_vcpus(const struct adapt_session *s);
 pid_t adapt_session_vcpu_tid(const struct adapt_session *s, int i);
+
+/* session_paging.c: the page-size worker over guest RAM (after the VM and
+ * telemetry; destroyed at close), its actuator, the loop's paging proposal
+ * wrapped with the operator's request, the tick's tel_paging_sample, the
+ * warm-up check of MADV_COLLAPSE, and the profile's initial backing. */
+int adapt_session_paging_init(struct adapt_session *s);
+void adapt_session_paging_exit(struct adapt_session *s);
+int adapt_session_paging_sample(void *arg, uint64_t now_ns, struct tel_paging_sample *out);
+int adapt_session_apply_paging(void *ctx, const struct adapt_change *c, char *msg, size_t len);
+void adapt_session_paging_loop(struct adapt_session *s, struct adapt_driver_cfg *c);
+void adapt_session_paging_warmup(struct adapt_session *s, struct adapt_env *env);
+int adapt_session_paging_start(struct adapt_session *s);
+/* MemAvailable / MemTotal in % from /proc/meminfo text; -EINVAL. */
+int adapt_parse_meminfo(const char *buf, double *available_pct);
+/* session_paging_ctl.c: "paging" and "backing" on the control socket. */
+int adapt_session_paging_ctl(struct adapt_session *s);
+char *adapt_ctl_paging(const char *req, const struct vmm_ctl_peer *peer, void *s, int *err);
+char *adapt_ctl_backing(const char *req, const struct vmm_ctl_peer *peer, void *s, int *err);
 
 /* session.c: telemetry on a target (NULL: the session's VM). */
 int adapt_session_tel_open(struct adapt_session *s, const struct tel_target *tg);

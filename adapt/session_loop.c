@@ -105,6 +105,7 @@ static void warmup(void *arg, struct adapt_env *env)
 	if (coremap_topo_load(NULL, &s->topo))
 		util_warn("no host topology: vCPU mapping stays as it is");
 	env->topo = s->topo;
+	adapt_session_paging_warmup(s, env);
 }
 
 int adapt_session_loop_init(struct adapt_session *s)
@@ -122,6 +123,8 @@ int adapt_session_loop_init(struct adapt_session *s)
 	};
 	struct adapt_actuator cm = { "coremap", ADAPT_COREMAP, false, apply_coremap, s };
 	struct adapt_actuator en = { "energy", ADAPT_ENERGY, false, adapt_session_apply_energy, s };
+	/* the worker promotes or demotes on its own thread: no pause */
+	struct adapt_actuator pg = { "paging-mode", ADAPT_PAGING, false, adapt_session_apply_paging, s };
 	int rc;
 
 	if (s->cfg.no_adapt)
@@ -131,12 +134,16 @@ int adapt_session_loop_init(struct adapt_session *s)
 	c.env.nr_pu_busy = ADAPT_CPU_LOAD_MAX;
 	c.warmup = warmup;
 	c.warmup_arg = s;
+	if (s->paging)
+		adapt_session_paging_loop(s, &c);
 	rc = adapt_driver_create(&c, &s->driver);
 	if (rc)
 		return rc;
 	rc = adapt_driver_register(s->driver, &cm);
 	if (!rc)
 		rc = adapt_driver_register(s->driver, &en);
+	if (!rc && s->paging)
+		rc = adapt_driver_register(s->driver, &pg);
 	if (!rc && s->ctl && !s->agent)   /* the agent's "profile" follows its rebuilds */
 		rc = adapt_driver_ctl_register(s->driver, s->ctl);
 	return rc;

@@ -1,7 +1,8 @@
 /* policies: `avmm ctl [--socket PATH] [--name VM] profile NAME|FILE`, the
- * client side of changing a running avmm's profile. The profile is
- * validated here first, then again by the running avmm before it is
- * swapped in. */
+ * client side of changing a running avmm's profile (validated here first,
+ * then again by the running avmm before it is swapped in), and
+ * `avmm ctl ... backing 2m|4k`, the operator's request for the page size
+ * backing guest RAM (the running avmm passes it through its control loop). */
 #include "policies/pol.h"
 #include "vmm-core/vmm.h"
 
@@ -10,11 +11,60 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: avmm ctl [--socket PATH] [--name VM] profile NAME|FILE\n"
-		   "  changes the goal profile of a running avmm (validated, then swapped in)\n");
+		   "       avmm ctl [--socket PATH] [--name VM] backing 2m|4k\n"
+		   "  profile  changes the goal profile of a running avmm (validated, then\n"
+		   "           swapped in)\n"
+		   "  backing  asks for 2 MiB (MADV_COLLAPSE) or 4 KiB (MADV_NOHUGEPAGE) pages\n"
+		   "           backing the guest's RAM; the control loop applies it after its\n"
+		   "           confirmation and dwell and logs it as a paging-mode decision\n"
+		   "           (without a loop, --no-adapt, the page-size worker takes it at\n"
+		   "           once); follow it with `avmm paging --name VM`\n");
+}
+
+/* One request, its answer printed; 0, or 1 with the reason on stderr. */
+static int call(const char *socket_path, const char *what, json_t *o)
+{
+	char *req = o ? json_dumps(o, JSON_COMPACT) : NULL, *answer = NULL;
+	json_t *a = NULL;
+	int rc = 1;
+
+	if (!req)
+		goto out;
+	if (vmm_ctl_call(socket_path, req, &answer)) {
+		fprintf(stderr, "avmm: error: cannot reach %s; is avmm running with its control "
+			"socket there (--socket)?\n", socket_path);
+		goto out;
+	}
+	a = json_loads(answer, 0, NULL);
+	if (!a || json_object_get(a, "error")) {
+		fprintf(stderr, "avmm: error: %s refused the %s: %s\n", socket_path, what,
+			a ? json_string_value(json_object_get(a, "error")) : answer);
+		goto out;
+	}
+	printf("%s\n", answer);
+	rc = 0;
+out:
+	json_decref(o);
+	json_decref(a);
+	free(req);
+	free(answer);
+	return rc;
+}
+
+static int ctl_backing(const char *socket_path, const char *size)
+{
+	if (strcasecmp(size, "2m") && strcasecmp(size, "4k")) {
+		fprintf(stderr, "avmm: error: backing '%s': give 2m (2 MiB pages) or 4k (4 KiB "
+			"pages); nothing was sent\n", size);
+		return 2;
+	}
+	return call(socket_path, "backing", json_pack("{s:s, s:s}", "cmd", "backing",
+						       "backing", size));
 }
 
 int pol_cli_ctl(int argc, char **argv)
@@ -22,8 +72,6 @@ int pol_cli_ctl(int argc, char **argv)
 	char storage[POL_MAX_DIRS][POL_PATH_MAX], sock[POL_PATH_MAX], err[4096], abspath[PATH_MAX];
 	const char *dirs[POL_MAX_DIRS], *socket_path = NULL, *vm = "avmm", *what;
 	struct pol_profile *p = NULL;
-	char *req = NULL, *answer = NULL;
-	json_t *o = NULL, *a = NULL;
 	int i, n, rc = 2;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -36,11 +84,20 @@ int pol_cli_ctl(int argc, char **argv)
 			return strcmp(argv[i], "-h") && strcmp(argv[i], "--help") ? 2 : 0;
 		}
 	}
-	if (argc - i != 2 || strcmp(argv[i], "profile")) {
+	if (argc - i != 2 || (strcmp(argv[i], "profile") && strcmp(argv[i], "backing"))) {
 		usage(stderr);
 		return 2;
 	}
 	what = argv[i + 1];
+	if (!socket_path) {
+		if (vmm_ctl_default_path(vm, sock, sizeof(sock))) {
+			fprintf(stderr, "avmm: error: no control socket path for VM '%s'; pass --socket PATH\n", vm);
+			return 1;
+		}
+		socket_path = sock;
+	}
+	if (!strcmp(argv[i], "backing"))
+		return ctl_backing(socket_path, what);
 	n = pol_default_dirs(dirs, storage);
 	p = malloc(sizeof(*p));
 	if (!p)
@@ -56,35 +113,8 @@ int pol_cli_ctl(int argc, char **argv)
 			snprintf(abspath, sizeof(abspath), "%s", p->path);
 		what = abspath;
 	}
-	if (!socket_path) {
-		if (vmm_ctl_default_path(vm, sock, sizeof(sock))) {
-			fprintf(stderr, "avmm: error: no control socket path for VM '%s'; pass --socket PATH\n", vm);
-			goto out;
-		}
-		socket_path = sock;
-	}
-	o = json_pack("{s:s, s:s}", "cmd", "profile", "name", what);
-	req = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	if (!req)
-		goto out;
-	if (vmm_ctl_call(socket_path, req, &answer)) {
-		fprintf(stderr, "avmm: error: cannot reach %s; is avmm running with its control socket there (--socket)?\n",
-			socket_path);
-		goto out;
-	}
-	a = json_loads(answer, 0, NULL);
-	if (!a || json_object_get(a, "error")) {
-		fprintf(stderr, "avmm: error: %s refused the profile: %s\n", socket_path,
-			a ? json_string_value(json_object_get(a, "error")) : answer);
-		goto out;
-	}
-	printf("%s\n", answer);
-	rc = 0;
+	rc = call(socket_path, "profile", json_pack("{s:s, s:s}", "cmd", "profile", "name", what));
 out:
-	json_decref(o);
-	json_decref(a);
-	free(req);
-	free(answer);
 	free(p);
 	return rc;
 }

@@ -96,6 +96,8 @@ json_t *tel_sample_json(const struct tel_sample *s, const char *const *ev, int n
 		      "pages_2m", (json_int_t)s->vm.pages_2m,
 		      "pages_1g", (json_int_t)s->vm.pages_1g,
 		      "energy", en, "sources", src, "vcpus", vcpus);
+	if (o)
+		json_object_set_new(o, "paging", tel_paging_json(&s->paging));
 	return o;
 }
 
@@ -153,6 +155,8 @@ int tel_samples_json(struct tel *t, uint64_t since, char **out)
 		      (json_int_t)t->cfg.period_ns, "samples", arr);
 	if (o && t->have_held)
 		json_object_set_new(o, "held", tel_held_json(&t->held));
+	if (o && t->have_paging_est)
+		json_object_set_new(o, "paging_estimate", tel_paging_estimate_json(&t->paging_est));
 	pthread_mutex_unlock(&t->lock);
 	*out = dump(o);
 	return *out ? 0 : -ENOMEM;

@@ -339,6 +339,7 @@ int tel_prom_render(const struct tel_prom_in *in, FILE *f)
 	}
 	if (in->s->energy.up)
 		energy_part(f, in);
+	tel_prom_paging(f, in->vm, in->s, in->paging_est);
 	return ferror(f) ? -1 : 0;
 }
 
@@ -371,6 +372,7 @@ int tel_metrics_text(struct tel *t, char **text)
 	in.sampler_cpu_ns = t->sampler_cpu_ns;
 	in.http_cpu_ns = t->http_cpu_ns;
 	in.period_ns = t->cfg.period_ns;
+	in.paging_est = t->have_paging_est ? &t->paging_est : NULL;
 	err = tel_prom_render(&in, f);
 	pthread_mutex_unlock(&t->lock);
 	if (fclose(f) || err) {

@@ -90,6 +90,13 @@ struct tel_paging_sample {
 	uint64_t collapse_ok, collapse_errors;  /* cumulative */
 	double mem_available_pct;               /* host MemAvailable / MemTotal; < 0 unknown */
 	char why[160];                          /* when !valid, or the last error */
+	/* added by the live actuator: collapse_errors by errno (cumulative), and
+	 * when the backing above was read from smaps (CLOCK_MONOTONIC ns; it is
+	 * re-read while the worker is busy, else every few seconds, and carried
+	 * in between) */
+	uint64_t err_einval, err_eagain, err_enomem, err_other;
+	uint64_t backing_t_ns;
+	double quota_mib_per_s;                 /* the worker's quota, 0 none */
 };
 
 /* The paging-mode cost model's estimate after one tick (filled by the loop,

@@ -195,6 +195,8 @@ static int sample(struct tel *t, struct tel_sample *out, bool own)
 			s->energy.up = false;
 		tel_attribute_energy(t, prev, s);
 	}
+	if (t->paging_fn && t->paging_fn(t->paging_arg, t0, &s->paging) < 0)
+		s->paging.valid = false;
 	memcpy(s->src, t->src, sizeof(s->src));
 	for (int i = 0; i < t->nr_traces; i++)
 		tel_trace_sample(t->traces[i], s, ev, nev);
@@ -242,6 +244,36 @@ void tel_set_energy_fn(struct tel *t, tel_energy_fn fn, void *arg)
 	if (fn)
 		tel_set_down(&t->src[TEL_SRC_ENERGY], "not sampled yet");
 	pthread_mutex_unlock(&t->lock);
+}
+
+void tel_set_paging_fn(struct tel *t, tel_paging_fn fn, void *arg)
+{
+	pthread_mutex_lock(&t->lock);
+	t->paging_fn = fn;
+	t->paging_arg = arg;
+	pthread_mutex_unlock(&t->lock);
+}
+
+int tel_publish_paging(struct tel *t, const struct tel_paging_estimate *e)
+{
+	pthread_mutex_lock(&t->lock);
+	t->paging_est = *e;
+	t->have_paging_est = true;
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+int tel_latest_paging(struct tel *t, struct tel_paging_estimate *out)
+{
+	int err = -ENOENT;
+
+	pthread_mutex_lock(&t->lock);
+	if (t->have_paging_est) {
+		*out = t->paging_est;
+		err = 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return err;
 }
 
 /* A decision comes again once its effect is measured (same time and what).

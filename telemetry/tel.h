@@ -121,6 +121,21 @@ int tel_sample(struct tel *t, struct tel_sample *out);
 int tel_start(struct tel *t);   /* own sampling thread every period_ns */
 void tel_stop(struct tel *t);
 void tel_set_energy_fn(struct tel *t, tel_energy_fn fn, void *arg);
+/* Fills the tick's guest-RAM backing and the page-size worker's progress
+ * (struct tel_paging_sample); called on the sampling thread inside
+ * tel_sample(), after the energy hook. */
+typedef int (*tel_paging_fn)(void *arg, uint64_t now_ns, struct tel_paging_sample *out);
+void tel_set_paging_fn(struct tel *t, tel_paging_fn fn, void *arg);
+/* Records the paging-mode cost model's newest estimate: /metrics
+ * (avmm_paging_estimate_pct for its valid parts, avmm_paging_estimate_info
+ * with the reasons), the "paging_estimate" object of the samples JSON. */
+int tel_publish_paging(struct tel *t, const struct tel_paging_estimate *e);
+/* The newest estimate published (-ENOENT: none yet). */
+int tel_latest_paging(struct tel *t, struct tel_paging_estimate *out);
+/* An estimate as a JSON object (jansson's json_t, a new reference): parts
+ * {valid, pct only when valid, why}, want, want_mode, reason, recommend. */
+struct json_t;
+struct json_t *tel_paging_estimate_json(const struct tel_paging_estimate *e);
 /* Records a decision: traces, the dashboard timeline, avmm_decisions_total. */
 int tel_publish_decision(struct tel *t, const struct tel_decision *d);
 /* Records why the loop waits (struct tel_held): /metrics

@@ -135,14 +135,19 @@ struct tel_prom_in {
 	const int *vcpu_idx;          /* per vCPU: its index in that VM; NULL: i */
 	uint64_t samples_total, http_cpu_ns, sampler_cpu_ns;
 	uint64_t period_ns;
+	const struct tel_paging_estimate *paging_est; /* NULL: none published */
 };
 int tel_prom_render(const struct tel_prom_in *in, FILE *f);
+/* prom_paging.c: guest RAM by page size, the worker, the model's estimate. */
+void tel_prom_paging(FILE *f, const char *vm, const struct tel_sample *s,
+		     const struct tel_paging_estimate *e);
 
 /* ---- JSON (json.c) ---- */
 #include <jansson.h>
 json_t *tel_sample_json(const struct tel_sample *s, const char *const *ev, int nev);
 json_t *tel_decision_json(const struct tel_decision *d, uint64_t seq);
 json_t *tel_held_json(const struct tel_held *h);
+json_t *tel_paging_json(const struct tel_paging_sample *p);            /* null when !valid */
 
 /* ---- the tel object (tel.c) ---- */
 #define TEL_MAX_DECISIONS 256
@@ -186,6 +191,10 @@ struct tel {
 	tel_energy_fn energy_fn;
 	void *energy_arg;
 	uint64_t host_busy_ns;      /* the energy hook's host busy time, last sample */
+	tel_paging_fn paging_fn;
+	void *paging_arg;
+	bool have_paging_est;       /* tel_publish_paging was called */
+	struct tel_paging_estimate paging_est;
 	/* ring: ring_len slots slot_bytes apart, each a sample of sample_bytes
 	 * (up to its nr_vcpus; never more than sizeof(struct tel_sample)) */
 	unsigned char *ring;

@@ -27,7 +27,10 @@ static void csv_header(struct tel_trace *tr)
 {
 	fputs("run_id,profile,vm,seq,t_ns,dt_ns,tel_cpu_ns,tel_sample_ns,energy_up,"
 	      "energy_estimated,energy_uj,power_w,power_cap_w,vm_energy_uj,mmu_pte_write,mmu_shadow_zapped,"
-	      "remote_tlb_flush,pages_4k,pages_2m,pages_1g", tr->f);
+	      "remote_tlb_flush,pages_4k,pages_2m,pages_1g,guest_ram_valid,guest_ram_bytes,"
+	      "guest_rss_bytes,guest_bytes_4k,guest_bytes_2m,guest_bytes_1g,paging_target,"
+	      "paging_busy,paging_ranges_total,paging_ranges_done,paging_collapse_ok,"
+	      "paging_collapse_errors,mem_available_pct", tr->f);
 	for (int i = 0; i < TEL_SRC_COUNT; i++)
 		fprintf(tr->f, ",%s_up", tel_source_name(i));
 	for (int v = 0; v < tr->nr_vcpus; v++)
@@ -85,6 +88,30 @@ int tel_trace_open(const char *path, const struct tel_config *c, int nr_vcpus,
 	return 0;
 }
 
+/* Guest RAM by page size and the worker's progress; empty cells where
+ * unknown (no live actuator, smaps not read, MemAvailable unknown). */
+static void csv_paging(FILE *f, const struct tel_paging_sample *p)
+{
+	static const char *const targets[] = { "keep", "4k", "2m", "1g" };
+
+	if (!p->ram_bytes) {
+		fputs(",,,,,,,,,,,,,", f);
+		return;
+	}
+	fprintf(f, ",%d,%llu,", p->valid, (unsigned long long)p->ram_bytes);
+	if (p->valid)
+		fprintf(f, "%llu,%llu,%llu,%llu", (unsigned long long)p->rss_bytes,
+			(unsigned long long)p->bytes_4k, (unsigned long long)p->bytes_2m,
+			(unsigned long long)p->bytes_1g);
+	else
+		fputs(",,,", f);
+	fprintf(f, ",%s,%d,%llu,%llu,%llu,%llu,", (unsigned)p->target < 4 ? targets[p->target] : "keep",
+		p->busy, (unsigned long long)p->ranges_total, (unsigned long long)p->ranges_done,
+		(unsigned long long)p->collapse_ok, (unsigned long long)p->collapse_errors);
+	if (p->mem_available_pct >= 0)
+		fprintf(f, "%.2f", p->mem_available_pct);
+}
+
 static void csv_sample(struct tel_trace *tr, const struct tel_sample *s)
 {
 	FILE *f = tr->f;
@@ -112,6 +139,7 @@ static void csv_sample(struct tel_trace *tr, const struct tel_sample *s)
 		(unsigned long long)s->vm.mmu_shadow_zapped,
 		(unsigned long long)s->vm.remote_tlb_flush, (unsigned long long)s->vm.pages_4k,
 		(unsigned long long)s->vm.pages_2m, (unsigned long long)s->vm.pages_1g);
+	csv_paging(f, &s->paging);
 	for (int i = 0; i < TEL_SRC_COUNT; i++)
 		fprintf(f, ",%d", s->src[i].up);
 	for (int i = 0; i < tr->nr_vcpus; i++) {
