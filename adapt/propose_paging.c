@@ -113,7 +113,10 @@ static enum pgmode_page backing_now(const struct adapt_state *st, const struct t
 
 static int mode_now(const struct adapt_env *env, const struct adapt_state *st)
 {
-	return st->have_cur[ADAPT_PAGING] ? st->cur[ADAPT_PAGING].u.paging.mode : env->paging_mode;
+	/* a change made before the host was probed (the start's backing) keeps no mode */
+	if (st->have_cur[ADAPT_PAGING] && st->cur[ADAPT_PAGING].u.paging.mode != ADAPT_PG_UNKNOWN)
+		return st->cur[ADAPT_PAGING].u.paging.mode;
+	return env->paging_mode;
 }
 
 void adapt_paging_estimate(const struct pol_profile *g, const struct adapt_env *env,

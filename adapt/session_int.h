@@ -54,6 +54,8 @@ struct adapt_paging {
 	void *hva;                       /* guest RAM: one host mapping */
 	uint64_t bytes;
 	enum pgmode_page initial;        /* the backing at creation (--mem-backing) */
+	char image_hash[17];             /* the guest image's, "" unknown */
+	struct pgmode_hint hint;         /* the last run's recommendation (backing KEEP: none) */
 	enum pgmode_page op_req;         /* the operator's, waiting for the loop; KEEP: none */
 	enum pgmode_page op_set;         /* the operator's, carried out at op_set_ns; KEEP: none */
 	uint64_t op_set_ns;

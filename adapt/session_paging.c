@@ -74,6 +74,63 @@ static int guest_ram(const struct vmm *vm, void **hva, uint64_t *bytes)
 	return 0;
 }
 
+/* The last run's recommendation for this guest image, used at start when
+ * the profile sets no backing of its own. */
+static void hint_load(struct adapt_session *s, struct adapt_paging *pg)
+{
+	char dir[256];
+	int rc;
+
+	if (!pg->w || !s->cfg.vm.guest_path || s->profile.paging.backing != PGMODE_PAGE_KEEP ||
+	    pgmode_image_hash(s->cfg.vm.guest_path, pg->image_hash))
+		return;
+	pgmode_state_dir(dir, sizeof(dir));
+	rc = pgmode_hint_load(dir, pg->image_hash, &pg->hint);
+	if (rc && rc != -ENOENT)
+		util_warn("paging-mode: hint for %s not used: %s", s->cfg.vm.guest_path,
+			  pg->hint.recommend);
+	if (rc || pg->hint.backing == pg->initial)
+		pg->hint.backing = PGMODE_PAGE_KEEP;
+}
+
+static enum pgmode_page current_backing(struct adapt_session *s, struct adapt_paging *pg)
+{
+	struct adapt_driver *d = s->driver;
+	enum pgmode_page b = pg->initial;
+
+	if (d) {
+		pthread_mutex_lock(&d->lock);
+		if (d->state.have_cur[ADAPT_PAGING] && d->state.cur[ADAPT_PAGING].u.paging.backing)
+			b = (enum pgmode_page)d->state.cur[ADAPT_PAGING].u.paging.backing;
+		pthread_mutex_unlock(&d->lock);
+	}
+	return b;
+}
+
+/* At exit: what the model recommends for this guest, for its next run. */
+static void hint_save(struct adapt_session *s, struct adapt_paging *pg)
+{
+	struct tel_paging_estimate e;
+	struct pgmode_hint h = { .mode = PGMODE_MODE_UNKNOWN };
+	char dir[256];
+
+	if (!pg->image_hash[0] || !s->tel || s->cfg.dry_run || tel_latest_paging(s->tel, &e) ||
+	    !e.part[TEL_PG_NOW].valid || !e.recommend[0])
+		return;   /* nothing measured: the last hint stays */
+	memcpy(h.image_hash, pg->image_hash, sizeof(h.image_hash));
+	/* the model's wish, else the backing it was content with */
+	if (pgmode_page_parse(e.want, &h.backing) || h.backing == PGMODE_PAGE_KEEP)
+		h.backing = current_backing(s, pg);
+	h.mode = !strcmp(e.want_mode, "nested") ? PGMODE_MODE_NESTED
+	       : !strcmp(e.want_mode, "shadow") ? PGMODE_MODE_SHADOW : PGMODE_MODE_UNKNOWN;
+	snprintf(h.recommend, sizeof(h.recommend), "%s", e.recommend);
+	pgmode_state_dir(dir, sizeof(dir));
+	if (pgmode_hint_save(dir, &h))
+		util_warn("paging-mode: the recommendation for the next run was not kept in %s", dir);
+	else
+		util_info("paging-mode: for the next run of this guest: %s", h.recommend);
+}
+
 int adapt_session_paging_init(struct adapt_session *s)
 {
 	struct adapt_paging *pg;
@@ -102,6 +159,7 @@ int adapt_session_paging_init(struct adapt_session *s)
 	}
 	if (s->tel)
 		tel_set_paging_fn(s->tel, adapt_session_paging_sample, s);
+	hint_load(s, pg);
 	return 0;
 }
 
@@ -111,8 +169,10 @@ void adapt_session_paging_exit(struct adapt_session *s)
 
 	if (!pg)
 		return;
-	if (s->tel)
+	if (s->tel) {
+		hint_save(s, pg);
 		tel_set_paging_fn(s->tel, NULL, NULL);   /* waits for a sample in flight */
+	}
 	if (s->driver)
 		adapt_driver_stop(s->driver);            /* no actuator call after this */
 	pgmode_worker_destroy(pg->w);
@@ -316,16 +376,36 @@ static bool collapse_works(char *why, size_t len)
 	return false;
 }
 
-/* On the loop thread at warm-up. TODO(lead, after pg-probe merges): take
- * env->paging_mode, paging_nested_available and paging_collapse from
- * pgmode_probe() and paging_exit_cost_ns from pgmode_calibration_load();
- * until then the live lever is checked here, minimally. */
+/* The host's paging mode and levers (sysfs only; the MADV_COLLAPSE try is
+ * collapse_works) and the calibrated cost of one paging exit. */
+static void host_paging(struct adapt_session *s, struct adapt_env *env)
+{
+	struct pgmode_host h;
+	char dir[256], why[256];
+	double cost_ns;
+
+	if (pgmode_probe(s->cfg.fsroot, PGMODE_PROBE_NO_SYSCALLS, &h) == 0) {
+		env->paging_mode = h.mode == PGMODE_MODE_NESTED ? ADAPT_PG_NESTED
+				 : h.mode == PGMODE_MODE_SHADOW ? ADAPT_PG_SHADOW : ADAPT_PG_UNKNOWN;
+		env->paging_nested_available = h.nested.available || h.host_switch.available;
+	}
+	pgmode_state_dir(dir, sizeof(dir));
+	if (pgmode_calibration_load(dir, &cost_ns, why, sizeof(why)) == 0) {
+		env->paging_exit_cost_ns = cost_ns;
+		util_info("paging-mode: one paging exit costs %.0f ns on this host (calibrated)", cost_ns);
+	} else {
+		util_info("paging-mode: %s; the profile's exit_cost_ns is used", why);
+	}
+}
+
+/* On the loop thread at warm-up (slow probes stay off the start path). */
 void adapt_session_paging_warmup(struct adapt_session *s, struct adapt_env *env)
 {
 	struct adapt_paging *pg = s->paging;
 
 	if (!pg)
 		return;
+	host_paging(s, env);
 	if (!pg->w) {
 		env->paging_collapse = false;
 		snprintf(env->paging_collapse_why, sizeof(env->paging_collapse_why), "%.159s", pg->why);
@@ -344,9 +424,16 @@ int adapt_session_paging_start(struct adapt_session *s)
 	struct adapt_driver *d = s->driver;
 	struct adapt_decision dec;
 	char why[PGMODE_WHY];
+	bool hint = false;
 
+	if (pg && b == PGMODE_PAGE_KEEP && pg->hint.backing != PGMODE_PAGE_KEEP) {
+		b = pg->hint.backing;
+		hint = true;
+	}
 	if (!pg || !pg->w || (b != PGMODE_PAGE_4K && b != PGMODE_PAGE_2M))
 		return 0;
+	util_info("paging-mode: guest RAM starts on %s pages: %s", pgmode_page_name(b),
+		  hint ? pg->hint.recommend : "the profile's [paging-mode] backing");
 	if (!d) {
 		if (pgmode_worker_request(pg->w, b, why, sizeof(why)))
 			util_warn("paging-mode: initial backing %s: %s", pgmode_page_name(b), why);
@@ -360,8 +447,12 @@ int adapt_session_paging_start(struct adapt_session *s)
 	dec.change.u.paging.mode = d->cfg.env.paging_mode;
 	dec.change.u.paging.backing = b;
 	snprintf(dec.what, sizeof(dec.what), "initial backing %s", pgmode_page_name(b));
-	snprintf(dec.why, sizeof(dec.why), "set by the profile %.64s ([paging-mode] backing), "
-		 "needs no measurement", d->profile.name);
+	if (hint)
+		snprintf(dec.why, sizeof(dec.why), "the last run of this guest: %.160s",
+			 pg->hint.recommend);
+	else
+		snprintf(dec.why, sizeof(dec.why), "set by the profile %.64s ([paging-mode] "
+			 "backing), needs no measurement", d->profile.name);
 	d->state.cur[ADAPT_PAGING] = dec.change;
 	d->state.have_cur[ADAPT_PAGING] = true;
 	d->state.changed[ADAPT_PAGING] = true;

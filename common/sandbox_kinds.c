@@ -38,7 +38,7 @@ static const struct sb_rule files[] = {
 	A("read"), A("pread64"), A("readv"), A("lseek"), A("close"), A("fstat"),
 	A("newfstatat"), A("statx"), A("getdents64"), A("readlink"), A("readlinkat"),
 	A("access"), A("faccessat"), A("faccessat2"), A("fcntl"), A("writev"), A("uname"),
-	A("sysinfo"), A("getcpu"), A("getrusage"), END,
+	A("sysinfo"), A("getcpu"), A("getrusage"), A("getuid"), A("geteuid"), END,
 };
 /* A socket server (libmicrohttpd, the control socket). */
 static const struct sb_rule server[] = {

@@ -51,10 +51,10 @@ static void backing_part(FILE *f, const char *vm, const struct tel_paging_sample
 	static const char *const sz[] = { "4k", "2m", "1g" };
 	const uint64_t b[] = { p->bytes_4k, p->bytes_2m, p->bytes_1g };
 
-	family(f, "avmm_guest_memory_bytes", "gauge", "Resident guest RAM by the page size "
+	family(f, "avmm_guest_memory_page_bytes", "gauge", "Resident guest RAM by the page size "
 	       "backing it on the host (from /proc/PID/smaps of the guest RAM mapping)");
 	for (int i = 0; i < 3; i++)
-		one(f, "avmm_guest_memory_bytes", vm, "page_size", sz[i], (double)b[i]);
+		one(f, "avmm_guest_memory_page_bytes", vm, "page_size", sz[i], (double)b[i]);
 	family(f, "avmm_guest_memory_resident_bytes", "gauge", "Resident guest RAM (all sizes)");
 	one(f, "avmm_guest_memory_resident_bytes", vm, NULL, NULL, (double)p->rss_bytes);
 	family(f, "avmm_guest_memory_backing_age_seconds", "gauge", "How old the page-size "

@@ -9,6 +9,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Every test binary keeps avmm's state (calibration, per-guest paging hints)
+ * in a folder of its own, so a run never reads what another test, or the
+ * machine's /var/lib/avmm, left. Tests that want a given folder set it. */
+__attribute__((constructor)) static void private_state_dir(void)
+{
+	static char dir[] = "/tmp/avmm-test-state.XXXXXX";
+
+	if (!getenv("AVMM_STATE_DIR") && mkdtemp(dir))
+		setenv("AVMM_STATE_DIR", dir, 1);
+}
+
 const char *build_path(const char *rel)
 {
 	static char buf[8][512];

@@ -287,7 +287,7 @@ Test(live, promote_then_demote_while_stream_verifies, .init = start, .fini = sto
 		  "AnonHugePages %llu of %llu resident bytes:\n%s", (unsigned long long)b.bytes_2m,
 		  (unsigned long long)b.rss, blk);
 	free(all);
-	for (t = 0; metric("avmm_guest_memory_bytes{vm=\"pglive\",page_size=\"2m\"}") <= 0; t += 100) {
+	for (t = 0; metric("avmm_guest_memory_page_bytes{vm=\"pglive\",page_size=\"2m\"}") <= 0; t += 100) {
 		cr_assert(t < 8000, "/metrics never showed 2 MiB-backed guest RAM");
 		util_sleep_ns(100000000);
 	}

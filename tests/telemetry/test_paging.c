@@ -80,8 +80,8 @@ Test(paging_export, metrics_and_json_carry_backing_worker_and_estimate)
 	cr_assert_eq(hook_calls, 1);
 	cr_assert_eq(tel_metrics_text(t, &m), 0);
 	cr_assert_eq(promcheck(m, err, sizeof(err)), 0, "%s\n%s", err, m);
-	cr_assert(strstr(m, "avmm_guest_memory_bytes{vm=\"p\",page_size=\"2m\"} 4194304\n"), "%s", m);
-	cr_assert(strstr(m, "avmm_guest_memory_bytes{vm=\"p\",page_size=\"4k\"} 2097152\n"));
+	cr_assert(strstr(m, "avmm_guest_memory_page_bytes{vm=\"p\",page_size=\"2m\"} 4194304\n"), "%s", m);
+	cr_assert(strstr(m, "avmm_guest_memory_page_bytes{vm=\"p\",page_size=\"4k\"} 2097152\n"));
 	cr_assert(strstr(m, "avmm_guest_memory_mapped_bytes{vm=\"p\"} 67108864\n"));
 	cr_assert(strstr(m, "avmm_paging_promotion_ranges{vm=\"p\",state=\"done\"} 3\n"));
 	cr_assert(strstr(m, "avmm_paging_collapse_total{vm=\"p\",result=\"einval\"} 1\n"));
