@@ -128,7 +128,10 @@ static int guest_reset(struct vmm_vcpu *v, uint16_t port)
 int vmm_pio(struct vmm_vcpu *v, uint16_t port, uint8_t *data, int size, bool is_write)
 {
 	struct vmm *vm = v->vm;
+	int rc = vmm_bus_pio(v, port, data, size, is_write);
 
+	if (rc >= 0)
+		return rc;
 	if (port >= COM1 && port < COM1 + 8) {
 		pthread_mutex_lock(&vm->serial.lock);
 		if (is_write)

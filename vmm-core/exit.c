@@ -76,9 +76,14 @@ static int on_io(struct vmm_vcpu *v)
 static int on_mmio(struct vmm_vcpu *v)
 {
 	struct kvm_run *r = v->run;
-	bool first = !atomic_exchange(&v->vm->unknown_mmio_logged, true);
+	bool first;
+	int rc;
 
 	v->ctr.mmio_exits++;
+	rc = vmm_bus_mmio(v, r->mmio.phys_addr, r->mmio.data, (int)r->mmio.len, r->mmio.is_write);
+	if (rc >= 0)
+		return rc;
+	first = !atomic_exchange(&v->vm->unknown_mmio_logged, true);
 	v->ctr.unknown_mmio++;
 	if (first)
 		util_warn("vcpu%d: unhandled MMIO %s of %u bytes at gpa 0x%llx (rip 0x%llx); "

@@ -175,6 +175,8 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 	if (!rc)
 		rc = load_guest(vm, cfg);
 	if (!rc)
+		rc = vmm_bus_init(vm, cfg);
+	if (!rc)
 		rc = vmm_cpuid_init(vm, cfg->vcpus);
 	for (i = 0; !rc && i < cfg->vcpus; i++) {
 		rc = vmm_vcpu_create(vm, i);
@@ -221,6 +223,7 @@ void vmm_destroy(struct vmm *vm)
 	vmm_watchdog_stop(vm);
 	for (i = 0; i < VMM_MAX_VCPUS; i++)
 		vmm_vcpu_destroy(&vm->vcpu[i]);
+	vmm_bus_exit(vm);
 	vmm_mem_free(vm);
 	vmm_devices_exit(vm);
 	if (vm->vm_stats_fd >= 0)

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
+#include "vmm-core/bus.h"
 #include "vmm-core/loader.h"
 #include "vmm-core/vmm.h"
 
@@ -95,6 +96,7 @@ struct vmm {
 	uint64_t console_max_bytes, console_rate_bps; /* as in vmm_config */
 	uint64_t halt_watchdog_ms;                    /* as in vmm_config */
 	struct vmm_watchdog wd;
+	struct vmm_bus bus;                           /* the PC machine's devices */
 };
 
 /* memory.c: vmm_mem_check validates a --mem size (at least 4 MiB, whole
