@@ -169,6 +169,7 @@ static const struct {
 	{ "vm", step_vm, exit_vm },
 	{ "energy", adapt_session_energy_init, adapt_session_energy_exit },
 	{ "telemetry", step_tel, adapt_session_tel_close },
+	{ "bankmap", adapt_session_bankmap_init, adapt_session_bankmap_exit },
 	{ "control socket", step_ctl, exit_ctl },
 	{ "agent", adapt_agent_init, adapt_agent_exit },
 	{ "control loop", step_loop, adapt_session_loop_exit },

@@ -131,12 +131,15 @@ int adapt_session_loop_init(struct adapt_session *s)
 	c.env.nr_pu_busy = ADAPT_CPU_LOAD_MAX;
 	c.warmup = warmup;
 	c.warmup_arg = s;
+	adapt_session_bankmap_env(s, &c.env);
 	rc = adapt_driver_create(&c, &s->driver);
 	if (rc)
 		return rc;
 	rc = adapt_driver_register(s->driver, &cm);
 	if (!rc)
 		rc = adapt_driver_register(s->driver, &en);
+	if (!rc)
+		rc = adapt_session_bankmap_register(s);   /* its actuator, the initial placement */
 	if (!rc && s->ctl && !s->agent)   /* the agent's "profile" follows its rebuilds */
 		rc = adapt_driver_ctl_register(s->driver, s->ctl);
 	return rc;

@@ -96,6 +96,8 @@ json_t *tel_sample_json(const struct tel_sample *s, const char *const *ev, int n
 		      "pages_2m", (json_int_t)s->vm.pages_2m,
 		      "pages_1g", (json_int_t)s->vm.pages_1g,
 		      "energy", en, "sources", src, "vcpus", vcpus);
+	if (o && s->bankmap.valid)
+		json_object_set_new(o, "bankmap", tel_bankmap_json(&s->bankmap));
 	return o;
 }
 

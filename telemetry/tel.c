@@ -195,6 +195,8 @@ static int sample(struct tel *t, struct tel_sample *out, bool own)
 			s->energy.up = false;
 		tel_attribute_energy(t, prev, s);
 	}
+	if (t->bankmap_fn && t->bankmap_fn(t->bankmap_arg, t0, s, &s->bankmap) < 0)
+		s->bankmap.valid = false;
 	memcpy(s->src, t->src, sizeof(s->src));
 	for (int i = 0; i < t->nr_traces; i++)
 		tel_trace_sample(t->traces[i], s, ev, nev);
@@ -241,6 +243,14 @@ void tel_set_energy_fn(struct tel *t, tel_energy_fn fn, void *arg)
 	t->energy_arg = arg;
 	if (fn)
 		tel_set_down(&t->src[TEL_SRC_ENERGY], "not sampled yet");
+	pthread_mutex_unlock(&t->lock);
+}
+
+void tel_set_bankmap_fn(struct tel *t, tel_bankmap_fn fn, void *arg)
+{
+	pthread_mutex_lock(&t->lock);
+	t->bankmap_fn = fn;
+	t->bankmap_arg = arg;
 	pthread_mutex_unlock(&t->lock);
 }
 
