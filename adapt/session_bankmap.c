@@ -74,7 +74,7 @@ static int vcpu_cpus(struct adapt_session *s, struct adapt_bankmap *bm, int *cpu
 static void place(struct adapt_session *s, struct adapt_bankmap *bm)
 {
 	const struct pol_profile *g = &s->profile;
-	static int cpus[BANKMAP_MAX_CPUS];
+	int cpus[BANKMAP_MAX_CPUS];
 	struct bankmap_place_req r = {
 		.policy = policy_of(g->bankmap.policy), .strict = g->bankmap.strict,
 		.numa_balancing = g->bankmap.numa_balancing, .nodes = g->bankmap.nodes,
