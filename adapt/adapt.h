@@ -19,7 +19,7 @@
  *   3. otherwise asks each enabled adaptation for a proposal (coremap:
  *      coremap_plan() on smoothed metrics; paging-mode: a DAV2M-style rule
  *      with a hysteresis band; energy: the power-cap controller; bankmap:
- *      only through a hook until its planner lands) and applies at most one
+ *      adapt_propose_bankmap, migration toward the vCPUs' node) and applies at most one
  *      change per tick, if: the adaptation's min_dwell_ns has passed since
  *      its last change, the same proposal came confirm_ticks ticks in a row,
  *      and its predicted score gain exceeds hysteresis_pct plus its cost
@@ -162,6 +162,7 @@ struct adapt_out {
 struct adapt_state;
 struct adapt_env;
 struct coremap_topo;
+struct bankmap_topo;
 
 /* A proposal source; pure. Return 0 (out->valid says whether there is one)
  * or a negative errno (noted, no proposal). */
@@ -185,6 +186,10 @@ struct adapt_env {
 	bool paging_nested_available;
 	double paging_exit_cost_ns;
 	bool dry_run;                        /* decisions are not carried out: hold dry-run */
+	/* bankmap: the memory topology (nodes, distances, node of each CPU);
+	 * NULL: bankmap proposes nothing and coremap's moves carry no
+	 * migration cost */
+	const struct bankmap_topo *bm_topo;
 	/* Replace a built-in proposal source (NULL: built-in). */
 	adapt_propose_fn propose[ADAPT_KIND_COUNT];
 	void *propose_arg[ADAPT_KIND_COUNT];
@@ -301,6 +306,17 @@ int adapt_propose_paging(const struct pol_profile *goal, const struct adapt_env 
 int adapt_propose_energy(const struct pol_profile *goal, const struct adapt_env *env,
 			 const struct adapt_state *st, const struct tel_sample *s,
 			 void *arg, struct adapt_proposal *out);
+/* bankmap (propose_bankmap.c): under policy adaptive or local, migrate guest
+ * RAM to the node of the vCPUs when the coremap's current placement put them
+ * on another node than the memory, or when a vCPU's remote share
+ * (s->bankmap) is at least migrate_min_remote_pct. Predicted perf gain =
+ * remote share x (1 - local/remote distance): the time a memory-bound vCPU
+ * saves when those accesses become local (an upper bound); cost_ns = the
+ * worker's predicted CPU time (bankmap_migrate_predict with
+ * migrate_ns_per_page); the guest is not paused. */
+int adapt_propose_bankmap(const struct pol_profile *goal, const struct adapt_env *env,
+			  const struct adapt_state *st, const struct tel_sample *s,
+			  void *arg, struct adapt_proposal *out);
 
 const char *adapt_kind_name(enum adapt_kind k); /* "coremap", "bankmap", "paging-mode", "energy" */
 

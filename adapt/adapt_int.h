@@ -21,6 +21,11 @@ struct adapt_cm_inputs {
 	enum coremap_strategy strategy;
 	int cur[ADAPT_MAX_VCPUS];
 	int n;
+	/* bankmap: where most guest RAM is (-1: unknown, or memory does not
+	 * follow the vCPUs) and its pages: a move off that node pays the
+	 * migration of the vCPU's share */
+	int mem_node;
+	uint64_t mem_pages;
 };
 void adapt_cm_inputs(const struct pol_profile *g, const struct adapt_env *env,
 		     const struct adapt_state *st, const struct tel_sample *s,
@@ -46,5 +51,13 @@ void adapt_paging_estimate(const struct pol_profile *g, const struct adapt_env *
 void adapt_paging_to_tel(const struct pgmode_estimate *e, uint64_t t_ns,
 			 struct tel_paging_estimate *out);
 bool adapt_change_same(const struct adapt_change *a, const struct adapt_change *b);
+/* bankmap (propose_bankmap.c): the node of an OS CPU (-1 unknown); where
+ * most guest RAM is (-1 unknown) and its pages; the predicted cost of
+ * migrating pages (the worker's CPU time, ns); whether the profile lets
+ * memory follow the vCPUs (bankmap enabled, policy adaptive or local). */
+int adapt_bm_cpu_node(const struct adapt_env *env, int cpu);
+int adapt_bm_mem_node(const struct tel_sample *s, uint64_t *pages);
+uint64_t adapt_bm_cost_ns(const struct pol_profile *g, uint64_t pages);
+bool adapt_bm_follows(const struct pol_profile *g);
 
 #endif

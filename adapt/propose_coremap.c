@@ -96,6 +96,7 @@ void adapt_cm_inputs(const struct pol_profile *g, const struct adapt_env *env,
 		in->m[i].cur_pcpu = in->cur[i];
 	}
 	adapt_cm_goal(g, env, &in->cg, &in->strategy);
+	in->mem_node = env->bm_topo && adapt_bm_follows(g) ? adapt_bm_mem_node(s, &in->mem_pages) : -1;
 }
 
 void adapt_cm_goal(const struct pol_profile *g, const struct adapt_env *env,
@@ -112,6 +113,23 @@ void adapt_cm_goal(const struct pol_profile *g, const struct adapt_env *env,
 	cg->pu_busy_pct = env->pu_busy_pct;
 	cg->nr_pu_busy = env->nr_pu_busy;
 	*strategy = strategy_of(g->coremap.strategy);
+}
+
+/* Joint with bankmap: each vCPU the plan moves off the node that holds most
+ * of guest RAM takes its share (1/n) of it along: the migration's predicted
+ * cost. (Without written-page sets the share is even.) */
+static uint64_t locality_cost(const struct pol_profile *g, const struct adapt_env *env,
+			      const struct adapt_cm_inputs *in, const int *plan)
+{
+	uint64_t pages = 0;
+
+	if (in->mem_node < 0 || !in->n)
+		return 0;
+	for (int i = 0; i < in->n; i++)
+		if (plan[i] != in->cur[i] && adapt_bm_cpu_node(env, in->cur[i]) == in->mem_node &&
+		    adapt_bm_cpu_node(env, plan[i]) != in->mem_node)
+			pages += in->mem_pages / (uint64_t)in->n;
+	return pages ? adapt_bm_cost_ns(g, pages) : 0;
 }
 
 int adapt_cm_propose(const struct pol_profile *g, const struct adapt_env *env,
@@ -157,7 +175,7 @@ int adapt_cm_propose(const struct pol_profile *g, const struct adapt_env *env,
 					(1 + PACKAGE_POWER_SHARE * (before - 1)) - 1);
 		out->perf_pct += 100 * (after > before ? gm : 1 / (1 + gm) - 1);
 	}
-	out->cost_ns = COREMAP_MOVE_COST_NS * (uint64_t)moved;
+	out->cost_ns = COREMAP_MOVE_COST_NS * (uint64_t)moved + locality_cost(g, env, in, plan);
 	/* pack, spread and explicit are the operator's placement, not a bet:
 	 * applied without the gain test, and not reverted */
 	out->constraint = g->coremap.strategy != POL_CM_ADAPTIVE;

@@ -173,6 +173,7 @@ static const struct {
 	{ "energy", adapt_session_energy_init, adapt_session_energy_exit },
 	{ "telemetry", step_tel, adapt_session_tel_close },
 	{ "paging-mode worker", adapt_session_paging_init, adapt_session_paging_exit },
+	{ "bankmap", adapt_session_bankmap_init, adapt_session_bankmap_exit },
 	{ "control socket", step_ctl, exit_ctl },
 	{ "agent", adapt_agent_init, adapt_agent_exit },
 	{ "control loop", step_loop, adapt_session_loop_exit },

@@ -91,6 +91,7 @@ struct adapt_session {
 	struct vmm_ctl *ctl;
 	struct coremap_topo *topo;
 	struct adapt_driver *driver;
+	struct adapt_bankmap *bankmap;   /* NULL: bankmap off (session_bankmap.c) */
 	struct adapt_cpu_load cpu_load;
 	cpu_set_t start_cpus;   /* the process's CPUs at open: what unpinning restores */
 	double pu_busy_pct[ADAPT_CPU_LOAD_MAX]; /* read by adapt_step through env */
@@ -106,6 +107,18 @@ void adapt_session_energy_exit(struct adapt_session *s);
 int adapt_session_energy_sample(void *arg, uint64_t now_ns, double busy_cores,
 				struct tel_energy_sample *out);
 int adapt_session_apply_energy(void *ctx, const struct adapt_change *c, char *msg, size_t len);
+
+/* session_bankmap.c / session_bankmap_loop.c: guest RAM bound per the
+ * profile before the guest runs, the tick's bankmap sample (telemetry
+ * hook), the migration actuator and the initial placement decision. */
+struct adapt_bankmap;
+struct adapt_driver_cfg;
+int adapt_session_bankmap_init(struct adapt_session *s);
+void adapt_session_bankmap_exit(struct adapt_session *s);
+int adapt_session_bankmap_sample(void *arg, uint64_t now_ns, const struct tel_sample *ts,
+				 struct tel_bankmap_sample *out);
+void adapt_session_bankmap_env(struct adapt_session *s, struct adapt_env *env);
+int adapt_session_bankmap_register(struct adapt_session *s);
 
 /* session_loop.c: the control loop and its coremap actuator. */
 int adapt_session_loop_init(struct adapt_session *s);

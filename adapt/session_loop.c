@@ -136,6 +136,7 @@ int adapt_session_loop_init(struct adapt_session *s)
 	c.warmup_arg = s;
 	if (s->paging)
 		adapt_session_paging_loop(s, &c);
+	adapt_session_bankmap_env(s, &c.env);
 	rc = adapt_driver_create(&c, &s->driver);
 	if (rc)
 		return rc;
@@ -144,6 +145,8 @@ int adapt_session_loop_init(struct adapt_session *s)
 		rc = adapt_driver_register(s->driver, &en);
 	if (!rc && s->paging)
 		rc = adapt_driver_register(s->driver, &pg);
+	if (!rc)
+		rc = adapt_session_bankmap_register(s);   /* its actuator, the initial placement */
 	if (!rc && s->ctl && !s->agent)   /* the agent's "profile" follows its rebuilds */
 		rc = adapt_driver_ctl_register(s->driver, s->ctl);
 	return rc;

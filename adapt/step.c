@@ -212,8 +212,10 @@ static adapt_propose_fn builtin(enum adapt_kind k)
 		return adapt_propose_paging;
 	case ADAPT_ENERGY:
 		return adapt_propose_energy;
+	case ADAPT_BANKMAP:
+		return adapt_propose_bankmap;
 	default:
-		return NULL; /* bankmap: only through env->propose */
+		return NULL;
 	}
 }
 

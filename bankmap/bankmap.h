@@ -301,6 +301,7 @@ struct bankmap_worker_cfg {
 	double quota_mib_s;           /* <= 0: no quota */
 	unsigned max_retries;         /* rounds over the retriable failures (default 3) */
 	uint64_t retry_delay_ns;      /* before each round (default 50 ms) */
+	bool sandbox;                 /* the thread enters its seccomp filter (bmworker) */
 };
 
 struct bankmap_worker_stats {

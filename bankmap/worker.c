@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/sandbox.h"
 #include "common/util.h"
 
 struct req {
@@ -189,6 +190,9 @@ static void *worker_main(void *arg)
 {
 	struct bankmap_worker *w = arg;
 
+	pthread_setname_np(pthread_self(), "avmm-bmworker");
+	if (w->cfg.sandbox)
+		util_sandbox_enter(UTIL_SANDBOX_BMWORKER);   /* prints why when it fails */
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		while (!w->stop && !w->has_pending)

@@ -244,6 +244,9 @@ static int add_rule(scmp_filter_ctx ctx, const struct sb_rule *r, uint32_t act)
 	case SB_RDONLY:
 		return seccomp_rule_add(ctx, act, nr, 1,
 					SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, 0));
+	case SB_PAGES_QUERY:
+		return seccomp_rule_add(ctx, act, nr, 2, SCMP_A0(SCMP_CMP_EQ, 0),
+					SCMP_A3(SCMP_CMP_EQ, 0));
 	case SB_OWN_PID:
 		return seccomp_rule_add(ctx, act, nr, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
 	case SB_NAME:

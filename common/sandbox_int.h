@@ -22,6 +22,7 @@ enum cond {
 	SB_IOC_KVM,      /* ioctl: KVM (0xAE..), TCGETS, TIOCGWINSZ */
 	SB_IOC_TEL,      /* ioctl: SB_IOC_KVM plus perf ('$') */
 	SB_IOC_SOCK,     /* ioctl: FIONBIO, FIONREAD */
+	SB_PAGES_QUERY,  /* move_pages: query only (nodes = NULL), this process (pid 0) */
 };
 
 struct sb_rule {

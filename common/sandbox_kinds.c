@@ -58,8 +58,11 @@ static const struct sb_rule vcpu[] = {
 static const struct sb_rule ctl[] = {
 	R("openat", SB_RDONLY), END,
 };
+/* move_pages in query mode: bankmap's per-tick sample of guest RAM by node
+ * (on this thread when the loop does not run) */
 static const struct sb_rule telemetry[] = {
-	R("openat", SB_RDONLY), A("perf_event_open"), R("ioctl", SB_IOC_TEL), END,
+	R("openat", SB_RDONLY), A("perf_event_open"), R("ioctl", SB_IOC_TEL),
+	R("move_pages", SB_PAGES_QUERY), END,
 };
 /* Driver and actuators: sysfs writes (power caps), pinning, NUMA placement,
  * page-size changes, state files under /run/avmm, worker threads. */
@@ -78,6 +81,11 @@ static const struct sb_rule driver[] = {
  * /proc/self/smaps, writing the kernel's debugfs split_huge_pages (root). */
 static const struct sb_rule pgworker[] = {
 	A("openat"), A("mincore"), END,
+};
+/* bankmap's migration worker: move_pages in batches over guest RAM (its
+ * retries wait on a condition variable: futex, clock_gettime in base). */
+static const struct sb_rule bmworker[] = {
+	A("move_pages"), A("mbind"), A("get_mempolicy"), END,
 };
 static const struct sb_rule signals[] = {
 	A("rt_sigtimedwait"), END,
@@ -112,5 +120,6 @@ const struct sb_kind util_sandbox_kinds[UTIL_SANDBOX_KIND_COUNT] = {
 	[UTIL_SANDBOX_HOSTLOAD] = { "hostload", false, 0, { base, mem_noexec } },
 	[UTIL_SANDBOX_WATCHDOG] = { "watchdog", false, 0, { base, mem_noexec } },
 	[UTIL_SANDBOX_PGWORKER] = { "pgworker", false, 0, { base, mem_noexec, files, pgworker } },
+	[UTIL_SANDBOX_BMWORKER] = { "bmworker", false, 0, { base, mem_noexec, bmworker } },
 	[UTIL_SANDBOX_MAIN] = { "main", true, ~0ull, { main_deny } },
 };

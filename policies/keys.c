@@ -12,7 +12,7 @@
 
 static const char *const objective_names[] = { "performance", "energy", "edp", "power-cap", "weighted", NULL };
 static const char *const strategy_names[] = { "adaptive", "pack", "spread", "explicit", NULL };
-static const char *const bmpolicy_names[] = { "adaptive", "local", "interleave", NULL };
+static const char *const bmpolicy_names[] = { "adaptive", "local", "interleave", "pack", "explicit", NULL };
 /* enum pgmode_page's first three names (keep, 4k, 2m): policies does not
  * include paging-mode */
 static const char *const backing_names[] = { "keep", "4k", "2m", NULL };
@@ -42,7 +42,13 @@ const struct pol_key pol_keys[] = {
 	{ "coremap", "reserved_cpus", PK_CPULIST, OFF(coremap.reserved), 0, POL_MAX_CPUS, NULL, "host CPUs to keep vCPUs off, e.g. 0,2-3", OFF(coremap.nr_reserved) },
 	{ "coremap", "explicit_map", PK_CPULIST, OFF(coremap.explicit_map), 0, POL_MAX_CPUS, NULL, "CPU of vCPU 0, 1, ... for strategy explicit", OFF(coremap.nr_explicit) },
 	{ "bankmap", "enabled", PK_BOOL, OFF(enabled[POL_AD_BANKMAP]), 0, 0, NULL, "yes or no", 0 },
-	{ "bankmap", "policy", PK_ENUM, OFF(bankmap.policy), 0, 0, bmpolicy_names, "adaptive, local or interleave", 0 },
+	{ "bankmap", "policy", PK_ENUM, OFF(bankmap.policy), 0, 0, bmpolicy_names, "adaptive, local, interleave, pack or explicit", 0 },
+	{ "bankmap", "nodes", PK_CPULIST, OFF(bankmap.nodes), 0, POL_MAX_NODES, NULL, "NUMA nodes for explicit and interleave, e.g. 0-1 (none: all, interleave)", OFF(bankmap.nr_nodes) },
+	{ "bankmap", "strict", PK_BOOL, OFF(bankmap.strict), 0, 0, NULL, "yes: bind (strict), no: preferred", 0 },
+	{ "bankmap", "numa_balancing", PK_BOOL, OFF(bankmap.numa_balancing), 0, 0, NULL, "yes: AutoNUMA may still move bound memory (MPOL_F_NUMA_BALANCING)", 0 },
+	{ "bankmap", "sample_pages_per_tick", PK_INT, OFF(bankmap.sample_pages_per_tick), 1, 65536, NULL, "guest pages whose node is queried per tick", 0 },
+	{ "bankmap", "migrate_quota_mib_per_s", PK_DOUBLE, OFF(bankmap.migrate_quota_mib_per_s), 0, 1e6, NULL, "MiB/s the worker migrates guest RAM at (0 = no limit)", 0 },
+	{ "bankmap", "migrate_ns_per_page", PK_DOUBLE, OFF(bankmap.migrate_ns_per_page), 1, 1e7, NULL, "predicted migration cost per 4 KiB page, ns", 0 },
 	{ "bankmap", "migrate_min_remote_pct", PK_DOUBLE, OFF(bankmap.migrate_min_remote_pct), 0, 100, NULL, "share of remote pages above which pages migrate", 0 },
 	{ "paging-mode", "enabled", PK_BOOL, OFF(enabled[POL_AD_PAGING]), 0, 0, NULL, "yes or no", 0 },
 	{ "paging-mode", "tlb_misses_per_kinstr_high", PK_DOUBLE, OFF(paging.tlb_misses_per_kinstr_high), 0, 1000, NULL, "TLB misses per 1000 instructions above which shadow paging is favoured", 0 },
@@ -101,6 +107,10 @@ void pol_defaults(struct pol_profile *p)
 	p->coremap.noisy_run_delay_pct = 25;
 	p->bankmap.policy = POL_BM_ADAPTIVE;
 	p->bankmap.migrate_min_remote_pct = 20;
+	p->bankmap.strict = true;
+	p->bankmap.sample_pages_per_tick = 4096;
+	p->bankmap.migrate_quota_mib_per_s = 256;
+	p->bankmap.migrate_ns_per_page = 85; /* BANKMAP_MIGRATE_NS_PER_PAGE */
 	p->paging.tlb_misses_per_kinstr_high = 5;
 	p->paging.paging_exits_per_s_high = 10000;
 	/* the cost model's defaults (pgmode_params_default) */

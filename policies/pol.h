@@ -48,7 +48,7 @@
 #define POL_NAME_MAX 64
 #define POL_PATH_MAX 256
 #define POL_MAX_DIRS 8
-#define POL_MAX_KEYS 48                /* keys a profile may set */
+#define POL_MAX_KEYS 64                /* keys a profile may set */
 #define POL_MACHINE_DEFAULT_PATH "/etc/avmm/profile"
 #define POL_FALLBACK_PROFILE "balanced"
 
@@ -64,7 +64,11 @@ enum pol_objective {
 enum pol_adaptation { POL_AD_COREMAP, POL_AD_BANKMAP, POL_AD_PAGING, POL_AD_ENERGY, POL_AD_COUNT };
 
 enum pol_coremap_strategy { POL_CM_ADAPTIVE, POL_CM_PACK, POL_CM_SPREAD, POL_CM_EXPLICIT };
-enum pol_bankmap_policy { POL_BM_ADAPTIVE, POL_BM_LOCAL, POL_BM_INTERLEAVE };
+/* bankmap placement (libvirt's numatune words): adaptive = local at start
+ * and the loop migrates; local, interleave, pack and explicit place once */
+enum pol_bankmap_policy { POL_BM_ADAPTIVE, POL_BM_LOCAL, POL_BM_INTERLEAVE, POL_BM_PACK,
+			  POL_BM_EXPLICIT };
+#define POL_MAX_NODES 64
 
 struct pol_profile {
 	char name[POL_NAME_MAX];         /* file name without .ini */
@@ -98,6 +102,12 @@ struct pol_profile {
 	} coremap;
 	struct {
 		enum pol_bankmap_policy policy;
+		int nr_nodes, nodes[POL_MAX_NODES]; /* explicit / interleave (none: all) */
+		bool strict;                   /* MPOL_BIND; no: MPOL_PREFERRED(_MANY) */
+		bool numa_balancing;           /* keep AutoNUMA on the bound memory */
+		int sample_pages_per_tick;     /* move_pages queries per tick */
+		double migrate_quota_mib_per_s;/* the migration worker's rate, 0 = none */
+		double migrate_ns_per_page;    /* predicted migration cost per 4 KiB page */
 		double migrate_min_remote_pct; /* migrate when this share is remote */
 	} bankmap;
 	struct {

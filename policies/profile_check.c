@@ -61,5 +61,9 @@ int pol_profile_check(const struct pol_profile *p, struct pol_errs *e)
 		line = origin_of(p, "coremap", "strategy", &f);
 		pol_err(e, f, line, "strategy explicit needs explicit_map (CPU of vCPU 0, 1, ...); add e.g. 'explicit_map = 0,1' to [coremap]");
 	}
+	if (p->enabled[POL_AD_BANKMAP] && p->bankmap.policy == POL_BM_EXPLICIT && !p->bankmap.nr_nodes) {
+		line = origin_of(p, "bankmap", "policy", &f);
+		pol_err(e, f, line, "policy explicit needs nodes (the NUMA nodes guest RAM goes to); add e.g. 'nodes = 0' to [bankmap]");
+	}
 	return e->count > before ? -EINVAL : 0;
 }

@@ -98,6 +98,8 @@ json_t *tel_sample_json(const struct tel_sample *s, const char *const *ev, int n
 		      "energy", en, "sources", src, "vcpus", vcpus);
 	if (o)
 		json_object_set_new(o, "paging", tel_paging_json(&s->paging));
+	if (o && s->bankmap.valid)
+		json_object_set_new(o, "bankmap", tel_bankmap_json(&s->bankmap));
 	return o;
 }
 

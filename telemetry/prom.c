@@ -340,6 +340,7 @@ int tel_prom_render(const struct tel_prom_in *in, FILE *f)
 	if (in->s->energy.up)
 		energy_part(f, in);
 	tel_prom_paging(f, in->vm, in->s, in->paging_est);
+	tel_prom_bankmap(f, in->vm, in->s);
 	return ferror(f) ? -1 : 0;
 }
 

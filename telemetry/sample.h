@@ -99,6 +99,52 @@ struct tel_paging_sample {
 	double quota_mib_per_s;                 /* the worker's quota, 0 none */
 };
 
+/* Where guest RAM lives (bankmap; filled by the session's bankmap hook,
+ * valid false: not sampled this tick, why says). node_bytes: the sampler's
+ * per-node histogram of guest pages scaled to all of guest RAM (exact once
+ * complete: every page queried at least once). Per vCPU: the share of its
+ * written pages (all resident guest pages when there is no written-page
+ * set) on another node than the one its CPU is on. */
+#define TEL_MAX_NODES 16
+enum tel_bm_why {
+	TEL_BM_OK,            /* remote_pct valid */
+	TEL_BM_NO_CPU,        /* the vCPU's CPU is not known yet */
+	TEL_BM_NO_NODE,       /* its CPU is on no known node */
+	TEL_BM_NO_PAGES,      /* no page of its set has been sampled yet */
+	TEL_BM_WHY_COUNT
+};
+struct tel_bankmap_vcpu {
+	bool valid;
+	uint8_t why;                 /* enum tel_bm_why */
+	int16_t node;                /* node of its CPU, -1 unknown */
+	double remote_pct;           /* 0..100, valid only when valid */
+};
+struct tel_bankmap_sample {
+	bool valid;
+	uint64_t ram_bytes;
+	int nr_nodes;
+	int node[TEL_MAX_NODES];                 /* node ids, ascending */
+	uint64_t node_bytes[TEL_MAX_NODES];      /* guest RAM there (scaled) */
+	uint64_t nr_pages, present_pages, absent_pages, unknown_pages, error_pages;
+	uint64_t pages_queried;                  /* cumulative */
+	bool complete;
+	uint64_t query_ns;                       /* this tick's query (move_pages) */
+	bool written_sets;                       /* remote share from written pages */
+	int nr_vcpus;
+	struct tel_bankmap_vcpu vcpu[TEL_MAX_VCPUS];
+	/* the migration worker (mig_valid false: no worker) */
+	bool mig_valid, mig_busy;
+	int mig_target;
+	uint64_t mig_requests, mig_pages_total, mig_pages_done, mig_pages_failed;
+	uint64_t mig_failed[5];                  /* by class: enomem, ebusy, enodev, absent, other */
+	uint64_t mig_bytes_moved, mig_errors;    /* cumulative (errors: failed requests) */
+	char why[160];
+};
+/* "ok", "no-cpu", "no-node", "no-pages" */
+const char *tel_bm_why_name(int why);
+/* "enomem", "ebusy", "enodev", "absent", "other" */
+extern const char *const tel_bm_fail_names[5];
+
 /* The paging-mode cost model's estimate after one tick (filled by the loop,
  * exported by telemetry). Parts: shadow (time in paging exits), walk (time
  * in TLB-miss walks), now (the total), alt_2m / alt_4k (the current mode
@@ -122,6 +168,7 @@ struct tel_sample {
 	struct tel_vm_sample vm;
 	struct tel_energy_sample energy;
 	struct tel_paging_sample paging;
+	struct tel_bankmap_sample bankmap;
 	struct tel_source_status src[TEL_SRC_COUNT];
 	/* added by telemetry: its own cost */
 	uint64_t tel_cpu_ns;         /* telemetry's CPU time, cumulative: the samples

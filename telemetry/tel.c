@@ -197,6 +197,8 @@ static int sample(struct tel *t, struct tel_sample *out, bool own)
 	}
 	if (t->paging_fn && t->paging_fn(t->paging_arg, t0, &s->paging) < 0)
 		s->paging.valid = false;
+	if (t->bankmap_fn && t->bankmap_fn(t->bankmap_arg, t0, s, &s->bankmap) < 0)
+		s->bankmap.valid = false;
 	memcpy(s->src, t->src, sizeof(s->src));
 	for (int i = 0; i < t->nr_traces; i++)
 		tel_trace_sample(t->traces[i], s, ev, nev);
@@ -274,6 +276,14 @@ int tel_latest_paging(struct tel *t, struct tel_paging_estimate *out)
 	}
 	pthread_mutex_unlock(&t->lock);
 	return err;
+}
+
+void tel_set_bankmap_fn(struct tel *t, tel_bankmap_fn fn, void *arg)
+{
+	pthread_mutex_lock(&t->lock);
+	t->bankmap_fn = fn;
+	t->bankmap_arg = arg;
+	pthread_mutex_unlock(&t->lock);
 }
 
 /* A decision comes again once its effect is measured (same time and what).

@@ -136,6 +136,12 @@ int tel_latest_paging(struct tel *t, struct tel_paging_estimate *out);
  * {valid, pct only when valid, why}, want, want_mode, reason, recommend. */
 struct json_t;
 struct json_t *tel_paging_estimate_json(const struct tel_paging_estimate *e);
+/* Fills the tick's guest RAM by node, each vCPU's remote share and the
+ * migration worker's progress (struct tel_bankmap_sample); called on the
+ * sampling thread inside tel_sample(), after the vCPUs' CPUs are read (s). */
+typedef int (*tel_bankmap_fn)(void *arg, uint64_t now_ns, const struct tel_sample *s,
+			      struct tel_bankmap_sample *out);
+void tel_set_bankmap_fn(struct tel *t, tel_bankmap_fn fn, void *arg);
 /* Records a decision: traces, the dashboard timeline, avmm_decisions_total. */
 int tel_publish_decision(struct tel *t, const struct tel_decision *d);
 /* Records why the loop waits (struct tel_held): /metrics

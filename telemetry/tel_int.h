@@ -141,6 +141,8 @@ int tel_prom_render(const struct tel_prom_in *in, FILE *f);
 /* prom_paging.c: guest RAM by page size, the worker, the model's estimate. */
 void tel_prom_paging(FILE *f, const char *vm, const struct tel_sample *s,
 		     const struct tel_paging_estimate *e);
+/* prom_bankmap.c: guest RAM by node, remote shares, the migration worker. */
+void tel_prom_bankmap(FILE *f, const char *vm, const struct tel_sample *s);
 
 /* ---- JSON (json.c) ---- */
 #include <jansson.h>
@@ -148,6 +150,9 @@ json_t *tel_sample_json(const struct tel_sample *s, const char *const *ev, int n
 json_t *tel_decision_json(const struct tel_decision *d, uint64_t seq);
 json_t *tel_held_json(const struct tel_held *h);
 json_t *tel_paging_json(const struct tel_paging_sample *p);            /* null when !valid */
+json_t *tel_bankmap_json(const struct tel_bankmap_sample *b);          /* null when !valid */
+extern const char tel_bankmap_csv_cols[];   /* ",col,..." (json_bankmap.c) */
+void tel_bankmap_csv(FILE *f, const struct tel_bankmap_sample *b);
 
 /* ---- the tel object (tel.c) ---- */
 #define TEL_MAX_DECISIONS 256
@@ -190,6 +195,8 @@ struct tel {
 	struct tel_source_status src[TEL_SRC_COUNT];
 	tel_energy_fn energy_fn;
 	void *energy_arg;
+	tel_bankmap_fn bankmap_fn;
+	void *bankmap_arg;
 	uint64_t host_busy_ns;      /* the energy hook's host busy time, last sample */
 	tel_paging_fn paging_fn;
 	void *paging_arg;

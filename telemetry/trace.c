@@ -36,6 +36,7 @@ static void csv_header(struct tel_trace *tr)
 	for (int v = 0; v < tr->nr_vcpus; v++)
 		for (size_t k = 0; k < UTIL_ARRAY_SIZE(vcpu_cols); k++)
 			fprintf(tr->f, ",vcpu%d_%s", v, vcpu_cols[k]);
+	fputs(tel_bankmap_csv_cols, tr->f);
 	fputs(",decisions\n", tr->f);
 }
 
@@ -167,6 +168,7 @@ static void csv_sample(struct tel_trace *tr, const struct tel_sample *s)
 		else
 			fputs(",,,,,,,", f);
 	}
+	tel_bankmap_csv(f, &s->bankmap);
 	fputc(',', f);
 	csv_text(f, tr->pending);
 	fputc('\n', f);
