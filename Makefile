@@ -93,7 +93,7 @@ test-$(1): $(BUILD)/tests/$(1)
 endef
 $(foreach t,$(TEST_DIRS),$(eval $(call TEST_RULES,$(t))))
 
-# The fuzzers (8 targets, tests/fuzz/run.sh) run briefly on every `make test`
+# The fuzzers (9 targets, tests/fuzz/run.sh) run briefly on every `make test`
 # (FUZZ_SECONDS each, 5 here); `make fuzz` runs each for 20 s.
 test: $(BUILD)/avmm guests $(TEST_BINS)
 	@AVMM_LINUX_DIR=$(BUILD)/linux tests/loaders/fetch-kernel.sh

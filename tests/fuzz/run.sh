@@ -26,6 +26,7 @@ loader     | vmm-core/loader_*.c vmm-core/elf.c vmm-core/e820.c |               
 parse      | energy/parse.c telemetry/proc.c                    | -lm                   | 1024
 kvmstats   | telemetry/kvmstats.c                               |                       | 8192
 topo       | coremap/*.c                                        | -lhwloc -ljansson -lm | 16384
+memory     | paging-mode/*.c bankmap/*.c coremap/*.c            | -lnuma -lhwloc -ljansson -lm | 16384
 "
 # True when obj is missing or older than a file it was built from.
 stale() {
