@@ -170,6 +170,12 @@ static int on_intr(struct vmm_vcpu *v)
 	return 0; /* kicked: the run loop looks at pause and stop */
 }
 
+/* Our ring is full: its entries go to the vCPU's pending set, then it runs on. */
+static int on_dirty_ring_full(struct vmm_vcpu *v)
+{
+	return vmm_dirty_ring_full(v);
+}
+
 static const exit_fn exit_table[] = {
 	[KVM_EXIT_IO] = on_io,
 	[KVM_EXIT_MMIO] = on_mmio,
@@ -180,6 +186,7 @@ static const exit_fn exit_table[] = {
 	[KVM_EXIT_SYSTEM_EVENT] = on_system_event,
 	[KVM_EXIT_INTR] = on_intr,
 	[KVM_EXIT_IRQ_WINDOW_OPEN] = on_intr,
+	[KVM_EXIT_DIRTY_RING_FULL] = on_dirty_ring_full,
 };
 
 int vmm_exit_dispatch(struct vmm_vcpu *v)

@@ -62,6 +62,7 @@ static int set_slot(struct vmm *vm, int slot)
 {
 	struct kvm_userspace_memory_region r = {
 		.slot = slot,
+		.flags = vmm_dirty_slot_flags(vm),
 		.guest_phys_addr = vm->mem.r[slot].gpa,
 		.memory_size = vm->mem.r[slot].bytes,
 		.userspace_addr = (uintptr_t)vm->mem.r[slot].hva,

@@ -18,7 +18,7 @@
 int vmm_vcpu_create(struct vmm *vm, int idx)
 {
 	struct vmm_vcpu *v = &vm->vcpu[idx];
-	int run_bytes;
+	int run_bytes, rc;
 
 	v->vm = vm;
 	v->idx = idx;
@@ -44,7 +44,8 @@ int vmm_vcpu_create(struct vmm *vm, int idx)
 	v->stats_fd = ioctl(v->fd, KVM_GET_STATS_FD, 0);
 	pthread_mutex_init(&v->lock, NULL);
 	pthread_cond_init(&v->cond, NULL);
-	return vmm_cpuid_set(vm, v);
+	rc = vmm_dirty_vcpu_init(vm, idx); /* its dirty ring, where tracking is on */
+	return rc ? rc : vmm_cpuid_set(vm, v);
 }
 
 void vmm_vcpu_destroy(struct vmm_vcpu *v)

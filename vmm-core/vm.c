@@ -157,6 +157,7 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 	for (i = 0; i < VMM_MAX_VCPUS; i++)
 		vm->vcpu[i].fd = vm->vcpu[i].stats_fd = -1;
 	pthread_mutex_init(&vm->end_lock, NULL);
+	pthread_mutex_init(&vm->dirty.lock, NULL);
 	vm->serial.con.fd = -1;
 	vm->console_max_bytes = cfg->console_max_bytes;
 	vm->console_rate_bps = cfg->console_rate_bps;
@@ -170,6 +171,8 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 		rc = vmm_devices_init(vm, cfg->console_path);
 	if (!rc)
 		rc = create_vm(vm);
+	if (!rc)
+		rc = vmm_dirty_init(vm, cfg); /* before memory slots and vCPUs */
 	if (!rc)
 		rc = vmm_mem_alloc(vm, cfg->mem_bytes, cfg->backing);
 	if (!rc)
@@ -221,6 +224,7 @@ void vmm_destroy(struct vmm *vm)
 	if (!vm)
 		return;
 	vmm_watchdog_stop(vm);
+	vmm_dirty_exit(vm);
 	for (i = 0; i < VMM_MAX_VCPUS; i++)
 		vmm_vcpu_destroy(&vm->vcpu[i]);
 	vmm_bus_exit(vm);

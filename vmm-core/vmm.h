@@ -25,6 +25,11 @@
 
 enum vmm_backing { VMM_BACKING_ANON, VMM_BACKING_THP, VMM_BACKING_HUGETLBFS };
 
+/* Written-page tracking (vmm_dirty_*): off by default. AUTO: KVM's dirty ring
+ * where the host offers it, else the slots' dirty bitmap; RING: the ring or
+ * vmm_create fails; BITMAP: the slots' bitmap (VM-wide, not per vCPU). */
+enum vmm_dirty_track { VMM_DIRTY_OFF, VMM_DIRTY_AUTO, VMM_DIRTY_RING, VMM_DIRTY_BITMAP };
+
 struct vmm_config {
 	int vcpus;                /* 1..VMM_MAX_VCPUS and the host's KVM limit */
 	uint64_t mem_bytes;       /* guest RAM */
@@ -41,7 +46,13 @@ struct vmm_config {
 	 * has been halted with interrupts off this long. 0: the default (10 s);
 	 * VMM_HALT_WATCHDOG_OFF: never. */
 	uint64_t halt_watchdog_ms;
+	enum vmm_dirty_track dirty_track;
+	/* Entries per vCPU ring: a power of two, 256 (one 4 KiB page of 16-byte
+	 * entries, KVM's minimum) to 65536 and the host's limit; 0: 4096. */
+	uint32_t dirty_ring_entries;
 };
+
+#define VMM_DIRTY_RING_DEFAULT 4096u
 
 #define VMM_HALT_WATCHDOG_DEFAULT_MS 10000ull
 #define VMM_HALT_WATCHDOG_OFF UINT64_MAX
@@ -129,6 +140,44 @@ void vmm_console_counters(const struct vmm *vm, struct vmm_console_counters *out
 
 /* Guest RAM regions (for page placement): index 0.. until -ENOENT. */
 int vmm_ram_region(const struct vmm *vm, int idx, void **hva, uint64_t *gpa, uint64_t *bytes);
+
+/*
+ * Written pages (dirty.c), when vmm_config.dirty_track is not OFF.
+ * A set is a bitmap over guest page frames: bit n is gpa n*4096 (PFN =
+ * gpa >> 12); it holds info.pfn_bits bits (the top of guest RAM / 4096).
+ * RING: one ring per vCPU; a page appears in the set of the vCPU that wrote
+ * it first after the previous harvest (a page two vCPUs write lands in one
+ * of them). A vCPU whose ring fills (KVM_EXIT_DIRTY_RING_FULL) moves its
+ * entries into its own pending set and runs on: nothing is lost and the guest
+ * never waits for a harvester. BITMAP: KVM_GET_DIRTY_LOG on each slot: one
+ * set for the whole VM, so vcpu must be -1. Pages the monitor itself writes
+ * (the loader) are not counted: only writes by the guest (or by KVM for it).
+ * Threading: harvest from any thread but the vCPU threads, between
+ * vmm_create and vmm_destroy (after vmm_wait too); calls are serialised.
+ */
+struct vmm_dirty_info {
+	enum vmm_dirty_track mode;  /* OFF, RING or BITMAP: what is in use */
+	bool per_vcpu;              /* RING */
+	uint32_t ring_entries;      /* RING: per vCPU */
+	uint64_t pfn_bits;          /* bits a set needs */
+	uint64_t ring_full_exits;   /* KVM_EXIT_DIRTY_RING_FULL, all vCPUs */
+	uint64_t harvests;          /* vmm_dirty_harvest calls that succeeded */
+	uint64_t entries;           /* ring entries (RING) or set bits (BITMAP) read */
+	uint64_t foreign_entries;   /* entries outside guest RAM slots (ignored) */
+	/* Rings KVM overran (a host bug; see dirty.c) and the entries overwritten
+	 * there: up to that many written pages may be missing from the sets. */
+	uint64_t ring_overflows, lost_entries;
+	char why[256];              /* how this mode was chosen; what is missing */
+};
+void vmm_dirty_info(const struct vmm *vm, struct vmm_dirty_info *out);
+/* ORs into set (bits: its size in bits, at least info.pfn_bits) the pages
+ * vcpu wrote since its previous harvest (-1: every vCPU, or the VM), then
+ * rearms tracking for them (KVM_RESET_DIRTY_RINGS, VM-wide, or the bitmap
+ * read's write-protect). *new_pages (may be NULL): bits this call set that
+ * were clear. -ENODATA: tracking is off; -EOPNOTSUPP: vcpu >= 0 with the
+ * VM-wide bitmap; -EINVAL: vcpu out of range or set too small. */
+int vmm_dirty_harvest(struct vmm *vm, int vcpu, uint64_t *set, uint64_t bits,
+		      uint64_t *new_pages);
 
 /* Text for a vmm_end value ("debug-exit", "reset", ...). */
 const char *vmm_end_name(enum vmm_end end);

@@ -78,6 +78,30 @@ struct vmm_watchdog {
 	uint64_t timeout_ns;
 };
 
+/* Written-page tracking (dirty.c); the per-vCPU parts indexed like vcpu[]. */
+struct vmm_dirty_vcpu {
+	struct kvm_dirty_gfn *ring; /* mmapped from the vCPU fd; NULL: none */
+	uint32_t fetch;             /* next entry to read (free running) */
+	uint64_t *pending;          /* PFN bitmap of entries moved off a full ring */
+	size_t pending_bytes;       /* its mapping (MAP_NORESERVE: pages on use) */
+	uint64_t pending_pages;     /* bits set in it */
+	uint32_t empty_fulls;       /* full-ring exits in a row that found nothing */
+};
+
+struct vmm_dirty {
+	enum vmm_dirty_track mode;  /* OFF, RING or BITMAP */
+	uint32_t entries;           /* RING: per vCPU */
+	uint64_t pfn_bits;
+	pthread_mutex_t lock;       /* every ring read, pending set and reset */
+	uint64_t *slot_buf;         /* BITMAP: one slot's KVM_GET_DIRTY_LOG */
+	size_t slot_buf_bytes;
+	_Atomic uint64_t ring_full_exits;
+	uint64_t harvests, entries_read, foreign, overflows, lost;
+	_Atomic bool overflow_warned;
+	char why[256];
+	struct vmm_dirty_vcpu v[VMM_MAX_VCPUS];
+};
+
 struct vmm {
 	int kvm_fd, vm_fd, vm_stats_fd;
 	int nr_vcpus;
@@ -97,6 +121,7 @@ struct vmm {
 	uint64_t halt_watchdog_ms;                    /* as in vmm_config */
 	struct vmm_watchdog wd;
 	struct vmm_bus bus;                           /* the PC machine's devices */
+	struct vmm_dirty dirty;
 };
 
 /* memory.c: vmm_mem_check validates a --mem size (at least 4 MiB, whole
@@ -104,6 +129,20 @@ struct vmm {
 int vmm_mem_check(uint64_t bytes);
 int vmm_mem_alloc(struct vmm *vm, uint64_t bytes, enum vmm_backing backing);
 void vmm_mem_free(struct vmm *vm);
+/* dirty.c. vmm_dirty_choose is pure: the mode for a request, given the ring
+ * size in bytes the host allows (KVM_CHECK_EXTENSION; 0: no ring); 0 or
+ * -EINVAL/-EOPNOTSUPP with the reason in why. vmm_dirty_init runs after the
+ * VM exists and before memory and vCPUs; vmm_dirty_slot_flags gives the flags
+ * for KVM_SET_USER_MEMORY_REGION; vmm_dirty_vcpu_init maps a new vCPU's ring
+ * (guest memory must exist); vmm_dirty_ring_full is the vCPU thread's answer
+ * to KVM_EXIT_DIRTY_RING_FULL (0: run on). */
+int vmm_dirty_choose(enum vmm_dirty_track want, uint32_t entries, int ring_max_bytes,
+		     enum vmm_dirty_track *mode, char *why, size_t why_len);
+int vmm_dirty_init(struct vmm *vm, const struct vmm_config *cfg);
+uint32_t vmm_dirty_slot_flags(const struct vmm *vm);
+int vmm_dirty_vcpu_init(struct vmm *vm, int idx);
+void vmm_dirty_exit(struct vmm *vm);
+int vmm_dirty_ring_full(struct vmm_vcpu *v);
 /* cpu.c: CPUID and the boot vCPU's registers. vmm_cpuid_init builds the
  * table for a machine of nr_vcpus (before any vCPU exists); vmm_cpuid_set
  * gives one vCPU that table with its own APIC ids. */

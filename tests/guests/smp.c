@@ -11,7 +11,11 @@
  * must be found (optional), src=auto|madt|mp (default auto: MADT, else MP table).
  * An AP that does not check in, a count other than
  * expect=, or more CPUs than MAX_CPUS give ok=0 and exit code 1. Without an MP
- * table the guest runs on the BSP alone and reports src=none. */
+ * table the guest runs on the BSP alone and reports src=none.
+ * write= bytes (default 0): before its loop each vCPU stores one word per 4 KiB
+ * page of its own range [write_at + id * write_step, + write) (id: its APIC
+ * id; write_at= default 16M, write_step= default write), for the monitor's
+ * per-vCPU written-page tests. */
 #include "guest.h"
 
 #define MAX_CPUS 16
@@ -27,12 +31,13 @@
 #define ICR_BUSY (1u << 12)
 
 void ap_main(void);
-extern char ap_tramp_start[], ap_tramp_end[];
+extern char ap_tramp_start[], ap_tramp_end[], _end[];
 
 u8 ap_stacks[MAX_CPUS][AP_STACK] __attribute__((aligned(16)));
 volatile u32 ap_next_slot;
 static volatile u32 checked_in, done_count;
 static u32 loop_n;
+static u32 write_at, write_bytes, write_step;
 static u32 lapic = LAPIC_DEFAULT;
 
 /* AP start: real mode at 0x0800:0000, load our GDT, protected mode, far jump to
@@ -97,10 +102,22 @@ static u64 run_loop(void)
 	return rdtsc() - t0;
 }
 
+/* Each vCPU's own range, one store per page. */
+static void write_range(u32 id)
+{
+	u32 base = write_at + id * write_step, off;
+
+	for (off = 0; off < write_bytes; off += 4096)
+		*(volatile u32 *)(base + off) = id ^ off;
+}
+
 static void report_cpu(void)
 {
 	u32 id = lapic_id();
-	u64 c = run_loop();
+	u64 c;
+
+	write_range(id);
+	c = run_loop();
 
 	gprintf("AVMM-RESULT guest=smp cpu=%u loop=%u cycles=%llu\n", id, loop_n, c);
 }
@@ -290,12 +307,15 @@ int main(const char *cmdline)
 	int bad = 0, too_many = 0, ok = 1;
 	u32 timeout_ms = (u32)param_u64(cmdline, "timeout_ms", 5000, &bad);
 	u32 expect = (u32)param_u64(cmdline, "expect", 0, &bad);
-	u32 ids[MAX_CPUS], ncpu, bsp, i, started = 0, mp;
+	u32 ids[MAX_CPUS], ncpu, bsp, i, started = 0, mp, top_id;
 	const char *why = "", *src = "none", *madt;
 	char want[8] = "auto";
 
 	loop_n = (u32)param_u64(cmdline, "n", 20000, &bad);
-	if (bad)
+	write_at = (u32)param_u64(cmdline, "write_at", 16u << 20, &bad);
+	write_bytes = (u32)param_u64(cmdline, "write", 0, &bad);
+	write_step = (u32)param_u64(cmdline, "write_step", write_bytes, &bad);
+	if (bad || write_bytes % 4096 || write_at % 4096 || write_step < write_bytes)
 		guest_fail("smp", "bad-parameter");
 	tsc_hz(cmdline);
 	if (param_str(cmdline, "src", want, sizeof(want)) && memcmp(want, "mp", 3) &&
@@ -315,6 +335,15 @@ int main(const char *cmdline)
 	if (too_many) {
 		gprintf("smp: more than %u CPUs listed: raise MAX_CPUS in smp.c\n", MAX_CPUS);
 		guest_fail("smp", "too-many-cpus");
+	}
+	for (i = 0, top_id = bsp; i < ncpu; i++)
+		top_id = ids[i] > top_id ? ids[i] : top_id;
+	if (write_bytes && (write_at < (u32)_end ||
+			    (u64)write_at + (u64)top_id * write_step + write_bytes > mem_top())) {
+		gprintf("smp: write ranges 0x%x + %u x %u bytes must lie above the image (0x%x) "
+			"and within guest RAM (0x%x)\n", write_at, top_id + 1, write_step,
+			(u32)_end, mem_top());
+		guest_fail("smp", "bad-range");
 	}
 	if (ncpu > 1) {
 		lapic_write(LAPIC_SVR, lapic_read(LAPIC_SVR) | 0x100 | 0xff); /* APIC on */

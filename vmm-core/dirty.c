@@ -1,0 +1,427 @@
+/*
+ * Written-page tracking: KVM's per-vCPU dirty ring, or the slots' dirty bitmap
+ * where the host has no ring. See vmm.h for the contract.
+ *
+ * Ring protocol (KVM api.rst, KVM_CAP_DIRTY_LOG_RING): KVM publishes an entry
+ * {slot, offset} by setting KVM_DIRTY_GFN_F_DIRTY in its flags (release); we
+ * read the flags with acquire, take the page, and hand the entry back with a
+ * release store of KVM_DIRTY_GFN_F_RESET; KVM_RESET_DIRTY_RINGS (VM-wide) then
+ * recycles every handed-back entry and write-protects those pages again, so
+ * their next write is logged again. Entries are read in ring order from our
+ * own fetch index. All reading, pending sets and resets run under one lock:
+ * the harvester (the loop's thread) and a vCPU thread whose ring is full.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "vmm-core/vmm_internal.h"
+
+#define RING_MIN_ENTRIES 256u   /* one 4 KiB page of 16-byte entries */
+#define RING_MAX_ENTRIES 65536u /* KVM_DIRTY_RING_MAX_ENTRIES */
+#define PAGE_SHIFT_4K 12
+
+int vmm_dirty_choose(enum vmm_dirty_track want, uint32_t entries, int ring_max_bytes,
+		     enum vmm_dirty_track *mode, char *why, size_t why_len)
+{
+	const char *bitmap = "the slots' dirty bitmap (KVM_GET_DIRTY_LOG): one set for the "
+			     "whole VM, not per vCPU";
+	uint64_t bytes;
+
+	*mode = VMM_DIRTY_OFF;
+	if (want == VMM_DIRTY_OFF) {
+		snprintf(why, why_len, "off");
+		return 0;
+	}
+	if (want == VMM_DIRTY_BITMAP) {
+		*mode = VMM_DIRTY_BITMAP;
+		snprintf(why, why_len, "%s, as asked", bitmap);
+		return 0;
+	}
+	if (!entries)
+		entries = VMM_DIRTY_RING_DEFAULT;
+	if (entries < RING_MIN_ENTRIES || entries > RING_MAX_ENTRIES || (entries & (entries - 1))) {
+		snprintf(why, why_len, "a dirty ring of %u entries is not possible: give a power of "
+			 "two from %u (one 4 KiB page) to %u", entries, RING_MIN_ENTRIES,
+			 RING_MAX_ENTRIES);
+		return -EINVAL;
+	}
+	if (ring_max_bytes <= 0) {
+		if (want == VMM_DIRTY_RING) {
+			snprintf(why, why_len, "this host's KVM has no dirty ring "
+				 "(KVM_CAP_DIRTY_LOG_RING, Linux 5.11+): ask for auto or bitmap");
+			return -EOPNOTSUPP;
+		}
+		*mode = VMM_DIRTY_BITMAP;
+		snprintf(why, why_len, "this host's KVM has no dirty ring (KVM_CAP_DIRTY_LOG_RING): "
+			 "using %s", bitmap);
+		return 0;
+	}
+	bytes = (uint64_t)entries * sizeof(struct kvm_dirty_gfn);
+	if (bytes > (uint64_t)ring_max_bytes) {
+		snprintf(why, why_len, "a dirty ring of %u entries exceeds this host's limit of %llu",
+			 entries, (unsigned long long)ring_max_bytes / sizeof(struct kvm_dirty_gfn));
+		return -EINVAL;
+	}
+	*mode = VMM_DIRTY_RING;
+	snprintf(why, why_len, "KVM's dirty ring, %u entries per vCPU: one set per vCPU", entries);
+	return 0;
+}
+
+int vmm_dirty_init(struct vmm *vm, const struct vmm_config *cfg)
+{
+	struct vmm_dirty *d = &vm->dirty;
+	struct kvm_enable_cap ec = { .cap = KVM_CAP_DIRTY_LOG_RING_ACQ_REL };
+	int max, rc;
+
+	max = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_DIRTY_LOG_RING_ACQ_REL);
+	if (max <= 0) {
+		ec.cap = KVM_CAP_DIRTY_LOG_RING;
+		max = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_DIRTY_LOG_RING);
+	}
+	rc = vmm_dirty_choose(cfg->dirty_track, cfg->dirty_ring_entries, max, &d->mode, d->why,
+			      sizeof(d->why));
+	if (rc) {
+		util_err("written-page tracking: %s", d->why);
+		return rc;
+	}
+	if (d->mode == VMM_DIRTY_RING) {
+		d->entries = cfg->dirty_ring_entries ? cfg->dirty_ring_entries
+						     : VMM_DIRTY_RING_DEFAULT;
+		ec.args[0] = (uint64_t)d->entries * sizeof(struct kvm_dirty_gfn);
+		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &ec) < 0) {
+			rc = -errno;
+			snprintf(d->why, sizeof(d->why), "KVM_ENABLE_CAP(%s, %llu bytes) failed: %s",
+				 ec.cap == KVM_CAP_DIRTY_LOG_RING ? "KVM_CAP_DIRTY_LOG_RING"
+								  : "KVM_CAP_DIRTY_LOG_RING_ACQ_REL",
+				 (unsigned long long)ec.args[0], strerror(-rc));
+			if (cfg->dirty_track == VMM_DIRTY_RING) {
+				util_err("written-page tracking: %s", d->why);
+				return rc;
+			}
+			d->mode = VMM_DIRTY_BITMAP;
+			d->entries = 0;
+			strncat(d->why, "; using the slots' dirty bitmap (one set for the whole VM)",
+				sizeof(d->why) - strlen(d->why) - 1);
+		}
+	}
+	if (d->mode != VMM_DIRTY_OFF)
+		util_debug("written-page tracking: %s", d->why);
+	return 0;
+}
+
+uint32_t vmm_dirty_slot_flags(const struct vmm *vm)
+{
+	return vm->dirty.mode != VMM_DIRTY_OFF ? KVM_MEM_LOG_DIRTY_PAGES : 0;
+}
+
+static uint64_t pfn_bits_of(const struct vmm_mem_map *m)
+{
+	uint64_t top = 0;
+
+	for (int i = 0; i < m->nr; i++)
+		top = UTIL_MAX(top, m->r[i].gpa + m->r[i].bytes);
+	return top >> PAGE_SHIFT_4K;
+}
+
+static size_t bitmap_bytes(uint64_t bits)
+{
+	size_t page = (size_t)getpagesize();
+
+	return (((bits + 63) / 64) * 8 + page - 1) & ~(page - 1);
+}
+
+int vmm_dirty_vcpu_init(struct vmm *vm, int idx)
+{
+	struct vmm_dirty *d = &vm->dirty;
+	struct vmm_dirty_vcpu *dv = &d->v[idx];
+	size_t ring_bytes = (size_t)d->entries * sizeof(struct kvm_dirty_gfn);
+	void *p;
+
+	if (d->mode == VMM_DIRTY_OFF)
+		return 0;
+	d->pfn_bits = pfn_bits_of(&vm->mem);
+	if (d->mode != VMM_DIRTY_RING)
+		return 0;
+	p = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu[idx].fd,
+		 (off_t)KVM_DIRTY_LOG_PAGE_OFFSET * getpagesize());
+	if (p == MAP_FAILED) {
+		util_err("mapping vcpu%d's dirty ring (%u entries at page %d of the vCPU fd): %s",
+			 idx, d->entries, KVM_DIRTY_LOG_PAGE_OFFSET, strerror(errno));
+		return -errno;
+	}
+	dv->ring = p;
+	dv->pending_bytes = bitmap_bytes(d->pfn_bits);
+	p = mmap(NULL, dv->pending_bytes, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		util_err("vcpu%d's pending written-page set (%zu KiB): %s", idx,
+			 dv->pending_bytes >> 10, strerror(errno));
+		dv->pending_bytes = 0;
+		return -errno;
+	}
+	dv->pending = p;
+	return 0;
+}
+
+void vmm_dirty_exit(struct vmm *vm)
+{
+	struct vmm_dirty *d = &vm->dirty;
+
+	for (int i = 0; i < VMM_MAX_VCPUS; i++) {
+		if (d->v[i].ring)
+			munmap(d->v[i].ring, (size_t)d->entries * sizeof(struct kvm_dirty_gfn));
+		if (d->v[i].pending)
+			munmap(d->v[i].pending, d->v[i].pending_bytes);
+		memset(&d->v[i], 0, sizeof(d->v[i]));
+	}
+	free(d->slot_buf);
+	d->slot_buf = NULL;
+}
+
+/* Sets bit pfn; counts it in *added when it was clear. */
+static void set_pfn(uint64_t *set, uint64_t pfn, uint64_t *added)
+{
+	uint64_t bit = 1ull << (pfn & 63);
+
+	if (!(set[pfn / 64] & bit)) {
+		set[pfn / 64] |= bit;
+		(*added)++;
+	}
+}
+
+/* Takes one published entry's page into set and hands the entry back. */
+static void take_entry(struct vmm *vm, struct kvm_dirty_gfn *e, uint64_t *set, uint64_t bits,
+		       uint64_t *added)
+{
+	uint32_t as_id = e->slot >> 16, id = e->slot & 0xffff;
+	uint64_t pfn;
+
+	if (as_id || (int)id >= vm->mem.nr || e->offset >= vm->mem.r[id].bytes >> PAGE_SHIFT_4K ||
+	    (pfn = (vm->mem.r[id].gpa >> PAGE_SHIFT_4K) + e->offset) >= bits)
+		vm->dirty.foreign++;
+	else
+		set_pfn(set, pfn, added);
+	__atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET, __ATOMIC_RELEASE);
+	vm->dirty.entries_read++;
+}
+
+static bool published(struct kvm_dirty_gfn *e)
+{
+	return __atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) & KVM_DIRTY_GFN_F_DIRTY;
+}
+
+/* Reads one ring up to the first entry KVM has not published (lock held). */
+static uint64_t collect_ring(struct vmm *vm, struct vmm_dirty_vcpu *dv, uint64_t *set,
+			     uint64_t bits, uint64_t *added)
+{
+	uint32_t mask = vm->dirty.entries - 1, n;
+
+	for (n = 0; n < vm->dirty.entries && published(&dv->ring[dv->fetch & mask]); n++)
+		take_entry(vm, &dv->ring[dv->fetch++ & mask], set, bits, added);
+	return n;
+}
+
+/* Moves a vCPU's pending set (pages taken off its full ring) into set. */
+static void take_pending(struct vmm_dirty_vcpu *dv, uint64_t *set, uint64_t bits,
+			 uint64_t *added)
+{
+	uint64_t words = (bits + 63) / 64;
+
+	if (!dv->pending_pages)
+		return;
+	for (uint64_t w = 0; w < words && w < dv->pending_bytes / 8; w++)
+		if (dv->pending[w]) {
+			*added += (uint64_t)__builtin_popcountll(dv->pending[w] & ~set[w]);
+			set[w] |= dv->pending[w];
+		}
+	madvise(dv->pending, dv->pending_bytes, MADV_DONTNEED); /* zeroes, frees */
+	dv->pending_pages = 0;
+}
+
+static int reset_rings(struct vmm *vm, const char *who)
+{
+	if (ioctl(vm->vm_fd, KVM_RESET_DIRTY_RINGS, 0) >= 0)
+		return 0;
+	util_err("%s: KVM_RESET_DIRTY_RINGS failed: %s", who, strerror(errno));
+	return -errno;
+}
+
+/* BITMAP: KVM_GET_DIRTY_LOG on every slot (it also write-protects them again). */
+static int read_bitmaps(struct vmm *vm, uint64_t *set, uint64_t bits, uint64_t *added)
+{
+	struct vmm_dirty *d = &vm->dirty;
+
+	for (int i = 0; i < vm->mem.nr; i++) {
+		uint64_t pages = vm->mem.r[i].bytes >> PAGE_SHIFT_4K, words = (pages + 63) / 64;
+		uint64_t base = vm->mem.r[i].gpa >> PAGE_SHIFT_4K;
+		struct kvm_dirty_log log = { .slot = (uint32_t)i };
+
+		if (d->slot_buf_bytes < words * 8) {
+			free(d->slot_buf);
+			d->slot_buf = malloc(words * 8);
+			d->slot_buf_bytes = d->slot_buf ? words * 8 : 0;
+			if (!d->slot_buf)
+				return -ENOMEM;
+		}
+		log.dirty_bitmap = d->slot_buf;
+		if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0) {
+			util_err("KVM_GET_DIRTY_LOG on slot %d: %s", i, strerror(errno));
+			return -errno;
+		}
+		for (uint64_t w = 0; w < words; w++)
+			for (uint64_t x = d->slot_buf[w]; x; x &= x - 1) {
+				uint64_t pfn = base + w * 64 + (uint64_t)__builtin_ctzll(x);
+
+				d->entries_read++;
+				if (pfn < bits)
+					set_pfn(set, pfn, added);
+			}
+	}
+	return 0;
+}
+
+int vmm_dirty_harvest(struct vmm *vm, int vcpu, uint64_t *set, uint64_t bits,
+		      uint64_t *new_pages)
+{
+	struct vmm_dirty *d = &vm->dirty;
+	uint64_t added = 0, read = 0;
+	int rc = 0;
+
+	if (d->mode == VMM_DIRTY_OFF)
+		return -ENODATA;
+	if (vcpu < -1 || vcpu >= vm->nr_vcpus || !set || bits < d->pfn_bits)
+		return -EINVAL;
+	if (vcpu >= 0 && d->mode != VMM_DIRTY_RING) {
+		util_err("written pages of vcpu%d: this VM tracks them with the slots' bitmap, one "
+			 "set for the whole VM: harvest vcpu -1", vcpu);
+		return -EOPNOTSUPP;
+	}
+	pthread_mutex_lock(&d->lock);
+	if (d->mode == VMM_DIRTY_RING) {
+		int lo = vcpu < 0 ? 0 : vcpu, hi = vcpu < 0 ? vm->nr_vcpus : vcpu + 1;
+
+		for (int i = lo; i < hi; i++) {
+			read += collect_ring(vm, &d->v[i], set, bits, &added);
+			take_pending(&d->v[i], set, bits, &added);
+		}
+		if (read)
+			rc = reset_rings(vm, "harvesting written pages");
+	} else {
+		rc = read_bitmaps(vm, set, bits, &added);
+	}
+	if (!rc)
+		d->harvests++;
+	pthread_mutex_unlock(&d->lock);
+	if (new_pages)
+		*new_pages = added;
+	return rc;
+}
+
+/*
+ * A ring KVM wrote past its end. KVM should stop a vCPU at the soft limit
+ * (size - 64); kvm_pvm's instruction emulator pushes one entry per emulated
+ * write and can overshoot (the kernel warns once, dirty_ring.c "should never
+ * get full"). The oldest entries are then overwritten and the ring wedges:
+ * KVM counts it full, yet the slot where its reset stops is not ours to read.
+ * Called on the vCPU's own thread (its ring is still) when a full-ring exit
+ * found nothing at our fetch index: take every published entry wherever it
+ * is; mark the run of empty slots from the fetch index up to the first
+ * handed-back one (the overwritten entries: lost) as handed back; move the
+ * fetch index past the handed-back run, where KVM writes next. Returns the
+ * entries taken plus the lost ones (0: nothing to do, the ring is fine).
+ */
+static uint64_t resync_ring(struct vmm *vm, struct vmm_dirty_vcpu *dv)
+{
+	struct vmm_dirty *d = &vm->dirty;
+	uint32_t mask = d->entries - 1, i, gap = 0;
+	uint64_t taken = 0;
+	bool any_reset = false;
+
+	for (i = 0; i < d->entries; i++)
+		if (published(&dv->ring[i])) {
+			take_entry(vm, &dv->ring[i], dv->pending, d->pfn_bits, &dv->pending_pages);
+			taken++;
+		}
+	for (i = 0; i < d->entries && !any_reset; i++)
+		any_reset = dv->ring[i].flags & KVM_DIRTY_GFN_F_RESET;
+	if (!any_reset)
+		return 0;
+	while (gap < d->entries && !(dv->ring[(dv->fetch + gap) & mask].flags &
+				     KVM_DIRTY_GFN_F_RESET)) {
+		__atomic_store_n(&dv->ring[(dv->fetch + gap) & mask].flags, KVM_DIRTY_GFN_F_RESET,
+				 __ATOMIC_RELEASE);
+		gap++;
+	}
+	for (i = 0; i < d->entries && (dv->ring[dv->fetch & mask].flags & KVM_DIRTY_GFN_F_RESET);
+	     i++)
+		dv->fetch++;
+	d->lost += gap;
+	d->overflows++;
+	return taken + gap;
+}
+
+int vmm_dirty_ring_full(struct vmm_vcpu *v)
+{
+	struct vmm *vm = v->vm;
+	struct vmm_dirty *d = &vm->dirty;
+	struct vmm_dirty_vcpu *dv = &d->v[v->idx];
+	uint64_t got, lost_before;
+	char who[48];
+	int rc = 0;
+
+	atomic_fetch_add(&d->ring_full_exits, 1);
+	if (d->mode != VMM_DIRTY_RING || !dv->ring) {
+		vmm_end(vm, VMM_END_ERROR, 4, "vcpu%d: KVM_EXIT_DIRTY_RING_FULL without a dirty ring",
+			v->idx);
+		return 1;
+	}
+	snprintf(who, sizeof(who), "vcpu%d's full dirty ring", v->idx);
+	pthread_mutex_lock(&d->lock);
+	lost_before = d->lost;
+	got = collect_ring(vm, dv, dv->pending, d->pfn_bits, &dv->pending_pages);
+	if (!got)
+		got = resync_ring(vm, dv);
+	if (got)
+		rc = reset_rings(vm, who);
+	dv->empty_fulls = got ? 0 : dv->empty_fulls + 1;
+	pthread_mutex_unlock(&d->lock);
+	if (d->lost > lost_before && !atomic_exchange(&d->overflow_warned, true))
+		util_warn("vcpu%d: KVM wrote past the end of its dirty ring (a host kernel bug: "
+			  "kvm_pvm's instruction emulator does not stop at a full ring); %llu "
+			  "written pages may be missing from the sets (vmm_dirty_info counts them); "
+			  "harvest more often, or use the slots' bitmap", v->idx,
+			  (unsigned long long)(d->lost - lost_before));
+	if (rc || dv->empty_fulls > 1000) {
+		vmm_end(vm, VMM_END_ERROR, 4, rc ? "%s could not be recycled (KVM_RESET_DIRTY_RINGS: %s)"
+			: "%s stays full with nothing in it (%s): KVM's ring is corrupt; use the "
+			"slots' bitmap on this host", who, rc ? strerror(-rc) : "1000 exits");
+		return 1;
+	}
+	return 0;
+}
+
+void vmm_dirty_info(const struct vmm *vm, struct vmm_dirty_info *out)
+{
+	struct vmm_dirty *d = (struct vmm_dirty *)&vm->dirty; /* the lock only */
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&d->lock);
+	out->mode = d->mode;
+	out->per_vcpu = d->mode == VMM_DIRTY_RING;
+	out->ring_entries = d->mode == VMM_DIRTY_RING ? d->entries : 0;
+	out->pfn_bits = d->pfn_bits;
+	out->ring_full_exits = d->ring_full_exits;
+	out->harvests = d->harvests;
+	out->entries = d->entries_read;
+	out->foreign_entries = d->foreign;
+	out->ring_overflows = d->overflows;
+	out->lost_entries = d->lost;
+	snprintf(out->why, sizeof(out->why), "%s", d->why);
+	pthread_mutex_unlock(&d->lock);
+}
