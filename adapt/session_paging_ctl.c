@@ -128,9 +128,10 @@ static bool through_loop(struct adapt_session *s, enum pgmode_page b, char *msg,
 			 "backing): nothing to do", pgmode_page_name(b));
 	} else if (ok) {
 		snprintf(msg, len, "the control loop applies it after %d confirming tick(s)%s%s; "
-			 "see the decision log and `avmm ctl paging`", d->profile.confirm_ticks,
+			 "watch it with `avmm paging --name %s`", d->profile.confirm_ticks,
 			 dwell_s > 0 ? " and the paging-mode dwell" : "",
-			 d->cfg.dry_run ? " (dry run: logged, not carried out)" : "");
+			 d->cfg.dry_run ? " (dry run: logged, not carried out)" : "",
+			 s->cfg.name ? s->cfg.name : "avmm");
 		if (dwell_s > 0)
 			snprintf(msg + strlen(msg), len - strlen(msg), " (%.1f s left)", dwell_s);
 	}
