@@ -38,6 +38,27 @@ static void exit_vm(struct adapt_session *s)
 	s->vm = NULL;
 }
 
+/* Guest RAM is one host mapping (vmm-core/memory.c): from the first region's
+ * start to the end of the last. */
+int adapt_session_guest_ram(const struct vmm *vm, void **hva, uint64_t *bytes)
+{
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	uint64_t gpa, n;
+	void *p;
+
+	for (int i = 0; vmm_ram_region(vm, i, &p, &gpa, &n) == 0; i++) {
+		if ((uintptr_t)p < lo)
+			lo = (uintptr_t)p;
+		if ((uintptr_t)p + n > hi)
+			hi = (uintptr_t)p + n;
+	}
+	if (hi <= lo)
+		return -ENOENT;
+	*hva = (void *)lo;
+	*bytes = hi - lo;
+	return 0;
+}
+
 int adapt_session_tel_open(struct adapt_session *s, const struct tel_target *tg)
 {
 	struct tel_config c = {

@@ -13,25 +13,6 @@
 #include "adapt/session_bankmap.h"
 #include "common/util.h"
 
-static int guest_ram(const struct vmm *vm, void **hva, uint64_t *bytes)
-{
-	uintptr_t lo = UINTPTR_MAX, hi = 0;
-	uint64_t gpa, n;
-	void *p;
-
-	for (int i = 0; vmm_ram_region(vm, i, &p, &gpa, &n) == 0; i++) {
-		if ((uintptr_t)p < lo)
-			lo = (uintptr_t)p;
-		if ((uintptr_t)p + n > hi)
-			hi = (uintptr_t)p + n;
-	}
-	if (hi <= lo)
-		return -ENOENT;
-	*hva = (void *)lo;
-	*bytes = hi - lo;
-	return 0;
-}
-
 static enum bankmap_policy policy_of(enum pol_bankmap_policy p)
 {
 	switch (p) {
@@ -136,7 +117,7 @@ int adapt_session_bankmap_init(struct adapt_session *s)
 		return -ENOMEM;
 	pthread_mutex_init(&bm->lock, NULL);
 	s->bankmap = bm;
-	if (guest_ram(s->vm, &bm->hva, &bm->bytes)) {
+	if (adapt_session_guest_ram(s->vm, &bm->hva, &bm->bytes)) {
 		util_warn("bankmap: no guest RAM region: placement and sampling off");
 		return 0;
 	}

@@ -145,7 +145,9 @@ int adapt_session_paging_ctl(struct adapt_session *s);
 char *adapt_ctl_paging(const char *req, const struct vmm_ctl_peer *peer, void *s, int *err);
 char *adapt_ctl_backing(const char *req, const struct vmm_ctl_peer *peer, void *s, int *err);
 
-/* session.c: telemetry on a target (NULL: the session's VM). */
+/* session.c: guest RAM as one host range; telemetry on a target (NULL: the
+ * session's VM). */
+int adapt_session_guest_ram(const struct vmm *vm, void **hva, uint64_t *bytes);
 int adapt_session_tel_open(struct adapt_session *s, const struct tel_target *tg);
 void adapt_session_tel_close(struct adapt_session *s);
 

@@ -55,25 +55,6 @@ static double read_mem_available(const char *fsroot)
 
 /* Guest RAM is one host mapping (vmm-core/memory.c): from the first region's
  * start to the end of the last. */
-static int guest_ram(const struct vmm *vm, void **hva, uint64_t *bytes)
-{
-	uintptr_t lo = UINTPTR_MAX, hi = 0;
-	uint64_t gpa, n;
-	void *p;
-
-	for (int i = 0; vmm_ram_region(vm, i, &p, &gpa, &n) == 0; i++) {
-		if ((uintptr_t)p < lo)
-			lo = (uintptr_t)p;
-		if ((uintptr_t)p + n > hi)
-			hi = (uintptr_t)p + n;
-	}
-	if (hi <= lo)
-		return -ENOENT;
-	*hva = (void *)lo;
-	*bytes = hi - lo;
-	return 0;
-}
-
 /* The last run's recommendation for this guest image, used at start when
  * the profile sets no backing of its own. */
 static void hint_load(struct adapt_session *s, struct adapt_paging *pg)
@@ -146,7 +127,7 @@ int adapt_session_paging_init(struct adapt_session *s)
 	/* anon RAM is mapped MADV_NOHUGEPAGE, thp and hugetlbfs as 2 MiB */
 	pg->initial = s->cfg.vm.backing == VMM_BACKING_ANON ? PGMODE_PAGE_4K : PGMODE_PAGE_2M;
 	s->paging = pg;
-	if ((rc = guest_ram(s->vm, &pg->hva, &pg->bytes))) {
+	if ((rc = adapt_session_guest_ram(s->vm, &pg->hva, &pg->bytes))) {
 		snprintf(pg->why, sizeof(pg->why), "no guest RAM region to work on");
 	} else if (s->cfg.vm.backing == VMM_BACKING_HUGETLBFS) {
 		snprintf(pg->why, sizeof(pg->why), "guest RAM is hugetlbfs (--mem-backing "

@@ -9,7 +9,7 @@
 
 #include "common/util.h"
 
-static void esc(FILE *f, const char *s)
+void tel_prom_esc(FILE *f, const char *s)
 {
 	for (; *s; s++) {
 		if (*s == '\\' || *s == '"')
@@ -21,7 +21,7 @@ static void esc(FILE *f, const char *s)
 	}
 }
 
-static void family(FILE *f, const char *name, const char *type, const char *help)
+void tel_prom_family(FILE *f, const char *name, const char *type, const char *help)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
@@ -46,7 +46,7 @@ struct lbl {
 static void series(FILE *f, const char *name, const struct lbl *l, double v)
 {
 	fprintf(f, "%s{vm=\"", name);
-	esc(f, l->vm);
+	tel_prom_esc(f, l->vm);
 	fputc('"', f);
 	if (l->vcpu >= 0)
 		fprintf(f, ",vcpu=\"%d\"", l->vcpu);
@@ -54,11 +54,19 @@ static void series(FILE *f, const char *name, const struct lbl *l, double v)
 		fprintf(f, ",source=\"%s\"", l->source);
 	if (l->k) {
 		fprintf(f, ",%s=\"", l->k);
-		esc(f, l->v);
+		tel_prom_esc(f, l->v);
 		fputc('"', f);
 	}
 	fputc('}', f);
 	value(f, v);
+}
+
+void tel_prom_one(FILE *f, const char *name, const char *vm, const char *k, const char *v,
+		  double x)
+{
+	struct lbl l = { vm, -1, NULL, k, v };
+
+	series(f, name, &l, x);
 }
 
 struct vfield {
@@ -127,7 +135,7 @@ static void vcpu_table(FILE *f, const struct tel_prom_in *in, const struct vfiel
 	const struct tel_sample *s = in->s;
 
 	for (size_t k = 0; k < n; k++) {
-		family(f, t[k].name, t[k].type, t[k].help);
+		tel_prom_family(f, t[k].name, t[k].type, t[k].help);
 		for (int i = 0; i < s->nr_vcpus; i++) {
 			struct lbl l = vlbl(in, i, src, NULL, NULL);
 
@@ -173,14 +181,14 @@ static void vm_part(FILE *f, const struct tel_prom_in *in)
 	static const char *const sz[] = { "4k", "2m", "1g" };
 	const uint64_t pages[] = { s->vm.pages_4k, s->vm.pages_2m, s->vm.pages_1g };
 
-	family(f, "avmm_vm_mmu_pte_write_total", "counter", "Guest page-table writes KVM "
+	tel_prom_family(f, "avmm_vm_mmu_pte_write_total", "counter", "Guest page-table writes KVM "
 	       "intercepted (shadow paging)");
 	series(f, "avmm_vm_mmu_pte_write_total", &l, (double)s->vm.mmu_pte_write);
-	family(f, "avmm_vm_mmu_shadow_zapped_total", "counter", "Shadow pages zapped");
+	tel_prom_family(f, "avmm_vm_mmu_shadow_zapped_total", "counter", "Shadow pages zapped");
 	series(f, "avmm_vm_mmu_shadow_zapped_total", &l, (double)s->vm.mmu_shadow_zapped);
-	family(f, "avmm_vm_remote_tlb_flush_total", "counter", "Remote TLB flushes");
+	tel_prom_family(f, "avmm_vm_remote_tlb_flush_total", "counter", "Remote TLB flushes");
 	series(f, "avmm_vm_remote_tlb_flush_total", &l, (double)s->vm.remote_tlb_flush);
-	family(f, "avmm_vm_mapped_pages", "gauge", "Guest pages mapped by KVM's MMU, by size");
+	tel_prom_family(f, "avmm_vm_mapped_pages", "gauge", "Guest pages mapped by KVM's MMU, by size");
 	l.k = "size";
 	for (int i = 0; i < 3; i++) {
 		l.v = sz[i];
@@ -188,7 +196,7 @@ static void vm_part(FILE *f, const struct tel_prom_in *in)
 	}
 	if (!s->vm.console_valid)
 		return;
-	family(f, "avmm_console_bytes_total", "counter", "Guest serial console bytes: written, "
+	tel_prom_family(f, "avmm_console_bytes_total", "counter", "Guest serial console bytes: written, "
 	       "dropped over --console-max/--console-rate, lost to write errors");
 	l.source = "vmm";
 	l.k = "outcome";
@@ -205,21 +213,21 @@ static void energy_part(FILE *f, const struct tel_prom_in *in)
 	const struct tel_energy_sample *e = &in->s->energy;
 	struct lbl l = { in->vm, -1, "energy", "estimated", e->estimated ? "true" : "false" };
 
-	family(f, "avmm_energy_joules_total", "counter", "Node energy since start (estimated="
+	tel_prom_family(f, "avmm_energy_joules_total", "counter", "Node energy since start (estimated="
 	       "\"true\": from the profile's model, not RAPL)");
 	series(f, "avmm_energy_joules_total", &l, (double)e->energy_uj * 1e-6);
 	if (!isnan(e->power_w)) {
-		family(f, "avmm_power_watts", "gauge", "Node power over the last tick");
+		tel_prom_family(f, "avmm_power_watts", "gauge", "Node power over the last tick");
 		series(f, "avmm_power_watts", &l, e->power_w);
 	}
-	family(f, "avmm_power_cap_watts", "gauge", "Power cap in force (0: none)");
+	tel_prom_family(f, "avmm_power_cap_watts", "gauge", "Power cap in force (0: none)");
 	series(f, "avmm_power_cap_watts", &l, e->power_cap_w);
 	if (!e->attributed)
 		return;
-	family(f, "avmm_vm_energy_joules_total", "counter", "The VM's share of node energy "
+	tel_prom_family(f, "avmm_vm_energy_joules_total", "counter", "The VM's share of node energy "
 	       "since start, by CPU-time share of the host's busy time");
 	series(f, "avmm_vm_energy_joules_total", &l, (double)e->vm_energy_uj * 1e-6);
-	family(f, "avmm_vcpu_energy_joules_total", "counter", "Each vCPU's share of node "
+	tel_prom_family(f, "avmm_vcpu_energy_joules_total", "counter", "Each vCPU's share of node "
 	       "energy since start, by CPU-time share of the host's busy time");
 	for (int i = 0; i < in->s->nr_vcpus; i++) {
 		struct lbl lv = vlbl(in, i, l.source, l.k, l.v);
@@ -234,29 +242,29 @@ static void held_part(FILE *f, const struct tel_prom_in *in)
 {
 	const struct tel_held *h = in->held;
 
-	family(f, "avmm_adapt_held_ticks_total", "counter", "Control-loop ticks in which a "
+	tel_prom_family(f, "avmm_adapt_held_ticks_total", "counter", "Control-loop ticks in which a "
 	       "proposal was held back, by adaptation and reason (confirm, baseline, measuring, "
 	       "dwell, hysteresis, slowdown, cooldown, no-better-core, dry-run)");
 	for (int i = 0; i < h->nr && i < TEL_MAX_HELD; i++) {
 		fputs("avmm_adapt_held_ticks_total{vm=\"", f);
-		esc(f, in->vm);
+		tel_prom_esc(f, in->vm);
 		fputs("\",adaptation=\"", f);
-		esc(f, h->c[i].adaptation);
+		tel_prom_esc(f, h->c[i].adaptation);
 		fputs("\",reason=\"", f);
-		esc(f, h->c[i].reason);
+		tel_prom_esc(f, h->c[i].reason);
 		fputs("\"}", f);
 		value(f, (double)h->c[i].ticks);
 	}
 	if (!h->adaptation[0])
 		return;
-	family(f, "avmm_adapt_hold_left_seconds", "gauge", "The newest tick's hold: how long "
+	tel_prom_family(f, "avmm_adapt_hold_left_seconds", "gauge", "The newest tick's hold: how long "
 	       "it still lasts (0: until its inputs change)");
 	fputs("avmm_adapt_hold_left_seconds{vm=\"", f);
-	esc(f, in->vm);
+	tel_prom_esc(f, in->vm);
 	fputs("\",adaptation=\"", f);
-	esc(f, h->adaptation);
+	tel_prom_esc(f, h->adaptation);
 	fputs("\",reason=\"", f);
-	esc(f, h->reason);
+	tel_prom_esc(f, h->reason);
 	fputs("\"}", f);
 	value(f, (double)h->left_ns * 1e-9);
 }
@@ -266,24 +274,24 @@ int tel_prom_render(const struct tel_prom_in *in, FILE *f)
 	struct lbl l = { in->vm, -1, NULL, NULL, NULL };
 	const char *hw_src = NULL;
 
-	family(f, "avmm_info", "gauge", "Run identity (value always 1)");
+	tel_prom_family(f, "avmm_info", "gauge", "Run identity (value always 1)");
 	fprintf(f, "avmm_info{vm=\"");
-	esc(f, in->vm);
+	tel_prom_esc(f, in->vm);
 	fprintf(f, "\",run_id=\"");
-	esc(f, in->run_id);
+	tel_prom_esc(f, in->run_id);
 	fprintf(f, "\",profile=\"");
-	esc(f, in->profile);
+	tel_prom_esc(f, in->profile);
 	fprintf(f, "\"} 1\n");
-	family(f, "avmm_source_up", "gauge", "1 if the telemetry source works, 0 if not "
+	tel_prom_family(f, "avmm_source_up", "gauge", "1 if the telemetry source works, 0 if not "
 	       "(see the dashboard or avmm stat for why)");
 	for (int i = 0; i < TEL_SRC_COUNT; i++) {
 		l.source = tel_source_name(i);
 		series(f, "avmm_source_up", &l, in->src[i].up);
 	}
 	l.source = NULL;
-	family(f, "avmm_telemetry_samples_total", "counter", "Samples taken");
+	tel_prom_family(f, "avmm_telemetry_samples_total", "counter", "Samples taken");
 	series(f, "avmm_telemetry_samples_total", &l, (double)in->samples_total);
-	family(f, "avmm_telemetry_cpu_seconds_total", "counter", "CPU time telemetry itself "
+	tel_prom_family(f, "avmm_telemetry_cpu_seconds_total", "counter", "CPU time telemetry itself "
 	       "used, by part (sampler: the samples, and on its own thread its waits and "
 	       "wake-ups too)");
 	l.k = "part";
@@ -292,15 +300,15 @@ int tel_prom_render(const struct tel_prom_in *in, FILE *f)
 	l.v = "http";
 	series(f, "avmm_telemetry_cpu_seconds_total", &l, (double)in->http_cpu_ns * 1e-9);
 	l.k = NULL;
-	family(f, "avmm_telemetry_period_seconds", "gauge", "Sampling period");
+	tel_prom_family(f, "avmm_telemetry_period_seconds", "gauge", "Sampling period");
 	series(f, "avmm_telemetry_period_seconds", &l, (double)in->period_ns * 1e-9);
-	family(f, "avmm_decisions_total", "counter", "Adaptation decisions published, by kind");
+	tel_prom_family(f, "avmm_decisions_total", "counter", "Adaptation decisions published, by kind");
 	l.k = "kind";
 	for (int i = 0; i < in->nr_kinds; i++) {
 		l.v = in->kinds[i];
 		series(f, "avmm_decisions_total", &l, (double)in->kind_counts[i]);
 	}
-	family(f, "avmm_decision_apply_seconds", "gauge", "Time the last applied decision of "
+	tel_prom_family(f, "avmm_decision_apply_seconds", "gauge", "Time the last applied decision of "
 	       "each kind took, vCPU pause included (coremap: the remap latency)");
 	for (int i = 0; i < in->nr_kinds; i++) {
 		l.v = in->kinds[i];
@@ -312,12 +320,12 @@ int tel_prom_render(const struct tel_prom_in *in, FILE *f)
 	if (!in->s)
 		return ferror(f) ? -1 : 0;
 	l.k = NULL;
-	family(f, "avmm_telemetry_sample_duration_seconds", "gauge", "Wall time of the last "
+	tel_prom_family(f, "avmm_telemetry_sample_duration_seconds", "gauge", "Wall time of the last "
 	       "sample");
 	series(f, "avmm_telemetry_sample_duration_seconds", &l, (double)in->s->tel_sample_ns * 1e-9);
 	if (in->s->src[TEL_SRC_THREAD].up) {
 		vcpu_table(f, in, thread_fields, UTIL_ARRAY_SIZE(thread_fields), "thread", false);
-		family(f, "avmm_vcpu_pcpu", "gauge", "Host CPU the vCPU thread last ran on");
+		tel_prom_family(f, "avmm_vcpu_pcpu", "gauge", "Host CPU the vCPU thread last ran on");
 		for (int i = 0; i < in->s->nr_vcpus; i++) {
 			struct lbl lv = vlbl(in, i, "thread", NULL, NULL);
 

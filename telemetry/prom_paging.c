@@ -13,53 +13,21 @@ static const char *const part_names[TEL_PG_PARTS] = {
 	[TEL_PG_ALT_2M] = "alt_2m", [TEL_PG_ALT_4K] = "alt_4k", [TEL_PG_ALT_MODE] = "alt_mode",
 };
 
-static void esc(FILE *f, const char *s, size_t max)
-{
-	for (size_t i = 0; i < max && s[i]; i++) {
-		if (s[i] == '\\' || s[i] == '"')
-			fputc('\\', f);
-		if (s[i] == '\n')
-			fputs("\\n", f);
-		else
-			fputc(s[i], f);
-	}
-}
-
-static void family(FILE *f, const char *name, const char *type, const char *help)
-{
-	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-/* name{vm="..."[,k="v"]} value */
-static void one(FILE *f, const char *name, const char *vm, const char *k, const char *v,
-		double val)
-{
-	fprintf(f, "%s{vm=\"", name);
-	esc(f, vm, 256);
-	fputc('"', f);
-	if (k) {
-		fprintf(f, ",%s=\"", k);
-		esc(f, v, 256);
-		fputc('"', f);
-	}
-	fprintf(f, "} %.10g\n", isfinite(val) ? val : 0.0);
-}
-
 static void backing_part(FILE *f, const char *vm, const struct tel_paging_sample *p,
 			 uint64_t t_ns)
 {
 	static const char *const sz[] = { "4k", "2m", "1g" };
 	const uint64_t b[] = { p->bytes_4k, p->bytes_2m, p->bytes_1g };
 
-	family(f, "avmm_guest_memory_page_bytes", "gauge", "Resident guest RAM by the page size "
+	tel_prom_family(f, "avmm_guest_memory_page_bytes", "gauge", "Resident guest RAM by the page size "
 	       "backing it on the host (from /proc/PID/smaps of the guest RAM mapping)");
 	for (int i = 0; i < 3; i++)
-		one(f, "avmm_guest_memory_page_bytes", vm, "page_size", sz[i], (double)b[i]);
-	family(f, "avmm_guest_memory_resident_bytes", "gauge", "Resident guest RAM (all sizes)");
-	one(f, "avmm_guest_memory_resident_bytes", vm, NULL, NULL, (double)p->rss_bytes);
-	family(f, "avmm_guest_memory_backing_age_seconds", "gauge", "How old the page-size "
+		tel_prom_one(f, "avmm_guest_memory_page_bytes", vm, "page_size", sz[i], (double)b[i]);
+	tel_prom_family(f, "avmm_guest_memory_resident_bytes", "gauge", "Resident guest RAM (all sizes)");
+	tel_prom_one(f, "avmm_guest_memory_resident_bytes", vm, NULL, NULL, (double)p->rss_bytes);
+	tel_prom_family(f, "avmm_guest_memory_backing_age_seconds", "gauge", "How old the page-size "
 	       "figures are (smaps is re-read while the worker is busy, else every few seconds)");
-	one(f, "avmm_guest_memory_backing_age_seconds", vm, NULL, NULL,
+	tel_prom_one(f, "avmm_guest_memory_backing_age_seconds", vm, NULL, NULL,
 	    p->backing_t_ns && t_ns > p->backing_t_ns ? (double)(t_ns - p->backing_t_ns) * 1e-9 : 0);
 }
 
@@ -70,63 +38,63 @@ static void worker_part(FILE *f, const char *vm, const struct tel_paging_sample 
 			       p->err_other };
 	static const char *const targets[] = { "keep", "4k", "2m", "1g" };
 
-	family(f, "avmm_guest_memory_mapped_bytes", "gauge", "Guest RAM mapped (the size of "
+	tel_prom_family(f, "avmm_guest_memory_mapped_bytes", "gauge", "Guest RAM mapped (the size of "
 	       "the guest RAM mapping)");
-	one(f, "avmm_guest_memory_mapped_bytes", vm, NULL, NULL, (double)p->ram_bytes);
-	family(f, "avmm_paging_promotion_ranges", "gauge", "2 MiB ranges of the page-size "
+	tel_prom_one(f, "avmm_guest_memory_mapped_bytes", vm, NULL, NULL, (double)p->ram_bytes);
+	tel_prom_family(f, "avmm_paging_promotion_ranges", "gauge", "2 MiB ranges of the page-size "
 	       "worker's current request: total and done");
-	one(f, "avmm_paging_promotion_ranges", vm, "state", "total", (double)p->ranges_total);
-	one(f, "avmm_paging_promotion_ranges", vm, "state", "done", (double)p->ranges_done);
-	family(f, "avmm_paging_worker_busy", "gauge", "1 while the page-size worker promotes or "
+	tel_prom_one(f, "avmm_paging_promotion_ranges", vm, "state", "total", (double)p->ranges_total);
+	tel_prom_one(f, "avmm_paging_promotion_ranges", vm, "state", "done", (double)p->ranges_done);
+	tel_prom_family(f, "avmm_paging_worker_busy", "gauge", "1 while the page-size worker promotes or "
 	       "demotes guest RAM");
-	one(f, "avmm_paging_worker_busy", vm, "target",
+	tel_prom_one(f, "avmm_paging_worker_busy", vm, "target",
 	    (unsigned)p->target < 4 ? targets[p->target] : "keep", p->busy);
-	family(f, "avmm_paging_collapse_total", "counter", "MADV_COLLAPSE / MADV_NOHUGEPAGE "
+	tel_prom_family(f, "avmm_paging_collapse_total", "counter", "MADV_COLLAPSE / MADV_NOHUGEPAGE "
 	       "steps of the page-size worker, by result");
 	for (int i = 0; i < 5; i++)
-		one(f, "avmm_paging_collapse_total", vm, "result", res[i], (double)n[i]);
-	family(f, "avmm_paging_quota_mib_per_second", "gauge", "The page-size worker's rate "
+		tel_prom_one(f, "avmm_paging_collapse_total", vm, "result", res[i], (double)n[i]);
+	tel_prom_family(f, "avmm_paging_quota_mib_per_second", "gauge", "The page-size worker's rate "
 	       "limit (0: none)");
-	one(f, "avmm_paging_quota_mib_per_second", vm, NULL, NULL, p->quota_mib_per_s);
+	tel_prom_one(f, "avmm_paging_quota_mib_per_second", vm, NULL, NULL, p->quota_mib_per_s);
 	if (p->mem_available_pct >= 0) {
-		family(f, "avmm_host_memory_available_ratio", "gauge", "Host MemAvailable / "
+		tel_prom_family(f, "avmm_host_memory_available_ratio", "gauge", "Host MemAvailable / "
 		       "MemTotal");
-		one(f, "avmm_host_memory_available_ratio", vm, NULL, NULL,
+		tel_prom_one(f, "avmm_host_memory_available_ratio", vm, NULL, NULL,
 		    p->mem_available_pct / 100);
 	}
 }
 
 static void estimate_part(FILE *f, const char *vm, const struct tel_paging_estimate *e)
 {
-	family(f, "avmm_paging_estimate_pct", "gauge", "The paging cost model's estimate, % of "
+	tel_prom_family(f, "avmm_paging_estimate_pct", "gauge", "The paging cost model's estimate, % of "
 	       "the vCPUs' time: shadow (paging exits), walk (TLB-miss walks), now (total), "
 	       "alt_2m / alt_4k (this mode with that backing), alt_mode (the other host mode, "
 	       "next run); only parts the model could compute");
 	for (int i = 0; i < TEL_PG_PARTS; i++)
 		if (e->part[i].valid)
-			one(f, "avmm_paging_estimate_pct", vm, "part", part_names[i], e->part[i].pct);
-	family(f, "avmm_paging_estimate_info", "gauge", "Each part of the paging cost model's "
+			tel_prom_one(f, "avmm_paging_estimate_pct", vm, "part", part_names[i], e->part[i].pct);
+	tel_prom_family(f, "avmm_paging_estimate_info", "gauge", "Each part of the paging cost model's "
 	       "estimate: valid or not, how it was computed or why it is unavailable (value 1)");
 	for (int i = 0; i < TEL_PG_PARTS; i++) {
 		fputs("avmm_paging_estimate_info{vm=\"", f);
-		esc(f, vm, 256);
+		tel_prom_esc(f, vm);
 		fprintf(f, "\",part=\"%s\",valid=\"%s\",why=\"", part_names[i],
 			e->part[i].valid ? "true" : "false");
-		esc(f, e->part[i].why, sizeof(e->part[i].why));
+		tel_prom_esc(f, e->part[i].why);
 		fputs("\"} 1\n", f);
 	}
-	family(f, "avmm_paging_recommendation_info", "gauge", "The paging cost model's choice: "
+	tel_prom_family(f, "avmm_paging_recommendation_info", "gauge", "The paging cost model's choice: "
 	       "the backing it wants now, the host mode for the next run, and why (value 1)");
 	fputs("avmm_paging_recommendation_info{vm=\"", f);
-	esc(f, vm, 256);
+	tel_prom_esc(f, vm);
 	fputs("\",want=\"", f);
-	esc(f, e->want, sizeof(e->want));
+	tel_prom_esc(f, e->want);
 	fputs("\",want_mode=\"", f);
-	esc(f, e->want_mode, sizeof(e->want_mode));
+	tel_prom_esc(f, e->want_mode);
 	fputs("\",reason=\"", f);
-	esc(f, e->reason, sizeof(e->reason));
+	tel_prom_esc(f, e->reason);
 	fputs("\",recommend=\"", f);
-	esc(f, e->recommend, sizeof(e->recommend));
+	tel_prom_esc(f, e->recommend);
 	fputs("\"} 1\n", f);
 }
 

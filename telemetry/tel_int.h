@@ -138,6 +138,12 @@ struct tel_prom_in {
 	const struct tel_paging_estimate *paging_est; /* NULL: none published */
 };
 int tel_prom_render(const struct tel_prom_in *in, FILE *f);
+/* prom.c: the exposition's pieces, shared by prom_*.c: a label value
+ * escaped, a family's HELP and TYPE, one series name{vm="VM"[,k="v"]} x. */
+void tel_prom_esc(FILE *f, const char *s);
+void tel_prom_family(FILE *f, const char *name, const char *type, const char *help);
+void tel_prom_one(FILE *f, const char *name, const char *vm, const char *k, const char *v,
+		  double x);
 /* prom_paging.c: guest RAM by page size, the worker, the model's estimate. */
 void tel_prom_paging(FILE *f, const char *vm, const struct tel_sample *s,
 		     const struct tel_paging_estimate *e);
