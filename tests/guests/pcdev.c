@@ -17,7 +17,11 @@
  * (no iret: the emulator of some hosts lacks it, see hello.c).
  *
  * Result: year month day pm_ticks [pm_hz] pci hpet_rev hpet_timers
- * hpet_period_fs hpet_ticks [hpet_pin hpet_irqs] ok. */
+ * hpet_period_fs hpet_ticks [hpet_pin hpet_irqs] ok.
+ * end=s5: after the result line, power off through ACPI (PM1a control at
+ * pm_cnt=, default 0x604: SLP_TYP 0 = S5, SLP_EN) instead of the debug-exit
+ * port (the monitor exits with 0); end=reset: CMOS shutdown status 0x0a, then
+ * the reset control register 0xcf9. */
 #include "guest.h"
 
 #define HPET_BASE 0xfed00000u
@@ -58,6 +62,7 @@ static inline u32 inl(u16 port)
 	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
 	return v;
 }
+static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
 static inline u32 rd32(u32 a) { return *(volatile u32 *)a; }
 static inline void wr32(u32 a, u32 v) { *(volatile u32 *)a = v; }
 
@@ -140,7 +145,7 @@ int main(const char *cmdline)
 	u32 i, b, year, mon, day, hour, min, sec, pm0, pm1, id, pin = 0, irqs = 0;
 	u32 rev, timers, period_fs;
 	u64 hz = tsc_hz(cmdline), c0, c1, t0;
-	char pm_hz[40] = "", irq_text[64] = "";
+	char pm_hz[40] = "", irq_text[64] = "", how[8] = "";
 	const char *err = 0;
 
 	/* RTC */
@@ -217,5 +222,13 @@ int main(const char *cmdline)
 		year, mon, day, (pm1 - pm0) & 0xffffff, pm_hz, id & 0xffff, id >> 16, rev, timers,
 		period_fs, (unsigned long long)(c1 - c0), irq_text, !err, err ? " error=" : "",
 		err ? err : "");
+	param_str(cmdline, "end", how, sizeof(how));
+	if (!memcmp(how, "s5", 3)) {
+		outw((u16)param_u64(cmdline, "pm_cnt", 0x604, 0), 0x2000);
+	} else if (!memcmp(how, "reset", 6)) {
+		outb(0x70, 0x0f);
+		outb(0x71, 0x0a);
+		outb(0xcf9, 0x06);
+	}
 	return err ? 1 : 0;
 }
