@@ -10,18 +10,12 @@
  * Level-triggered timers set their status bit and hold the line until the
  * guest writes 1 to the bit; a timer whose interrupt is disabled neither
  * fires nor sets its status bit.
- *
- * Interrupts come from one timer thread per VM ("avmm-hpet", seccomp kind
- * devtimer: futex, clocks and KVM ioctls only). It is created with the
- * device, because vCPU threads may not create threads under their filter,
- * and sleeps on a condition variable until a comparator is armed; it is
- * stopped and joined at the VM's exit. Accesses: 32 or 64 bits. */
+ * Interrupts come from the timer thread (hpet_timer.c). Accesses: aligned
+ * 32 or 64 bits. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
-#include "common/sandbox.h"
 #include "common/util.h"
 #include "vmm-core/hpet_int.h"
 #include "vmm-core/pc.h"
@@ -85,78 +79,6 @@ int vmm_hpet_gsi(const struct hpet *h, int i)
 	return (int)((h->timer[i].config & HPET_TN_ROUTE_MASK) >> HPET_TN_ROUTE_SHIFT);
 }
 
-static void set_line(struct hpet *h, int gsi, int level)
-{
-	struct kvm_irq_level irq = { .irq = (uint32_t)gsi, .level = level };
-
-	if (ioctl(h->vm_fd, KVM_IRQ_LINE, &irq) < 0) {
-		h->irq_errors++;
-		if (h->irq_errors == 1)
-			util_warn("hpet: KVM_IRQ_LINE %d on the VM fd failed: %s; the guest misses "
-				  "HPET interrupts (logged once)", gsi, strerror(errno));
-	}
-}
-
-/* A timer reached its comparator: interrupt, then re-arm or disarm. */
-static void fire(struct hpet *h, int i, uint64_t now_ns)
-{
-	struct hpet_timer *t = &h->timer[i];
-	int gsi = vmm_hpet_gsi(h, i);
-
-	t->fired++;
-	if (t->config & HPET_TN_LEVEL) {
-		h->isr |= 1u << i;
-		t->line_gsi = gsi;
-		set_line(h, gsi, 1);
-	} else {
-		set_line(h, gsi, 1);
-		set_line(h, gsi, 0);
-	}
-	if (!(t->config & HPET_TN_PERIODIC) || !t->period) {
-		t->armed = false;
-		return;
-	}
-	/* next period after now, keeping the phase; missed periods are skipped */
-	do {
-		t->cmp += t->period;
-		if (t->config & HPET_TN_32BIT)
-			t->cmp = (uint32_t)t->cmp;
-		t->deadline_ns += t->period * HPET_TICK_NS;
-	} while (t->deadline_ns <= now_ns);
-}
-
-static void *timer_thread(void *arg)
-{
-	struct hpet *h = arg;
-	struct timespec until;
-
-	pthread_setname_np(pthread_self(), "avmm-hpet");
-	if (util_sandbox_enter(UTIL_SANDBOX_DEVTIMER))
-		return NULL;
-	pthread_mutex_lock(&h->lock);
-	while (!h->stop) {
-		uint64_t now = util_now_ns(), next = UINT64_MAX;
-
-		for (int i = 0; i < HPET_TIMERS; i++) {
-			struct hpet_timer *t = &h->timer[i];
-
-			if (t->armed && t->deadline_ns <= now)
-				fire(h, i, now);
-			if (t->armed && t->deadline_ns < next)
-				next = t->deadline_ns;
-		}
-		if (next == UINT64_MAX) {
-			pthread_cond_wait(&h->cond, &h->lock);
-		} else {
-			until.tv_sec = (time_t)(next / 1000000000ull);
-			until.tv_nsec = (long)(next % 1000000000ull);
-			pthread_cond_timedwait(&h->cond, &h->lock, &until);
-		}
-	}
-	pthread_mutex_unlock(&h->lock);
-	return NULL;
-}
-
 static uint64_t timer_read(const struct hpet_timer *t, uint64_t reg)
 {
 	switch (reg) {
@@ -192,7 +114,7 @@ static void timer_write(struct hpet *h, int i, uint64_t reg, uint64_t val, uint6
 			t->cmp = (uint32_t)t->cmp;
 		if ((old & HPET_TN_LEVEL) && !(t->config & HPET_TN_LEVEL) && (h->isr & (1u << i))) {
 			h->isr &= ~(1u << i);
-			set_line(h, t->line_gsi, 0);
+			vmm_hpet_set_line(h, t->line_gsi, 0);
 		}
 	} else if (reg == HPET_TN_CMP) {
 		uint64_t v = (t->cmp & ~mask) | (val & mask);
@@ -232,7 +154,7 @@ static void reg_write(struct hpet *h, uint64_t reg, uint64_t val, uint64_t mask,
 		for (int i = 0; i < HPET_TIMERS; i++)
 			if (val & mask & h->isr & (1u << i)) {
 				h->isr &= ~(1u << i);
-				set_line(h, h->timer[i].line_gsi, 0);
+				vmm_hpet_set_line(h, h->timer[i].line_gsi, 0);
 			}
 		break;
 	case HPET_COUNTER:
@@ -268,44 +190,6 @@ static int hpet_mmio(struct vmm_vcpu *v, void *state, uint64_t off, uint8_t *dat
 		     bool is_write)
 {
 	return vmm_hpet_access(state, off, data, len, is_write);
-}
-
-int vmm_hpet_create(int vm_fd, struct hpet **out)
-{
-	struct hpet *h = calloc(1, sizeof(*h));
-	pthread_condattr_t ca;
-	int rc;
-
-	if (!h)
-		return -ENOMEM;
-	h->vm_fd = vm_fd;
-	pthread_mutex_init(&h->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&h->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	for (int i = 0; i < HPET_TIMERS; i++)
-		h->timer[i].cmp = UINT64_MAX;
-	rc = -pthread_create(&h->thread, NULL, timer_thread, h);
-	if (rc) {
-		util_err("hpet: its timer thread could not start: %s", strerror(-rc));
-		free(h);
-		return rc;
-	}
-	*out = h;
-	return 0;
-}
-
-void vmm_hpet_destroy(struct hpet *h)
-{
-	pthread_mutex_lock(&h->lock);
-	h->stop = true;
-	pthread_cond_signal(&h->cond);
-	pthread_mutex_unlock(&h->lock);
-	pthread_join(h->thread, NULL);
-	pthread_cond_destroy(&h->cond);
-	pthread_mutex_destroy(&h->lock);
-	free(h);
 }
 
 static int hpet_init(struct vmm *vm, const struct vmm_config *cfg, void **state)

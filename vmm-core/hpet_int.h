@@ -70,6 +70,8 @@ void vmm_hpet_destroy(struct hpet *h);
 /* One MMIO access at off (4 or 8 bytes, aligned); -EINVAL otherwise. */
 int vmm_hpet_access(struct hpet *h, uint64_t off, uint8_t *data, int len, bool is_write);
 uint64_t vmm_hpet_counter(const struct hpet *h, uint64_t now_ns);
+/* KVM_IRQ_LINE on the VM fd; a failure is counted and logged once. */
+void vmm_hpet_set_line(struct hpet *h, int gsi, int level);
 /* The KVM GSI timer i interrupts on now (legacy route or its route field). */
 int vmm_hpet_gsi(const struct hpet *h, int i);
 
