@@ -40,6 +40,7 @@ enum util_sandbox_kind {
 	UTIL_SANDBOX_WATCHDOG,    /* vmm-core's halt watchdog (exit counters, kicks) */
 	UTIL_SANDBOX_PGWORKER,    /* paging-mode's page-size worker (madvise, smaps) */
 	UTIL_SANDBOX_BMWORKER,    /* bankmap's migration worker (move_pages, mbind) */
+	UTIL_SANDBOX_DEVTIMER,    /* vmm-core's device timers (HPET): KVM_IRQ_LINE */
 	UTIL_SANDBOX_MAIN,        /* main thread: deny-list only, inherited by all */
 	UTIL_SANDBOX_KIND_COUNT
 };

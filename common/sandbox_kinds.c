@@ -87,6 +87,11 @@ static const struct sb_rule pgworker[] = {
 static const struct sb_rule bmworker[] = {
 	A("move_pages"), A("mbind"), A("get_mempolicy"), END,
 };
+/* Device timer thread (the HPET's comparators): waits on a condition variable
+ * (futex, clocks in base) and raises interrupts with KVM_IRQ_LINE. */
+static const struct sb_rule devtimer[] = {
+	R("ioctl", SB_IOC_KVM), END,
+};
 static const struct sb_rule signals[] = {
 	A("rt_sigtimedwait"), END,
 };
@@ -121,5 +126,6 @@ const struct sb_kind util_sandbox_kinds[UTIL_SANDBOX_KIND_COUNT] = {
 	[UTIL_SANDBOX_WATCHDOG] = { "watchdog", false, 0, { base, mem_noexec } },
 	[UTIL_SANDBOX_PGWORKER] = { "pgworker", false, 0, { base, mem_noexec, files, pgworker } },
 	[UTIL_SANDBOX_BMWORKER] = { "bmworker", false, 0, { base, mem_noexec, bmworker } },
+	[UTIL_SANDBOX_DEVTIMER] = { "devtimer", false, 0, { base, mem_noexec, devtimer } },
 	[UTIL_SANDBOX_MAIN] = { "main", true, ~0ull, { main_deny } },
 };

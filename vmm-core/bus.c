@@ -4,10 +4,15 @@
 
 #include "common/util.h"
 #include "vmm-core/bus.h"
+#include "vmm-core/pcdev.h"
 #include "vmm-core/vmm_internal.h"
 
 /* Every device of the machine, one line each (see bus.h). */
 static const struct vmm_dev *const machine[] = {
+	&vmm_dev_rtc,
+	&vmm_dev_acpi_pm,
+	&vmm_dev_pci,
+	&vmm_dev_hpet,
 	NULL,
 };
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "vmm-core/pcdev.h"
 #include "vmm-core/vmm_internal.h"
 
 #define COM1 0x3f8
@@ -119,9 +120,19 @@ static int debug_exit(struct vmm_vcpu *v, uint32_t value)
 	return 1;
 }
 
+/* A reset ends the run (there is no firmware to reboot into); the reason
+ * names the CMOS shutdown status byte a BIOS would act on. */
 static int guest_reset(struct vmm_vcpu *v, uint16_t port)
 {
-	vmm_end(v->vm, VMM_END_RESET, 0, "vcpu%d: guest reset through port 0x%x", v->idx, port);
+	int st = vmm_rtc_shutdown_status(v->vm);
+
+	if (st < 0)
+		vmm_end(v->vm, VMM_END_RESET, 0, "vcpu%d: guest reset through port 0x%x", v->idx,
+			port);
+	else
+		vmm_end(v->vm, VMM_END_RESET, 0, "vcpu%d: guest reset through port 0x%x; CMOS "
+			"shutdown status 0x%02x: %s", v->idx, port, st,
+			vmm_rtc_shutdown_meaning((uint8_t)st));
 	return 1;
 }
 

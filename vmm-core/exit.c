@@ -206,7 +206,7 @@ const char *vmm_end_name(enum vmm_end end)
 		[VMM_END_RUNNING] = "running", [VMM_END_DEBUG_EXIT] = "debug-exit",
 		[VMM_END_RESET] = "reset", [VMM_END_SHUTDOWN] = "triple-fault",
 		[VMM_END_HALTED] = "halted", [VMM_END_STOPPED] = "stopped",
-		[VMM_END_ERROR] = "error",
+		[VMM_END_ERROR] = "error", [VMM_END_POWEROFF] = "poweroff",
 	};
 	return (unsigned)end < UTIL_ARRAY_SIZE(names) ? names[end] : "?";
 }

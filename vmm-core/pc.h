@@ -23,6 +23,9 @@
 #define PC_GPE0_BLK         (PC_PM_BASE + 0x20)   /* 4 bytes */
 #define PC_PM_TMR_HZ        3579545
 #define PC_SCI_IRQ          9
+/* SLP_TYP values of PM1a control (the DSDT's \_S5 and \_S3 packages, as QEMU) */
+#define PC_PM_SLP_TYP_S5    0
+#define PC_PM_SLP_TYP_S3    1
 
 /* Reset: the FADT's reset register is the 0xcf9 reset control port */
 #define PC_RESET_PORT       0xcf9

@@ -66,6 +66,7 @@ enum vmm_end {
 	VMM_END_HALTED,     /* powered off, or every vCPU halted with interrupts off */
 	VMM_END_STOPPED,    /* vmm_request_stop() */
 	VMM_END_ERROR,      /* KVM_RUN failure, emulation failure, failed entry */
+	VMM_END_POWEROFF,   /* ACPI soft-off (S5) through PM1a control: status 0 */
 };
 
 /*

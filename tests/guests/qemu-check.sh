@@ -106,7 +106,7 @@ want_guest() {
 	return 1
 }
 sel=("$@")
-[ ${#sel[@]} -eq 0 ] && sel=(hello pio-loop stream ptchase ptchurn compute smp)
+[ ${#sel[@]} -eq 0 ] && sel=(hello pio-loop stream ptchase ptchurn compute smp pcdev)
 num='[0-9]+'
 ratio='[0-9]+\.[0-9]{2}'
 hz='tsc_hz=([0-9]+|unknown)'
@@ -136,6 +136,13 @@ want_guest smp && {
 		"result:cpus=2 " "result:ok=1" \
 		"count:2:^AVMM-RESULT guest=smp cpu=[0-9]+ loop=1000 cycles=[0-9]+"
 	run smp 3 2 "n=100 expect=3" "result:ok=0 error=cpu-count"
+}
+# the HPET's route capability differs: QEMU's PIIX offers IOAPIC pin 2, avmm 16-23
+want_guest pcdev && {
+	run pcdev 1 1 "" "result:year=20[2-9][0-9] " "result:pci=8086:1237 " \
+		"result:hpet_timers=3 " "result:hpet_period_fs=10000000 " "result:hpet_irqs=1 " \
+		"result:ok=1$"
+	run pcdev 0 1 "irq=0 end=s5" "result:ok=1$"
 }
 echo "qemu-check: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

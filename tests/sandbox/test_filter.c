@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/kvm.h>
 
@@ -180,6 +181,54 @@ Test(sandbox, vcpu_filter_allows_what_a_vcpu_does)
 
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x, stderr: %s", st, err);
 	cr_assert_null(strstr(err, "seccomp"), "%s", err);
+}
+
+/* What the HPET's timer thread does: a timed wait on a CLOCK_MONOTONIC
+ * condition variable, then KVM_IRQ_LINE on the VM fd. */
+static int devtimer_work(void)
+{
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	struct kvm_irq_level irq = { .irq = 0, .level = 1 };
+	pthread_condattr_t ca;
+	pthread_cond_t c;
+	struct timespec until;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c, &ca);
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += 1000000;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&m);
+	if (pthread_cond_timedwait(&c, &m, &until) != ETIMEDOUT)
+		return 2;
+	pthread_mutex_unlock(&m);
+	if (ioctl(-1, KVM_IRQ_LINE, &irq) != -1 || errno != EBADF)
+		return 3;
+	return write(2, "hpet\n", 5) == 5 ? 0 : 4;
+}
+
+Test(sandbox, devtimer_filter_allows_what_the_hpet_thread_does)
+{
+	char err[1024];
+	int st = run_job("avmm-hpet", UTIL_SANDBOX_DEVTIMER, UTIL_SANDBOX_KILL, devtimer_work,
+			 err, sizeof(err));
+
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x, stderr: %s", st, err);
+	cr_assert_null(strstr(err, "seccomp"), "%s", err);
+}
+
+Test(sandbox, devtimer_kill_reports_openat)
+{
+	char err[1024];
+	int st = run_job("avmm-hpet", UTIL_SANDBOX_DEVTIMER, UTIL_SANDBOX_KILL, do_open, err,
+			 sizeof(err));
+
+	assert_reported(st, err, "avmm-hpet", "openat", SYS_openat);
+	cr_assert(strstr(err, "(filter devtimer)"), "%s", err);
 }
 
 /* glibc's malloc reads this once, on whichever thread first shrinks a thread
