@@ -76,7 +76,10 @@ $(BUILD)/guestobj/%.S.o: %.S
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
 $(BUILD)/guests/%.elf: $(BUILD)/guestobj/tests/guests/%.c.o $(GUEST_LIB_OBJ) tests/guests/lib/guest.ld
 	@mkdir -p $(dir $@)
-	ld -m elf_i386 -nostdlib -T tests/guests/lib/guest.ld -o $@ $(GUEST_LIB_OBJ) $<
+	ld -m elf_i386 -nostdlib -T $(or $(wildcard tests/guests/$*.ld),tests/guests/lib/guest.ld) \
+		-o $@ $(GUEST_LIB_OBJ) $<
+# A guest with its own linker script tests/guests/NAME.ld (lowload: at 32 KiB)
+$(BUILD)/guests/lowload.elf: tests/guests/lowload.ld
 
 # ---- Criterion tests: one binary per folder under tests/ with test_*.c ----
 # (tests/lib/*.c: helpers linked into every test binary)
