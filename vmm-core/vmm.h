@@ -41,6 +41,12 @@ struct vmm_config {
 	 * has been halted with interrupts off this long. 0: the default (10 s);
 	 * VMM_HALT_WATCHDOG_OFF: never. */
 	uint64_t halt_watchdog_ms;
+	/* CPUID: NULL or "host": what KVM supports; else MODEL[,+flag,-flag,vendor=V]
+	 * (cpuid_shape.c lists models, flags and their dependencies). */
+	const char *cpu_model;
+	/* QEMU's pc-testdev (ports 0xe0-0xeb, 0x2000-0x2017, MMIO RAM at
+	 * 0xff000000): for conformance suites (kvm-unit-tests) only. */
+	bool testdev;
 };
 
 #define VMM_HALT_WATCHDOG_DEFAULT_MS 10000ull
