@@ -8,6 +8,8 @@
 
 /* Every device of the machine, one line each (see bus.h). */
 static const struct vmm_dev *const machine[] = {
+	&vmm_dev_testdev,
+	&vmm_dev_testdev_irq,
 	NULL,
 };
 
