@@ -31,7 +31,7 @@ assets_of = $(patsubst %.html,$(BUILD)/gen/%_html.o,$(wildcard $(1)/*.html))
 objs_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call srcs_of,$(1))) $(call assets_of,$(1))
 ALL_LIBS := $(foreach m,$(filter $(MODULES),$(LINK_ORDER)),$(call lib_of,$(m)))
 
-.PHONY: all test check bench fuzz clean guests deps demo soak install-agent
+.PHONY: all test check bench fuzz clean guests deps demo soak install-agent compat
 .SECONDARY:
 all: $(BUILD)/avmm guests
 
@@ -125,6 +125,10 @@ bench: $(BUILD)/avmm guests $(BENCH_BINS)
 
 fuzz:
 	@tests/fuzz/run.sh $(BUILD)
+
+# Every bundled guest under avmm and QEMU side by side (tests/guests/compat.sh).
+compat: $(BUILD)/avmm guests
+	tests/guests/compat.sh -d $(BUILD)/guests -a $(BUILD)/avmm
 
 deps:
 	apt-get update
