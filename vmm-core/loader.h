@@ -16,7 +16,7 @@
  *   0xf0000 MP floating pointer and configuration table (BIOS area)
  * Multiboot images may also load below 1 MiB outside the areas avmm fills
  * itself (vmm_lowmem_conflict); the Multiboot boot information, memory map
- * and command line then move out of the image's way (after it, as QEMU does).
+ * and command line then move out of the image's way (after it, or below it).
  * Errors: 0 or negative errno; a message naming the file was logged.
  */
 #ifndef AVMM_VMM_LOADER_H

@@ -176,7 +176,8 @@ static int place_module(const struct vmm_image *img, const struct vmm_mem_map *m
  * Where the boot data go: the information structure (with the loader name and
  * the module entry), the memory map and the command line. At avmm's fixed
  * addresses when the image leaves them free; else in one block right after
- * the image, or right below it, as QEMU puts them after the kernel.
+ * the image, or right below it. (QEMU keeps them at 0x9000-0x9fff whatever
+ * the image, writing over its bytes there; avmm leaves every image byte.)
  */
 #define MB_INFO_BYTES 0x100ull /* struct mb_info, the name, one module */
 #define MB_MMAP_BYTES 0x100ull /* VMM_E820_MAX entries of 24 bytes */

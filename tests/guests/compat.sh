@@ -12,8 +12,8 @@
 #   -v  print each run's result line
 # env: QEMU (default qemu-system-x86_64), QEMU_ACCEL=kvm|tcg (default kvm when
 #      /dev/kvm is usable), MEM (default 128M).
-# Exit status: 0 when every guest passes under avmm and agrees with QEMU,
-# 1 otherwise, 2 on usage errors.
+# Exit status: 0 when every guest passes under avmm and agrees with QEMU (or
+# differs in a way listed in KNOWN below), 1 otherwise, 2 on usage errors.
 #
 # Each guest's parameters come from the table below (a guest not listed runs
 # with 1 vCPU and no command line); a row NAME:VARIANT runs guest NAME again
@@ -38,6 +38,11 @@ declare -A P=(
 	# that CPU counts in fw_cfg and the MADT are checked against something
 	[firmware]="2|||"
 	[pcdev]="1|||"
+)
+# Differences understood and accepted (the row reads "no (known: WHY)" and
+# does not fail the run while avmm passes).
+declare -A KNOWN=(
+	[lowload]="QEMU writes its Multiboot info and memory map at 0x9000-0x9fff, inside this image"
 )
 
 build=${AVMM_BUILD:-build}
@@ -114,10 +119,11 @@ for row in "${rows[@]}"; do
 		-kernel "$elf" -append "$cmdline" >"$out" 2>&1 </dev/null
 	q=$(verdict "$name" $?)
 	same=no; [ "$a" = "$q" ] && same=yes
-	{ [ "$same" = no ] || [ "$a" != ok ]; } && bad=1
+	{ { [ "$same" = no ] && [ -z "${KNOWN[$row]:-}" ]; } || [ "$a" != ok ]; } && bad=1
+	[ "$same" = no ] && [ -n "${KNOWN[$row]:-}" ] && same="no (known: ${KNOWN[$row]})"
 	printf '| %s | %s | %s | %s |\n' "$row" "$a" "$q" "$same"
 done
 echo
-[ "$bad" -eq 0 ] && echo "compat: every guest passes under avmm and agrees with QEMU" ||
+[ "$bad" -eq 0 ] && echo "compat: every guest passes under avmm and agrees with QEMU (but for the known differences marked)" ||
 	echo "compat: differences above"
 exit "$bad"
