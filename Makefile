@@ -31,7 +31,7 @@ assets_of = $(patsubst %.html,$(BUILD)/gen/%_html.o,$(wildcard $(1)/*.html))
 objs_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call srcs_of,$(1))) $(call assets_of,$(1))
 ALL_LIBS := $(foreach m,$(filter $(MODULES),$(LINK_ORDER)),$(call lib_of,$(m)))
 
-.PHONY: all test check bench fuzz clean guests deps demo soak install-agent
+.PHONY: all test check bench fuzz clean guests deps demo soak install-agent compat
 .SECONDARY:
 all: $(BUILD)/avmm guests
 
@@ -76,7 +76,10 @@ $(BUILD)/guestobj/%.S.o: %.S
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
 $(BUILD)/guests/%.elf: $(BUILD)/guestobj/tests/guests/%.c.o $(GUEST_LIB_OBJ) tests/guests/lib/guest.ld
 	@mkdir -p $(dir $@)
-	ld -m elf_i386 -nostdlib -T tests/guests/lib/guest.ld -o $@ $(GUEST_LIB_OBJ) $<
+	ld -m elf_i386 -nostdlib -T $(or $(wildcard tests/guests/$*.ld),tests/guests/lib/guest.ld) \
+		-o $@ $(GUEST_LIB_OBJ) $<
+# A guest with its own linker script tests/guests/NAME.ld (lowload: at 32 KiB)
+$(BUILD)/guests/lowload.elf: tests/guests/lowload.ld
 
 # ---- Criterion tests: one binary per folder under tests/ with test_*.c ----
 # (tests/lib/*.c: helpers linked into every test binary)
@@ -122,6 +125,10 @@ bench: $(BUILD)/avmm guests $(BENCH_BINS)
 
 fuzz:
 	@tests/fuzz/run.sh $(BUILD)
+
+# Every bundled guest under avmm and QEMU side by side (tests/guests/compat.sh).
+compat: $(BUILD)/avmm guests
+	tests/guests/compat.sh -d $(BUILD)/guests -a $(BUILD)/avmm
 
 deps:
 	apt-get update

@@ -34,6 +34,18 @@ static void run_usage(FILE *f)
 		"                         with interrupts off this long (default 10; 0: never)\n"
 		"  --cmdline STR          guest command line\n"
 		"  --initrd FILE          initial ramdisk (Linux) or Multiboot module\n"
+		"  --cpu MODEL[,+F,-F,vendor=V]  the CPU the guest sees through CPUID: MODEL is\n"
+		"                         host (default: what KVM supports here), qemu64,\n"
+		"                         x86-64-v2 or x86-64-v3; +F/-F turn a flag on or off\n"
+		"                         (x2apic, pcid, cx16, xsave, avx, avx2, sse4_1, sse4_2,\n"
+		"                         popcnt, aes, rdrand, fsgsbase, smep, smap, pdpe1gb,\n"
+		"                         rdtscp, lm, nx, hypervisor, tsc-deadline, invpcid,\n"
+		"                         erms, ...; flags that need it follow: -xsave also\n"
+		"                         clears avx, avx2 and leaf 0xD); vendor=GenuineIntel,\n"
+		"                         AuthenticAMD, ... sets the vendor string\n"
+		"  --testdev              QEMU's pc-testdev (ports 0xe0-0xeb, 0x2000-0x2017,\n"
+		"                         MMIO RAM at 0xff000000) for conformance suites such as\n"
+		"                         kvm-unit-tests only (off by default)\n"
 		"  --profile NAME|FILE    goal profile (default: the machine's, from\n"
 		"                         /etc/avmm/profile or $AVMM_PROFILE_FILE, else balanced)\n"
 		"  --dry-run              decide and log adaptations, change nothing\n"
@@ -98,6 +110,8 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 		{ "halt-watchdog", required_argument, NULL, 'W' },
 		{ "cmdline", required_argument, NULL, 'l' },
 		{ "initrd", required_argument, NULL, 'i' },
+		{ "cpu", required_argument, NULL, 'U' },
+		{ "testdev", no_argument, NULL, 'T' },
 		{ "profile", required_argument, NULL, 'p' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "no-adapt", no_argument, NULL, 'N' },
@@ -167,6 +181,8 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 		}
 		case 'l': cfg->cmdline = optarg; break;
 		case 'i': cfg->initrd_path = optarg; break;
+		case 'U': cfg->cpu_model = optarg; break;
+		case 'T': cfg->testdev = true; break;
 		case 'p': sc->profile = optarg; break;
 		case 'n': sc->dry_run = true; break;
 		case 'N': sc->no_adapt = true; break;

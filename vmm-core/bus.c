@@ -13,6 +13,8 @@ static const struct vmm_dev *const machine[] = {
 	&vmm_dev_acpi_pm,
 	&vmm_dev_pci,
 	&vmm_dev_hpet,
+	&vmm_dev_testdev,
+	&vmm_dev_testdev_irq,
 	NULL,
 };
 

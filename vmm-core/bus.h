@@ -38,6 +38,9 @@ struct vmm_dev {
 		    bool is_write);
 };
 
+/* The devices (one file each). */
+extern const struct vmm_dev vmm_dev_testdev, vmm_dev_testdev_irq; /* testdev.c */
+
 #define VMM_BUS_MAX 24
 
 struct vmm_bus {

@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 
 #include "common/util.h"
+#include "vmm-core/cpuid_shape.h"
 #include "vmm-core/vmm_internal.h"
 
 #define CR0_PE 0x1ull
@@ -31,7 +32,33 @@ static void cpuid_set_count(struct kvm_cpuid2 *c, int nr_vcpus)
 	}
 }
 
-int vmm_cpuid_init(struct vmm *vm, int nr_vcpus)
+/* --cpu: what the host can give is KVM's table plus the TSC deadline timer
+ * (advertised by KVM_CAP_TSC_DEADLINE_TIMER) and the hypervisor bit. */
+static int cpuid_shape(struct vmm *vm, struct kvm_cpuid2 *c, const char *model)
+{
+	size_t bytes = sizeof(*c) + c->nent * sizeof(c->entries[0]);
+	struct kvm_cpuid2 *can = malloc(bytes);
+	char why[1536];
+	int rc;
+
+	if (!can)
+		return -ENOMEM;
+	memcpy(can, c, bytes);
+	for (uint32_t i = 0; i < can->nent; i++)
+		if (can->entries[i].function == 1)
+			can->entries[i].ecx |= (1u << 31) |
+				(ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0
+				 ? 1u << 24 : 0);
+	rc = vmm_cpuid_shape(c, can, model, why, sizeof(why));
+	free(can);
+	if (rc)
+		util_err("%s", why);
+	else if (why[0])
+		util_warn("%s", why);
+	return rc;
+}
+
+int vmm_cpuid_init(struct vmm *vm, int nr_vcpus, const char *cpu_model)
 {
 	int nent = 128;
 
@@ -43,6 +70,14 @@ int vmm_cpuid_init(struct vmm *vm, int nr_vcpus)
 		c->nent = nent;
 		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
 			cpuid_set_count(c, nr_vcpus);
+			if (cpu_model && strcmp(cpu_model, "host")) {
+				int rc = cpuid_shape(vm, c, cpu_model);
+
+				if (rc) {
+					free(c);
+					return rc;
+				}
+			}
 			vm->cpuid = c;
 			return 0;
 		}

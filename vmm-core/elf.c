@@ -120,9 +120,11 @@ static int elf_seg_get(const struct vmm_image *img, const struct elf_hdr *h, uin
 }
 
 int vmm_load_segment(const struct vmm_image *img, const struct vmm_mem_map *map, uint32_t index,
-		     uint64_t gpa, const uint8_t *src, uint64_t filesz, uint64_t memsz)
+		     uint64_t gpa, const uint8_t *src, uint64_t filesz, uint64_t memsz,
+		     bool low_ok)
 {
 	uint8_t *dst = vmm_gpa_ptr(map, gpa, memsz);
+	const struct vmm_lowmem_area *a = vmm_lowmem_conflict(gpa, memsz);
 
 	if (!dst || gpa + memsz > VMM_HIGH_GPA) {
 		util_err("%s: guest larger than memory: segment %u [0x%llx, 0x%llx) is outside low "
@@ -131,7 +133,15 @@ int vmm_load_segment(const struct vmm_image *img, const struct vmm_mem_map *map,
 			 (unsigned long long)map->r[0].bytes);
 		return -EFBIG;
 	}
-	if (gpa < VMM_MIN_LOAD_GPA) {
+	if (low_ok && a) {
+		util_err("%s: segment %u [0x%llx, 0x%llx) overlaps %s [0x%llx, 0x%llx), which avmm "
+			 "fills itself: link the image outside it (below 0x%llx or at 1 MiB or above)",
+			 img->path, index, (unsigned long long)gpa, (unsigned long long)(gpa + memsz),
+			 a->what, (unsigned long long)a->start, (unsigned long long)a->end,
+			 (unsigned long long)VMM_LOW_RAM_END);
+		return -EINVAL;
+	}
+	if (!low_ok && gpa < VMM_MIN_LOAD_GPA) {
 		util_err("%s: segment %u [0x%llx, 0x%llx) is below 1 MiB, where avmm keeps boot "
 			 "data (link it at 1 MiB or above)", img->path, index,
 			 (unsigned long long)gpa, (unsigned long long)(gpa + memsz));
@@ -155,7 +165,8 @@ int vmm_elf_load(const struct vmm_image *img, const struct vmm_mem_map *map, boo
 		rc = elf_seg_get(img, &h, i, &s, why, sizeof(why));
 		if (rc || s.type != PT_LOAD || !s.memsz)
 			continue;
-		rc = vmm_load_segment(img, map, i, s.paddr, img->data + s.offset, s.filesz, s.memsz);
+		rc = vmm_load_segment(img, map, i, s.paddr, img->data + s.offset, s.filesz, s.memsz,
+				      lax);
 		if (rc)
 			return rc;
 		*end = UTIL_MAX(*end, s.paddr + s.memsz);

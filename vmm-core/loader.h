@@ -14,6 +14,9 @@
  *   0x8000  memory map for the boot information
  *   0x20000 command line (up to VMM_CMDLINE_MAX bytes)
  *   0xf0000 MP floating pointer and configuration table (BIOS area)
+ * Multiboot images may also load below 1 MiB outside the areas avmm fills
+ * itself (vmm_lowmem_conflict); the Multiboot boot information, memory map
+ * and command line then move out of the image's way (after it, or below it).
  * Errors: 0 or negative errno; a message naming the file was logged.
  */
 #ifndef AVMM_VMM_LOADER_H
@@ -77,19 +80,28 @@ int vmm_load_pvh(const struct vmm_image *img, const struct vmm_mem_map *map,
 		 const struct vmm_load_args *args, struct vmm_boot *boot);
 int vmm_load_bzimage(const struct vmm_image *img, const struct vmm_mem_map *map,
 		     const struct vmm_load_args *args, struct vmm_boot *boot);
+/* lowmem.c: the area below 1 MiB that avmm fills itself (boot GDT, EBDA,
+ * VGA/ROM window, BIOS area with the MP, ACPI and SMBIOS tables) which
+ * [gpa, gpa+len) overlaps first, or NULL. Pure. */
+struct vmm_lowmem_area { uint64_t start, end; const char *what; };
+const struct vmm_lowmem_area *vmm_lowmem_conflict(uint64_t gpa, uint64_t len);
 /* elf.c: copies filesz bytes of src to gpa and zero-fills it to memsz bytes.
  * -EFBIG when [gpa, gpa+memsz) is not inside one RAM region below 4 GiB,
- * -EINVAL when gpa is below VMM_MIN_LOAD_GPA (boot data lives there); the
- * message names img->path and segment `index`. */
+ * -EINVAL when gpa is below VMM_MIN_LOAD_GPA and low_ok is false (boot data
+ * lives there), or low_ok and the segment overlaps an area avmm fills itself
+ * (vmm_lowmem_conflict: the message names both ranges); the message names
+ * img->path and segment `index`. */
 int vmm_load_segment(const struct vmm_image *img, const struct vmm_mem_map *map, uint32_t index,
-		     uint64_t gpa, const uint8_t *src, uint64_t filesz, uint64_t memsz);
+		     uint64_t gpa, const uint8_t *src, uint64_t filesz, uint64_t memsz,
+		     bool low_ok);
 /* elf.c: validates an ELF32/ELF64 x86 image (little-endian, 1 to 4096 program
  * headers within the file, PT_LOAD and PT_NOTE segments within the file, no
  * wrap, filesz <= memsz) and copies each PT_LOAD segment to its p_paddr with
  * vmm_load_segment. lax keeps the Multiboot loader's historic rules: any
  * EI_DATA byte, any number of program headers, and only PT_LOAD segments with
  * a memory size checked. Returns the number of segments loaded, with *entry =
- * e_entry and *end raised to the highest end gpa, or a negative errno
+ * e_entry and *end raised to the highest end gpa, or a negative errno.
+ * Segments below 1 MiB load only when lax (vmm_load_segment's low_ok)
  * (-ENOEXEC for a malformed file), a message naming the file logged. */
 int vmm_elf_load(const struct vmm_image *img, const struct vmm_mem_map *map, bool lax,
 		 uint64_t *entry, uint64_t *end);

@@ -1,6 +1,7 @@
 /* Multiboot v1 loader: ELF32 program headers or the a.out kludge, entered in
  * 32-bit protected mode with EAX=0x2BADB002 and EBX=multiboot info, as QEMU
- * does with -kernel. */
+ * does with -kernel. Segments may load below 1 MiB outside the areas avmm
+ * fills itself (loader.h); the boot information then moves out of the way. */
 #include <elf.h>
 #include <errno.h>
 #include <stdio.h>
@@ -49,8 +50,8 @@ static int find_header(const struct vmm_image *img, const struct mb_header **hdr
 	return -ENOEXEC;
 }
 
-/* The ELF loader reports a segment below 1 MiB as -EINVAL; for Multiboot the
- * image is at fault, as it has always been reported: -ENOEXEC. */
+/* The ELF loader reports a segment over avmm's own low-memory areas as
+ * -EINVAL; for Multiboot the image is at fault: -ENOEXEC. */
 static int mb_errno(int rc)
 {
 	return rc == -EINVAL ? -ENOEXEC : rc;
@@ -120,7 +121,7 @@ static int load_aout(const struct vmm_image *img, const struct vmm_mem_map *map,
 		return -ENOEXEC;
 	}
 	rc = vmm_load_segment(img, map, 0, h->load_addr, img->data + file_off,
-			      load_end - h->load_addr, bss_end - h->load_addr);
+			      load_end - h->load_addr, bss_end - h->load_addr, true);
 	if (rc)
 		return mb_errno(rc);
 	*entry = h->entry_addr;
@@ -129,10 +130,10 @@ static int load_aout(const struct vmm_image *img, const struct vmm_mem_map *map,
 	return 0;
 }
 
-static uint32_t write_mmap(const struct vmm_mem_map *map)
+static uint32_t write_mmap(const struct vmm_mem_map *map, uint64_t gpa)
 {
 	struct vmm_e820 e[VMM_E820_MAX];
-	struct mb_mmap *m = vmm_gpa_ptr(map, VMM_MEMMAP_GPA, sizeof(*m) * VMM_E820_MAX);
+	struct mb_mmap *m = vmm_gpa_ptr(map, gpa, sizeof(*m) * VMM_E820_MAX);
 	int i, n = vmm_e820_build(map, e, VMM_E820_MAX);
 
 	for (i = 0; i < n; i++)
@@ -143,8 +144,8 @@ static uint32_t write_mmap(const struct vmm_mem_map *map)
 
 /*
  * The initrd becomes module 0, page-aligned: at the top of low RAM when that
- * is above the loaded image, else as high as it fits below the image (and
- * above the boot data under 1 MiB). Never over the image: a kernel loaded
+ * is above the loaded image (and the boot data when they follow it), else as
+ * high as it fits below the image (and above the boot data under 1 MiB). Never over the image: a kernel loaded
  * near the top of RAM would otherwise run the module's bytes.
  */
 static int place_module(const struct vmm_image *img, const struct vmm_mem_map *map,
@@ -171,21 +172,70 @@ static int place_module(const struct vmm_image *img, const struct vmm_mem_map *m
 	return -EFBIG;
 }
 
-static int write_info(const struct vmm_image *img, const struct vmm_mem_map *map,
-		      const struct vmm_load_args *args, const struct mb_extent *ext)
-{
-	struct mb_info *mi = vmm_gpa_ptr(map, VMM_BOOTINFO_GPA, sizeof(*mi) + 64);
-	char *name = (char *)(mi + 1);
-	uint64_t cmd_gpa = VMM_CMDLINE_GPA, ramtop = map->r[0].gpa + map->r[0].bytes;
-	size_t cmd_len = strlen(args->cmdline ? args->cmdline : "");
-	char *cmd = vmm_gpa_ptr(map, cmd_gpa, VMM_CMDLINE_MAX);
+/*
+ * Where the boot data go: the information structure (with the loader name and
+ * the module entry), the memory map and the command line. At avmm's fixed
+ * addresses when the image leaves them free; else in one block right after
+ * the image, or right below it. (QEMU keeps them at 0x9000-0x9fff whatever
+ * the image, writing over its bytes there; avmm leaves every image byte.)
+ */
+#define MB_INFO_BYTES 0x100ull /* struct mb_info, the name, one module */
+#define MB_MMAP_BYTES 0x100ull /* VMM_E820_MAX entries of 24 bytes */
 
-	if (!mi || !cmd || !vmm_gpa_ptr(map, VMM_MEMMAP_GPA, 24 * VMM_E820_MAX)) {
-		util_err("%s: guest memory too small for the Multiboot boot information",
-			 img->path);
-		return -EFBIG;
+struct mb_place { uint64_t info, mmap, cmd; };
+
+static bool overlaps(uint64_t a, uint64_t alen, const struct mb_extent *ext)
+{
+	return a < ext->end && a + alen > ext->start;
+}
+
+static bool block_fits(const struct vmm_mem_map *map, uint64_t at, uint64_t len,
+		       const struct mb_extent *ext)
+{
+	return at >= MB_PAGE && at + len <= VMM_HIGH_GPA && !overlaps(at, len, ext) &&
+	       !vmm_lowmem_conflict(at, len) && vmm_gpa_ptr(map, at, len);
+}
+
+static int place_boot_data(const struct vmm_image *img, const struct vmm_mem_map *map,
+			   const struct mb_extent *ext, size_t cmd_bytes, struct mb_place *p)
+{
+	uint64_t len = MB_INFO_BYTES + MB_MMAP_BYTES + ((cmd_bytes + 15) & ~15ull), at;
+
+	if (!overlaps(VMM_BOOTINFO_GPA, MB_INFO_BYTES, ext) &&
+	    !overlaps(VMM_MEMMAP_GPA, MB_MMAP_BYTES, ext) &&
+	    !overlaps(VMM_CMDLINE_GPA, VMM_CMDLINE_MAX, ext)) {
+		*p = (struct mb_place){ VMM_BOOTINFO_GPA, VMM_MEMMAP_GPA, VMM_CMDLINE_GPA };
+		return 0;
 	}
-	memset(mi, 0, sizeof(*mi));
+	at = (ext->end + MB_PAGE - 1) & ~(MB_PAGE - 1);
+	if (!block_fits(map, at, len, ext)) {
+		at = ext->start >= len ? (ext->start - len) & ~(MB_PAGE - 1) : 0;
+		if (!block_fits(map, at, len, ext)) {
+			util_err("%s: no room for the Multiboot boot information (%llu bytes) beside "
+				 "the image at [0x%llx, 0x%llx): avmm's fixed places 0x%llx, 0x%llx "
+				 "and 0x%llx are inside it: link it elsewhere or raise --mem",
+				 img->path, (unsigned long long)len,
+				 (unsigned long long)ext->start, (unsigned long long)ext->end,
+				 (unsigned long long)VMM_BOOTINFO_GPA,
+				 (unsigned long long)VMM_MEMMAP_GPA,
+				 (unsigned long long)VMM_CMDLINE_GPA);
+			return -ENOSPC;
+		}
+	}
+	*p = (struct mb_place){ at, at + MB_INFO_BYTES, at + MB_INFO_BYTES + MB_MMAP_BYTES };
+	return 0;
+}
+
+static int write_info(const struct vmm_image *img, const struct vmm_mem_map *map,
+		      const struct vmm_load_args *args, struct mb_extent *ext, uint64_t *info_gpa)
+{
+	size_t cmd_len = strlen(args->cmdline ? args->cmdline : "");
+	uint64_t ramtop = map->r[0].gpa + map->r[0].bytes;
+	struct mb_place p;
+	struct mb_info *mi;
+	char *name, *cmd;
+	int rc;
+
 	if (cmd_len + strlen(img->path) + 2 > VMM_CMDLINE_MAX) {
 		size_t max = VMM_CMDLINE_MAX - UTIL_MIN(strlen(img->path) + 2, VMM_CMDLINE_MAX);
 
@@ -195,30 +245,45 @@ static int write_info(const struct vmm_image *img, const struct vmm_mem_map *map
 			 cmd_len, max, img->path, (unsigned long long)VMM_CMDLINE_MAX);
 		return -E2BIG;
 	}
+	rc = place_boot_data(img, map, ext, cmd_len + strlen(img->path) + 2, &p);
+	if (rc)
+		return rc;
+	mi = vmm_gpa_ptr(map, p.info, MB_INFO_BYTES);
+	cmd = vmm_gpa_ptr(map, p.cmd, cmd_len + strlen(img->path) + 2);
+	if (!mi || !cmd || !vmm_gpa_ptr(map, p.mmap, MB_MMAP_BYTES)) {
+		util_err("%s: guest memory too small for the Multiboot boot information",
+			 img->path);
+		return -EFBIG;
+	}
+	if (p.info > ext->end) /* the module goes above the boot data too */
+		ext->end = p.cmd + cmd_len + strlen(img->path) + 2;
+	name = (char *)(mi + 1);
+	memset(mi, 0, sizeof(*mi));
 	/* Like GRUB and QEMU: the command line starts with the kernel's name. */
-	snprintf(cmd, VMM_CMDLINE_MAX, "%s%s%s", img->path, cmd_len ? " " : "",
+	snprintf(cmd, cmd_len + strlen(img->path) + 2, "%s%s%s", img->path, cmd_len ? " " : "",
 		 args->cmdline ? args->cmdline : "");
 	strcpy(name, "avmm");
 	mi->flags = (1u << 0) | (1u << 2) | (1u << 6) | (1u << 9);
 	mi->mem_lower = VMM_LOW_RAM_END >> 10;
 	mi->mem_upper = (uint32_t)((ramtop - 0x100000) >> 10);
-	mi->cmdline = (uint32_t)cmd_gpa;
-	mi->boot_loader_name = VMM_BOOTINFO_GPA + sizeof(*mi);
-	mi->mmap_addr = VMM_MEMMAP_GPA;
-	mi->mmap_length = write_mmap(map);
+	mi->cmdline = (uint32_t)p.cmd;
+	mi->boot_loader_name = (uint32_t)(p.info + sizeof(*mi));
+	mi->mmap_addr = (uint32_t)p.mmap;
+	mi->mmap_length = write_mmap(map, p.mmap);
+	*info_gpa = p.info;
 	if (args->initrd) {
 		struct mb_module *mod = (void *)(name + 16);
 		uint64_t at;
-		int rc = place_module(img, map, args, ext, &at);
 
+		rc = place_module(img, map, args, ext, &at);
 		if (rc)
 			return rc;
 		memcpy(vmm_gpa_ptr(map, at, args->initrd_size), args->initrd, args->initrd_size);
 		*mod = (struct mb_module){ (uint32_t)at, (uint32_t)(at + args->initrd_size),
-					   (uint32_t)cmd_gpa, 0 };
+					   (uint32_t)p.cmd, 0 };
 		mi->flags |= 1u << 3;
 		mi->mods_count = 1;
-		mi->mods_addr = (uint32_t)(VMM_BOOTINFO_GPA + ((uint8_t *)mod - (uint8_t *)mi));
+		mi->mods_addr = (uint32_t)(p.info + ((uint8_t *)mod - (uint8_t *)mi));
 	}
 	return 0;
 }
@@ -229,7 +294,7 @@ int vmm_load_multiboot(const struct vmm_image *img, const struct vmm_mem_map *ma
 	static const struct vmm_load_args no_args;
 	const struct mb_header *h;
 	struct mb_extent ext = { 0, 0 };
-	uint64_t entry = 0;
+	uint64_t entry = 0, info_gpa = 0;
 	size_t off;
 	int rc;
 
@@ -245,13 +310,13 @@ int vmm_load_multiboot(const struct vmm_image *img, const struct vmm_mem_map *ma
 					 : load_elf32(img, map, &entry, &ext);
 	if (rc)
 		return rc;
-	rc = write_info(img, map, args ? args : &no_args, &ext);
+	rc = write_info(img, map, args ? args : &no_args, &ext, &info_gpa);
 	if (rc)
 		return rc;
 	memset(boot, 0, sizeof(*boot));
 	boot->mode = VMM_MODE_PROT32;
 	boot->rip = entry;
 	boot->rax = MB_BOOT_MAGIC;
-	boot->rbx = VMM_BOOTINFO_GPA;
+	boot->rbx = info_gpa;
 	return 0;
 }

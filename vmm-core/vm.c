@@ -180,7 +180,7 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 	if (!rc)
 		rc = vmm_bus_init(vm, cfg);
 	if (!rc)
-		rc = vmm_cpuid_init(vm, cfg->vcpus);
+		rc = vmm_cpuid_init(vm, cfg->vcpus, cfg->cpu_model);
 	for (i = 0; !rc && i < cfg->vcpus; i++) {
 		rc = vmm_vcpu_create(vm, i);
 		vm->nr_vcpus = i + 1;

@@ -50,6 +50,12 @@ struct vmm_config {
 	/* Entries per vCPU ring: a power of two, 256 (one 4 KiB page of 16-byte
 	 * entries, KVM's minimum) to 65536 and the host's limit; 0: 4096. */
 	uint32_t dirty_ring_entries;
+	/* CPUID: NULL or "host": what KVM supports; else MODEL[,+flag,-flag,vendor=V]
+	 * (cpuid_shape.c lists models, flags and their dependencies). */
+	const char *cpu_model;
+	/* QEMU's pc-testdev (ports 0xe0-0xeb, 0x2000-0x2017, MMIO RAM at
+	 * 0xff000000): for conformance suites (kvm-unit-tests) only. */
+	bool testdev;
 };
 
 #define VMM_DIRTY_RING_DEFAULT 4096u

@@ -145,8 +145,9 @@ void vmm_dirty_exit(struct vmm *vm);
 int vmm_dirty_ring_full(struct vmm_vcpu *v);
 /* cpu.c: CPUID and the boot vCPU's registers. vmm_cpuid_init builds the
  * table for a machine of nr_vcpus (before any vCPU exists); vmm_cpuid_set
- * gives one vCPU that table with its own APIC ids. */
-int vmm_cpuid_init(struct vmm *vm, int nr_vcpus);
+ * gives one vCPU that table with its own APIC ids, shaped by cpu_model
+ * (vmm_config; NULL: as KVM supports). */
+int vmm_cpuid_init(struct vmm *vm, int nr_vcpus, const char *cpu_model);
 int vmm_cpuid_set(struct vmm *vm, struct vmm_vcpu *vcpu);
 int vmm_boot_regs(struct vmm *vm, struct vmm_vcpu *vcpu);
 /* vcpu.c */

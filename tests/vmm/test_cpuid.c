@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/kvm.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 
 #include "tests/lib/run_helpers.h"
@@ -57,4 +58,52 @@ Test(cpuid, logical_processor_count_on_every_vcpu)
 Test(cpuid, one_vcpu_counts_one)
 {
 	check_vcpus(1);
+}
+
+/* --cpu: the table KVM holds for each vCPU, and what the guest reads. */
+Test(cpuid, cpu_model_shapes_every_vcpu)
+{
+	struct vmm_config cfg = { .vcpus = 2, .mem_bytes = 16ull << 20,
+				  .guest_path = build_path("guests/hello.elf"),
+				  .console_path = "/dev/null", .cpu_model = "host,-x2apic" };
+	struct vmm *vm;
+
+	require_kvm();
+	cr_assert_eq(vmm_create(&cfg, &vm), 0);
+	for (int i = 0; i < 2; i++) {
+		struct kvm_cpuid_entry2 e = leaf1(vm, i);
+
+		cr_expect_eq(e.ecx & (1u << 21), 0, "vcpu%d: x2APIC still listed", i);
+		cr_expect_eq(e.ebx >> 24, (uint32_t)i, "vcpu%d: APIC id kept", i);
+	}
+	vmm_destroy(vm);
+	cfg.cpu_model = "host,+no-such-flag";
+	cr_expect_eq(vmm_create(&cfg, &vm), -EINVAL);
+}
+
+static char out[1 << 14];
+
+static void run_cpuid_guest(const char *cpu, const char *cmdline, const char *key,
+			    const char *want)
+{
+	char v[64];
+	int st;
+
+	st = run_avmm(out, sizeof(out), (const char *[]){ "run", "--socket", "", "--no-adapt",
+		"--cpu", cpu, build_path("guests/cpuid.elf"), "--cmdline", cmdline, NULL });
+	cr_assert_eq(st, 1, "--cpu %s: exit status %d; output:\n%s", cpu, st, out);
+	cr_assert_eq(result_value(out, "cpuid", key, v, sizeof(v)), 0, "%s", out);
+	cr_expect_str_eq(v, want, "--cpu %s: %s=%s, want %s", cpu, key, v, want);
+}
+
+/* The guest checks leaf 1 ECX bit 21 itself (x2apic=0: fails otherwise). */
+Test(cpuid, guest_sees_x2apic_hidden_and_vendor)
+{
+	require_kvm();
+	run_cpuid_guest("host", "", "ok", "1");
+	if (!strstr(out, "x2apic=1"))
+		cr_skip_test("this host's KVM does not offer x2APIC: nothing to hide");
+	run_cpuid_guest("host,-x2apic", "x2apic=0", "x2apic", "0");
+	run_cpuid_guest("qemu64,-x2apic,vendor=AuthenticAMD", "x2apic=0 vendor=AuthenticAMD",
+			"vendor", "AuthenticAMD");
 }

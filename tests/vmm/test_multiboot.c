@@ -102,11 +102,12 @@ Test(multiboot, aout_kludge)
 	cr_assert_eq(map.r[0].hva[0x2007ff], 0x5c);
 }
 
-Test(multiboot, rejects_segment_below_1m)
+/* Below 1 MiB is fine (tests/loaders/test_lowload.c), not over the BIOS area. */
+Test(multiboot, rejects_segment_over_bios_area)
 {
 	struct vmm_boot b;
 
-	make_elf(0x8000, 0x1000);
+	make_elf(0xf0000, 0x1000);
 	cr_assert_eq(load(NULL, &b), -ENOEXEC);
 }
 
@@ -178,18 +179,18 @@ Test(multiboot, elf_leniency_kept)
 	cr_expect_eq(b.rip, 0x100180);
 }
 
-Test(multiboot, aout_below_1m_and_too_large)
+Test(multiboot, aout_over_ebda_and_too_large)
 {
 	uint32_t *mb = (uint32_t *)(img + 0x100);
 	struct vmm_boot b;
 
 	memset(img, 0, sizeof(img));
 	mb_header(mb, 0x10003);
-	mb[3] = 0x8100;           /* header_addr: header at file offset 0x100 */
-	mb[4] = 0x8000;           /* load_addr below 1 MiB */
-	mb[5] = 0x8800;
-	mb[6] = 0x9000;
-	mb[7] = 0x8100;
+	mb[3] = 0x9f100;          /* header_addr: header at file offset 0x100 */
+	mb[4] = 0x9f000;          /* load_addr: runs into the EBDA at 0x9fc00 */
+	mb[5] = 0x9f800;
+	mb[6] = 0xa0000;
+	mb[7] = 0x9f100;
 	cr_expect_eq(load(NULL, &b), -ENOEXEC);
 	mb_header(mb, 0x10003);
 	mb[3] = 0x200100;

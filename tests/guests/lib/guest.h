@@ -60,6 +60,7 @@ void *galloc(u32 bytes, u32 align);
 u32 galloc_top(void);   /* first free byte */
 u32 mem_top(void);      /* end of usable memory above 1 MiB (from multiboot meminfo) */
 int mem_top_known(void);
+u32 mb_info(void);      /* the Multiboot information's address (0: not booted so) */
 
 /* ---- serial and formatting (serial.c, printf.c) ---- */
 void serial_putc(char c);

@@ -23,6 +23,7 @@ static char cmdline_buf[CMDLINE_MAX] __attribute__((section(".data"))) = { 1 };
 static u32 mem_top_v __attribute__((section(".data"))) = 1;
 static int mem_known __attribute__((section(".data"))) = 1;
 static u32 alloc_next;
+static u32 mbi_v __attribute__((section(".data"))) = 1;
 
 void guest_exit(u32 code)
 {
@@ -51,6 +52,7 @@ void *galloc(u32 bytes, u32 align)
 u32 galloc_top(void) { return alloc_next; }
 u32 mem_top(void) { return mem_top_v; }
 int mem_top_known(void) { return mem_known; }
+u32 mb_info(void) { return mbi_v; }
 
 void guest_start(u32 magic, u32 mbi_addr)
 {
@@ -65,6 +67,7 @@ void guest_start(u32 magic, u32 mbi_addr)
 			cmdline_buf[i] = s[i];
 	}
 	cmdline_buf[i] = 0;
+	mbi_v = magic == MB_BOOT_MAGIC ? mbi_addr : 0;
 	mem_known = magic == MB_BOOT_MAGIC && (mbi->flags & MBI_FLAG_MEM);
 	mem_top_v = mem_known ? 0x100000u + mbi->mem_upper * 1024u : FALLBACK_MEM_TOP;
 	if (mem_top_v > 0xFEC00000u) /* stay below the IOAPIC/LAPIC window */
