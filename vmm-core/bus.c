@@ -4,10 +4,13 @@
 
 #include "common/util.h"
 #include "vmm-core/bus.h"
+#include "vmm-core/firmware.h"
 #include "vmm-core/vmm_internal.h"
 
 /* Every device of the machine, one line each (see bus.h). */
 static const struct vmm_dev *const machine[] = {
+	&vmm_dev_fwcfg,
+	&vmm_dev_fwtables,
 	NULL,
 };
 
