@@ -185,6 +185,11 @@ int vmm_acpi_write(const struct vmm_mem_map *map, int nr_cpus)
 	uint8_t *p = vmm_gpa_ptr(map, VMM_ACPI_GPA, area);
 	int len;
 
+	if (nr_cpus < 1 || nr_cpus > 254) {
+		util_err("ACPI: %d CPUs cannot be described (1..254: 8-bit APIC ids, one for the "
+			 "I/O APIC)", nr_cpus);
+		return -EINVAL;
+	}
 	if (!p) {
 		util_err("ACPI: guest RAM does not cover 0x%llx-0x%llx: raise --mem",
 			 (unsigned long long)VMM_ACPI_GPA, (unsigned long long)VMM_ACPI_END);
