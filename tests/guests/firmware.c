@@ -191,7 +191,7 @@ static u32 acpi(void)
 	sdt = (const u8 *)(u32)le(r + 16, 4);
 	acpi_table((u32)sdt);
 	n = ((u32)le(sdt + 4, 4) - 36) / 4;
-	for (u32 i = 0; i < n && !why; i++)
+	for (u32 i = 0; i < n && i < 64; i++)
 		acpi_table((u32)le(sdt + 36 + 4 * i, 4));
 	if (r[15] >= 2 && le(r + 24, 8)) {
 		if (le(r + 24, 8) >> 32)

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Runs the avmm test guests under QEMU (with KVM when /dev/kvm is usable, else
 # TCG) and checks each one's exit status (isa-debug-exit: (v << 1) | 1, so 1 is
-# success) and its AVMM-RESULT line(s). Also checks two failure paths (stream
-# with an injected mismatch, smp with a wrong expected CPU count).
+# success) and its AVMM-RESULT line(s). Also checks three failure paths (stream
+# with an injected mismatch, smp and firmware with a wrong expected CPU count).
 #
 # usage: tests/guests/qemu-check.sh [-d guest-dir] [-a avmm] [-t timeout-s] [-v] [guest...]
 #   -d  folder with the .elf files (default $AVMM_BUILD/guests or build/guests)
@@ -106,7 +106,7 @@ want_guest() {
 	return 1
 }
 sel=("$@")
-[ ${#sel[@]} -eq 0 ] && sel=(hello pio-loop stream ptchase ptchurn compute smp)
+[ ${#sel[@]} -eq 0 ] && sel=(hello pio-loop stream ptchase ptchurn compute smp firmware)
 num='[0-9]+'
 ratio='[0-9]+\.[0-9]{2}'
 hz='tsc_hz=([0-9]+|unknown)'
@@ -136,6 +136,12 @@ want_guest smp && {
 		"result:cpus=2 " "result:ok=1" \
 		"count:2:^AVMM-RESULT guest=smp cpu=[0-9]+ loop=1000 cycles=[0-9]+"
 	run smp 3 2 "n=100 expect=3" "result:ok=0 error=cpu-count"
+}
+want_guest firmware && {
+	run firmware 1 2 "expect_cpus=2" \
+		"result:fwcfg=1 dma=1 nb_cpus=2 max_cpus=2 ram=134217728 " "result:e820_dma=match" \
+		"result:madt_cpus=2 " "result:ok=1"
+	run firmware 3 2 "expect_cpus=3" "result:ok=0 error=cpu-count"
 }
 echo "qemu-check: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
