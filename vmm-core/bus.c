@@ -5,6 +5,7 @@
 #include "common/util.h"
 #include "vmm-core/bus.h"
 #include "vmm-core/pcdev.h"
+#include "vmm-core/firmware.h"
 #include "vmm-core/vmm_internal.h"
 
 /* Every device of the machine, one line each (see bus.h). */
@@ -15,6 +16,8 @@ static const struct vmm_dev *const machine[] = {
 	&vmm_dev_hpet,
 	&vmm_dev_testdev,
 	&vmm_dev_testdev_irq,
+	&vmm_dev_fwcfg,
+	&vmm_dev_fwtables,
 	NULL,
 };
 

@@ -4,10 +4,11 @@
  * Layout of the map (addresses in bytes):
  *   [0, VMM_LOW_RAM_END)          usable     conventional memory
  *   [VMM_LOW_RAM_END, 0xa0000)    reserved   EBDA
- *   [0xf0000, 0x100000)           reserved   BIOS area (MP table lives here)
+ *   [0xe0000, 0x100000)           reserved   BIOS area: ACPI tables at 0xe0000, MP table
+ *                                            at 0xf0000, SMBIOS at 0xf1000 (firmware.h)
  *   [1 MiB, end of region 0)      usable
  *   [4 GiB, 4 GiB + region 1)     usable     RAM moved above the MMIO hole
- * The VGA/ROM window [0xa0000, 0xf0000) is left out (neither RAM nor listed).
+ * The VGA/ROM window [0xa0000, 0xe0000) is left out (neither RAM nor listed).
  */
 #include "vmm-core/loader.h"
 
@@ -17,7 +18,7 @@
 #include <string.h>
 
 #define E820_EBDA_END  0xa0000ull
-#define E820_BIOS_GPA  0xf0000ull
+#define E820_BIOS_GPA  0xe0000ull
 #define E820_HIGH_GPA  0x100000ull
 
 void *vmm_gpa_ptr(const struct vmm_mem_map *map, uint64_t gpa, uint64_t len)

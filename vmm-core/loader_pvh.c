@@ -7,6 +7,7 @@
  * enters in 32-bit protected mode with paging off at the entry, %ebx = the
  * start_info address (Xen docs/misc/pvh.pandoc).
  */
+#include "vmm-core/firmware.h"
 #include "vmm-core/loader.h"
 
 #include "common/util.h"
@@ -57,6 +58,7 @@ static int pvh_start_info(const struct vmm_image *img, const struct vmm_mem_map 
 {
 	struct hvm_start_info si = { .magic = PVH_START_MAGIC, .version = 1,
 				     .cmdline_paddr = VMM_CMDLINE_GPA,
+				     .rsdp_paddr = VMM_ACPI_GPA, /* the fwtables device's RSDP */
 				     .memmap_paddr = VMM_MEMMAP_GPA };
 	struct hvm_modlist_entry mod = { .paddr = initrd_gpa, .size = a->initrd_size };
 	struct hvm_memmap_table_entry me;

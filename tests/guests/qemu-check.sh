@@ -1,8 +1,8 @@
 #!/bin/bash
 # Runs the avmm test guests under QEMU (with KVM when /dev/kvm is usable, else
 # TCG) and checks each one's exit status (isa-debug-exit: (v << 1) | 1, so 1 is
-# success) and its AVMM-RESULT line(s). Also checks two failure paths (stream
-# with an injected mismatch, smp with a wrong expected CPU count).
+# success) and its AVMM-RESULT line(s). Also checks three failure paths (stream
+# with an injected mismatch, smp and firmware with a wrong expected CPU count).
 #
 # usage: tests/guests/qemu-check.sh [-d guest-dir] [-a avmm] [-t timeout-s] [-v] [guest...]
 #   -d  folder with the .elf files (default $AVMM_BUILD/guests or build/guests)
@@ -106,7 +106,7 @@ want_guest() {
 	return 1
 }
 sel=("$@")
-[ ${#sel[@]} -eq 0 ] && sel=(hello pio-loop stream ptchase ptchurn compute smp pcdev)
+[ ${#sel[@]} -eq 0 ] && sel=(hello pio-loop stream ptchase ptchurn compute smp pcdev firmware)
 num='[0-9]+'
 ratio='[0-9]+\.[0-9]{2}'
 hz='tsc_hz=([0-9]+|unknown)'
@@ -143,6 +143,12 @@ want_guest pcdev && {
 		"result:hpet_timers=3 " "result:hpet_period_fs=10000000 " "result:hpet_irqs=1 " \
 		"result:ok=1$"
 	run pcdev 0 1 "irq=0 end=s5" "result:ok=1$"
+}
+want_guest firmware && {
+	run firmware 1 2 "expect_cpus=2" \
+		"result:fwcfg=1 dma=1 nb_cpus=2 max_cpus=2 ram=134217728 " "result:e820_dma=match" \
+		"result:madt_cpus=2 " "result:ok=1"
+	run firmware 3 2 "expect_cpus=3" "result:ok=0 error=cpu-count"
 }
 echo "qemu-check: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -14,7 +14,7 @@ Test(e820, shape_64m)
 	cr_expect(e[0].addr == 0 && e[0].size == VMM_LOW_RAM_END && e[0].type == VMM_E820_RAM);
 	cr_expect(e[1].addr == VMM_LOW_RAM_END && e[1].addr + e[1].size == 0xa0000 &&
 		  e[1].type == VMM_E820_RESERVED);
-	cr_expect(e[2].addr == 0xf0000 && e[2].size == 0x10000 && e[2].type == VMM_E820_RESERVED);
+	cr_expect(e[2].addr == 0xe0000 && e[2].size == 0x20000 && e[2].type == VMM_E820_RESERVED);
 	cr_expect(e[3].addr == TL_MIB && e[3].addr + e[3].size == 64 * TL_MIB &&
 		  e[3].type == VMM_E820_RAM);
 }

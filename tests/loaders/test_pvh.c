@@ -23,7 +23,7 @@ static void check_start_info(const struct tl_ram *r, uint32_t modules)
 	cr_expect_eq(tl_rd(si + 8, 4), 0, "flags");
 	cr_expect_eq(tl_rd(si + 12, 4), modules);
 	cr_expect_eq(tl_rd(si + 24, 8), VMM_CMDLINE_GPA);
-	cr_expect_eq(tl_rd(si + 32, 8), 0, "no RSDP");
+	cr_expect_eq(tl_rd(si + 32, 8), 0xe0000, "the RSDP avmm writes");
 	cr_expect_eq(tl_rd(si + 40, 8), VMM_MEMMAP_GPA);
 	n = (uint32_t)tl_rd(si + 48, 4);
 	cr_expect_eq(tl_rd(si + 52, 4), 0, "reserved");
@@ -34,7 +34,7 @@ static void check_start_info(const struct tl_ram *r, uint32_t modules)
 	mm = r->buf + VMM_MEMMAP_GPA;
 	cr_expect(tl_rd(mm, 8) == 0 && tl_rd(mm + 8, 8) == VMM_LOW_RAM_END && tl_rd(mm + 16, 4) == 1);
 	cr_expect_eq(tl_rd(mm + 24 + 16, 4), 2, "EBDA reserved (XEN_HVM_MEMMAP_TYPE_RESERVED)");
-	cr_expect_eq(tl_rd(mm + 48, 8), 0xf0000);
+	cr_expect_eq(tl_rd(mm + 48, 8), 0xe0000, "BIOS area: ACPI, MP table, SMBIOS");
 	cr_expect(tl_rd(mm + 72, 8) == TL_MIB && tl_rd(mm + 80, 8) == 63 * TL_MIB &&
 		  tl_rd(mm + 88, 4) == 1);
 }
