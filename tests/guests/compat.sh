@@ -36,8 +36,10 @@ declare -A P=(
 	[testdev]="1||--testdev|-device pc-testdev"
 	# guests of the PC machine (fw_cfg, ACPI, HPET, RTC, PCI): 2 vCPUs so
 	# that CPU counts in fw_cfg and the MADT are checked against something
-	[firmware]="2|||"
+	[firmware]="2|expect_cpus=2||"
 	[pcdev]="1|||"
+	[pcdev:s5]="1|irq=0 end=s5||"
+	[memwrite]="1|start=8M bytes=1M||"
 )
 # Differences understood and accepted (the row reads "no (known: WHY)" and
 # does not fail the run while avmm passes).
