@@ -12,8 +12,8 @@
 #define BM_BATCH_PAGES 512             /* pages per move_pages call of the worker */
 
 /*
- * Written-page sets (session_written.c). Each tick the sampling thread
- * harvests every vCPU's dirty ring (RING: one set per vCPU) or the slots'
+ * Written-page sets (session_written.c; whether to track them:
+ * session_written_track.c). Each tick the sampling thread harvests every vCPU's dirty ring (RING: one set per vCPU) or the slots'
  * bitmap (BITMAP: one set for the VM) into the session's sets: bitmaps over
  * guest frames (bit n = gpa n * 4096, as vmm_dirty_harvest fills them), one
  * bit per guest page per set (32 KiB per GiB of guest RAM per vCPU). The

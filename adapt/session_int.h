@@ -120,7 +120,7 @@ int adapt_session_bankmap_sample(void *arg, uint64_t now_ns, const struct tel_sa
 				 struct tel_bankmap_sample *out);
 void adapt_session_bankmap_env(struct adapt_session *s, struct adapt_env *env);
 int adapt_session_bankmap_register(struct adapt_session *s);
-/* session_written.c: before vmm_create, the dirty tracking the profile's
+/* session_written_track.c: before vmm_create, the dirty tracking the profile's
  * [bankmap] written_sets asks for (s->cfg.vm.dirty_track). */
 void adapt_session_bankmap_track(struct adapt_session *s);
 
