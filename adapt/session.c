@@ -29,7 +29,10 @@ static int step_profile(struct adapt_session *s)
 
 static int step_vm(struct adapt_session *s)
 {
-	return s->cfg.agent ? 0 : vmm_create(&s->cfg.vm, &s->vm);
+	if (s->cfg.agent)
+		return 0;
+	adapt_session_bankmap_track(s);   /* written pages: the dirty ring */
+	return vmm_create(&s->cfg.vm, &s->vm);
 }
 
 static void exit_vm(struct adapt_session *s)

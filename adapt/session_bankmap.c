@@ -129,6 +129,7 @@ int adapt_session_bankmap_init(struct adapt_session *s)
 		util_warn("bankmap: no NUMA topology (%s): guest RAM is not bound and not migrated", why);
 	else
 		place(s, bm);
+	adapt_session_bankmap_written(s, bm);
 	rc = bankmap_sampler_init(bm->hva, bm->bytes, (unsigned)s->profile.bankmap.sample_pages_per_tick,
 				  0, &bm->sampler);
 	if (rc)
@@ -153,6 +154,7 @@ void adapt_session_bankmap_exit(struct adapt_session *s)
 		adapt_driver_stop(s->driver);             /* no actuator call after this */
 	bankmap_worker_destroy(bm->worker);
 	bankmap_sampler_free(bm->sampler);
+	adapt_bm_written_free(&bm->written);
 	coremap_topo_free(bm->ct);
 	pthread_mutex_destroy(&bm->lock);
 	free(bm);

@@ -1,11 +1,12 @@
 /* The session's bankmap in the loop: the tick's sample of where guest RAM
- * lives (a bounded move_pages query, each vCPU's remote share, the worker's
- * progress), the migration actuator (the worker moves the pages on its own
+ * lives (the harvest of the written-page sets, a bounded move_pages query,
+ * each vCPU's remote share, the worker's progress), the migration actuator (the worker moves the pages on its own
  * thread, never a vCPU's; the guest is not paused) and the initial
  * placement as the loop's first bankmap decision. */
 #include <errno.h>
 #include <numaif.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "adapt/adapt_drv.h"
@@ -35,18 +36,29 @@ static void by_node(const struct bankmap_hist *h, uint64_t ram_bytes, struct tel
 	o->complete = h->complete;
 }
 
-/* Without written-page sets (no dirty ring yet): a vCPU's remote share is
- * that of all resident guest pages, seen from its CPU's node. */
-static void remote(const struct adapt_bankmap *bm, const struct bankmap_hist *h,
+/* Each vCPU's remote share: over the pages it wrote in the window where the
+ * dirty ring gives a set per vCPU (basis written), else over all resident
+ * guest pages (basis all: tracking off, or the VM-wide bitmap). A vCPU none
+ * of whose written pages has been sampled yet has no share (no-pages). */
+static void remote(struct adapt_bankmap *bm, const struct bankmap_hist *h, const int8_t *status,
 		   const struct tel_sample *ts, struct tel_bankmap_sample *o)
 {
+	struct adapt_bm_written *w = &bm->written;
+	bool per_vcpu = w->mode == VMM_DIRTY_RING && status;
+
 	o->nr_vcpus = ts->nr_vcpus;
-	o->written_sets = false;
+	o->written_sets = per_vcpu;
 	for (int i = 0; i < ts->nr_vcpus && i < TEL_MAX_VCPUS; i++) {
 		struct tel_bankmap_vcpu *v = &o->vcpu[i];
+		bool mine = per_vcpu && i < w->nr_sets;
+		struct bankmap_remote r;
 		int cpu = ts->vcpu[i].pcpu;
 
 		v->node = -1;
+		v->basis = mine ? TEL_BM_BASIS_WRITTEN : TEL_BM_BASIS_ALL;
+		v->written_pages = mine ? w->pages[i] : 0;
+		if (i < VMM_MAX_VCPUS)
+			w->node[i] = -1;
 		if (cpu < 0) {
 			v->why = TEL_BM_NO_CPU;
 			continue;
@@ -56,14 +68,23 @@ static void remote(const struct adapt_bankmap *bm, const struct bankmap_hist *h,
 			continue;
 		}
 		v->node = (int16_t)bm->topo.cpu_node[cpu];
-		if (!o->present_pages) {
+		if (i < VMM_MAX_VCPUS)
+			w->node[i] = v->node;
+		if (mine) {
+			if (adapt_bm_written_share(w, i, v->node, status, &r) || r.remote_pct < 0) {
+				v->why = TEL_BM_NO_PAGES;
+				continue;
+			}
+			v->remote_pct = r.remote_pct;
+		} else if (o->present_pages) {
+			v->remote_pct = 100.0 * (double)(o->present_pages - h->pages[v->node]) /
+					(double)o->present_pages;
+		} else {
 			v->why = TEL_BM_NO_PAGES;
 			continue;
 		}
 		v->valid = true;
 		v->why = TEL_BM_OK;
-		v->remote_pct = 100.0 * (double)(o->present_pages - h->pages[v->node]) /
-				(double)o->present_pages;
 	}
 }
 
@@ -95,23 +116,29 @@ int adapt_session_bankmap_sample(void *arg, uint64_t now_ns, const struct tel_sa
 	struct adapt_session *s = arg;
 	struct adapt_bankmap *bm = s->bankmap;
 	struct bankmap_hist h;
-	uint64_t t0;
-	int rc;
+	const int8_t *status;
+	uint64_t t0, nr;
+	int rc, hrc;
 
 	memset(out, 0, sizeof(*out));
 	if (!bm || !bm->sampler)
 		return 0;
 	pthread_mutex_lock(&bm->lock);
+	hrc = adapt_bm_written_harvest(&bm->written, s->vm, now_ns);
 	t0 = util_now_ns();
 	rc = bankmap_sampler_tick(bm->sampler, &bankmap_real_ops, bm->sample_why, sizeof(bm->sample_why));
 	out->query_ns = util_now_ns() - t0;
 	bankmap_sampler_hist(bm->sampler, &h);
+	status = bankmap_sampler_status(bm->sampler, &nr);
 	by_node(&h, bm->bytes, out);
 	if (bm->have_topo)
-		remote(bm, &h, ts, out);
+		remote(bm, &h, nr == bm->written.nr_pages ? status : NULL, ts, out);
+	adapt_bm_written_export(&bm->written, s->vm, now_ns, out);
 	out->valid = true;
 	if (rc < 0)
 		snprintf(out->why, sizeof(out->why), "%.159s", bm->sample_why);
+	else if (hrc < 0)
+		snprintf(out->why, sizeof(out->why), "%.159s", bm->written.why);
 	worker_part(bm, out);
 	pthread_mutex_unlock(&bm->lock);
 	return 0;
@@ -124,7 +151,8 @@ void adapt_session_bankmap_env(struct adapt_session *s, struct adapt_env *env)
 }
 
 /* The actuator: bind the range to the target (new pages go there), then the
- * worker moves the pages that are elsewhere, in batches under the quota. */
+ * worker moves the pages that are elsewhere, in batches under the quota: the
+ * written pages of the vCPUs on the target first, then the rest. */
 static int apply_bankmap(void *ctx, const struct adapt_change *c, char *msg, size_t len)
 {
 	struct adapt_session *s = ctx;
@@ -132,7 +160,8 @@ static int apply_bankmap(void *ctx, const struct adapt_change *c, char *msg, siz
 	struct bankmap_plan plan = { .policy = BANKMAP_EXPLICIT };
 	struct bankmap_mplan mp;
 	const int8_t *status;
-	uint64_t nr;
+	uint64_t nr, *first = NULL;
+	size_t nr_first = 0;
 	char why[BANKMAP_WHY_LEN];
 	long id;
 	int rc, node = c->u.bankmap.node;
@@ -159,8 +188,14 @@ static int apply_bankmap(void *ctx, const struct adapt_change *c, char *msg, siz
 	status = bm->sampler ? bankmap_sampler_status(bm->sampler, &nr) : NULL;
 	if (!status)
 		nr = bm->bytes / BANKMAP_PAGE_SIZE;
-	rc = bankmap_migrate_plan(nr, status, node, NULL, 0, BM_BATCH_PAGES, &mp);
+	rc = bm->written.nr_pages == nr ? adapt_bm_written_first(&bm->written, node, &first,
+								   &nr_first) : 0;
+	if (!rc)
+		rc = bankmap_migrate_plan(nr, status, node, first, nr_first, BM_BATCH_PAGES, &mp);
+	if (!rc)   /* a new window: the pages written from now on */
+		adapt_bm_written_reset(&bm->written, util_now_ns());
 	pthread_mutex_unlock(&bm->lock);
+	free(first);
 	if (rc) {
 		bm->errors++;
 		snprintf(msg, len, "planning the migration to node %d: %s", node, strerror(-rc));

@@ -92,6 +92,7 @@ struct adapt_session {
 	struct coremap_topo *topo;
 	struct adapt_driver *driver;
 	struct adapt_bankmap *bankmap;   /* NULL: bankmap off (session_bankmap.c) */
+	char bm_track_why[160];           /* why written pages are tracked or not */
 	struct adapt_cpu_load cpu_load;
 	cpu_set_t start_cpus;   /* the process's CPUs at open: what unpinning restores */
 	double pu_busy_pct[ADAPT_CPU_LOAD_MAX]; /* read by adapt_step through env */
@@ -119,6 +120,9 @@ int adapt_session_bankmap_sample(void *arg, uint64_t now_ns, const struct tel_sa
 				 struct tel_bankmap_sample *out);
 void adapt_session_bankmap_env(struct adapt_session *s, struct adapt_env *env);
 int adapt_session_bankmap_register(struct adapt_session *s);
+/* session_written_track.c: before vmm_create, the dirty tracking the profile's
+ * [bankmap] written_sets asks for (s->cfg.vm.dirty_track). */
+void adapt_session_bankmap_track(struct adapt_session *s);
 
 /* session_loop.c: the control loop and its coremap actuator. */
 int adapt_session_loop_init(struct adapt_session *s);

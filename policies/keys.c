@@ -15,6 +15,7 @@ static const char *const strategy_names[] = { "adaptive", "pack", "spread", "exp
 static const char *const bmpolicy_names[] = { "adaptive", "local", "interleave", "pack", "explicit", NULL };
 /* enum pgmode_page's first three names (keep, 4k, 2m): policies does not
  * include paging-mode */
+static const char *const written_names[] = { "auto", "yes", "no", NULL };
 static const char *const backing_names[] = { "keep", "4k", "2m", NULL };
 static const char *const adaptation_names[] = { "coremap", "bankmap", "paging-mode", "energy" };
 
@@ -50,6 +51,7 @@ const struct pol_key pol_keys[] = {
 	{ "bankmap", "migrate_quota_mib_per_s", PK_DOUBLE, OFF(bankmap.migrate_quota_mib_per_s), 0, 1e6, NULL, "MiB/s the worker migrates guest RAM at (0 = no limit)", 0 },
 	{ "bankmap", "migrate_ns_per_page", PK_DOUBLE, OFF(bankmap.migrate_ns_per_page), 1, 1e7, NULL, "predicted migration cost per 4 KiB page, ns", 0 },
 	{ "bankmap", "migrate_min_remote_pct", PK_DOUBLE, OFF(bankmap.migrate_min_remote_pct), 0, 100, NULL, "share of remote pages above which pages migrate", 0 },
+	{ "bankmap", "written_sets", PK_ENUM, OFF(bankmap.written_sets), 0, 0, written_names, "auto (only with more than one NUMA node with memory), yes or no: track each vCPU's written pages (KVM's dirty ring)", 0 },
 	{ "paging-mode", "enabled", PK_BOOL, OFF(enabled[POL_AD_PAGING]), 0, 0, NULL, "yes or no", 0 },
 	{ "paging-mode", "tlb_misses_per_kinstr_high", PK_DOUBLE, OFF(paging.tlb_misses_per_kinstr_high), 0, 1000, NULL, "TLB misses per 1000 instructions above which shadow paging is favoured", 0 },
 	{ "paging-mode", "paging_exits_per_s_high", PK_DOUBLE, OFF(paging.paging_exits_per_s_high), 0, 1e9, NULL, "paging exits per second above which nested paging is favoured", 0 },
@@ -111,6 +113,7 @@ void pol_defaults(struct pol_profile *p)
 	p->bankmap.sample_pages_per_tick = 4096;
 	p->bankmap.migrate_quota_mib_per_s = 256;
 	p->bankmap.migrate_ns_per_page = 85; /* BANKMAP_MIGRATE_NS_PER_PAGE */
+	p->bankmap.written_sets = POL_BM_WRITTEN_AUTO;
 	p->paging.tlb_misses_per_kinstr_high = 5;
 	p->paging.paging_exits_per_s_high = 10000;
 	/* the cost model's defaults (pgmode_params_default) */

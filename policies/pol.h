@@ -68,6 +68,10 @@ enum pol_coremap_strategy { POL_CM_ADAPTIVE, POL_CM_PACK, POL_CM_SPREAD, POL_CM_
  * and the loop migrates; local, interleave, pack and explicit place once */
 enum pol_bankmap_policy { POL_BM_ADAPTIVE, POL_BM_LOCAL, POL_BM_INTERLEAVE, POL_BM_PACK,
 			  POL_BM_EXPLICIT };
+/* bankmap written-page sets (KVM's dirty ring, else the slots' bitmap): auto =
+ * only on a host with more than one NUMA node with memory (where a remote
+ * share can be non-zero), yes = always, no = never */
+enum pol_bm_written { POL_BM_WRITTEN_AUTO, POL_BM_WRITTEN_YES, POL_BM_WRITTEN_NO };
 #define POL_MAX_NODES 64
 
 struct pol_profile {
@@ -109,6 +113,7 @@ struct pol_profile {
 		double migrate_quota_mib_per_s;/* the migration worker's rate, 0 = none */
 		double migrate_ns_per_page;    /* predicted migration cost per 4 KiB page */
 		double migrate_min_remote_pct; /* migrate when this share is remote */
+		enum pol_bm_written written_sets; /* per-vCPU written pages (dirty tracking) */
 	} bankmap;
 	struct {
 		double tlb_misses_per_kinstr_high; /* above: favour shadow paging */

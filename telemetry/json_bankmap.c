@@ -1,11 +1,12 @@
 /* The "bankmap" object of a sample (samples JSON, JSON-lines traces, the
- * dashboard): guest RAM by node, the sampler, per-vCPU remote shares and the
- * migration worker. */
+ * dashboard): guest RAM by node, the sampler, per-vCPU remote shares and
+ * written-page sets, the written-page tracking ("written") and the migration
+ * worker. */
 #include "telemetry/tel_int.h"
 
 json_t *tel_bankmap_json(const struct tel_bankmap_sample *b)
 {
-	json_t *o, *nodes, *vcpus, *mig;
+	json_t *o, *nodes, *vcpus, *mig, *dirty;
 
 	if (!b->valid)
 		return json_null();
@@ -20,10 +21,25 @@ json_t *tel_bankmap_json(const struct tel_bankmap_sample *b)
 	for (int i = 0; i < b->nr_vcpus && i < TEL_MAX_VCPUS && vcpus; i++) {
 		const struct tel_bankmap_vcpu *v = &b->vcpu[i];
 
-		json_array_append_new(vcpus, json_pack("{s:i, s:o, s:s}", "node", v->node,
+		json_array_append_new(vcpus, json_pack("{s:i, s:o, s:s, s:s, s:o}", "node", v->node,
 						       "remote_pct", v->valid ? json_real(v->remote_pct) : json_null(),
-						       "why", tel_bm_why_name(v->why)));
+						       "why", tel_bm_why_name(v->why),
+						       "basis", tel_bm_basis_name(v->basis),
+						       "written_pages", b->dirty.per_vcpu ?
+						       json_integer((json_int_t)v->written_pages) : json_null()));
 	}
+	dirty = json_pack("{s:s, s:b, s:i, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
+			  "mode", tel_dirty_mode_name(b->dirty.mode), "per_vcpu", b->dirty.per_vcpu,
+			  "ring_entries", (int)b->dirty.ring_entries,
+			  "window_ns", (json_int_t)b->dirty.window_ns,
+			  "vm_written_pages", b->dirty.mode == TEL_DIRTY_BITMAP ?
+			  json_integer((json_int_t)b->dirty.vm_written_pages) : json_null(),
+			  "harvest_ns", (json_int_t)b->dirty.harvest_ns,
+			  "harvests", (json_int_t)b->dirty.harvests,
+			  "entries", (json_int_t)b->dirty.entries,
+			  "ring_full_exits", (json_int_t)b->dirty.ring_full_exits,
+			  "ring_overflows", (json_int_t)b->dirty.ring_overflows,
+			  "lost_entries", (json_int_t)b->dirty.lost_entries, "why", b->dirty.why);
 	mig = !b->mig_valid ? json_null() :
 		json_pack("{s:b, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "busy", b->mig_busy,
 			  "target", b->mig_target, "requests", (json_int_t)b->mig_requests,
@@ -32,14 +48,15 @@ json_t *tel_bankmap_json(const struct tel_bankmap_sample *b)
 			  "pages_failed", (json_int_t)b->mig_pages_failed,
 			  "bytes_moved", (json_int_t)b->mig_bytes_moved,
 			  "errors", (json_int_t)b->mig_errors);
-	o = json_pack("{s:I, s:o, s:I, s:I, s:I, s:I, s:b, s:I, s:b, s:o, s:o, s:s}",
+	o = json_pack("{s:I, s:o, s:I, s:I, s:I, s:I, s:b, s:I, s:b, s:o, s:o, s:o, s:s}",
 		      "ram_bytes", (json_int_t)b->ram_bytes, "node_bytes", nodes,
 		      "present_pages", (json_int_t)b->present_pages,
 		      "absent_pages", (json_int_t)b->absent_pages,
 		      "unknown_pages", (json_int_t)b->unknown_pages,
 		      "pages_queried", (json_int_t)b->pages_queried, "complete", b->complete,
 		      "query_ns", (json_int_t)b->query_ns, "written_sets", b->written_sets,
-		      "vcpus", vcpus, "migration", mig, "why", b->why);
+		      "vcpus", vcpus, "written", dirty ? dirty : json_null(), "migration", mig,
+		      "why", b->why);
 	return o ? o : json_null();
 }
 

@@ -113,11 +113,32 @@ enum tel_bm_why {
 	TEL_BM_NO_PAGES,      /* no page of its set has been sampled yet */
 	TEL_BM_WHY_COUNT
 };
+/* What a vCPU's remote share is taken over. */
+enum tel_bm_basis {
+	TEL_BM_BASIS_ALL,     /* all resident guest pages: no per-vCPU written set */
+	TEL_BM_BASIS_WRITTEN, /* the pages it wrote in the window (dirty ring) */
+	TEL_BM_BASIS_COUNT
+};
 struct tel_bankmap_vcpu {
 	bool valid;
 	uint8_t why;                 /* enum tel_bm_why */
+	uint8_t basis;               /* enum tel_bm_basis */
 	int16_t node;                /* node of its CPU, -1 unknown */
 	double remote_pct;           /* 0..100, valid only when valid */
+	uint64_t written_pages;      /* its written set (RING): pages in the window */
+};
+/* Written-page tracking (vmm_dirty_*), as the session runs it. */
+enum tel_dirty_mode { TEL_DIRTY_OFF, TEL_DIRTY_RING, TEL_DIRTY_BITMAP };
+struct tel_bankmap_dirty {
+	uint8_t mode;                /* enum tel_dirty_mode */
+	bool per_vcpu;               /* RING: one set per vCPU */
+	uint32_t ring_entries;       /* RING: per vCPU */
+	uint64_t window_ns;          /* the sets hold pages written in this long (so far) */
+	uint64_t vm_written_pages;   /* BITMAP: the VM's set in the window */
+	uint64_t harvest_ns;         /* this tick's harvest of every set */
+	uint64_t harvests, entries;  /* cumulative (vmm_dirty_info) */
+	uint64_t ring_full_exits, ring_overflows, lost_entries;
+	char why[160];               /* how the mode was chosen, what is missing */
 };
 struct tel_bankmap_sample {
 	bool valid;
@@ -130,6 +151,7 @@ struct tel_bankmap_sample {
 	bool complete;
 	uint64_t query_ns;                       /* this tick's query (move_pages) */
 	bool written_sets;                       /* remote share from written pages */
+	struct tel_bankmap_dirty dirty;
 	int nr_vcpus;
 	struct tel_bankmap_vcpu vcpu[TEL_MAX_VCPUS];
 	/* the migration worker (mig_valid false: no worker) */
@@ -142,6 +164,10 @@ struct tel_bankmap_sample {
 };
 /* "ok", "no-cpu", "no-node", "no-pages" */
 const char *tel_bm_why_name(int why);
+/* "all", "written" */
+const char *tel_bm_basis_name(int basis);
+/* "off", "ring", "bitmap" */
+const char *tel_dirty_mode_name(int mode);
 /* "enomem", "ebusy", "enodev", "absent", "other" */
 extern const char *const tel_bm_fail_names[5];
 

@@ -4,7 +4,9 @@
  * runs, says so, and /metrics shows guest RAM by node equal to what the
  * sampler found resident; a profile asking for node 1 is refused with a
  * message naming node 1 and the nodes that exist, and the guest still
- * completes.
+ * completes. Written-page sets: with written_sets = yes the vCPU's set from
+ * KVM's dirty ring holds the range memwrite writes (and little else); with
+ * auto on a one-node host tracking stays off and the run says so.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -39,12 +41,11 @@ static void prepare(struct run *r, const char *extra)
 	r->port = 20000 + (int)(getpid() % 20000);
 }
 
-/* avmm -v run (own loop, no socket) of compute.elf for secs, output to out. */
-static void start(struct run *r, int secs)
+/* avmm -v run (own loop, no socket) of a guest with cmdline, output to out. */
+static void start_guest(struct run *r, const char *guest, const char *cmd)
 {
-	char cmd[32], port[16];
+	char port[16];
 
-	snprintf(cmd, sizeof(cmd), "secs=%d", secs);
 	snprintf(port, sizeof(port), "%d", r->port);
 	r->pid = fork();
 	cr_assert(r->pid >= 0);
@@ -56,9 +57,18 @@ static void start(struct run *r, int secs)
 		setenv("AVMM_RUN_DIR", r->dir, 1);
 		execl(build_path("avmm"), "avmm", "-v", "run", "--no-agent", "--socket", "",
 		      "--profile", r->profile, "--metrics", port, "--mem", "64M",
-		      build_path("guests/compute.elf"), "--cmdline", cmd, (char *)NULL);
+		      build_path(guest), "--cmdline", cmd, (char *)NULL);
 		_exit(127);
 	}
+}
+
+/* compute.elf for secs */
+static void start(struct run *r, int secs)
+{
+	char cmd[32];
+
+	snprintf(cmd, sizeof(cmd), "secs=%d", secs);
+	start_guest(r, "guests/compute.elf", cmd);
 }
 
 static int finish(struct run *r, int ms)
@@ -160,6 +170,85 @@ Test(bankmap_session, a_missing_node_is_refused_and_the_guest_runs_unbound, .tim
 	cr_assert(strstr(log, "left unbound"), "%s", log);
 	cr_assert(strstr(log, "ok=1"), "%s", log);
 	cr_assert_null(strstr(log, "bound to node"), "%s", log);
+	free(log);
+	cleanup(&r);
+}
+
+Test(bankmap_session, written_sets_yes_holds_the_range_the_guest_writes, .timeout = 150)
+{
+	struct run r;
+	char *body = NULL, *log;
+	double written = -1, remote = -1, sets = -1, lost = -1, want = (1 << 20) / 4096;
+
+	require_kvm();
+	prepare(&r, "policy = local\nwritten_sets = yes\n");
+	/* 1 MiB at 8 MiB, rewritten for a few seconds (about 20 ms a pass here) */
+	start_guest(&r, "guests/memwrite.elf", "start=8M bytes=1M passes=300");
+	for (int i = 0; i < 600 && written < want; i++) {
+		util_sleep_ns(50000000);
+		free(body);
+		body = NULL;
+		if (http_get(r.port, "/metrics", &body, NULL, 0) != 200 || !body)
+			continue;
+		written = metric(body, "avmm_vcpu_written_pages{vm=\"avmm\",vcpu=\"0\"}");
+		remote = metric(body, "avmm_vcpu_remote_memory_pct{vm=\"avmm\",vcpu=\"0\"}");
+		sets = metric(body, "avmm_bankmap_written_sets{vm=\"avmm\"}");
+		lost = metric(body, "avmm_dirty_lost_entries_total{vm=\"avmm\"}");
+	}
+	cr_assert(body, "no /metrics");
+	if (strstr(body, "avmm_dirty_tracking_info{vm=\"avmm\",mode=\"bitmap\"")) {
+		finish(&r, 120000);
+		cleanup(&r);
+		cr_skip_test("this host's KVM has no dirty ring (KVM_CAP_DIRTY_LOG_RING): one set "
+			     "for the VM, no per-vCPU set");
+	}
+	cr_assert(strstr(body, "avmm_dirty_tracking_info{vm=\"avmm\",mode=\"ring\",per_vcpu=\"yes\""),
+		  "%s", body);
+	cr_assert_geq(written, want, "vcpu0's set: %g pages, the guest writes %g (lost ring entries: "
+		      "%g)\n%s", written, want, lost, body);
+	/* besides the range the guest writes only its image's data, bss and stack */
+	cr_assert_leq(written, want + 8, "%g pages", written);
+	cr_assert_eq(sets, 1, "remote shares from written pages");
+	cr_assert_eq(remote, 0, "one node: none of its written pages is remote (%g)", remote);
+	cr_assert(lost >= 0, "ring overruns are counted in /metrics");
+	cr_assert(strstr(body, "avmm_dirty_ring_full_exits_total{vm=\"avmm\"}"));
+	free(body);
+	cr_assert_eq(finish(&r, 120000), 1, "the guest ends by debug-exit 0: avmm exits 1");
+	log = file_text(r.out);
+	cr_assert(log && strstr(log, "bankmap: written-page sets on: written_sets = yes; KVM's dirty "
+				"ring, 4096 entries per vCPU"), "%s", log ? log : "(no output)");
+	cr_assert(strstr(log, "pages=256 ok=1"), "%s", log);
+	free(log);
+	cleanup(&r);
+}
+
+Test(bankmap_session, written_sets_auto_stays_off_on_one_node, .timeout = 90)
+{
+	struct run r;
+	char *body = NULL, *log;
+	double sets = -1;
+
+	require_kvm();
+	if (access("/sys/devices/system/node/node1", F_OK) == 0)
+		cr_skip_test("this host has a node 1: auto tracks writes there");
+	prepare(&r, "policy = local\nwritten_sets = auto\n");
+	start(&r, 3);
+	for (int i = 0; i < 300 && sets < 0; i++) {
+		util_sleep_ns(50000000);
+		free(body);
+		body = NULL;
+		if (http_get(r.port, "/metrics", &body, NULL, 0) == 200 && body)
+			sets = metric(body, "avmm_bankmap_written_sets{vm=\"avmm\"}");
+	}
+	cr_assert_eq(sets, 0, "remote shares over all resident pages\n%s", body ? body : "(none)");
+	cr_assert(strstr(body, "avmm_dirty_tracking_info{vm=\"avmm\",mode=\"off\",per_vcpu=\"no\","
+			 "why=\"off: 1 NUMA node with memory"), "%s", body);
+	cr_assert_null(strstr(body, "avmm_vcpu_written_pages"), "no sets, no sizes");
+	free(body);
+	cr_assert_eq(finish(&r, 60000), 1);
+	log = file_text(r.out);
+	cr_assert(log && strstr(log, "bankmap: written-page sets off: 1 NUMA node with memory, "
+				"nothing can be remote (written_sets = auto"), "%s", log ? log : "(no output)");
 	free(log);
 	cleanup(&r);
 }
