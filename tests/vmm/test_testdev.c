@@ -13,14 +13,14 @@
 #include "vmm-core/pc.h"
 #include "vmm-core/vmm_internal.h"
 
-#define RAM_BYTES (64u << 10)
+#define RAM_BYTES (2u << 20)   /* the whole bus starts: fw_cfg and the ACPI tables need the first MiB */
 
 static struct vmm *vm;
 static struct vmm_vcpu *v;
 
 static void start(bool testdev)
 {
-	struct vmm_config cfg = { .testdev = testdev };
+	struct vmm_config cfg = { .testdev = testdev, .vcpus = 1, .mem_bytes = RAM_BYTES };
 
 	vm = calloc(1, sizeof(*vm));
 	cr_assert(vm);
