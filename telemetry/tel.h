@@ -151,6 +151,11 @@ int tel_publish_held(struct tel *t, const struct tel_held *h);
 /* The period the loop samples at now (exported; tel_start's thread uses it
  * from its next wait). */
 void tel_set_period(struct tel *t, uint64_t period_ns);
+/* The goal profile in force after a switch (`avmm ctl profile`, an
+ * experiment's phase): avmm_info{profile}, the samples JSON (dashboard,
+ * `avmm stat`) and the traces' profile column name it from now on.
+ * 0, -EINVAL (no name) or -ENOMEM (the old name stays). */
+int tel_set_profile(struct tel *t, const char *name);
 /* Registers the "stat" control command (vmm-core control socket). */
 int tel_register_ctl(struct tel *t, struct vmm_ctl *ctl);
 /* The "stat" handler itself (a vmm_ctl_fn with t as its arg). */
