@@ -29,9 +29,11 @@ srcs_of = $(wildcard $(1)/*.c)
 # Assets become C arrays asset_<path>[] and asset_<path>_len (a NUL follows
 # the bytes), <path> being the file's path inside its module with every
 # character but [A-Za-z0-9] made '_': <module>/*.html (dashboard.html:
-# asset_dashboard_html) and the vendored libraries' <module>/vendor/*/*.js,
-# *.css and LICENSE (vendor/uplot/uPlot.min.css: asset_vendor_uplot_uPlot_min_css).
-asset_files = $(wildcard $(1)/*.html $(1)/vendor/*/*.js $(1)/vendor/*/*.css $(1)/vendor/*/LICENSE)
+# asset_dashboard_html), <module>/*.js (charts.js: asset_charts_js) and the
+# vendored libraries' <module>/vendor/*/*.js, *.css and LICENSE
+# (vendor/uplot/uPlot.min.css: asset_vendor_uplot_uPlot_min_css).
+asset_files = $(wildcard $(1)/*.html $(1)/*.js $(1)/vendor/*/*.js $(1)/vendor/*/*.css \
+	$(1)/vendor/*/LICENSE)
 assets_of = $(patsubst %,$(BUILD)/gen/%.o,$(call asset_files,$(1)))
 objs_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call srcs_of,$(1))) $(call assets_of,$(1))
 ALL_LIBS := $(foreach m,$(filter $(MODULES),$(LINK_ORDER)),$(call lib_of,$(m)))
