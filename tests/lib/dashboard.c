@@ -154,3 +154,20 @@ void dashboard_check(int port, const char *dir, int nr_vcpus, int min_decisions)
 	cr_assert_eq(system(cmd), 0);
 }
 
+char *dashboard_dump(int port, const char *dom_path)
+{
+	char cmd[1024], prof[] = "/tmp/tel-chromium-XXXXXX";
+	char *dom;
+
+	cr_assert(mkdtemp(prof));
+	snprintf(cmd, sizeof(cmd), "timeout 90 %s --headless --no-sandbox --disable-gpu "
+		 "--no-first-run --disable-background-networking --disable-dev-shm-usage "
+		 "--user-data-dir=%s --virtual-time-budget=3000 --window-size=1280,900 --dump-dom "
+		 "http://127.0.0.1:%d/ > '%s' 2>/dev/null", CHROMIUM, prof, port, dom_path);
+	cr_assert_eq(system(cmd), 0, "chromium failed on port %d", port);
+	dom = slurp(dom_path);
+	cr_assert(dom && strstr(dom, "data-samples="), "no dashboard in %s", dom_path);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", prof);
+	cr_assert_eq(system(cmd), 0);
+	return dom;
+}

@@ -15,5 +15,8 @@ void dashboard_out_dir(char *dir, size_t len);
  * nr_vcpus rows in the vCPU->pCPU map, >= min_decisions on the timeline and
  * (when min_decisions > 0) decision markers on the charts. */
 void dashboard_check(int port, const char *dir, int nr_vcpus, int min_decisions);
+/* The dashboard's DOM after 3 s of virtual time (saved to dom_path;
+ * malloc'd). */
+char *dashboard_dump(int port, const char *dom_path);
 
 #endif
