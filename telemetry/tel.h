@@ -17,7 +17,9 @@
  * updates what the HTTP server (Prometheus /metrics, dashboard /, JSON under /api/)
  * serves.
  *
- * Units: times in ns (CLOCK_MONOTONIC), energy in µJ; exported metrics use
+ * Units: times in ns (CLOCK_MONOTONIC), each sample and decision also with
+ * its wall-clock time (wall_ns, CLOCK_REALTIME; the traces add an ISO 8601
+ * "time"), energy in µJ; exported metrics use
  * base units (seconds, joules, watts). Hardware figures and what is derived
  * from them (ipc, tlb_misses_per_kinstr, llc_misses_per_kinstr) are valid only
  * when hw_valid; they are never exported otherwise.
