@@ -9,7 +9,7 @@ LINK_ORDER := adapt policies bankmap coremap paging-mode energy telemetry vmm-co
 # Debian 12 packages the project needs (installed by `make deps`, as root).
 DEB_PACKAGES := build-essential clang pkg-config libpapi-dev libpfm4-dev libnuma-dev \
 	libhwloc-dev libcriterion-dev libmicrohttpd-dev libjansson-dev libinih-dev \
-	libseccomp-dev qemu-system-x86 chromium lz4 systemd
+	libseccomp-dev qemu-system-x86 chromium lz4 systemd prometheus
 SYS_LIBS   := -lhwloc -ljansson -linih -lseccomp -lnuma -lpthread -lm -ldl
 
 CFLAGS  ?= -O2 -g
@@ -26,8 +26,15 @@ ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) -I. -D_GNU_SOURCE -MMD -MP
 
 lib_of  = $(BUILD)/lib/lib$(1).a
 srcs_of = $(wildcard $(1)/*.c)
-# Assets (<module>/*.html) become C arrays asset_<name>_html[] / _len.
-assets_of = $(patsubst %.html,$(BUILD)/gen/%_html.o,$(wildcard $(1)/*.html))
+# Assets become C arrays asset_<path>[] and asset_<path>_len (a NUL follows
+# the bytes), <path> being the file's path inside its module with every
+# character but [A-Za-z0-9] made '_': <module>/*.html (dashboard.html:
+# asset_dashboard_html), <module>/*.js (charts.js: asset_charts_js) and the
+# vendored libraries' <module>/vendor/*/*.js, *.css and LICENSE
+# (vendor/uplot/uPlot.min.css: asset_vendor_uplot_uPlot_min_css).
+asset_files = $(wildcard $(1)/*.html $(1)/*.js $(1)/vendor/*/*.js $(1)/vendor/*/*.css \
+	$(1)/vendor/*/LICENSE)
+assets_of = $(patsubst %,$(BUILD)/gen/%.o,$(call asset_files,$(1)))
 objs_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call srcs_of,$(1))) $(call assets_of,$(1))
 ALL_LIBS := $(foreach m,$(filter $(MODULES),$(LINK_ORDER)),$(call lib_of,$(m)))
 
@@ -43,12 +50,13 @@ $(call lib_of,$(1)): $(call objs_of,$(1))
 endef
 $(foreach m,$(MODULES),$(eval $(call MODULE_RULES,$(m))))
 
-$(BUILD)/gen/%_html.c: %.html
+$(BUILD)/gen/%.c: %
 	@mkdir -p $(dir $@)
-	@n=asset_$(notdir $*)_html; { echo "const unsigned char $$n[] = {"; \
+	@rel='$*'; n=asset_$$(printf '%s' "$${rel#*/}" | tr -c 'A-Za-z0-9' '_'); \
+	{ echo "const unsigned char $$n[] = {"; \
 	  od -An -v -tx1 $< | sed -E 's/ ([0-9a-f]{2})/0x\1,/g'; echo "0x00};"; \
 	  echo "const unsigned int $${n}_len = sizeof($$n) - 1;"; } > $@
-$(BUILD)/gen/%_html.o: $(BUILD)/gen/%_html.c
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(CC) -c $< -o $@
 
 $(BUILD)/obj/%.o: %.c

@@ -66,6 +66,18 @@ void adapt_agent_drop_vm(struct adapt_agent *a, int i)
 	a->generation++;
 }
 
+/* The profile in force (lock held): the loop's, which a switch changes at
+ * once, else the machine's. */
+static void profile_now(struct adapt_session *s, char *out, size_t len)
+{
+	struct pol_profile *cur = s->driver ? malloc(sizeof(*cur)) : NULL;
+
+	if (cur)
+		adapt_driver_get_profile(s->driver, cur);
+	snprintf(out, len, "%s", cur ? cur->name : s->profile.name);
+	free(cur);
+}
+
 /* {"cmd":"register","name":N,"pid":P,"vcpus":[{"tid":T,"stats_fd":F},...]}
  * from the VM's own process (the peer's pid must be P). */
 static char *cmd_register(const char *req, const struct vmm_ctl_peer *peer, void *arg, int *err)
@@ -75,7 +87,7 @@ static char *cmd_register(const char *req, const struct vmm_ctl_peer *peer, void
 	json_t *o = json_loads(req, 0, NULL), *vcpus, *e;
 	struct agent_vm v = { .pidfd = -1 };
 	const char *name;
-	char path[64], msg[160];
+	char path[64], msg[160], pname[POL_NAME_MAX];
 	size_t k;
 	int i;
 
@@ -129,11 +141,12 @@ static char *cmd_register(const char *req, const struct vmm_ctl_peer *peer, void
 	}
 	a->vm[a->nr_vms++] = v;
 	a->generation++;
+	profile_now(s, pname, sizeof(pname));
 	pthread_mutex_unlock(&a->lock);
 	adapt_agent_wake(a);
 	util_info("agent: VM %s (pid %d, %d vCPU%s) registered", v.name, (int)v.pid, v.nr_vcpus,
 		  v.nr_vcpus > 1 ? "s" : "");
-	return dump(json_pack("{s:b,s:s}", "ok", 1, "profile", s->profile.name), err);
+	return dump(json_pack("{s:b,s:s}", "ok", 1, "profile", pname), err);
 }
 
 /* {"cmd":"unregister","pid":P} and {"cmd":"hello","pid":P}: is P known? */
@@ -144,6 +157,7 @@ static char *cmd_hello(const char *req, const struct vmm_ctl_peer *peer, void *a
 	json_t *o = json_loads(req, 0, NULL);
 	pid_t pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
 	bool bye = !strcmp(json_string_value(json_object_get(o, "cmd")) ?: "", "unregister");
+	char pname[POL_NAME_MAX];
 	int i;
 
 	json_decref(o);
@@ -153,11 +167,12 @@ static char *cmd_hello(const char *req, const struct vmm_ctl_peer *peer, void *a
 	i = find_vm(a, pid);
 	if (bye && i >= 0)
 		adapt_agent_drop_vm(a, i);
+	profile_now(s, pname, sizeof(pname));
 	pthread_mutex_unlock(&a->lock);
 	if (bye && i >= 0)
 		adapt_agent_wake(a);
 	return dump(json_pack("{s:b,s:b,s:s}", "ok", 1, "known", i >= 0 && !bye, "profile",
-			      s->profile.name), err);
+			      pname), err);
 }
 
 /* The CPU a thread is on (its procfs stat), -1 when unknown. */
@@ -178,7 +193,7 @@ static char *cmd_list(const char *req, const struct vmm_ctl_peer *peer, void *ar
 	struct adapt_session *s = arg;
 	struct adapt_agent *a = s->agent;
 	json_t *o = json_object(), *vms = json_array();
-	struct pol_profile *cur;
+	char pname[POL_NAME_MAX];
 
 	pthread_mutex_lock(&a->lock);
 	for (int i = 0; i < a->nr_vms; i++) {
@@ -194,13 +209,8 @@ static char *cmd_list(const char *req, const struct vmm_ctl_peer *peer, void *ar
 	}
 	json_object_set_new(o, "ok", json_true());
 	json_object_set_new(o, "loop", json_string("agent"));
-	if (s->driver && (cur = malloc(sizeof(*cur)))) {
-		adapt_driver_get_profile(s->driver, cur); /* a switch shows at once */
-		json_object_set_new(o, "profile", json_string(cur->name));
-		free(cur);
-	} else {
-		json_object_set_new(o, "profile", json_string(s->profile.name));
-	}
+	profile_now(s, pname, sizeof(pname));
+	json_object_set_new(o, "profile", json_string(pname));
 	pthread_mutex_unlock(&a->lock);
 	json_object_set_new(o, "vms", vms);
 	return dump(o, err);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "adapt/session_int.h"
@@ -84,9 +85,21 @@ static int session_sample(void *arg, struct tel_sample *out)
 	return tel_sample(s->tel, out);
 }
 
+/* A decision to telemetry; after a profile switch (the control socket's
+ * "profile", an experiment's phase) telemetry names the new profile: the
+ * driver has taken it before it publishes the switch. */
 static void tel_publish_fn(void *arg, const struct tel_decision *d)
 {
-	tel_publish_decision(arg, d);
+	struct adapt_session *s = arg;
+	struct pol_profile *p;
+
+	if (!strcmp(d->kind, "profile") && s->driver && (p = malloc(sizeof(*p)))) {
+		adapt_driver_get_profile(s->driver, p);
+		if (tel_set_profile(s->tel, p->name))
+			util_warn("telemetry still names the old profile: out of memory");
+		free(p);
+	}
+	tel_publish_decision(s->tel, d);
 }
 
 /* Why the loop waits, and the period it samples at, to telemetry. */
@@ -113,7 +126,7 @@ int adapt_session_loop_init(struct adapt_session *s)
 	struct adapt_driver_cfg c = {
 		.profile = &s->profile,
 		.sample = session_sample, .sample_arg = s,
-		.publish = tel_publish_fn, .publish_arg = s->tel,
+		.publish = tel_publish_fn, .publish_arg = s,
 		.held = tel_held_fn, .held_arg = s->tel,
 		/* the agent pins other processes' threads, which need no pause */
 		.pause = s->vm ? adapt_vmm_pause : NULL, .resume = s->vm ? adapt_vmm_resume : NULL,

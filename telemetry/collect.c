@@ -155,6 +155,7 @@ static int read_thread(struct tel *t, int i, uint64_t now, struct tel_vcpu_sampl
 		err = tel_thread_cpu(&v->th, &o->cpu_time_ns);
 		if (err)
 			return err;
+		o->cpu_t_ns = util_now_ns();
 		if (v->cpu_t_ns && now > v->cpu_t_ns && o->cpu_time_ns >= v->last_cpu_ns)
 			share = 100.0 * (double)(o->cpu_time_ns - v->last_cpu_ns) /
 				(double)(now - v->cpu_t_ns);
@@ -166,8 +167,10 @@ static int read_thread(struct tel *t, int i, uint64_t now, struct tel_vcpu_sampl
 		err = tel_thread_read(&v->th, &cpu_ns, &v->last_delay_ns);
 		if (err)
 			return err;
-		if (!v->th.has_clock)
+		if (!v->th.has_clock) {
 			o->cpu_time_ns = cpu_ns;
+			o->cpu_t_ns = util_now_ns();
+		}
 		v->delay_t_ns = now;
 		if (v->delay_burst > 0)
 			v->delay_burst--;

@@ -26,7 +26,12 @@ static void derive_vcpu(const struct tel_vcpu_sample *p, struct tel_vcpu_sample 
 	 * and TLB flushes (CR3 loads); mmu_pte_write is not added (each such
 	 * write first exits as a fault counted in pf_taken) */
 	c->paging_exits_per_s = per_s(D(pf_taken) + D(invlpg) + D(tlb_flush), dt);
-	c->cpu_pct = 100.0 * per_s(D(cpu_time_ns), dt) / 1e9;
+	/* over the time between the two reads of the CPU clock when known:
+	 * one thread runs on one core at a time, so this stays <= 100% */
+	if (c->cpu_t_ns && p->cpu_t_ns && c->cpu_t_ns > p->cpu_t_ns)
+		c->cpu_pct = 100.0 * per_s(D(cpu_time_ns), c->cpu_t_ns - p->cpu_t_ns) / 1e9;
+	else
+		c->cpu_pct = 100.0 * per_s(D(cpu_time_ns), dt) / 1e9;
 	/* the run delay is re-read every few samples: its rate is over the
 	 * time between the reads, held until the next read */
 	if (c->run_delay_t_ns && p->run_delay_t_ns) {

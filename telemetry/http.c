@@ -1,5 +1,6 @@
-/* HTTP server (libmicrohttpd): /metrics, the dashboard at /, /api/samples,
- * /api/decisions. Its own CPU time is added to avmm_telemetry_cpu_seconds. */
+/* HTTP server (libmicrohttpd): /metrics, the dashboard at / with its chart
+ * library (assets.c), /api/samples, /api/decisions. Its own CPU time is
+ * added to avmm_telemetry_cpu_seconds. */
 #include "telemetry/tel_int.h"
 
 #include <arpa/inet.h>
@@ -16,9 +17,6 @@
 
 #include "common/sandbox.h"
 #include "common/util.h"
-
-extern const unsigned char asset_dashboard_html[];
-extern const unsigned int asset_dashboard_html_len;
 
 struct tel_http {
 	struct MHD_Daemon *d;
@@ -160,13 +158,14 @@ static uint64_t since_arg(struct MHD_Connection *c)
 
 static enum MHD_Result route(struct tel *t, struct MHD_Connection *c, const char *url)
 {
-	static char not_found[] = "not found: try /, /metrics, /api/samples, /api/decisions\n";
+	static char not_found[] = "not found: try /, /metrics, /api/samples, /api/decisions, "
+		"/licenses/uplot.txt\n";
+	const struct tel_asset *a = tel_asset_find(url);
 	char *body = NULL;
 	int err;
 
-	if (!strcmp(url, "/") || !strcmp(url, "/index.html"))
-		return reply(c, 200, "text/html; charset=utf-8", (void *)asset_dashboard_html,
-			     asset_dashboard_html_len, MHD_RESPMEM_PERSISTENT);
+	if (a)
+		return reply(c, 200, a->type, (void *)a->data, *a->len, MHD_RESPMEM_PERSISTENT);
 	if (!strcmp(url, "/metrics")) {
 		err = tel_metrics_text(t, &body);
 		if (!err)

@@ -63,6 +63,16 @@ static json_t *vcpu_json(const struct tel_vcpu_sample *v, int i, const char *con
 			 "hw", vcpu_hw_json(v, ev, nev));
 }
 
+/* "wall_ns" and "time" (ISO 8601, UTC) beside the monotonic "t_ns". */
+static void wall_json(json_t *o, uint64_t wall_ns)
+{
+	char iso[TEL_ISO8601_LEN];
+
+	json_object_set_new(o, "wall_ns", json_integer((json_int_t)wall_ns));
+	if (!tel_iso8601(wall_ns, iso, sizeof(iso)))
+		json_object_set_new(o, "time", json_string(iso));
+}
+
 json_t *tel_sample_json(const struct tel_sample *s, const char *const *ev, int nev)
 {
 	json_t *o, *vcpus = json_array(), *src = json_object(), *en;
@@ -98,6 +108,8 @@ json_t *tel_sample_json(const struct tel_sample *s, const char *const *ev, int n
 		      "energy", en, "sources", src, "vcpus", vcpus);
 	if (o)
 		json_object_set_new(o, "paging", tel_paging_json(&s->paging));
+	if (o && s->wall_ns)
+		wall_json(o, s->wall_ns);
 	if (o && s->bankmap.valid)
 		json_object_set_new(o, "bankmap", tel_bankmap_json(&s->bankmap));
 	return o;
@@ -105,13 +117,17 @@ json_t *tel_sample_json(const struct tel_sample *s, const char *const *ev, int n
 
 json_t *tel_decision_json(const struct tel_decision *d, uint64_t seq)
 {
-	return json_pack("{s:I, s:I, s:s%, s:s%, s:s%, s:s%, s:b, s:I}", "seq", (json_int_t)seq,
+	json_t *o = json_pack("{s:I, s:I, s:s%, s:s%, s:s%, s:s%, s:b, s:I}", "seq", (json_int_t)seq,
 			 "t_ns", (json_int_t)d->t_ns,
 			 "kind", d->kind, strnlen(d->kind, sizeof(d->kind)),
 			 "what", d->what, strnlen(d->what, sizeof(d->what)),
 			 "why", d->why, strnlen(d->why, sizeof(d->why)),
 			 "effect", d->effect, strnlen(d->effect, sizeof(d->effect)),
 			 "dry_run", d->dry_run, "apply_ns", (json_int_t)d->apply_ns);
+
+	if (o && d->wall_ns)
+		wall_json(o, d->wall_ns);
+	return o;
 }
 
 json_t *tel_held_json(const struct tel_held *h)

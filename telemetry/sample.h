@@ -52,6 +52,10 @@ struct tel_vcpu_sample {
 	 * is re-read every tel_config.delay_every samples, carried in between;
 	 * 0: read at t_ns) */
 	uint64_t run_delay_t_ns;
+	/* added by telemetry: when cpu_time_ns was read (CLOCK_MONOTONIC ns;
+	 * 0: at t_ns). cpu_pct is over the time between two reads, so a read
+	 * late in one sample does not show a vCPU above 100% of a core. */
+	uint64_t cpu_t_ns;
 	/* added for energy attribution: this vCPU's share of the node's energy
 	 * since start (CPU-time share, see energy_attribute); valid when
 	 * tel_energy_sample.attributed */
@@ -189,6 +193,7 @@ struct tel_paging_estimate {
 struct tel_sample {
 	uint64_t seq;
 	uint64_t t_ns;               /* CLOCK_MONOTONIC */
+	uint64_t wall_ns;            /* CLOCK_REALTIME at t_ns (ns since the epoch, UTC) */
 	uint64_t dt_ns;              /* since the previous sample, 0 for the first */
 	int nr_vcpus;
 	struct tel_vm_sample vm;
@@ -209,6 +214,7 @@ struct tel_sample {
 /* One adaptation decision as exported (decision log, dashboard timeline). */
 struct tel_decision {
 	uint64_t t_ns;
+	uint64_t wall_ns;   /* CLOCK_REALTIME of t_ns; 0: telemetry fills it in */
 	char kind[16];      /* "coremap", "bankmap", "paging-mode", "energy", "profile" */
 	char what[128];     /* e.g. "vcpu0 cpu1->cpu0" */
 	char why[192];      /* the inputs that triggered it */

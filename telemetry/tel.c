@@ -163,7 +163,8 @@ fail:
 static int sample(struct tel *t, struct tel_sample *out, bool own)
 {
 	/* on its own thread, one CPU clock read per sample covers it all */
-	uint64_t t0 = util_now_ns(), c0 = own && t->own_cpu_ns ? 0 : util_thread_cpu_ns();
+	uint64_t t0 = util_now_ns(), w0 = tel_wall_ns();
+	uint64_t c0 = own && t->own_cpu_ns ? 0 : util_thread_cpu_ns();
 	uint64_t c1, now;
 	struct tel_sample *s, *prev = NULL;
 	const char *ev[TEL_MAX_EVENTS];
@@ -178,6 +179,7 @@ static int sample(struct tel *t, struct tel_sample *out, bool own)
 	memset(s, 0, t->sample_bytes);
 	s->seq = t->nr_samples;
 	s->t_ns = t0;
+	s->wall_ns = w0;
 	s->dt_ns = prev ? t0 - prev->t_ns : 0;
 	tel_collect(t, s);
 	tel_derive(prev, s);
@@ -303,8 +305,13 @@ int tel_publish_decision(struct tel *t, const struct tel_decision *d)
 {
 	int k;
 
+	struct tel_decision *e;
+
 	pthread_mutex_lock(&t->lock);
-	t->dec[t->nr_dec % TEL_MAX_DECISIONS] = *d;
+	e = &t->dec[t->nr_dec % TEL_MAX_DECISIONS];
+	*e = *d;
+	if (!e->wall_ns)
+		e->wall_ns = tel_wall_of(e->t_ns);
 	t->nr_dec++;
 	for (k = 0; k < t->nr_kinds; k++)
 		if (!strncmp(t->kinds[k], d->kind, sizeof(t->kinds[k])))
@@ -319,7 +326,7 @@ int tel_publish_decision(struct tel *t, const struct tel_decision *d)
 	if (k < TEL_MAX_KINDS && d->apply_ns)
 		t->kind_apply_ns[k] = d->apply_ns;
 	for (int i = 0; i < t->nr_traces; i++)
-		tel_trace_decision(t->traces[i], d);
+		tel_trace_decision(t->traces[i], e);
 	pthread_mutex_unlock(&t->lock);
 	return 0;
 }
@@ -339,6 +346,27 @@ void tel_set_period(struct tel *t, uint64_t period_ns)
 	if (period_ns)
 		t->cfg.period_ns = period_ns;
 	pthread_mutex_unlock(&t->lock);
+}
+
+int tel_set_profile(struct tel *t, const char *name)
+{
+	char *p, *old;
+	int err = 0;
+
+	if (!name || !*name)
+		return -EINVAL;
+	p = strdup(name);
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_lock(&t->lock);
+	for (int i = 0; i < t->nr_traces && !err; i++)
+		err = tel_trace_set_profile(t->traces[i], name);
+	old = t->profile;
+	t->profile = p;
+	t->cfg.profile_name = p;
+	pthread_mutex_unlock(&t->lock);
+	free(old);
+	return err;
 }
 
 void tel_source_status(struct tel *t, enum tel_source s, struct tel_source_status *out)

@@ -17,7 +17,9 @@
  * updates what the HTTP server (Prometheus /metrics, dashboard /, JSON under /api/)
  * serves.
  *
- * Units: times in ns (CLOCK_MONOTONIC), energy in µJ; exported metrics use
+ * Units: times in ns (CLOCK_MONOTONIC), each sample and decision also with
+ * its wall-clock time (wall_ns, CLOCK_REALTIME; the traces add an ISO 8601
+ * "time"), energy in µJ; exported metrics use
  * base units (seconds, joules, watts). Hardware figures and what is derived
  * from them (ipc, tlb_misses_per_kinstr, llc_misses_per_kinstr) are valid only
  * when hw_valid; they are never exported otherwise.
@@ -151,6 +153,11 @@ int tel_publish_held(struct tel *t, const struct tel_held *h);
 /* The period the loop samples at now (exported; tel_start's thread uses it
  * from its next wait). */
 void tel_set_period(struct tel *t, uint64_t period_ns);
+/* The goal profile in force after a switch (`avmm ctl profile`, an
+ * experiment's phase): avmm_info{profile}, the samples JSON (dashboard,
+ * `avmm stat`) and the traces' profile column name it from now on.
+ * 0, -EINVAL (no name) or -ENOMEM (the old name stays). */
+int tel_set_profile(struct tel *t, const char *name);
 /* Registers the "stat" control command (vmm-core control socket). */
 int tel_register_ctl(struct tel *t, struct vmm_ctl *ctl);
 /* The "stat" handler itself (a vmm_ctl_fn with t as its arg). */

@@ -106,6 +106,13 @@ struct tel_perf_events {
 int tel_perf_events(const char *const *events, int n, const char *root,
 		    struct tel_perf_events *out, char *why, size_t wlen);
 
+/* ---- wall-clock time (wall.c) ---- */
+uint64_t tel_wall_ns(void);                 /* CLOCK_REALTIME, ns since the epoch */
+uint64_t tel_wall_of(uint64_t mono_ns);     /* a CLOCK_MONOTONIC time on the wall clock */
+/* "2026-11-26T14:03:05.123Z" (UTC, ms); buf of TEL_ISO8601_LEN or more. */
+#define TEL_ISO8601_LEN 32
+int tel_iso8601(uint64_t wall_ns, char *buf, size_t len);
+
 /* ---- trace files (trace.c) ---- */
 struct tel_trace;
 int tel_trace_open(const char *path, const struct tel_config *c, int nr_vcpus,
@@ -113,7 +120,16 @@ int tel_trace_open(const char *path, const struct tel_config *c, int nr_vcpus,
 int tel_trace_sample(struct tel_trace *tr, const struct tel_sample *s,
 		     const char *const *ev, int nev);
 int tel_trace_decision(struct tel_trace *tr, const struct tel_decision *d);
+int tel_trace_set_profile(struct tel_trace *tr, const char *name);
 void tel_trace_close(struct tel_trace *tr);
+
+/* ---- files served as they are (assets.c) ---- */
+struct tel_asset {
+	const char *url, *type;
+	const unsigned char *data;
+	const unsigned int *len;
+};
+const struct tel_asset *tel_asset_find(const char *url);   /* NULL: none */
 
 /* ---- HTTP server (http.c) ---- */
 struct tel_http;

@@ -25,7 +25,7 @@ static const char *const vcpu_cols[] = {
 
 static void csv_header(struct tel_trace *tr)
 {
-	fputs("run_id,profile,vm,seq,t_ns,dt_ns,tel_cpu_ns,tel_sample_ns,energy_up,"
+	fputs("run_id,profile,vm,seq,t_ns,wall_ns,time,dt_ns,tel_cpu_ns,tel_sample_ns,energy_up,"
 	      "energy_estimated,energy_uj,power_w,power_cap_w,vm_energy_uj,mmu_pte_write,mmu_shadow_zapped,"
 	      "remote_tlb_flush,pages_4k,pages_2m,pages_1g,guest_ram_valid,guest_ram_bytes,"
 	      "guest_rss_bytes,guest_bytes_4k,guest_bytes_2m,guest_bytes_1g,paging_target,"
@@ -117,14 +117,18 @@ static void csv_sample(struct tel_trace *tr, const struct tel_sample *s)
 {
 	FILE *f = tr->f;
 	const struct tel_energy_sample *e = &s->energy;
+	char iso[TEL_ISO8601_LEN];
 
 	csv_text(f, tr->run_id);
 	fputc(',', f);
 	csv_text(f, tr->profile);
 	fputc(',', f);
 	csv_text(f, tr->vm);
-	fprintf(f, ",%llu,%llu,%llu,%llu,%llu,%d", (unsigned long long)s->seq,
-		(unsigned long long)s->t_ns, (unsigned long long)s->dt_ns,
+	if (tel_iso8601(s->wall_ns, iso, sizeof(iso)))
+		iso[0] = 0;
+	fprintf(f, ",%llu,%llu,%llu,%s,%llu,%llu,%llu,%d", (unsigned long long)s->seq,
+		(unsigned long long)s->t_ns, (unsigned long long)s->wall_ns, iso,
+		(unsigned long long)s->dt_ns,
 		(unsigned long long)s->tel_cpu_ns, (unsigned long long)s->tel_sample_ns, e->up);
 	if (e->up) {
 		fprintf(f, ",%d,%llu,", e->estimated, (unsigned long long)e->energy_uj);
@@ -227,6 +231,17 @@ int tel_trace_decision(struct tel_trace *tr, const struct tel_decision *d)
 	snprintf(tr->pending + n, sizeof(tr->pending) - n, "%s%.*s: %.*s (%.*s)", n ? "; " : "",
 		 (int)sizeof(d->kind), d->kind, (int)sizeof(d->what), d->what,
 		 (int)sizeof(d->why), d->why);
+	return 0;
+}
+
+int tel_trace_set_profile(struct tel_trace *tr, const char *name)
+{
+	char *p = strdup(name);
+
+	if (!p)
+		return -ENOMEM;
+	free(tr->profile);
+	tr->profile = p;
 	return 0;
 }
 

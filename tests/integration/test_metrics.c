@@ -5,6 +5,7 @@
  * decision (headless Chromium; screenshot under $AVMM_BUILD/test-output).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <sched.h>
@@ -18,6 +19,7 @@
 
 #include "common/util.h"
 #include "tests/lib/dashboard.h"
+#include "tests/lib/promtool.h"
 #include "tests/lib/run_helpers.h"
 
 static atomic_bool hog_stop;
@@ -132,6 +134,14 @@ Test(metrics, noisy_core_is_left_and_everything_is_exported, .timeout = 240)
 		cr_assert(strstr(body, "estimated=\"true\""), "RAPL is absent: energy must be "
 			  "labelled estimated:\n%s", body);
 	cr_assert(strstr(body, "avmm_vcpu_energy_joules_total{vm=\"avmm\",vcpu=\"0\""), "%s", body);
+	/* Prometheus's own checker on what a real run serves (the body after
+	 * the HTTP header) */
+	static char ptool[4096];
+	int rc = promtool_check(body + 4, ptool, sizeof(ptool));
+	cr_assert(rc == 0 || rc == -ENOENT, "promtool check metrics refuses /metrics (%d):\n%s",
+		  rc, ptool);
+	if (rc == -ENOENT)
+		cr_log_warn("promtool check not run: %s", ptool);
 	hog_stop = true;
 	pthread_join(h, NULL);
 	if (access(CHROMIUM, X_OK) == 0) {

@@ -46,6 +46,47 @@ static int attr_int(const char *dom, const char *id, const char *attr)
 	return p ? atoi(p + strlen(pat)) : -1;
 }
 
+/* The value of attribute attr in the tag of element id, into out. */
+static const char *attr_str(const char *dom, const char *id, const char *attr, char *out,
+			    size_t len)
+{
+	char pat[128];
+	const char *p, *end;
+
+	snprintf(pat, sizeof(pat), "id=\"%s\"", id);
+	p = strstr(dom, pat);
+	out[0] = 0;
+	if (!p)
+		return out;
+	while (p > dom && *p != '<')
+		p--;
+	end = strchr(p, '>');
+	snprintf(pat, sizeof(pat), " %s=\"", attr);
+	p = strstr(p, pat);
+	if (p && (!end || p < end))
+		snprintf(out, len, "%.*s", (int)strcspn(p + strlen(pat), "\""), p + strlen(pat));
+	return out;
+}
+
+/* A chart's axes: >= 2 wall-clock labels (hh:mm or hh:mm:ss) on x, the
+ * unit on every y label. */
+static void check_axes(const char *dom, const char *id, const char *unit)
+{
+	char x[512], y[512], *tok, *save = NULL;
+	int n = 0;
+
+	attr_str(dom, id, "data-xlabels", x, sizeof(x));
+	attr_str(dom, id, "data-ylabels", y, sizeof(y));
+	for (tok = strtok_r(x, "|", &save); tok; tok = strtok_r(NULL, "|", &save), n++)
+		cr_assert((strlen(tok) == 5 || strlen(tok) == 8) && tok[2] == ':',
+			  "%s: x label '%s' is not a wall-clock time", id, tok);
+	cr_assert_geq(n, 2, "%s: %d x-axis label(s), want several", id, n);
+	cr_assert(y[0], "%s: no y-axis labels", id);
+	save = NULL;
+	for (tok = strtok_r(y, "|", &save); tok; tok = strtok_r(NULL, "|", &save))
+		cr_assert(strstr(tok, unit), "%s: y label '%s' without its unit %s", id, tok, unit);
+}
+
 void dashboard_out_dir(char *dir, size_t len)
 {
 	const char *b = getenv("AVMM_BUILD");
@@ -92,6 +133,15 @@ void dashboard_check(int port, const char *dir, int nr_vcpus, int min_decisions)
 		       "decision timeline empty");
 	cr_assert(strstr(dom, "hardware counters unavailable") || attr_int(dom, "c-ipc", "data-points") > 0,
 		  "IPC chart neither has data nor says why");
+	check_axes(dom, "c-exits", "/s");
+	check_axes(dom, "c-cpu", "%");
+	check_axes(dom, "c-delay", "%");
+	check_axes(dom, "c-power", "W");
+	if (min_decisions > 0) {
+		cr_assert(strstr(dom, "class=\"marker\""), "no decision marker on the charts");
+		cr_assert_geq(attr_int(dom, "c-cpu", "data-markers"), 1, "no decision marker on the "
+			      "CPU chart");
+	}
 	free(dom);
 	free(log);
 	snprintf(cmd, sizeof(cmd), "timeout 90 %s %s --user-data-dir=%s --virtual-time-budget=5000 "
@@ -104,3 +154,20 @@ void dashboard_check(int port, const char *dir, int nr_vcpus, int min_decisions)
 	cr_assert_eq(system(cmd), 0);
 }
 
+char *dashboard_dump(int port, const char *dom_path)
+{
+	char cmd[1024], prof[] = "/tmp/tel-chromium-XXXXXX";
+	char *dom;
+
+	cr_assert(mkdtemp(prof));
+	snprintf(cmd, sizeof(cmd), "timeout 90 %s --headless --no-sandbox --disable-gpu "
+		 "--no-first-run --disable-background-networking --disable-dev-shm-usage "
+		 "--user-data-dir=%s --virtual-time-budget=3000 --window-size=1280,900 --dump-dom "
+		 "http://127.0.0.1:%d/ > '%s' 2>/dev/null", CHROMIUM, prof, port, dom_path);
+	cr_assert_eq(system(cmd), 0, "chromium failed on port %d", port);
+	dom = slurp(dom_path);
+	cr_assert(dom && strstr(dom, "data-samples="), "no dashboard in %s", dom_path);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", prof);
+	cr_assert_eq(system(cmd), 0);
+	return dom;
+}

@@ -54,6 +54,9 @@ Test(dashboard, charts_fill_from_a_running_guest, .timeout = 240)
 	cr_assert_eq(tel_start(t), 0);
 	d.t_ns = util_now_ns();
 	tel_publish_decision(t, &d);
+	/* its measured effect later: the same decision again, listed once */
+	snprintf(d.effect, sizeof(d.effect), "run delay 35%% then 2%%");
+	tel_publish_decision(t, &d);
 	/* why the loop waits, as its driver publishes it */
 	struct tel_held h = { .nr = 1, .t_ns = d.t_ns, .adaptation = "coremap", .reason = "dwell",
 			      .left_ns = 3200000000ull, .period_ns = 1000000000ull,
@@ -71,6 +74,12 @@ Test(dashboard, charts_fill_from_a_running_guest, .timeout = 240)
 	cr_assert_gt(util_read_file(NULL, path, dom, sizeof(dom)), 0, "%s", path);
 	cr_assert(strstr(dom, "held: dwell, 3.2 s left (coremap)"), "no held text in %s", path);
 	cr_assert(strstr(dom, "data-held=\"dwell\""), "%s", path);
+	cr_assert(strstr(dom, "data-decisions=\"1\""), "the decision and its effect must be "
+		  "listed once: %s", path);
+	cr_assert(strstr(dom, "data-decision-effects=\"1\"") && strstr(dom, "→ run delay 35% then 2%"),
+		  "the decision's line must show its measured effect: %s", path);
+	cr_assert(strstr(dom, "data-profile=\"balanced\""), "%s", path);
+	cr_assert(strstr(dom, "data-window-s=\"300\""), "the window is in seconds: %s", path);
 	tel_close(t);
 	tvm_destroy(&vm);
 }

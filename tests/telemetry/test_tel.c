@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/util.h"
 #include "tests/lib/httpget.h"
+#include "tests/lib/promtool.h"
 #include "promcheck.h"
 #include "telemetry/tel.h"
 #include "tinyvm.h"
@@ -49,7 +51,33 @@ static int fake_energy(void *arg, uint64_t now_ns, double busy, struct tel_energ
 	return 0;
 }
 
-static void check_traces(const char *jsonl, const char *csv, uint64_t nsamples)
+static uint64_t wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A record's wall-clock time: wall_ns within the run, its ISO 8601 form
+ * "YYYY-MM-DDThh:mm:ss.mmmZ" of the same second (UTC). */
+static void check_wall(uint64_t wall_ns, const char *iso, uint64_t w0, uint64_t w1)
+{
+	time_t sec = (time_t)(wall_ns / 1000000000ull);
+	struct tm tm;
+	char want[32];
+
+	cr_assert(wall_ns >= w0 && wall_ns <= w1, "wall_ns %llu outside the run [%llu, %llu]",
+		  (unsigned long long)wall_ns, (unsigned long long)w0, (unsigned long long)w1);
+	cr_assert(iso && strlen(iso) == 24 && iso[23] == 'Z', "time '%s'", iso ? iso : "(none)");
+	gmtime_r(&sec, &tm);
+	strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S.", &tm);
+	cr_assert(!strncmp(iso, want, 20), "time %s for wall_ns %llu (want %s...)", iso,
+		  (unsigned long long)wall_ns, want);
+}
+
+static void check_traces(const char *jsonl, const char *csv, uint64_t nsamples, uint64_t w0,
+			 uint64_t w1)
 {
 	char line[1 << 16];
 	FILE *f = fopen(jsonl, "r");
@@ -67,6 +95,8 @@ static void check_traces(const char *jsonl, const char *csv, uint64_t nsamples)
 		type = json_string_value(json_object_get(o, "type"));
 		if (!strcmp(type, "sample")) {
 			cr_assert_eq(json_integer_value(json_object_get(o, "seq")), samples);
+			check_wall((uint64_t)json_integer_value(json_object_get(o, "wall_ns")),
+				   json_string_value(json_object_get(o, "time")), w0, w1);
 			cr_assert_eq(json_array_size(json_object_get(o, "vcpus")), 2);
 			samples++;
 		} else {
@@ -92,7 +122,15 @@ static void check_traces(const char *jsonl, const char *csv, uint64_t nsamples)
 		if (header_cols < 0) {
 			header_cols = cols;
 			cr_assert(strstr(line, "vcpu1_exits_per_s"));
+			cr_assert(!strncmp(line, "run_id,profile,vm,seq,t_ns,wall_ns,time,", 40), "%s",
+				  line);
 		} else {
+			unsigned long long wall;
+			char iso[32];
+
+			cr_assert_eq(sscanf(line, "\"%*[^\"]\",\"%*[^\"]\",\"%*[^\"]\",%*u,%*u,%llu,%31[^,],",
+					    &wall, iso), 2, "%s", line);
+			check_wall(wall, iso, w0, w1);
 			cr_assert_eq(cols, header_cols, "row %d has %d columns, header %d", rows, cols,
 				     header_cols);
 			cr_assert(!strncmp(line, "\"r42\",\"perf\",\"t\",", 17), "%s", line);
@@ -105,8 +143,9 @@ static void check_traces(const char *jsonl, const char *csv, uint64_t nsamples)
 
 Test(tel, samples_a_running_guest_and_exports)
 {
-	char jsonl[64], csv[64], err[200], *body = NULL, ctype[64];
+	char jsonl[64], csv[64], err[200], *body = NULL, ctype[64], ptool[4096];
 	const char *traces[] = { jsonl, csv };
+	uint64_t w0 = wall_now(), w1;
 	struct tel_config c = { .metrics_addr = "127.0.0.1:0", .nr_traces = 2,
 				.counters = "perf", .run_id = "r42", .profile_name = "perf",
 				.vm_name = "t", .period_ns = 20000000 };
@@ -114,7 +153,7 @@ Test(tel, samples_a_running_guest_and_exports)
 				  .why = "run delay 40%" };
 	struct tel_sample s;
 	struct tel *t;
-	int calls = 0, port;
+	int calls = 0, port, rc;
 
 	need_vm(2);
 	cr_assert(mkdtemp(dir));
@@ -158,6 +197,11 @@ Test(tel, samples_a_running_guest_and_exports)
 	cr_assert_eq(http_get(port, "/metrics", &body, ctype, sizeof(ctype)), 200);
 	cr_assert(strstr(ctype, "text/plain; version=0.0.4"), "%s", ctype);
 	cr_assert_eq(promcheck(body, err, sizeof(err)), 0, "%s\n%s", err, body);
+	rc = promtool_check(body, ptool, sizeof(ptool));
+	cr_assert(rc == 0 || rc == -ENOENT, "promtool check metrics refuses /metrics (%d):\n%s\n%s",
+		  rc, ptool, body);
+	if (rc == -ENOENT)
+		cr_log_warn("promtool check not run: %s", ptool);
 	cr_assert(strstr(body, "avmm_source_up{vm=\"t\",source=\"kvm\"} 1\n"));
 	cr_assert(strstr(body, "avmm_source_up{vm=\"t\",source=\"papi\"} 0\n"));
 	cr_assert_eq(promcheck_count(body, "avmm_vcpu_exits_total"), 2);
@@ -183,14 +227,30 @@ Test(tel, samples_a_running_guest_and_exports)
 	free(body);
 	cr_assert_eq(http_get(port, "/", &body, ctype, sizeof(ctype)), 200);
 	cr_assert(strstr(ctype, "text/html"));
-	cr_assert(strstr(body, "<canvas") && !strstr(body, "http://") && !strstr(body, "https://"),
-		  "dashboard must be self-contained");
+	cr_assert(strstr(body, "src=\"uplot.js\"") && strstr(body, "href=\"uplot.css\"") &&
+		  !strstr(body, "http://") && !strstr(body, "https://"),
+		  "dashboard must be self-contained, its chart library served by avmm");
+	free(body);
+	/* the chart library and its licence, built in: no network needed */
+	cr_assert_eq(http_get(port, "/uplot.js", &body, ctype, sizeof(ctype)), 200);
+	cr_assert(strstr(ctype, "javascript") && strstr(body, "uPlot"), "%s", ctype);
+	free(body);
+	cr_assert_eq(http_get(port, "/charts.js", &body, ctype, sizeof(ctype)), 200);
+	cr_assert(strstr(ctype, "javascript") && strstr(body, "avmmCharts"), "%s", ctype);
+	free(body);
+	cr_assert_eq(http_get(port, "/uplot.css", &body, ctype, sizeof(ctype)), 200);
+	cr_assert(strstr(ctype, "text/css") && strstr(body, ".uplot"), "%s", ctype);
+	free(body);
+	cr_assert_eq(http_get(port, "/licenses/uplot.txt", &body, ctype, sizeof(ctype)), 200);
+	cr_assert(strstr(ctype, "text/plain") && strstr(body, "MIT") && strstr(body, "Leon Sorokin"),
+		  "%s", body);
 	free(body);
 	cr_assert_eq(http_get(port, "/nope", &body, NULL, 0), 404);
 	free(body);
 	tel_close(t);
 	tvm_destroy(&vm);
-	check_traces(jsonl, csv, s.seq + 1);
+	w1 = wall_now();
+	check_traces(jsonl, csv, s.seq + 1, w0, w1);
 	unlink(jsonl);
 	unlink(csv);
 	rmdir(dir);
