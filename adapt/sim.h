@@ -40,8 +40,10 @@
  *                         * q(u_n),  q(u) = 1 + u^2/(1 - u), u clamped to 0.95
  *               u_n = traffic to node n (64 B per miss) / bandwidth of n;
  *               three damped fixed-point iterations (traffic depends on
- *               progress). frac_n: the VM's pages on node n (placement at
- *               start by the profile's bankmap policy, then migration).
+ *               progress). frac_n: the share of the vCPU's own pages on
+ *               node n (each vCPU owns 1/nr_vcpus of guest RAM, private;
+ *               placed at start by the profile's bankmap policy, first
+ *               touch by default, then moved by migration).
  *   paging      shadow: each page-table update is a paging exit costing
  *               shadow_exit_ns; TLB misses walk the shadow table natively
  *               (native_walk_cycles). nested: no such exits; each TLB miss
@@ -50,8 +52,9 @@
  *               guest RAM backed by 2 MiB pages.
  *               paging = pt_updates_per_s/ips * shadow_exit_ns (shadow)
  *                      + tlb_mpki_eff/1000 * walk_cycles / (ghz f)
- *   power       P = sum_packages (pkg_idle_w + core_busy_w * f^2 * busy
- *               cores) + dram_rank_w * active ranks (ceil of the VM's bytes
+ *   power       P = sum_packages (pkg_idle_w, or pkg_sleep_w when none of
+ *               its cores is busy, + core_busy_w * f^2 * busy cores)
+ *               + dram_rank_w * active ranks (ceil of the VM's bytes
  *               on a node / rank_gib, at least one per node with traffic);
  *               a cap below P lowers f until P <= cap (f >= 0.3).
  *   actuators   pinning takes pin_us, then the moved vCPU refills its working
@@ -90,7 +93,7 @@ struct adapt_sim_model {
 	double ghz, l3_mib, smt_throughput, guest_speed, jitter_pct;
 	bool pmu, rapl;
 	double node_gib, bw_gbs, lat_ns, remote_factor;
-	double pkg_idle_w, core_busy_w, dram_rank_w, rank_gib;
+	double pkg_idle_w, pkg_sleep_w, core_busy_w, dram_rank_w, rank_gib; /* sleep < 0: = idle */
 	double shadow_exit_ns, native_walk_cycles, nested_walk_cycles_4k,
 		nested_walk_cycles_2m, tlb_2m_factor;
 	int paging_mode;               /* enum adapt_paging_mode the host runs */

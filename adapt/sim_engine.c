@@ -63,6 +63,8 @@ int sim_engine_init(struct sim_engine *e, const struct adapt_sim_model *m,
 	for (i = 0; i < SIM_MAX_ENTS; i++)
 		e->ent[i].pu = -1;
 	e->frac[0] = 1;
+	for (i = 0; i < nr_vcpus; i++)
+		e->vfrac[i][0] = 1;
 	return 0;
 }
 
@@ -175,6 +177,10 @@ static void place(struct sim_engine *e, struct act *a, int n, int *load)
 	for (i = 0; i < n; i++)
 		if (a[i].pin >= 0)
 			load[a[i].pin]++;
+	int pkg[SIM_MAX_PUS] = { 0 };
+
+	for (p = 0; p < e->nr_pus; p++)
+		pkg[e->pu_pkg[p] % SIM_MAX_PUS] += load[p];
 	for (i = 0; i < n; i++) {
 		int best = -1, last = e->ent[a[i].slot].pu;
 
@@ -182,10 +188,17 @@ static void place(struct sim_engine *e, struct act *a, int n, int *load)
 			e->ent[a[i].slot].pu = a[i].pin;
 			continue;
 		}
-		for (p = 0; p < e->nr_pus; p++)
-			if (best < 0 || load[p] < load[best] || (load[p] == load[best] && p == last))
+		/* least-loaded PU; ties: the last one, then the least-loaded
+		 * package (the scheduler spreads over idle packages), the lowest */
+		for (p = 0; p < e->nr_pus; p++) {
+			if (best >= 0 && load[p] > load[best])
+				continue;
+			if (best < 0 || load[p] < load[best] || (best != last && p == last) ||
+			    (best != last && pkg[e->pu_pkg[p] % SIM_MAX_PUS] < pkg[e->pu_pkg[best] % SIM_MAX_PUS]))
 				best = p;
+		}
 		load[best]++;
+		pkg[e->pu_pkg[best] % SIM_MAX_PUS]++;
 		e->ent[a[i].slot].pu = best;
 	}
 }
@@ -203,12 +216,17 @@ static double walk_cycles(const struct sim_engine *e)
 static double power(const struct sim_engine *e, const int *load, const double *node_traffic, double f)
 {
 	const struct adapt_sim_model *m = e->m;
-	double p = m->pkg_idle_w * e->nr_pkgs, rank_b = m->rank_gib * (double)(1ull << 30);
-	int core_seen[SIM_MAX_PUS] = { 0 }, i, n;
+	double p = 0, rank_b = m->rank_gib * (double)(1ull << 30);
+	int core_seen[SIM_MAX_PUS] = { 0 }, pkg_busy[SIM_MAX_PUS] = { 0 }, i, n;
 
-	for (i = 0; i < e->nr_pus; i++)
+	for (i = 0; i < e->nr_pus; i++) {
+		if (load[i])
+			pkg_busy[e->pu_pkg[i] % SIM_MAX_PUS] = 1;
 		if (load[i] && !core_seen[e->pu_core[i] % SIM_MAX_PUS]++)
 			p += m->core_busy_w * f * f;
+	}
+	for (i = 0; i < e->nr_pkgs; i++)   /* a package with no busy core sleeps */
+		p += pkg_busy[i] ? m->pkg_idle_w : m->pkg_sleep_w >= 0 ? m->pkg_sleep_w : m->pkg_idle_w;
 	for (n = 0; n < e->nr_nodes; n++) {
 		double ranks = ceil(e->frac[n] * (double)e->mem_bytes / rank_b - 1e-9);
 
@@ -219,14 +237,35 @@ static double power(const struct sim_engine *e, const int *load, const double *n
 	return p;
 }
 
+/* The VM's share per node: the mean of the vCPUs' shares. */
+void sim_frac_update(struct sim_engine *e)
+{
+	int v, n;
+
+	memset(e->frac, 0, sizeof(e->frac));
+	for (v = 0; v < e->nr_vcpus; v++)
+		for (n = 0; n < e->nr_nodes; n++)
+			e->frac[n] += e->vfrac[v][n] / e->nr_vcpus;
+}
+
+double sim_mig_left(const struct sim_engine *e)
+{
+	double d = 0;
+	int v, n;
+
+	for (v = 0; v < e->nr_vcpus; v++)
+		for (n = 0; n < e->nr_nodes; n++)
+			d += fabs(e->vfrac[v][n] - e->vtgt[v][n]) / 2 / e->nr_vcpus;
+	return d;
+}
+
 static void migrate(struct sim_engine *e, double dt)
 {
-	double d = 0, rate, step;
-	int n;
+	double d, rate, step;
+	int n, v;
 
 	if (e->migrating) {
-		for (n = 0; n < e->nr_nodes; n++)
-			d += fabs(e->frac[n] - e->tgt[n]) / 2;
+		d = sim_mig_left(e);
 		rate = e->m->migrate_ns_per_page > 0 ? 1e9 / e->m->migrate_ns_per_page : 1e12;
 		if (e->mig_quota_mib_s > 0 && e->mig_quota_mib_s * 256 < rate)
 			rate = e->mig_quota_mib_s * 256;
@@ -235,8 +274,10 @@ static void migrate(struct sim_engine *e, double dt)
 			step = d;
 			e->migrating = false;
 		}
-		for (n = 0; d > 0 && n < e->nr_nodes; n++)
-			e->frac[n] += (e->tgt[n] - e->frac[n]) * step / d;
+		for (v = 0; d > 0 && v < e->nr_vcpus; v++)
+			for (n = 0; n < e->nr_nodes; n++)
+				e->vfrac[v][n] += (e->vtgt[v][n] - e->vfrac[v][n]) * step / d;
+		sim_frac_update(e);
 		e->mig_pages_done += step * (double)e->mem_bytes / 4096;
 		e->mig_bytes += (uint64_t)(step * (double)e->mem_bytes);
 	}
@@ -285,7 +326,7 @@ static void chunk(struct sim_engine *e, struct act *a, int n, double dt)
 			if (core_busy[e->pu_core[pu] % SIM_MAX_PUS] > 1)
 				share *= m->smt_throughput / 2;
 			for (k = 0; k < e->nr_nodes; k++) {
-				double fr = a[i].vcpu ? e->frac[k] : (k == nd);
+				double fr = a[i].vcpu ? e->vfrac[a[i].slot][k] : (k == nd);
 				double uu = u[k] > 0.95 ? 0.95 : u[k];
 
 				lat += fr * m->lat_ns * (k == nd ? 1 : m->remote_factor) * (1 + uu * uu / (1 - uu));
@@ -300,7 +341,7 @@ static void chunk(struct sim_engine *e, struct act *a, int n, double dt)
 			}
 			rate[i] = share * (a[i].vcpu ? gs : 1) / tau;   /* instructions per second of wall time */
 			for (k = 0; k < e->nr_nodes; k++)
-				nt[k] += rate[i] * mpki[i] / 1000 * 64 * (a[i].vcpu ? e->frac[k] : (k == nd));
+				nt[k] += rate[i] * mpki[i] / 1000 * 64 * (a[i].vcpu ? e->vfrac[a[i].slot][k] : (k == nd));
 		}
 		for (k = 0; k < e->nr_nodes; k++) {
 			u[k] = it ? (u[k] + nt[k] / (m->bw_gbs * 1e9)) / 2 : nt[k] / (m->bw_gbs * 1e9);

@@ -43,8 +43,9 @@ struct sim_engine {
 	uint64_t pin_at_ns;
 	bool pin_pending;
 	double refill_s[ADAPT_MAX_VCPUS];    /* cold-cache time still to pay */
-	/* memory of the VM: share per node, and the migration toward tgt */
-	double frac[SIM_NODES], tgt[SIM_NODES];
+	/* memory of the VM: each vCPU's private share of guest RAM (1/nr_vcpus)
+	 * per node, the VM's sum (frac), and the migration toward vtgt */
+	double vfrac[ADAPT_MAX_VCPUS][SIM_NODES], vtgt[ADAPT_MAX_VCPUS][SIM_NODES], frac[SIM_NODES];
 	bool migrating;
 	double mig_quota_mib_s, mig_pages_done, mig_pages_total;
 	uint64_t mig_requests, mig_bytes;
@@ -75,6 +76,8 @@ void sim_engine_advance(struct sim_engine *e, uint64_t dt_ns);
 /* The phase vCPU v runs at virtual time t (NULL: idle). */
 const struct adapt_sim_phase *sim_phase_at(const struct adapt_sim_workload *w, int v, double t_s,
 					   double *next_s);
+void sim_frac_update(struct sim_engine *e);
+double sim_mig_left(const struct sim_engine *e);   /* share of guest RAM still to move */
 /* sim_sample.c */
 void sim_sample_fill(struct sim_engine *e, uint64_t seq, const struct tel_sample *prev,
 		     struct tel_sample *out);

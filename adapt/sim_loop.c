@@ -83,18 +83,13 @@ static int act_bankmap(void *ctx, const struct adapt_change *c, char *msg, size_
 	double d = 0;
 	int i, n = c->u.bankmap.node;
 
-	memset(e->tgt, 0, sizeof(e->tgt));
-	if (n >= 0 && n < e->nr_nodes) {
-		e->tgt[n] = 1;
-	} else {            /* toward the vCPUs' nodes */
-		for (i = 0; i < e->nr_vcpus; i++) {
-			int pu = e->vpin_next[i] >= 0 ? e->vpin_next[i] : e->vpu[i];
+	memset(e->vtgt, 0, sizeof(e->vtgt));
+	for (i = 0; i < e->nr_vcpus; i++) {   /* node -1: each toward its vCPU's node */
+		int pu = e->vpin_next[i] >= 0 ? e->vpin_next[i] : e->vpu[i];
 
-			e->tgt[pu >= 0 ? e->pu_node[pu] : 0] += 1.0 / e->nr_vcpus;
-		}
+		e->vtgt[i][n >= 0 && n < e->nr_nodes ? n : pu >= 0 ? e->pu_node[pu] : 0] = 1;
 	}
-	for (i = 0; i < e->nr_nodes; i++)
-		d += fabs(e->frac[i] - e->tgt[i]) / 2;
+	d = sim_mig_left(e);
 	e->migrating = d > 0;
 	e->mig_quota_mib_s = s->profile.bankmap.migrate_quota_mib_per_s;
 	e->mig_pages_total += d * (double)e->mem_bytes / 4096;
@@ -137,27 +132,28 @@ static int act_energy(void *ctx, const struct adapt_change *c, char *msg, size_t
 }
 
 /* Where guest RAM starts: the profile's bankmap policy (first touch for
- * local and adaptive: each vCPU's share on the node of its first CPU). */
+ * local and adaptive: each vCPU's private share on the node of its first
+ * CPU: its pin, or where the balancer put it in the first microsecond). */
 static void initial_memory(struct adapt_sim *s)
 {
 	struct sim_engine *e = &s->e;
 	const struct pol_profile *g = &s->profile;
 	int i, n = e->nr_nodes;
 
-	memset(e->frac, 0, sizeof(e->frac));
-	if (g->enabled[POL_AD_BANKMAP] && g->bankmap.policy == POL_BM_INTERLEAVE) {
-		for (i = 0; i < n; i++)
-			e->frac[i] = 1.0 / n;
-	} else if (g->enabled[POL_AD_BANKMAP] && (g->bankmap.policy == POL_BM_PACK ||
-						  g->bankmap.policy == POL_BM_EXPLICIT)) {
-		e->frac[g->bankmap.nr_nodes && g->bankmap.nodes[0] < n ? g->bankmap.nodes[0] : 0] = 1;
-	} else {
-		for (i = 0; i < e->nr_vcpus; i++) {
-			int pu = e->vpin_next[i] >= 0 ? e->vpin_next[i] : i % e->nr_pus;
+	memset(e->vfrac, 0, sizeof(e->vfrac));
+	for (i = 0; i < e->nr_vcpus; i++) {
+		int pu = e->vpin_next[i] >= 0 ? e->vpin_next[i] : e->vpu[i] >= 0 ? e->vpu[i] : i % e->nr_pus;
 
-			e->frac[e->pu_node[pu]] += 1.0 / e->nr_vcpus;
-		}
+		if (g->enabled[POL_AD_BANKMAP] && g->bankmap.policy == POL_BM_INTERLEAVE)
+			for (int k = 0; k < n; k++)
+				e->vfrac[i][k] = 1.0 / n;
+		else if (g->enabled[POL_AD_BANKMAP] && (g->bankmap.policy == POL_BM_PACK ||
+							g->bankmap.policy == POL_BM_EXPLICIT))
+			e->vfrac[i][g->bankmap.nr_nodes && g->bankmap.nodes[0] < n ? g->bankmap.nodes[0] : 0] = 1;
+		else   /* first touch: on the node of the vCPU's first CPU */
+			e->vfrac[i][e->pu_node[pu]] = 1;
 	}
+	sim_frac_update(e);
 	e->b2m = e->b2m_tgt = (s->work.backing ? s->work.backing : g->paging.backing) == PGMODE_PAGE_2M;
 }
 
@@ -218,6 +214,7 @@ int adapt_sim_create(const struct adapt_sim_cfg *cfg, struct adapt_sim **out, ch
 		adapt_sim_destroy(s);
 		return -EINVAL;
 	}
+	sim_engine_advance(&s->e, 1000);   /* floating vCPUs find their first CPU */
 	initial_memory(s);
 	s->next_tick_ns = s->profile.period_ns ? s->profile.period_ns : 1000000000ull;
 	*out = s;

@@ -22,6 +22,7 @@ void adapt_sim_model_default(struct adapt_sim_model *m)
 	m->lat_ns = 90;
 	m->remote_factor = 1.6;
 	m->pkg_idle_w = 30;
+	m->pkg_sleep_w = -1;
 	m->core_busy_w = 5;
 	m->dram_rank_w = 1.5;
 	m->rank_gib = 8;
@@ -47,6 +48,7 @@ static const struct key keys[] = {
 	K("memory", "node_gib", node_gib, 0.1, 1 << 20), K("memory", "bandwidth_gbs", bw_gbs, 0.1, 10000),
 	K("memory", "latency_ns", lat_ns, 1, 10000), K("memory", "remote_factor", remote_factor, 1, 10),
 	K("power", "package_idle_w", pkg_idle_w, 0, 2000), K("power", "core_busy_w", core_busy_w, 0, 500),
+	K("power", "package_sleep_w", pkg_sleep_w, 0, 2000),
 	K("power", "dram_rank_w", dram_rank_w, 0, 100), K("power", "rank_gib", rank_gib, 0.1, 1024),
 	K("paging", "shadow_exit_ns", shadow_exit_ns, 1, 1e7),
 	K("paging", "native_walk_cycles", native_walk_cycles, 0, 1e5),

@@ -74,7 +74,7 @@ static void bankmap(const struct sim_engine *e, struct tel_bankmap_sample *b)
 		v->node = (int16_t)(e->vpu[i] >= 0 ? e->pu_node[e->vpu[i]] : -1);
 		v->valid = v->node >= 0;
 		v->why = v->valid ? TEL_BM_OK : TEL_BM_NO_CPU;
-		v->remote_pct = v->valid ? 100 * (1 - e->frac[v->node]) : 0;
+		v->remote_pct = v->valid ? 100 * (1 - e->vfrac[i][v->node]) : 0;
 	}
 	b->mig_valid = true;
 	b->mig_busy = e->migrating;
