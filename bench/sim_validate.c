@@ -97,8 +97,19 @@ static double ratio_of(const struct row *r, int n, int i)
 	return NAN;
 }
 
-static double speed_s(void)
+static double cpu_now(void)
 {
+	struct timespec t;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Wall seconds of one simulated hour (CPU seconds in *cpu). */
+static double speed_s(double *cpu)
+{
+	double c0 = cpu_now();
+
 	char err[512], why[160];
 	struct adapt_sim_model m;
 	struct adapt_sim_workload w;
@@ -125,6 +136,7 @@ static double speed_s(void)
 	}
 	adapt_sim_run_until(s, 3600ull * 1000000000ull);
 	adapt_sim_destroy(s);
+	*cpu = cpu_now() - c0;
 	return (double)(util_now_ns() - t0) / 1e9;
 }
 
@@ -190,7 +202,11 @@ int main(int argc, char **argv)
 			printf("%-16s %-28s %-8s %8.3f %8.3f %7.3f\n", exps[e], sr[i].profile, sr[i].phase, a, b, err);
 		}
 	}
-	printf("speed: one simulated hour, 64 vCPUs, 4-socket model: %.3f s wall\n", speed_s());
+	{
+		double cpu = NAN, wall = speed_s(&cpu);
+
+		printf("speed: one simulated hour, 64 vCPUs, 4-socket model: %.3f s wall, %.3f s CPU\n", wall, cpu);
+	}
 	{
 		char rm[64];
 
