@@ -137,3 +137,90 @@ Test(sim_loop, one_simulated_hour_of_64_vcpus_is_fast)
 	/* the target is 1 s; loosely bounded here (sanitizers, a loaded box) */
 	cr_assert(cpu_s < 5, "one simulated hour took %.2f s of CPU", cpu_s);
 }
+
+static double cpu_at[64];
+
+static void record(void *arg, const struct tel_sample *s)
+{
+	int t = (int)((s->t_ns - adapt_sim_base_ns()) / 1000000000ull);
+
+	(void)arg;
+	if (t >= 0 && t < 64 && s->dt_ns)
+		cpu_at[t] = s->vcpu[0].cpu_pct;
+}
+
+Test(sim_work, arrivals_departures_and_noise_share_the_cpus)
+{
+	static const char *text =
+		"[phase.1]\nips = 2e9\n"
+		"[vm.1]\nvcpus = 2\narrive_s = 10\ndepart_s = 20\n"
+		"[noise.1]\nkind = cpu\ncpus = 0-1\nthreads = 2\nstart_s = 30\nstop_s = 40\n";
+	struct adapt_sim_model m;
+	struct adapt_sim_workload w;
+	struct adapt_sim_cfg cfg;
+	struct adapt_sim *s;
+	char err[512];
+
+	load_profile("static");
+	cr_assert_eq(adapt_sim_model_load("policies/models/host-2core.ini", &m, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(adapt_sim_workload_parse(text, "w.ini", &w, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(w.nr_bgvms, 1);
+	cr_assert_eq(w.noise[0].nr_cpus, 2);
+	cfg = (struct adapt_sim_cfg){ .model = &m, .work = &w, .profile = &prof, .nr_vcpus = 1,
+		.mem_bytes = 32 << 20, .seed = 1, .on_sample = record };
+	cr_assert_eq(adapt_sim_create(&cfg, &s, err, sizeof(err)), 0, "%s", err);
+	adapt_sim_run_until(s, 45000000000ull);
+	adapt_sim_destroy(s);
+	/* alone; with a 2-vCPU VM on 2 CPUs (3 threads); alone; a hog on each CPU */
+	cr_assert_float_eq(cpu_at[5], 100, 1, "alone: %.1f", cpu_at[5]);
+	cr_assert_float_eq(cpu_at[15], 50, 1, "with the VM: %.1f", cpu_at[15]);
+	cr_assert_float_eq(cpu_at[25], 100, 1, "after it left: %.1f", cpu_at[25]);
+	cr_assert_float_eq(cpu_at[35], 50, 1, "with the hogs: %.1f", cpu_at[35]);
+}
+
+static uint64_t b2m_at[130];
+
+static void record_paging(void *arg, const struct tel_sample *s)
+{
+	int t = (int)((s->t_ns - adapt_sim_base_ns()) / 1000000000ull);
+
+	(void)arg;
+	if (t >= 0 && t < 130)
+		b2m_at[t] = s->paging.bytes_2m;
+}
+
+/* The real paging proposal asks for 2 MiB backing on a TLB-heavy guest in
+ * nested mode; the simulated promotion takes time (2 MiB per
+ * collapse_ms_per_2m, under the profile's quota). */
+Test(sim_loop, page_size_change_takes_modelled_time)
+{
+	struct adapt_sim_model m;
+	struct adapt_sim_workload w;
+	struct adapt_sim_cfg cfg;
+	struct adapt_sim *s;
+	struct tel_decision log[16];
+	char err[512];
+	bool promoted = false;
+	int n, first = -1;
+
+	load_profile("policies/experiments/profiles/sim-paging-adaptive.ini");
+	cr_assert_eq(adapt_sim_model_load("policies/models/2s-16c.ini", &m, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(adapt_sim_workload_load("policies/experiments/sim/workloads/paging-tlb.ini", &w, err,
+					     sizeof(err)), 0, "%s", err);
+	cfg = (struct adapt_sim_cfg){ .model = &m, .work = &w, .profile = &prof, .nr_vcpus = 4,
+		.mem_bytes = 16ull << 30, .seed = 1, .on_sample = record_paging };
+	cr_assert_eq(adapt_sim_create(&cfg, &s, err, sizeof(err)), 0, "%s", err);
+	adapt_sim_run_until(s, 120000000000ull);
+	n = adapt_driver_log(adapt_sim_driver(s), log, 16);
+	adapt_sim_destroy(s);
+	for (int i = 0; i < n; i++)
+		promoted |= !strcmp(log[i].kind, "paging-mode") && strstr(log[i].what, "4k->2m");
+	cr_assert(promoted, "the paging proposal promotes a TLB-heavy guest");
+	for (int t = 0; t < 120; t++)
+		if (b2m_at[t] && first < 0)
+			first = t;
+	cr_assert(first >= 0);
+	/* 16 GiB at min(2 MiB / 1 ms, quota 256 MiB/s) = 64 s */
+	cr_assert(b2m_at[first + 5] < (16ull << 30) / 2, "half of RAM promoted within 5 s");
+	cr_assert_eq(b2m_at[119], 16ull << 30, "all promoted by the end");
+}
