@@ -3,9 +3,10 @@
 # (issue #16 item 6), as markdown on stdout. MODEL RESULTS, not measurements:
 # every figure comes from the machine models in policies/models/ driven by
 # the real control loop (avmm experiment --simulate).
-#   1. vcore mapping on the 2-socket model: static pack vs static spread vs
-#      the adaptive performance goal vs the energy goal, for memory-bound,
-#      compute-bound and phased mixes (16 vCPUs, 120 s);
+#   1. vcore mapping on the 2-socket (16 vCPUs) and 4-socket (32 vCPUs)
+#      models: static pack vs static spread vs the adaptive performance goal
+#      vs the energy goal, for memory-bound, compute-bound and phased mixes
+#      (120 s each);
 #   2. paging on the 2-socket model: static shadow vs static nested (4 KiB
 #      backing) vs adaptive, relative to native, for phased page-table churn
 #      and a TLB-heavy workload.
@@ -28,17 +29,20 @@ sim() {
 # whole-run rows: profile throughput power_w energy_j
 rows() { awk -F, '$3 == "all" { print $2, $17, $12, $13 }' "$1"; }
 
-echo "### vcore mapping, 2-socket model (2 x 16 cores), 16 vCPUs (model results)"
-echo
-echo "| workload | mapping | performance vs pack | power vs pack | energy per instruction vs pack |"
-echo "|---|---|---|---|---|"
-for w in memory compute phased; do
-	sim policies/models/2s-16c.ini "$W/vcore-$w.ini" policies/experiments/sim/vcore-2s.ini "$T/v.csv"
-	rows "$T/v.csv" | awk -v w="$w" 'NR == 1 { t0 = $2; p0 = $3; e0 = $4 / $2 }
-		{ printf "| %s | %s | %+.1f%% | %+.1f%% | %+.1f%% |\n", w, $1,
-		  100 * ($2 / t0 - 1), 100 * ($3 / p0 - 1), 100 * (($4 / $2) / e0 - 1) }'
+for mv in "2s-16c 2 16" "4s-16c 4 32"; do
+	set -- $mv
+	echo "### vcore mapping, $1 model ($2 x 16 cores), $3 vCPUs (model results)"
+	echo
+	echo "| workload | mapping | performance vs pack | power vs pack | energy per instruction vs pack |"
+	echo "|---|---|---|---|---|"
+	for w in memory compute phased; do
+		sim policies/models/$1.ini "$W/vcore-$w.ini" policies/experiments/sim/vcore-${2}s.ini "$T/v.csv"
+		rows "$T/v.csv" | awk -v w="$w" 'NR == 1 { t0 = $2; p0 = $3; e0 = $4 / $2 }
+			{ printf "| %s | %s | %+.1f%% | %+.1f%% | %+.1f%% |\n", w, $1,
+			  100 * ($2 / t0 - 1), 100 * ($3 / p0 - 1), 100 * (($4 / $2) / e0 - 1) }'
+	done
+	echo
 done
-echo
 echo "### paging, 2-socket model, 16 vCPUs, slowdown vs native (model results)"
 echo
 echo "| workload | static shadow | static nested (4K) | adaptive |"
