@@ -91,6 +91,7 @@ struct exp_result {
 struct exp_ctx {
 	struct pol_experiment x;
 	bool quiet, dry_run, tty;
+	bool simulate;                     /* --simulate: the guest file need not exist */
 	const char *dirs[POL_MAX_DIRS];
 	char dir_storage[POL_MAX_DIRS][POL_PATH_MAX];
 	int nr_dirs;
@@ -146,6 +147,12 @@ void adapt_exp_signals_restore(const struct exp_ctx *c, const sigset_t *old);
 bool adapt_exp_collect_start(struct exp_run *run);
 void adapt_exp_collect_end(struct exp_run *run, bool collecting);
 void adapt_exp_read_throughput(struct exp_result *r, const char *console);
+/* The parts the simulator (sim_exp.c) reuses: one sample into its row, the
+ * rows closed at t_end, the driver's decisions counted per row. */
+struct adapt_driver;
+void adapt_exp_account(struct exp_run *run, const struct tel_sample *s);
+void adapt_exp_finish_rows(struct exp_run *run, uint64_t t_end);
+void adapt_exp_count_decisions(struct exp_run *run, struct adapt_driver *d);
 
 /* experiment_report.c: to c->x.summary (stdout for "-"); -EIO on failure. */
 int adapt_exp_write_summary(const struct exp_ctx *c);

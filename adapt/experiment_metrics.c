@@ -45,7 +45,7 @@ static bool sample_sane(const struct tel_sample *s)
 	return true;
 }
 
-static void account(struct exp_run *run, const struct tel_sample *s)
+void adapt_exp_account(struct exp_run *run, const struct tel_sample *s)
 {
 	struct exp_row *row = &run->r->row[row_of(run, s->t_ns)];
 	double w = (double)s->dt_ns / 1e9, cpu = 0, delay = 0, exits = 0, ipc = 0;
@@ -106,7 +106,7 @@ static void poll_sample(struct exp_run *run)
 		if (!run->have_seq || s->seq != run->last_seq) {
 			run->have_seq = true;
 			run->last_seq = s->seq;
-			account(run, s);
+			adapt_exp_account(run, s);
 		}
 		pthread_mutex_unlock(&run->lock);
 	}
@@ -128,7 +128,11 @@ static void *collect_main(void *arg)
 
 static void collect_decisions(struct exp_run *run)
 {
-	struct adapt_driver *d = adapt_session_driver(run->s);
+	adapt_exp_count_decisions(run, adapt_session_driver(run->s));
+}
+
+void adapt_exp_count_decisions(struct exp_run *run, struct adapt_driver *d)
+{
 	struct tel_decision *log;
 	struct exp_result *r = run->r;
 	int i, n;
@@ -151,7 +155,7 @@ static void collect_decisions(struct exp_run *run)
 	free(log);
 }
 
-static void finish_rows(struct exp_run *run, uint64_t t_end)
+void adapt_exp_finish_rows(struct exp_run *run, uint64_t t_end)
 {
 	int r;
 
@@ -176,7 +180,7 @@ void adapt_exp_collect_end(struct exp_run *run, bool collecting)
 		pthread_join(run->collector, NULL);
 	}
 	poll_sample(run);
-	finish_rows(run, util_now_ns());
+	adapt_exp_finish_rows(run, util_now_ns());
 	collect_decisions(run);
 }
 

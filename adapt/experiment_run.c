@@ -21,6 +21,7 @@
 #include "adapt/adapt.h"
 #include "adapt/experiment_int.h"
 #include "adapt/session.h"
+#include "adapt/sim.h"
 #include "common/sandbox.h"
 #include "common/util.h"
 
@@ -163,7 +164,8 @@ static int run_one(struct exp_ctx *c, int ri, int rep)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: avmm experiment [--check] [--dry-run] [--quiet] [--seccomp MODE] FILE\n\n"
+	fprintf(f, "usage: avmm experiment [--check] [--dry-run] [--quiet] [--seccomp MODE]\n"
+		   "                       [--simulate MODEL [--workload FILE] [--seed N]] FILE\n\n"
 		   "Runs what the experiment file describes (policies/experiments/ has examples)\n"
 		   "once per profile in its compare list and per repeat, applies each phase at\n"
 		   "its time, and prints the goal metrics per phase, profiles side by side.\n\n"
@@ -172,6 +174,10 @@ static void usage(FILE *f)
 		   "  --quiet    no progress on stderr\n"
 		   "  --seccomp MODE  the VMs' thread filters as in avmm run: kill (default),\n"
 		   "             log or off\n"
+		   "  --simulate MODEL  run it in the policy simulator on the machine model\n"
+		   "             MODEL (policies/models/), with the real control loop\n"
+		   "  --workload FILE   the simulated workload (default: from the guest's name)\n"
+		   "  --seed N   the simulator's seed (default 1)\n"
 		   "  -h, --help this help\n\n"
 		   "exit status: 0 done, 1 a run failed, 2 bad arguments or file,\n"
 		   "130/143 stopped by SIGINT/SIGTERM (the summary shows what was measured).\n");
@@ -213,9 +219,14 @@ int adapt_cli_experiment(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "seccomp", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "simulate", required_argument, NULL, 'M' },
+		{ "workload", required_argument, NULL, 'W' },
+		{ "seed", required_argument, NULL, 'E' },
 		{ 0 },
 	};
 	struct exp_ctx *c;
+	const char *model = NULL, *workload = NULL;
+	unsigned long long seed = 1;
 	bool check = false;
 	int o, rc;
 
@@ -236,6 +247,9 @@ int adapt_cli_experiment(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'M': model = optarg; c->simulate = true; break;
+		case 'W': workload = optarg; break;
+		case 'E': seed = strtoull(optarg, NULL, 0); break;
 		case 'h': usage(stdout); free(c); return 0;
 		default: usage(stderr); free(c); return 2;
 		}
@@ -257,7 +271,7 @@ int adapt_cli_experiment(int argc, char **argv)
 		free(c);
 		return 0;
 	}
-	rc = run_all(c);
+	rc = model ? adapt_sim_experiment(c, model, workload, seed) : run_all(c);
 	free(c);
 	return rc;
 }
