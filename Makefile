@@ -26,8 +26,10 @@ ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) -I. -D_GNU_SOURCE -MMD -MP
 
 lib_of  = $(BUILD)/lib/lib$(1).a
 srcs_of = $(wildcard $(1)/*.c)
-# Assets (<module>/*.html) become C arrays asset_<name>_html[] / _len.
-assets_of = $(patsubst %.html,$(BUILD)/gen/%_html.o,$(wildcard $(1)/*.html))
+# Assets (<module>/*.html, *.js, *.css, also under <module>/vendor/*/) become C
+# arrays asset_<file name, . and - as _>[] / _len: asset_uPlot_iife_min_js[].
+# (Libraries depend on the Makefile: a new asset is built into an old build.)
+assets_of = $(patsubst %,$(BUILD)/gen/%.o,$(wildcard $(foreach e,html js css,$(1)/*.$(e) $(1)/vendor/*/*.$(e))))
 objs_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call srcs_of,$(1))) $(call assets_of,$(1))
 ALL_LIBS := $(foreach m,$(filter $(MODULES),$(LINK_ORDER)),$(call lib_of,$(m)))
 
@@ -36,19 +38,19 @@ ALL_LIBS := $(foreach m,$(filter $(MODULES),$(LINK_ORDER)),$(call lib_of,$(m)))
 all: $(BUILD)/avmm guests
 
 define MODULE_RULES
-$(call lib_of,$(1)): $(call objs_of,$(1))
+$(call lib_of,$(1)): $(call objs_of,$(1)) Makefile
 	@mkdir -p $$(dir $$@)
 	@rm -f $$@
-	$$(AR) rcs $$@ $$^
+	$$(AR) rcs $$@ $$(filter %.o,$$^)
 endef
 $(foreach m,$(MODULES),$(eval $(call MODULE_RULES,$(m))))
 
-$(BUILD)/gen/%_html.c: %.html
+$(BUILD)/gen/%.c: %
 	@mkdir -p $(dir $@)
-	@n=asset_$(notdir $*)_html; { echo "const unsigned char $$n[] = {"; \
+	@n=asset_$(subst -,_,$(subst .,_,$(notdir $*))); { echo "const unsigned char $$n[] = {"; \
 	  od -An -v -tx1 $< | sed -E 's/ ([0-9a-f]{2})/0x\1,/g'; echo "0x00};"; \
 	  echo "const unsigned int $${n}_len = sizeof($$n) - 1;"; } > $@
-$(BUILD)/gen/%_html.o: $(BUILD)/gen/%_html.c
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(CC) -c $< -o $@
 
 $(BUILD)/obj/%.o: %.c
