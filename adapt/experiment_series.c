@@ -70,8 +70,11 @@ void adapt_exp_series_add(struct exp_series *se, uint64_t t0_ns, const struct te
 		se->have_e0 = true;
 	}
 	note_sources(se, s);
-	/* as the summary: rates start with seq 2, sane samples only */
-	if (s->seq < 2 || !s->dt_ns || s->nr_vcpus <= 0 || s->t_ns < t0_ns || !adapt_exp_sample_sane(s))
+	/* as the summary: rates start with seq 2, sane samples only; and the
+	 * vCPU threads read (not the sample taken after they ended, whose CPU
+	 * times are unknown, not 0) */
+	if (s->seq < 2 || !s->dt_ns || s->nr_vcpus <= 0 || s->t_ns < t0_ns || !adapt_exp_sample_sane(s) ||
+	    !s->src[TEL_SRC_THREAD].up)
 		return;
 	if (se->seen++ % se->stride)
 		return;
