@@ -29,12 +29,13 @@ srcs_of = $(wildcard $(1)/*.c)
 # Assets become C arrays asset_<path>[] and asset_<path>_len (a NUL follows
 # the bytes), <path> being the file's path inside its module with every
 # character but [A-Za-z0-9] made '_': <module>/*.html (dashboard.html:
-# asset_dashboard_html), <module>/*.js (charts.js: asset_charts_js) and the
+# asset_dashboard_html), <module>/*.js and *.css (charts.js: asset_charts_js) and the
 # vendored libraries' <module>/vendor/*/*.js, *.css and LICENSE
 # (vendor/uplot/uPlot.min.css: asset_vendor_uplot_uPlot_min_css).
-asset_files = $(wildcard $(1)/*.html $(1)/*.js $(1)/vendor/*/*.js $(1)/vendor/*/*.css \
+asset_files = $(wildcard $(1)/*.html $(1)/*.js $(1)/*.css $(1)/vendor/*/*.js $(1)/vendor/*/*.css \
 	$(1)/vendor/*/LICENSE)
 assets_of = $(patsubst %,$(BUILD)/gen/%.o,$(call asset_files,$(1)))
+# (Libraries depend on the Makefile: a new asset is built into an old build.)
 objs_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call srcs_of,$(1))) $(call assets_of,$(1))
 ALL_LIBS := $(foreach m,$(filter $(MODULES),$(LINK_ORDER)),$(call lib_of,$(m)))
 
@@ -43,10 +44,10 @@ ALL_LIBS := $(foreach m,$(filter $(MODULES),$(LINK_ORDER)),$(call lib_of,$(m)))
 all: $(BUILD)/avmm guests
 
 define MODULE_RULES
-$(call lib_of,$(1)): $(call objs_of,$(1))
+$(call lib_of,$(1)): $(call objs_of,$(1)) Makefile
 	@mkdir -p $$(dir $$@)
 	@rm -f $$@
-	$$(AR) rcs $$@ $$^
+	$$(AR) rcs $$@ $$(filter %.o,$$^)
 endef
 $(foreach m,$(MODULES),$(eval $(call MODULE_RULES,$(m))))
 

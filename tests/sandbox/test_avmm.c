@@ -162,11 +162,15 @@ Test(avmm_sandbox, experiment_quick_compare, .timeout = 180)
 	close(fd);
 	guest = realpath(build_path("guests/compute.elf"), NULL);
 	cr_assert(guest, "no %s: run make guests", build_path("guests/compute.elf"));
-	snprintf(cmd, sizeof(cmd), "sed 's|^guest = .*|guest = %s|' "
-		 "policies/experiments/quick-compare.ini > %s", guest, path);
+	snprintf(cmd, sizeof(cmd), "sed -e 's|^guest = .*|guest = %s|' -e 's|^report = .*|report = %s.html|' "
+		 "policies/experiments/quick-compare.ini > %s", guest, path, path);
 	free(guest);
 	cr_assert_eq(system(cmd), 0);
 	assert_clean_run((const char *[]){ "experiment", "--quiet", path, NULL }, 0);
+	/* the report is written by the sandboxed program too */
+	snprintf(cmd, sizeof(cmd), "%s.html", path);
+	cr_assert_eq(access(cmd, R_OK), 0, "no report %s", cmd);
+	unlink(cmd);
 	unlink(path);
 }
 
