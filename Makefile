@@ -55,6 +55,15 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# `avmm --version` names the commit it was built from (main.o is rebuilt when it changes).
+AVMM_GIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+$(BUILD)/obj/cli/main.o: ALL_CFLAGS += -DAVMM_GIT='"$(AVMM_GIT)"'
+$(BUILD)/obj/cli/main.o: $(BUILD)/gen/git-$(AVMM_GIT)
+$(BUILD)/gen/git-%:
+	@mkdir -p $(dir $@)
+	@rm -f $(BUILD)/gen/git-*
+	@touch $@
+
 # The program: cli/ composes the modules (not part of any library).
 MAIN_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cli/*.c))
 $(BUILD)/avmm: $(MAIN_OBJS) $(ALL_LIBS)

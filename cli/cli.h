@@ -39,8 +39,15 @@ void cli_signals_block(struct cli_signals *w);
 int cli_signals_start(struct cli_signals *w, void (*stop)(void *arg), void *arg);
 int cli_signals_end(struct cli_signals *w);
 
-/* Shared options: 0, or 2 (the exit status) after saying what is wrong. */
+/* `avmm run`'s start-up line on stderr (VM, profile, control socket,
+ * dashboard URL); nothing under -q (log level below warnings). */
+struct adapt_session;
 struct adapt_session_cfg;
+void cli_start_line(struct adapt_session *s, const struct adapt_session_cfg *cfg);
+/* The dashboard's URL for a --metrics address and the bound port. */
+void cli_dashboard_url(const char *metrics_addr, int port, char *out, size_t len);
+
+/* Shared options: 0, or 2 (the exit status) after saying what is wrong. */
 int cli_opt_trace(struct adapt_session_cfg *c, const char *arg);
 
 #endif

@@ -116,8 +116,8 @@ static struct vmm *run_guest(const char *guest, const char *cmdline, int vcpus,
 	cr_assert_eq(vmm_start(vm), 0);
 	if (wait) {
 		vmm_wait(vm, &res);
-		cr_assert_eq(res.end, VMM_END_DEBUG_EXIT, "%s", res.why);
-		cr_assert_eq(res.exit_status, 1, "the guest failed: %s", res.why);
+		cr_assert_eq(res.end, VMM_END_POWEROFF, "%s", res.why);
+		cr_assert_eq(res.exit_status, 0, "the guest failed: %s", res.why);
 	}
 	return vm;
 }
