@@ -23,6 +23,8 @@ int cli_paging_vm(const char *name, const char *sock, bool as_json);
  * -EINVAL when it is not a JSON object. */
 int cli_paging_render_vm(const char *answer, FILE *f);
 int cli_banks(int argc, char **argv);    /* avmm banks */
+/* avmm energy, with the machine profile's estimate model as `avmm run` */
+int cli_energy(int argc, char **argv);
 
 /* SIGINT, SIGTERM, SIGHUP, SIGQUIT call stop(arg) on one thread; block them
  * before any thread starts; end returns the first stopping signal or 0. */

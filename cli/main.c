@@ -40,7 +40,7 @@ static const struct subcommand commands[] = {
 	{ "stat", tel_cli_stat, "attach to a running avmm and show live per-vCPU figures" },
 	{ "ctl", pol_cli_ctl, "control a running avmm (e.g. ctl profile NAME)" },
 	{ "topo", coremap_cli_topo, "print the host topology (packages, NUMA nodes, cores)" },
-	{ "energy", energy_cli_main, "print RAPL zones, energy and power" },
+	{ "energy", cli_energy, "print RAPL zones, energy and power (else the profile's estimate)" },
 	{ "policy", pol_cli_policy, "validate a goal profile (policy check FILE)" },
 	{ "experiment", adapt_cli_experiment, "run an experiment file" },
 	{ "restore", cli_restore, "put back power limits and pinning a killed avmm left" },
