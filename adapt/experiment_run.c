@@ -57,7 +57,7 @@ static void note_end(struct exp_result *r, const struct vmm_result *res, const c
 {
 	if (res->end == VMM_END_STOPPED)
 		snprintf(r->end, sizeof(r->end), "%s", stopped_why);
-	else if (res->end == VMM_END_DEBUG_EXIT && res->exit_status == 1)
+	else if (vmm_result_success(res->end, res->exit_status))
 		snprintf(r->end, sizeof(r->end), "ok");
 	else {
 		snprintf(r->end, sizeof(r->end), "%s, status %d: %.80s", vmm_end_name(res->end),
