@@ -38,14 +38,14 @@ Test(avmm_sandbox, hello_pio_loop_and_smp, .timeout = 120)
 
 	require_kvm();
 	assert_clean_run((const char *[]){ "run", build_path("guests/hello.elf"), "--socket", "",
-					   NULL }, 1);
+					   NULL }, 0);
 	cr_assert_eq(result_value(out, "hello", "ok", v, sizeof(v)), 0, "%s", out);
 	assert_clean_run((const char *[]){ "run", build_path("guests/pio-loop.elf"), "--socket",
-					   "", NULL }, 1);
+					   "", NULL }, 0);
 	cr_assert_eq(result_value(out, "pio-loop", "ok", v, sizeof(v)), 0, "%s", out);
 	cr_assert_str_eq(v, "1");
 	assert_clean_run((const char *[]){ "run", "--vcpus", "2", build_path("guests/smp.elf"),
-					   "--socket", "", NULL }, 1);
+					   "--socket", "", NULL }, 0);
 	cr_assert(strstr(out, "guest=smp"), "%s", out);
 }
 
@@ -59,7 +59,7 @@ Test(avmm_sandbox, traces_and_profiles, .timeout = 120)
 	snprintf(csv, sizeof(csv), "/tmp/avmm-sb-%d.csv", (int)getpid());
 	assert_clean_run((const char *[]){ "run", build_path("guests/compute.elf"), "--cmdline",
 					   "ms=2500", "--trace", jl, "--trace", csv, "--socket", "",
-					   "--profile", "performance", NULL }, 1);
+					   "--profile", "performance", NULL }, 0);
 	cr_assert(stat(jl, &a) == 0 && a.st_size > 0, "no JSON-lines record written");
 	cr_assert(stat(csv, &b) == 0 && b.st_size > 0, "no CSV trace written");
 	cr_assert(util_read_file(NULL, csv, out, sizeof(out)) > 0 && strchr(out, '\n') &&
@@ -69,7 +69,7 @@ Test(avmm_sandbox, traces_and_profiles, .timeout = 120)
 	/* Telemetry's own sampler thread (no loop) writes the trace. */
 	assert_clean_run((const char *[]){ "run", build_path("guests/compute.elf"), "--cmdline",
 					   "ms=1500", "--no-adapt", "--trace", jl, "--socket", "",
-					   NULL }, 1);
+					   NULL }, 0);
 	cr_assert(stat(jl, &a) == 0 && a.st_size > 0, "no JSON-lines record from the sampler");
 	unlink(jl);
 	unlink(csv);
