@@ -281,6 +281,10 @@ int tel_prom_render(const struct tel_prom_in *in, FILE *f)
 	tel_prom_esc(f, in->run_id);
 	fprintf(f, "\",profile=\"");
 	tel_prom_esc(f, in->profile);
+	if (in->job_id) {
+		fprintf(f, "\",job_id=\"");
+		tel_prom_esc(f, in->job_id);
+	}
 	fprintf(f, "\"} 1\n");
 	tel_prom_family(f, "avmm_source_up", "gauge", "1 if the telemetry source works, 0 if not "
 	       "(see the dashboard or avmm stat for why)");
@@ -369,6 +373,7 @@ int tel_metrics_text(struct tel *t, char **text)
 	in.vm = t->vm_name;
 	in.run_id = t->run_id;
 	in.profile = t->profile;
+	in.job_id = t->job_id;
 	in.src = t->src;
 	in.kinds = kinds;
 	in.kind_counts = t->kind_counts;

@@ -141,6 +141,7 @@ void tel_http_stop(struct tel_http *h);
 struct tel_prom_in {
 	const struct tel_sample *s;   /* NULL before the first sample */
 	const char *vm, *run_id, *profile;
+	const char *job_id;           /* batch job (AVMM_JOB_ID, SLURM_JOB_ID); NULL: none */
 	const struct tel_source_status *src; /* TEL_SRC_COUNT entries */
 	const char *const *kinds;    /* decision kinds with their counts */
 	const uint64_t *kind_counts;
@@ -199,6 +200,7 @@ struct tel {
 	pthread_mutex_t lock;
 	struct tel_config cfg;             /* strings below are owned copies */
 	char *run_id, *profile, *vm_name, *fsroot;
+	char *job_id;                      /* NULL: not started by a batch job */
 	char *events_store[TEL_MAX_EVENTS];
 	struct tel_target tg;
 	int nr_vcpus;
