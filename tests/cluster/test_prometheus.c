@@ -113,7 +113,7 @@ static void rules_use_exported(const char *metrics)
  * the first sample's value (NAN when none). */
 static int query(int port, const char *q, double *v, char *job_id, size_t jl)
 {
-	char path[512], *body = NULL, *w;
+	char path[3500], *body = NULL, *w;
 	json_t *r, *res, *first;
 	int code, n;
 
@@ -154,6 +154,36 @@ static void stop_all(void)
 		prom = 0;
 	}
 	bg_cleanup(&b);
+}
+
+/* The dashboard's cluster panels ("Cluster: ..."), $node as every node,
+ * each answer at least one series from the real server. */
+static void cluster_panels_answer(int port)
+{
+	json_t *d = json_load_file("telemetry/dashboards/avmm.json", 0, NULL), *p;
+	char q[1500], *at;
+	size_t i;
+	double v;
+	int n = 0;
+
+	cr_assert(d, "telemetry/dashboards/avmm.json does not parse");
+	json_array_foreach(json_object_get(d, "panels"), i, p) {
+		const char *t = json_string_value(json_object_get(p, "title"));
+		const char *e = json_string_value(json_object_get(
+			json_array_get(json_object_get(p, "targets"), 0), "expr"));
+
+		if (!t || strncmp(t, "Cluster:", 8))
+			continue;
+		snprintf(q, sizeof(q), "%s", e);
+		while ((at = strstr(q, "$node"))) {
+			memcpy(at, ".*", 2);
+			memmove(at + 2, at + 5, strlen(at + 5) + 1);
+		}
+		cr_assert_geq(query(port, q, &v, NULL, 0), 1, "panel \"%s\": no series for %s", t, q);
+		n++;
+	}
+	cr_assert_geq(n, 4);
+	json_decref(d);
 }
 
 Test(prometheus, real_server_scrapes_avmm_and_records_job_series, .timeout = 150,
@@ -235,5 +265,6 @@ Test(prometheus, real_server_scrapes_avmm_and_records_job_series, .timeout = 150
 	cr_assert(v > 0, "job energy %g J", v);
 	cr_assert_eq(query(pport, "node:avmm_vms:count{node=\"testnode\"}", &v, NULL, 0), 1);
 	cr_assert_eq(v, 1.0);
+	cluster_panels_answer(pport);
 	free(ptext);
 }
