@@ -9,7 +9,8 @@ LINK_ORDER := adapt policies bankmap coremap paging-mode energy telemetry vmm-co
 # Debian 12 packages the project needs (installed by `make deps`, as root).
 DEB_PACKAGES := build-essential clang pkg-config libpapi-dev libpfm4-dev libnuma-dev \
 	libhwloc-dev libcriterion-dev libmicrohttpd-dev libjansson-dev libinih-dev \
-	libseccomp-dev qemu-system-x86 chromium lz4 systemd prometheus
+	libseccomp-dev qemu-system-x86 chromium lz4 systemd prometheus \
+	slurm-wlm munge libslurm-dev
 SYS_LIBS   := -lhwloc -ljansson -linih -lseccomp -lnuma -lpthread -lm -ldl
 
 CFLAGS  ?= -O2 -g
@@ -119,6 +120,15 @@ $(BUILD)/soak: $(BUILD)/obj/tests/soak/soak.o $(BUILD)/obj/tests/lib/httpget.o $
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(SYS_LIBS)
 soak: $(BUILD)/avmm guests $(BUILD)/soak
 	AVMM_BUILD=$(BUILD) $(BUILD)/soak
+
+# ---- Slurm SPANK plugin (policies/slurm/), when libslurm-dev is installed ----
+SPANK_H := $(wildcard /usr/include/slurm/spank.h)
+ifneq ($(SPANK_H),)
+all: $(BUILD)/avmm_spank.so
+$(BUILD)/avmm_spank.so: policies/slurm/avmm_spank.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -fPIC -shared -o $@ $< -ljansson
+endif
 
 # ---- benchmarks: every bench/*.c is a program linked with all module libs ----
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))

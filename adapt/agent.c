@@ -216,6 +216,41 @@ static char *cmd_list(const char *req, const struct vmm_ctl_peer *peer, void *ar
 	return dump(o, err);
 }
 
+/* "profile" while no VM is registered (lock held): reports or sets the
+ * profile the loop starts under when one registers (a batch job's prolog
+ * switches before its VMs start). Names from the profile folders only. */
+static char *profile_idle(struct adapt_session *s, const char *req, int *err)
+{
+	json_t *r = json_loads(req, 0, NULL);
+	const char *name = r ? json_string_value(json_object_get(r, "name")) : NULL;
+	struct pol_profile *p = name ? malloc(sizeof(*p)) : NULL;
+	char msg[1024], *ans;
+
+	if (name && !p) {
+		*err = ENOMEM;
+		ans = NULL;
+	} else if (!name) {
+		ans = dump(json_pack("{s:b,s:s,s:s,s:s}", "ok", 1, "profile", s->profile.name, "path",
+				     s->profile.path, "objective",
+				     pol_objective_name(s->profile.objective)), err);
+	} else if (strchr(name, '/') ||
+		   pol_load(name, s->dirs, s->nr_dirs, p, msg, sizeof(msg))) {
+		if (strchr(name, '/'))
+			snprintf(msg, sizeof(msg), "profile: with no VM registered the agent takes "
+				 "a profile name from the profile folders, not a path (%.256s)", name);
+		ans = refuse(msg, err);
+	} else {
+		s->profile = *p;
+		util_info("agent: profile %s (no VM registered yet: the loop starts under it)",
+			  p->name);
+		ans = dump(json_pack("{s:b,s:s,s:s,s:s}", "ok", 1, "profile", p->name, "path",
+				     p->path, "objective", pol_objective_name(p->objective)), err);
+	}
+	free(p);
+	json_decref(r);
+	return ans;
+}
+
 /* "profile" and "stat" reach the loop and telemetry of the moment. */
 static char *cmd_profile(const char *req, const struct vmm_ctl_peer *peer, void *arg, int *err)
 {
@@ -223,12 +258,10 @@ static char *cmd_profile(const char *req, const struct vmm_ctl_peer *peer, void 
 	char *ans;
 
 	pthread_mutex_lock(&s->agent->lock);
-	if (s->driver) {
+	if (s->driver)
 		ans = adapt_ctl_profile(req, peer, s->driver, err);
-	} else {
-		ans = refuse("profile: the agent drives no VM yet; its profile is the machine's "
-			     "(/etc/avmm/profile) until one registers", err);
-	}
+	else
+		ans = profile_idle(s, req, err);
 	pthread_mutex_unlock(&s->agent->lock);
 	return ans;
 }
