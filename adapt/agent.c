@@ -2,6 +2,7 @@
  * socket (register, unregister, hello, list, profile, stat). VMs register
  * with their vCPU thread ids and KVM stats fds; agent_run.c turns them into
  * one plan. */
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -66,6 +67,21 @@ void adapt_agent_drop_vm(struct adapt_agent *a, int i)
 	a->generation++;
 }
 
+/* The registering VM's batch job id ("job_id"): kept when it is a plain
+ * word (letters, digits, '.', '_', '-'), else dropped. */
+static void job_id_of(json_t *o, char *out, size_t len)
+{
+	const char *j = json_string_value(json_object_get(o, "job_id"));
+
+	out[0] = 0;
+	if (!j || strlen(j) >= len)
+		return;
+	for (const char *c = j; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("._-", *c))
+			return;
+	snprintf(out, len, "%s", j);
+}
+
 /* The profile in force (lock held): the loop's, which a switch changes at
  * once, else the machine's. */
 static void profile_now(struct adapt_session *s, char *out, size_t len)
@@ -107,6 +123,7 @@ static char *cmd_register(const char *req, const struct vmm_ctl_peer *peer, void
 	}
 	snprintf(v.name, sizeof(v.name), "%s", name);
 	v.uid = peer ? peer->uid : 0;
+	job_id_of(o, v.job_id, sizeof(v.job_id));
 	json_array_foreach(vcpus, k, e) {
 		v.tid[k] = (pid_t)json_integer_value(json_object_get(e, "tid"));
 		v.remote_fd[k] = json_is_integer(json_object_get(e, "stats_fd")) ?

@@ -124,6 +124,9 @@ int tel_open_target(const struct tel_config *c, const struct tel_target *tg,
 		snprintf(t->vcpu_vm[i], sizeof(t->vcpu_vm[i]), "%s", tg->vcpu_vm(tg->arg, i));
 		t->vcpu_vm_ptr[i] = t->vcpu_vm[i];
 		t->vcpu_idx[i] = tg->vcpu_index(tg->arg, i);
+		snprintf(t->vcpu_job[i], sizeof(t->vcpu_job[i]), "%s",
+			 tg->vcpu_job ? tg->vcpu_job(tg->arg, i) : "");
+		t->vcpu_job_ptr[i] = t->vcpu_job[i];
 	}
 	t->ring_len = c->ring_len >= 2 ? c->ring_len : TEL_RING_DEFAULT;
 	err = copy_config(t, c);

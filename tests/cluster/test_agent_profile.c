@@ -2,6 +2,7 @@
  * job's prolog does) and its loop starts under it when one registers; names
  * only, unknown ones refused with the loader's words. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@
 
 #include "common/util.h"
 #include "tests/lib/bg_avmm.h"
+#include "tests/lib/httpget.h"
+#include "tests/lib/promtool.h"
 #include "tests/lib/run_helpers.h"
 
 static struct bg_avmm b;
@@ -41,8 +44,10 @@ static void ask(const char *req, char *ans, size_t len)
 
 Test(agent_profile, set_before_any_vm_and_kept_when_one_registers, .fini = stop, .timeout = 90)
 {
-	char ans[1024], log[160];
+	char ans[1024], log[160], metrics[32], out[2048], *body = NULL;
+	int port = 20000 + getpid() % 20000;
 
+	snprintf(metrics, sizeof(metrics), "127.0.0.1:%d", port);
 	bg_prepare(&b);
 	snprintf(sock, sizeof(sock), "%s/agent.sock", b.run_dir);
 	snprintf(log, sizeof(log), "%s/agent.log", b.dir);
@@ -55,7 +60,7 @@ Test(agent_profile, set_before_any_vm_and_kept_when_one_registers, .fini = stop,
 		dup2(fd, 1);
 		dup2(fd, 2);
 		execl(build_path("avmm"), "avmm", "agent", "--profile", "balanced", "--socket", sock,
-		      (char *)NULL);
+		      "--metrics", metrics, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 250 && access(sock, F_OK); i++)
@@ -71,8 +76,11 @@ Test(agent_profile, set_before_any_vm_and_kept_when_one_registers, .fini = stop,
 	ask("{\"cmd\":\"profile\"}\n", ans, sizeof(ans));
 	cr_assert(strstr(ans, "\"profile\":\"energy\""), "%s", ans);
 
-	/* a VM registers: the loop starts under energy, not the machine's */
+	/* a VM of batch job 31 registers: the loop starts under energy, not
+	 * the machine's, and the agent's /metrics names the VM's job */
+	setenv("AVMM_JOB_ID", "31", 1);
 	bg_start(&b, 20, -1, NULL);
+	unsetenv("AVMM_JOB_ID");
 	for (int i = 0; i < 100; i++) {
 		ask("{\"cmd\":\"list\"}\n", ans, sizeof(ans));
 		if (strstr(ans, "\"vms\":[{"))
@@ -81,4 +89,17 @@ Test(agent_profile, set_before_any_vm_and_kept_when_one_registers, .fini = stop,
 	}
 	cr_assert(strstr(ans, "\"vms\":[{"), "the VM did not register: %s", ans);
 	cr_assert(strstr(ans, "\"profile\":\"energy\""), "%s", ans);
+	for (int i = 0; i < 100; i++) {
+		free(body);
+		body = NULL;
+		if (http_get(port, "/metrics", &body, NULL, 0) == 200 && strstr(body, "job_id=\"31\""))
+			break;
+		util_sleep_ns(100000000);
+	}
+	cr_assert(body && strstr(body, "avmm_info{vm=\"avmm\",run_id=\"") &&
+		  strstr(body, ",profile=\"energy\",job_id=\"31\"} 1\n"),
+		  "the agent's /metrics has no avmm_info with the VM's job:\n%s", body ?: "");
+	if (promtool_check(body, out, sizeof(out)) != -ENOENT)
+		cr_assert_eq(promtool_check(body, out, sizeof(out)), 0, "promtool: %s", out);
+	free(body);
 }
