@@ -9,7 +9,8 @@ LINK_ORDER := adapt policies bankmap coremap paging-mode energy telemetry vmm-co
 # Debian 12 packages the project needs (installed by `make deps`, as root).
 DEB_PACKAGES := build-essential clang pkg-config libpapi-dev libpfm4-dev libnuma-dev \
 	libhwloc-dev libcriterion-dev libmicrohttpd-dev libjansson-dev libinih-dev \
-	libseccomp-dev qemu-system-x86 chromium lz4 systemd prometheus
+	libseccomp-dev qemu-system-x86 chromium lz4 systemd prometheus \
+	slurm-wlm munge libslurm-dev
 SYS_LIBS   := -lhwloc -ljansson -linih -lseccomp -lnuma -lpthread -lm -ldl
 
 CFLAGS  ?= -O2 -g
@@ -39,7 +40,7 @@ assets_of = $(patsubst %,$(BUILD)/gen/%.o,$(call asset_files,$(1)))
 objs_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call srcs_of,$(1))) $(call assets_of,$(1))
 ALL_LIBS := $(foreach m,$(filter $(MODULES),$(LINK_ORDER)),$(call lib_of,$(m)))
 
-.PHONY: all test check bench fuzz clean guests deps demo soak install-agent compat
+.PHONY: all test check bench fuzz clean guests deps demo soak install-agent install-cluster compat
 .SECONDARY:
 all: $(BUILD)/avmm guests
 
@@ -130,6 +131,15 @@ $(BUILD)/soak: $(BUILD)/obj/tests/soak/soak.o $(BUILD)/obj/tests/lib/httpget.o $
 soak: $(BUILD)/avmm guests $(BUILD)/soak
 	AVMM_BUILD=$(BUILD) $(BUILD)/soak
 
+# ---- Slurm SPANK plugin (policies/slurm/), when libslurm-dev is installed ----
+SPANK_H := $(wildcard /usr/include/slurm/spank.h)
+ifneq ($(SPANK_H),)
+all: $(BUILD)/avmm_spank.so
+$(BUILD)/avmm_spank.so: policies/slurm/avmm_spank.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -fPIC -shared -o $@ $< -ljansson
+endif
+
 # ---- benchmarks: every bench/*.c is a program linked with all module libs ----
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(ALL_LIBS)
@@ -169,6 +179,19 @@ install-agent: $(BUILD)/avmm
 		systemctl daemon-reload && systemctl enable --now avmm-agent.service && \
 		systemctl --no-pager status avmm-agent.service | head -5; \
 	else echo "install-agent: installed; start it with: systemctl enable --now avmm-agent"; fi
+
+# The cluster pieces (issue 17): the Slurm SPANK plugin and the prolog/epilog
+# scripts under $(PREFIX)/lib/avmm, the Prometheus files and the Grafana
+# dashboard under $(PREFIX)/share/avmm. plugstack.conf and slurm.conf are
+# the site's to edit (README: "Rolling avmm out to a cluster").
+install-cluster: $(if $(SPANK_H),$(BUILD)/avmm_spank.so)
+	$(if $(SPANK_H),install -D -m 0755 $(BUILD)/avmm_spank.so $(DESTDIR)$(PREFIX)/lib/avmm/avmm_spank.so)
+	install -D -m 0755 policies/slurm/avmm-prolog.sh $(DESTDIR)$(PREFIX)/lib/avmm/avmm-prolog.sh
+	install -D -m 0755 policies/slurm/avmm-epilog.sh $(DESTDIR)$(PREFIX)/lib/avmm/avmm-epilog.sh
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/avmm/prometheus telemetry/prometheus/*.yml
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/avmm/prometheus/nodes \
+		telemetry/prometheus/nodes/*.yml
+	install -D -m 0644 telemetry/dashboards/avmm.json $(DESTDIR)$(PREFIX)/share/avmm/grafana/avmm.json
 
 clean:
 	rm -rf build

@@ -2,6 +2,7 @@
  * socket (register, unregister, hello, list, profile, stat). VMs register
  * with their vCPU thread ids and KVM stats fds; agent_run.c turns them into
  * one plan. */
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -66,6 +67,21 @@ void adapt_agent_drop_vm(struct adapt_agent *a, int i)
 	a->generation++;
 }
 
+/* The registering VM's batch job id ("job_id"): kept when it is a plain
+ * word (letters, digits, '.', '_', '-'), else dropped. */
+static void job_id_of(json_t *o, char *out, size_t len)
+{
+	const char *j = json_string_value(json_object_get(o, "job_id"));
+
+	out[0] = 0;
+	if (!j || strlen(j) >= len)
+		return;
+	for (const char *c = j; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("._-", *c))
+			return;
+	snprintf(out, len, "%s", j);
+}
+
 /* The profile in force (lock held): the loop's, which a switch changes at
  * once, else the machine's. */
 static void profile_now(struct adapt_session *s, char *out, size_t len)
@@ -107,6 +123,7 @@ static char *cmd_register(const char *req, const struct vmm_ctl_peer *peer, void
 	}
 	snprintf(v.name, sizeof(v.name), "%s", name);
 	v.uid = peer ? peer->uid : 0;
+	job_id_of(o, v.job_id, sizeof(v.job_id));
 	json_array_foreach(vcpus, k, e) {
 		v.tid[k] = (pid_t)json_integer_value(json_object_get(e, "tid"));
 		v.remote_fd[k] = json_is_integer(json_object_get(e, "stats_fd")) ?
@@ -216,6 +233,41 @@ static char *cmd_list(const char *req, const struct vmm_ctl_peer *peer, void *ar
 	return dump(o, err);
 }
 
+/* "profile" while no VM is registered (lock held): reports or sets the
+ * profile the loop starts under when one registers (a batch job's prolog
+ * switches before its VMs start). Names from the profile folders only. */
+static char *profile_idle(struct adapt_session *s, const char *req, int *err)
+{
+	json_t *r = json_loads(req, 0, NULL);
+	const char *name = r ? json_string_value(json_object_get(r, "name")) : NULL;
+	struct pol_profile *p = name ? malloc(sizeof(*p)) : NULL;
+	char msg[1024], *ans;
+
+	if (name && !p) {
+		*err = ENOMEM;
+		ans = NULL;
+	} else if (!name) {
+		ans = dump(json_pack("{s:b,s:s,s:s,s:s}", "ok", 1, "profile", s->profile.name, "path",
+				     s->profile.path, "objective",
+				     pol_objective_name(s->profile.objective)), err);
+	} else if (strchr(name, '/') ||
+		   pol_load(name, s->dirs, s->nr_dirs, p, msg, sizeof(msg))) {
+		if (strchr(name, '/'))
+			snprintf(msg, sizeof(msg), "profile: with no VM registered the agent takes "
+				 "a profile name from the profile folders, not a path (%.256s)", name);
+		ans = refuse(msg, err);
+	} else {
+		s->profile = *p;
+		util_info("agent: profile %s (no VM registered yet: the loop starts under it)",
+			  p->name);
+		ans = dump(json_pack("{s:b,s:s,s:s,s:s}", "ok", 1, "profile", p->name, "path",
+				     p->path, "objective", pol_objective_name(p->objective)), err);
+	}
+	free(p);
+	json_decref(r);
+	return ans;
+}
+
 /* "profile" and "stat" reach the loop and telemetry of the moment. */
 static char *cmd_profile(const char *req, const struct vmm_ctl_peer *peer, void *arg, int *err)
 {
@@ -223,12 +275,10 @@ static char *cmd_profile(const char *req, const struct vmm_ctl_peer *peer, void 
 	char *ans;
 
 	pthread_mutex_lock(&s->agent->lock);
-	if (s->driver) {
+	if (s->driver)
 		ans = adapt_ctl_profile(req, peer, s->driver, err);
-	} else {
-		ans = refuse("profile: the agent drives no VM yet; its profile is the machine's "
-			     "(/etc/avmm/profile) until one registers", err);
-	}
+	else
+		ans = profile_idle(s, req, err);
 	pthread_mutex_unlock(&s->agent->lock);
 	return ans;
 }

@@ -49,9 +49,13 @@ static int do_register(struct adapt_session *s)
 		json_array_append_new(vcpus, json_pack("{s:i,s:i}", "tid",
 						       (int)vmm_vcpu_tid(s->vm, i), "stats_fd",
 						       vmm_vcpu_stats_fd(s->vm, i)));
-	rc = call(&s->link, json_pack("{s:s,s:s,s:i,s:o}", "cmd", "register", "name",
+	const char *job = getenv("AVMM_JOB_ID");
+
+	if (!job || !*job)
+		job = getenv("SLURM_JOB_ID");
+	rc = call(&s->link, json_pack("{s:s,s:s,s:i,s:o,s:s}", "cmd", "register", "name",
 				      s->cfg.name ? s->cfg.name : "avmm", "pid", (int)getpid(),
-				      "vcpus", vcpus), &ans);
+				      "vcpus", vcpus, "job_id", job ? job : ""), &ans);
 	if (!rc) {
 		util_info("registered with the node agent at %s (profile %s): it drives this VM's "
 			  "vCPUs; --no-agent runs this VM's own loop", s->link.path,

@@ -36,6 +36,11 @@ static const char *slot_vm(void *arg, int i)
 	return ((struct adapt_agent *)arg)->slot[i].vm;
 }
 
+static const char *slot_job(void *arg, int i)
+{
+	return ((struct adapt_agent *)arg)->slot[i].job_id;
+}
+
 static int slot_index(void *arg, int i)
 {
 	return ((struct adapt_agent *)arg)->slot[i].vcpu;
@@ -68,7 +73,7 @@ static int rebuild(struct adapt_session *s)
 	struct adapt_agent *a = s->agent;
 	struct tel_target tg = { .vcpu_stats_fd = slot_stats_fd, .vcpu_tid = slot_tid,
 				 .vcpu_pid = slot_pid, .vcpu_vm = slot_vm,
-				 .vcpu_index = slot_index, .arg = a };
+				 .vcpu_index = slot_index, .vcpu_job = slot_job, .arg = a };
 	int n = 0, rc;
 
 	if (s->driver) {
@@ -81,7 +86,8 @@ static int rebuild(struct adapt_session *s)
 		for (int k = 0; k < a->vm[i].nr_vcpus && n < TEL_MAX_VCPUS; k++)
 		{
 			a->slot[n] = (struct agent_slot){ a->vm[i].pid, a->vm[i].tid[k], k,
-							  a->vm[i].stats_fd[k], "" };
+							  a->vm[i].stats_fd[k], "", "" };
+			snprintf(a->slot[n].job_id, sizeof(a->slot[0].job_id), "%s", a->vm[i].job_id);
 			snprintf(a->slot[n++].vm, sizeof(a->slot[0].vm), "%s", a->vm[i].name);
 		}
 	a->nr_slots = n;

@@ -16,6 +16,7 @@
 #define AGENT_MAX_VMS 32
 struct agent_vm {
 	char name[72];
+	char job_id[24];                 /* batch job that started it; "" none */
 	pid_t pid;
 	uid_t uid;
 	int pidfd;                       /* -1 until the main thread opens it */
@@ -25,7 +26,7 @@ struct agent_vm {
 	int stats_fd[VMM_MAX_VCPUS];     /* our copies (pidfd_getfd), -1 */
 	bool attached;                   /* pidfd and fds taken */
 };
-struct agent_slot { pid_t pid, tid; int vcpu; int stats_fd; char vm[72]; };
+struct agent_slot { pid_t pid, tid; int vcpu; int stats_fd; char vm[72]; char job_id[24]; };
 struct adapt_agent {
 	pthread_mutex_t lock;
 	int wake_fd;                     /* eventfd: membership changed or stop */

@@ -269,6 +269,26 @@ static void held_part(FILE *f, const struct tel_prom_in *in)
 	value(f, (double)h->left_ns * 1e-9);
 }
 
+/* The agent: one avmm_info per VM started by a batch job (its vCPU 0),
+ * with the job's id, as that VM's own /metrics would have it. */
+static void vm_info_lines(FILE *f, const struct tel_prom_in *in)
+{
+	for (int i = 0; in->s && in->vcpu_vm && in->vcpu_job && in->vcpu_idx &&
+			i < in->s->nr_vcpus; i++) {
+		if (in->vcpu_idx[i] != 0 || !in->vcpu_job[i][0])
+			continue;
+		fprintf(f, "avmm_info{vm=\"");
+		tel_prom_esc(f, in->vcpu_vm[i]);
+		fprintf(f, "\",run_id=\"");
+		tel_prom_esc(f, in->run_id);
+		fprintf(f, "\",profile=\"");
+		tel_prom_esc(f, in->profile);
+		fprintf(f, "\",job_id=\"");
+		tel_prom_esc(f, in->vcpu_job[i]);
+		fprintf(f, "\"} 1\n");
+	}
+}
+
 int tel_prom_render(const struct tel_prom_in *in, FILE *f)
 {
 	struct lbl l = { in->vm, -1, NULL, NULL, NULL };
@@ -281,7 +301,12 @@ int tel_prom_render(const struct tel_prom_in *in, FILE *f)
 	tel_prom_esc(f, in->run_id);
 	fprintf(f, "\",profile=\"");
 	tel_prom_esc(f, in->profile);
+	if (in->job_id) {
+		fprintf(f, "\",job_id=\"");
+		tel_prom_esc(f, in->job_id);
+	}
 	fprintf(f, "\"} 1\n");
+	vm_info_lines(f, in);
 	tel_prom_family(f, "avmm_source_up", "gauge", "1 if the telemetry source works, 0 if not "
 	       "(see the dashboard or avmm stat for why)");
 	for (int i = 0; i < TEL_SRC_COUNT; i++) {
@@ -369,6 +394,7 @@ int tel_metrics_text(struct tel *t, char **text)
 	in.vm = t->vm_name;
 	in.run_id = t->run_id;
 	in.profile = t->profile;
+	in.job_id = t->job_id;
 	in.src = t->src;
 	in.kinds = kinds;
 	in.kind_counts = t->kind_counts;
@@ -377,6 +403,7 @@ int tel_metrics_text(struct tel *t, char **text)
 	in.held = t->have_held ? &t->held : NULL;
 	in.vcpu_vm = t->vcpu_labels ? t->vcpu_vm_ptr : NULL;
 	in.vcpu_idx = t->vcpu_labels ? t->vcpu_idx : NULL;
+	in.vcpu_job = t->vcpu_labels ? t->vcpu_job_ptr : NULL;
 	in.samples_total = t->nr_samples;
 	in.sampler_cpu_ns = t->sampler_cpu_ns;
 	in.http_cpu_ns = t->http_cpu_ns;

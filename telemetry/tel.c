@@ -23,6 +23,17 @@ static char *dup_or(const char *s, const char *dflt)
 	return strdup(s && *s ? s : dflt);
 }
 
+/* The batch job that started the VM: AVMM_JOB_ID (set by the Slurm plugin
+ * or the prolog), else Slurm's own SLURM_JOB_ID; NULL outside a job. */
+static char *tel_job_id_dup(void)
+{
+	const char *j = getenv("AVMM_JOB_ID");
+
+	if (!j || !*j)
+		j = getenv("SLURM_JOB_ID");
+	return j && *j ? strdup(j) : NULL;
+}
+
 static int copy_config(struct tel *t, const struct tel_config *c)
 {
 	t->cfg = *c;
@@ -30,6 +41,7 @@ static int copy_config(struct tel *t, const struct tel_config *c)
 	t->profile = dup_or(c->profile_name, "none");
 	t->vm_name = dup_or(c->vm_name, "avmm");
 	t->fsroot = c->fsroot ? strdup(c->fsroot) : NULL;
+	t->job_id = tel_job_id_dup();
 	if (!t->run_id || !t->profile || !t->vm_name || (c->fsroot && !t->fsroot))
 		return -ENOMEM;
 	t->cfg.run_id = t->run_id;
@@ -112,6 +124,9 @@ int tel_open_target(const struct tel_config *c, const struct tel_target *tg,
 		snprintf(t->vcpu_vm[i], sizeof(t->vcpu_vm[i]), "%s", tg->vcpu_vm(tg->arg, i));
 		t->vcpu_vm_ptr[i] = t->vcpu_vm[i];
 		t->vcpu_idx[i] = tg->vcpu_index(tg->arg, i);
+		snprintf(t->vcpu_job[i], sizeof(t->vcpu_job[i]), "%s",
+			 tg->vcpu_job ? tg->vcpu_job(tg->arg, i) : "");
+		t->vcpu_job_ptr[i] = t->vcpu_job[i];
 	}
 	t->ring_len = c->ring_len >= 2 ? c->ring_len : TEL_RING_DEFAULT;
 	err = copy_config(t, c);
@@ -421,5 +436,6 @@ void tel_close(struct tel *t)
 	free(t->profile);
 	free(t->vm_name);
 	free(t->fsroot);
+	free(t->job_id);
 	free(t);
 }

@@ -100,6 +100,9 @@ struct tel_target {
 	 * config's vm_name and i). Read once, at open. */
 	const char *(*vcpu_vm)(void *arg, int vcpu);
 	int (*vcpu_index)(void *arg, int vcpu);
+	/* Optional (the node agent): the batch job id of vCPU i's VM ("" none),
+	 * for a per-VM avmm_info{vm,job_id}. Read once, at open. */
+	const char *(*vcpu_job)(void *arg, int vcpu);
 	/* Optional: the CPU the vCPU thread is on or last ran on, without a
 	 * system call (vmm_vcpu_pcpu); -1: unknown, then procfs is read. */
 	int (*vcpu_pcpu)(void *arg, int vcpu);

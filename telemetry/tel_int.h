@@ -141,6 +141,7 @@ void tel_http_stop(struct tel_http *h);
 struct tel_prom_in {
 	const struct tel_sample *s;   /* NULL before the first sample */
 	const char *vm, *run_id, *profile;
+	const char *job_id;           /* batch job (AVMM_JOB_ID, SLURM_JOB_ID); NULL: none */
 	const struct tel_source_status *src; /* TEL_SRC_COUNT entries */
 	const char *const *kinds;    /* decision kinds with their counts */
 	const uint64_t *kind_counts;
@@ -148,6 +149,7 @@ struct tel_prom_in {
 	int nr_kinds;
 	const struct tel_held *held;  /* NULL: no loop */
 	const char *const *vcpu_vm;   /* per vCPU: its VM's name; NULL: vm */
+	const char *const *vcpu_job;  /* per vCPU: its VM's job id ("" none); NULL: none */
 	const int *vcpu_idx;          /* per vCPU: its index in that VM; NULL: i */
 	uint64_t samples_total, http_cpu_ns, sampler_cpu_ns;
 	uint64_t period_ns;
@@ -199,6 +201,7 @@ struct tel {
 	pthread_mutex_t lock;
 	struct tel_config cfg;             /* strings below are owned copies */
 	char *run_id, *profile, *vm_name, *fsroot;
+	char *job_id;                      /* NULL: not started by a batch job */
 	char *events_store[TEL_MAX_EVENTS];
 	struct tel_target tg;
 	int nr_vcpus;
@@ -210,6 +213,8 @@ struct tel {
 	bool vcpu_labels;          /* the target names each vCPU's VM (the agent) */
 	char vcpu_vm[TEL_MAX_VCPUS][72];
 	const char *vcpu_vm_ptr[TEL_MAX_VCPUS];
+	char vcpu_job[TEL_MAX_VCPUS][24];  /* the agent's VMs' batch job ids */
+	const char *vcpu_job_ptr[TEL_MAX_VCPUS];
 	int vcpu_idx[TEL_MAX_VCPUS];
 	const struct tel_hw_ops *hw_ops;
 	struct tel_hw *hw;

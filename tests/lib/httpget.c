@@ -13,7 +13,7 @@
 int http_get(int port, const char *path, char **body, char *ctype, int ctype_len)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port) };
-	char req[512], *buf = NULL, *p;
+	char req[4096], *buf = NULL, *p;
 	size_t len = 0, cap = 0;
 	int fd, code = 0;
 	ssize_t n;

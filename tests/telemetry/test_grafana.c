@@ -30,7 +30,8 @@ static char *full_metrics(void)
 			.hw_host_valid = true, .cycles = 1000, .instructions = 1500, .ipc = 1.5,
 			.multiplex_ratio = 0.5, .exits = 5 };
 	}
-	s.energy = (struct tel_energy_sample){ .up = true, .energy_uj = 5000000, .power_w = 20 };
+	s.energy = (struct tel_energy_sample){ .up = true, .energy_uj = 5000000, .power_w = 20,
+					      .attributed = true, .vm_energy_uj = 2000000 };
 	cr_assert_eq(tel_prom_render(&in, f), 0);
 	fclose(f);
 	return buf;
