@@ -265,7 +265,7 @@ static void ptchase(void)
 			char *argv[] = { avmm, "run", guest, "--mem-backing", (char *)backing[b],
 					 "--cmdline", "size=4M n=20000", NULL };
 
-			if (bench_exec(argv, out, sizeof(out)) != 1 ||
+			if (bench_exec(argv, out, sizeof(out)) != 0 ||
 			    (ns[b][i] = bench_result(out, "ns_per_hop")) <= 0) {
 				fprintf(stderr, "pgmode: ptchase under %s failed:\n%s\n", backing[b], out);
 				return;
