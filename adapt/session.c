@@ -96,12 +96,15 @@ static int step_tel(struct adapt_session *s)
 	return s->cfg.agent ? 0 : adapt_session_tel_open(s, NULL);
 }
 
-/* The loop, then the paging commands (which read the driver it made). */
+/* The loop, then the paging and lifecycle commands (which read the driver
+ * it made). */
 static int step_loop(struct adapt_session *s)
 {
 	int rc = s->cfg.agent ? 0 : adapt_session_loop_init(s);
 
-	return rc ? rc : adapt_session_paging_ctl(s);
+	if (!rc)
+		rc = adapt_session_paging_ctl(s);
+	return rc ? rc : adapt_session_lifecycle_ctl(s);
 }
 
 static int step_ctl(struct adapt_session *s)

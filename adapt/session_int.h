@@ -146,6 +146,8 @@ int adapt_session_paging_start(struct adapt_session *s);
 int adapt_parse_meminfo(const char *buf, double *available_pct);
 /* session_paging_ctl.c: "paging" and "backing" on the control socket. */
 int adapt_session_paging_ctl(struct adapt_session *s);
+/* session_lifecycle.c: "pause", "resume", "vmstate" (whole-VM pause). */
+int adapt_session_lifecycle_ctl(struct adapt_session *s);
 char *adapt_ctl_paging(const char *req, const struct vmm_ctl_peer *peer, void *s, int *err);
 char *adapt_ctl_backing(const char *req, const struct vmm_ctl_peer *peer, void *s, int *err);
 

@@ -2,7 +2,8 @@
  * client side of changing a running avmm's profile (validated here first,
  * then again by the running avmm before it is swapped in), and
  * `avmm ctl ... backing 2m|4k`, the operator's request for the page size
- * backing guest RAM (the running avmm passes it through its control loop). */
+ * backing guest RAM (the running avmm passes it through its control loop), and
+ * `avmm ctl ... pause|resume` (the whole VM; the running avmm answers). */
 #include "policies/pol.h"
 #include "vmm-core/vmm.h"
 
@@ -17,13 +18,18 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: avmm ctl [--socket PATH] [--name VM] profile NAME|FILE\n"
 		   "       avmm ctl [--socket PATH] [--name VM] backing 2m|4k\n"
+		   "       avmm ctl [--socket PATH] [--name VM] pause|resume\n"
 		   "  profile  changes the goal profile of a running avmm (validated, then\n"
 		   "           swapped in)\n"
 		   "  backing  asks for 2 MiB (MADV_COLLAPSE) or 4 KiB (MADV_NOHUGEPAGE) pages\n"
 		   "           backing the guest's RAM; the control loop applies it after its\n"
 		   "           confirmation and dwell and logs it as a paging-mode decision\n"
 		   "           (without a loop, --no-adapt, the page-size worker takes it at\n"
-		   "           once); follow it with `avmm paging --name VM`\n");
+		   "           once); follow it with `avmm paging --name VM`\n"
+		   "  pause    stops every vCPU of the VM and saves its KVM clock; the loop\n"
+		   "           makes no decision while it is paused\n"
+		   "  resume   puts the clock back (the guest does not see the pause) and\n"
+		   "           lets the vCPUs run\n");
 }
 
 /* One request, its answer printed; 0, or 1 with the reason on stderr. */
@@ -67,6 +73,16 @@ static int ctl_backing(const char *socket_path, const char *size)
 						       "backing", size));
 }
 
+/* pause, resume: no argument; the VM's socket from --name when no --socket. */
+static int ctl_verb(const char *socket_path, char *sock, const char *vm, const char *verb)
+{
+	if (!socket_path && vmm_ctl_default_path(vm, sock, POL_PATH_MAX)) {
+		fprintf(stderr, "avmm: error: no control socket path for VM '%s'; pass --socket PATH\n", vm);
+		return 1;
+	}
+	return call(socket_path ? socket_path : sock, verb, json_pack("{s:s}", "cmd", verb));
+}
+
 int pol_cli_ctl(int argc, char **argv)
 {
 	char storage[POL_MAX_DIRS][POL_PATH_MAX], sock[POL_PATH_MAX], err[4096], abspath[PATH_MAX];
@@ -84,6 +100,8 @@ int pol_cli_ctl(int argc, char **argv)
 			return strcmp(argv[i], "-h") && strcmp(argv[i], "--help") ? 2 : 0;
 		}
 	}
+	if (argc - i == 1 && (!strcmp(argv[i], "pause") || !strcmp(argv[i], "resume")))
+		return ctl_verb(socket_path, sock, vm, argv[i]);
 	if (argc - i != 2 || (strcmp(argv[i], "profile") && strcmp(argv[i], "backing"))) {
 		usage(stderr);
 		return 2;

@@ -129,6 +129,32 @@ void vmm_destroy(struct vmm *vm);
 int vmm_pause(struct vmm *vm, int vcpu);
 int vmm_resume(struct vmm *vm, int vcpu);
 
+/*
+ * The whole VM, for the operator (lifecycle.c): vmm_vm_pause parks every
+ * vCPU and saves the KVM clock; vmm_vm_resume puts the clock back (the
+ * guest's kvmclock does not count the paused time) and lets them run.
+ * Independent of vmm_pause/vmm_resume (a vCPU runs only when neither holds
+ * it). -EALREADY: already paused / not paused; -ESRCH: the VM has ended.
+ * out (may be NULL) is filled in every case.
+ */
+struct vmm_vm_pause_info {
+	bool paused;
+	uint64_t transitions;      /* pauses + resumes since creation */
+	uint64_t paused_since_ns;  /* util_now_ns() at the pause; 0 when running */
+	uint64_t paused_total_ns;  /* completed pauses */
+	bool clock_saved;          /* KVM_GET_CLOCK worked at the pause */
+	uint64_t clock_ns;         /* the kvmclock saved at the pause */
+	uint32_t clock_flags;      /* its flags (KVM_CLOCK_TSC_STABLE ...) */
+	bool clock_tsc_stable;     /* KVM_CLOCK_TSC_STABLE: one master clock */
+	uint64_t clock_after_ns;   /* resume: the kvmclock just after KVM_SET_CLOCK */
+};
+int vmm_vm_pause(struct vmm *vm, struct vmm_vm_pause_info *out);
+int vmm_vm_resume(struct vmm *vm, struct vmm_vm_pause_info *out);
+void vmm_vm_pause_info(struct vmm *vm, struct vmm_vm_pause_info *out);
+/* Lock-free, for the loop: paused now; *transitions (may be NULL) counts
+ * pauses and resumes, so a change tells a tick that straddled one. */
+bool vmm_vm_paused(const struct vmm *vm, uint64_t *transitions);
+
 int vmm_nr_vcpus(const struct vmm *vm);
 pid_t vmm_vcpu_tid(const struct vmm *vm, int vcpu); /* 0 before vmm_start */
 /* The CPU the vCPU's thread runs on, or last ran on, read from the thread's
