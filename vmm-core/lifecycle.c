@@ -71,15 +71,22 @@ static void clock_ioctl(struct vmm_vcpu *v, void *arg)
 	j->err = ioctl(v->vm->vm_fd, j->req, j->data) ? errno : 0;
 }
 
-/* KVM_GET_CLOCK / KVM_SET_CLOCK on vCPU 0's parked thread (its seccomp
- * filter allows KVM ioctls), or here when no vCPU thread runs. 0 or errno. */
+/* KVM_GET_CLOCK / KVM_SET_CLOCK on a parked vCPU's thread (its seccomp
+ * filter allows KVM ioctls; the caller's may not), or here when no vCPU
+ * thread was ever started (in-process users before vmm_start). 0 or errno;
+ * ESRCH when every vCPU thread has ended. */
 static int clock_call(struct vmm *vm, unsigned long req, struct kvm_clock_data *data)
 {
 	struct clock_job j = { req, data, 0 };
+	bool any_started = false;
 
-	if (vm->nr_vcpus && vm->vcpu[0].started &&
-	    !vmm_vcpu_run_parked(&vm->vcpu[0], clock_ioctl, &j))
-		return j.err;
+	for (int i = 0; i < vm->nr_vcpus; i++) {
+		any_started |= vm->vcpu[i].started;
+		if (vm->vcpu[i].started && !vmm_vcpu_run_parked(&vm->vcpu[i], clock_ioctl, &j))
+			return j.err;
+	}
+	if (any_started)
+		return ESRCH;
 	return ioctl(vm->vm_fd, req, data) ? errno : 0;
 }
 
@@ -152,7 +159,7 @@ int vmm_vm_resume(struct vmm *vm, struct vmm_vm_pause_info *out)
 		rc = -EALREADY;
 		goto out;
 	}
-	if (l->clock_saved) {
+	if (l->clock_saved && !vm->stop) {   /* after the end: nothing to run */
 		memset(&set, 0, sizeof(set));
 		set.clock = l->clock.clock;   /* flags 0: no realtime advance */
 		int e = clock_call(vm, KVM_SET_CLOCK, &set);
