@@ -83,6 +83,9 @@ struct vmm_snap_writer {
 int vmm_snap_write_header(struct vmm_snap_writer *w, int fd, const struct vmm_snap_header *h);
 int vmm_snap_write_section(struct vmm_snap_writer *w, uint32_t type, uint32_t index,
 			   const void *payload, uint64_t bytes);
+/* One section whose payload is a then b (e.g. a RAM run: its gpa, its pages). */
+int vmm_snap_write_parts(struct vmm_snap_writer *w, uint32_t type, uint32_t index,
+			 const void *a, uint64_t a_bytes, const void *b, uint64_t b_bytes);
 int vmm_snap_write_end(struct vmm_snap_writer *w);
 
 /* Reader. read_header checks magic, version and (against the host) the CPU;

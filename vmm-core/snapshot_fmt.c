@@ -139,6 +139,21 @@ int vmm_snap_write_section(struct vmm_snap_writer *w, uint32_t type, uint32_t in
 	return rc;
 }
 
+int vmm_snap_write_parts(struct vmm_snap_writer *w, uint32_t type, uint32_t index,
+			 const void *a, uint64_t a_bytes, const void *b, uint64_t b_bytes)
+{
+	struct vmm_snap_sec s = { type, index, a_bytes + b_bytes };
+	int rc = put(w, &s, sizeof(s));
+
+	if (!rc && a_bytes)
+		rc = put(w, a, a_bytes);
+	if (!rc && b_bytes)
+		rc = put(w, b, b_bytes);
+	if (!rc)
+		w->nr_sections++;
+	return rc;
+}
+
 int vmm_snap_write_end(struct vmm_snap_writer *w)
 {
 	struct vmm_snap_sec s = { VMM_SNAP_END, w->nr_sections, 4 };

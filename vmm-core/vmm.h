@@ -155,6 +155,20 @@ void vmm_vm_pause_info(struct vmm *vm, struct vmm_vm_pause_info *out);
  * pauses and resumes, so a change tells a tick that straddled one. */
 bool vmm_vm_paused(const struct vmm *vm, uint64_t *transitions);
 
+/*
+ * Snapshots (snapshot_*.c; the format: snapshot.h and README "Snapshot
+ * format"). vmm_snapshot_save writes the state of a VM paused with
+ * vmm_vm_pause to fd (the work runs on vCPU 0's parked thread); *bytes (may
+ * be NULL) is the file's size. vmm_snapshot_restore loads fd (seekable) into
+ * a VM just created with the same vCPU count and RAM size, before
+ * vmm_start: it reads and checks the whole file first (header, host CPU,
+ * every section's size, the CRC) and changes nothing when a check fails; an
+ * I/O error after that leaves the VM half-restored: destroy it, never start
+ * it. 0 or -errno with why (what, where, what to do).
+ */
+int vmm_snapshot_save(struct vmm *vm, int fd, uint64_t *bytes, char *why, size_t why_len);
+int vmm_snapshot_restore(struct vmm *vm, int fd, char *why, size_t why_len);
+
 int vmm_nr_vcpus(const struct vmm *vm);
 pid_t vmm_vcpu_tid(const struct vmm *vm, int vcpu); /* 0 before vmm_start */
 /* The CPU the vCPU's thread runs on, or last ran on, read from the thread's

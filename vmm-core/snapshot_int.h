@@ -1,0 +1,44 @@
+/* vmm-core internal: the KVM state a snapshot holds (snapshot_state.c) and
+ * the save/restore entry points (snapshot_save.c, snapshot_restore.c). */
+#ifndef AVMM_VMM_SNAPSHOT_INT_H
+#define AVMM_VMM_SNAPSHOT_INT_H
+
+#include "vmm-core/snapshot.h"
+#include "vmm-core/vmm_internal.h"
+
+#define VMM_SNAP_MAX_MSRS 512
+
+/* The MSRs saved: KVM_GET_MSR_INDEX_LIST, less those this vCPU cannot read. */
+struct vmm_snap_msrs {
+	struct kvm_msrs head;
+	struct kvm_msr_entry e[VMM_SNAP_MAX_MSRS];
+};
+
+struct vmm_snap_vcpu {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu;
+	struct kvm_xsave xsave;
+	struct kvm_xcrs xcrs;
+	struct vmm_snap_msrs msrs;
+	struct kvm_lapic_state lapic;
+	struct kvm_vcpu_events events;
+	struct kvm_mp_state mp;
+};
+
+struct vmm_snap_vm {
+	struct kvm_irqchip chip[3];   /* PIC master, PIC slave, IOAPIC */
+	struct kvm_pit_state2 pit;
+};
+
+/* snapshot_state.c: 0 or -errno with why naming the ioctl and vCPU. */
+int vmm_snap_msr_list(struct vmm *vm, struct vmm_snap_msrs *out, char *why, size_t len);
+int vmm_snap_vcpu_get(struct vmm_vcpu *v, struct vmm_snap_vcpu *s,
+		      const struct vmm_snap_msrs *list, char *why, size_t len);
+int vmm_snap_vcpu_set(struct vmm_vcpu *v, const struct vmm_snap_vcpu *s, char *why, size_t len);
+/* The part of s a section type holds (VMM_SNAP_REGS..MP_STATE): its size. */
+uint64_t vmm_snap_vcpu_part(struct vmm_snap_vcpu *s, int type, const void **p);
+int vmm_snap_vm_get(struct vmm *vm, struct vmm_snap_vm *s, char *why, size_t len);
+int vmm_snap_vm_set(struct vmm *vm, const struct vmm_snap_vm *s, char *why, size_t len);
+
+#endif
