@@ -32,7 +32,9 @@ static int step_vm(struct adapt_session *s)
 	if (s->cfg.agent)
 		return 0;
 	adapt_session_bankmap_track(s);   /* written pages: the dirty ring */
-	return vmm_create(&s->cfg.vm, &s->vm);
+	int rc = vmm_create(&s->cfg.vm, &s->vm);
+
+	return rc || !s->cfg.restore_path ? rc : adapt_session_restore(s);
 }
 
 static void exit_vm(struct adapt_session *s)

@@ -3,8 +3,9 @@
  * then again by the running avmm before it is swapped in), and
  * `avmm ctl ... backing 2m|4k`, the operator's request for the page size
  * backing guest RAM (the running avmm passes it through its control loop), and
- * `avmm ctl ... pause|resume` (the whole VM; the running avmm answers). */
+ * `avmm ctl ... pause|resume|snapshot FILE` (the whole VM; cli_ctl_snapshot.c). */
 #include "policies/pol.h"
+#include "policies/pol_int.h"
 #include "vmm-core/vmm.h"
 
 #include <jansson.h>
@@ -19,6 +20,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: avmm ctl [--socket PATH] [--name VM] profile NAME|FILE\n"
 		   "       avmm ctl [--socket PATH] [--name VM] backing 2m|4k\n"
 		   "       avmm ctl [--socket PATH] [--name VM] pause|resume\n"
+		   "       avmm ctl [--socket PATH] [--name VM] snapshot FILE\n"
 		   "  profile  changes the goal profile of a running avmm (validated, then\n"
 		   "           swapped in)\n"
 		   "  backing  asks for 2 MiB (MADV_COLLAPSE) or 4 KiB (MADV_NOHUGEPAGE) pages\n"
@@ -29,7 +31,9 @@ static void usage(FILE *f)
 		   "  pause    stops every vCPU of the VM and saves its KVM clock; the loop\n"
 		   "           makes no decision while it is paused\n"
 		   "  resume   puts the clock back (the guest does not see the pause) and\n"
-		   "           lets the vCPUs run\n");
+		   "           lets the vCPUs run\n"
+		   "  snapshot writes the VM's whole state to FILE (pausing it meanwhile);\n"
+		   "           `avmm run --restore FILE` resumes it\n");
 }
 
 /* One request, its answer printed; 0, or 1 with the reason on stderr. */
@@ -73,14 +77,18 @@ static int ctl_backing(const char *socket_path, const char *size)
 						       "backing", size));
 }
 
-/* pause, resume: no argument; the VM's socket from --name when no --socket. */
-static int ctl_verb(const char *socket_path, char *sock, const char *vm, const char *verb)
+/* pause, resume, snapshot FILE; the VM's socket from --name when no --socket. */
+static int ctl_verb(const char *socket_path, char *sock, const char *vm, const char *verb,
+		    const char *file)
 {
 	if (!socket_path && vmm_ctl_default_path(vm, sock, POL_PATH_MAX)) {
 		fprintf(stderr, "avmm: error: no control socket path for VM '%s'; pass --socket PATH\n", vm);
 		return 1;
 	}
-	return call(socket_path ? socket_path : sock, verb, json_pack("{s:s}", "cmd", verb));
+	socket_path = socket_path ? socket_path : sock;
+	if (!strcmp(verb, "snapshot"))
+		return pol_cli_ctl_snapshot(socket_path, file);
+	return call(socket_path, verb, json_pack("{s:s}", "cmd", verb));
 }
 
 int pol_cli_ctl(int argc, char **argv)
@@ -100,8 +108,9 @@ int pol_cli_ctl(int argc, char **argv)
 			return strcmp(argv[i], "-h") && strcmp(argv[i], "--help") ? 2 : 0;
 		}
 	}
-	if (argc - i == 1 && (!strcmp(argv[i], "pause") || !strcmp(argv[i], "resume")))
-		return ctl_verb(socket_path, sock, vm, argv[i]);
+	if ((argc - i == 1 && (!strcmp(argv[i], "pause") || !strcmp(argv[i], "resume"))) ||
+	    (argc - i == 2 && !strcmp(argv[i], "snapshot")))
+		return ctl_verb(socket_path, sock, vm, argv[i], argv[i + 1]);
 	if (argc - i != 2 || (strcmp(argv[i], "profile") && strcmp(argv[i], "backing"))) {
 		usage(stderr);
 		return 2;

@@ -245,6 +245,10 @@ struct vmm_ctl_peer {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
+	/* A file the client passed with its request (SCM_RIGHTS, e.g. the
+	 * snapshot file it opened), -1: none. The server closes it once the
+	 * request's line is handled; a handler only uses it. */
+	int fd;
 };
 typedef char *(*vmm_ctl_fn)(const char *request_json, const struct vmm_ctl_peer *peer,
 			    void *arg, int *err);
@@ -262,5 +266,7 @@ int vmm_ctl_default_path(const char *vm_name, char *out, size_t len);
 /* Client side: send one request line, read one answer line (malloc'd);
  * gives up after 10 s. request_json NULL: only test that something listens. */
 int vmm_ctl_call(const char *path, const char *request_json, char **answer);
+/* The same, passing fd to the server with the request (peer.fd there). */
+int vmm_ctl_call_fd(const char *path, const char *request_json, int fd, char **answer);
 
 #endif

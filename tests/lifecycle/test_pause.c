@@ -175,3 +175,44 @@ Test(lifecycle, ctl_cli_pause_resume, .timeout = 60)
 	cr_assert(strstr(out, "not paused"), "%s", out);
 	cr_assert_eq(finish(&p, 40), 1);
 }
+
+/* `avmm ctl snapshot FILE` mid-run, then `avmm run --restore FILE` in a new
+ * process (with another --cmdline: a guest that booted afresh would show it);
+ * a truncated copy and a copy of another version are refused, status 2, and
+ * no guest runs. */
+Test(lifecycle, ctl_snapshot_and_run_restore, .timeout = 120)
+{
+	struct vm_proc p;
+	char out[8192], snap[160], bad[176], cmd[400];
+	const char *snapshot[] = { "ctl", "--socket", NULL, "snapshot", snap, NULL };
+	const char *restore[] = { "run", "--restore", snap, "--no-agent", "--socket", "",
+				  build_path("guests/memwrite.elf"), "--cmdline", "bytes=4096",
+				  NULL };
+	uint32_t v = 7;
+	int fd;
+
+	start(&p, "bytes=1048576 stride=64 passes=3");
+	snprintf(snap, sizeof(snap), "%s/vm.snap", p.dir);
+	snapshot[2] = p.sock;
+	util_sleep_ns(800000000);
+	cr_assert_eq(run_avmm(out, sizeof(out), snapshot), 0, "%s", out);
+	cr_assert(strstr(out, "\"ok\":true") && strstr(out, "\"state\":\"running\""), "%s", out);
+	cr_assert_eq(finish(&p, 60), 1, "the original finishes ok");
+	cr_assert_eq(run_avmm(out, sizeof(out), restore), 1, "%s", out);
+	cr_assert(strstr(out, "bytes=1048576 stride=64 passes=3") && strstr(out, "ok=1"),
+		  "the restored guest goes on with the snapshot's run: %s", out);
+
+	snprintf(bad, sizeof(bad), "%s.bad", snap);
+	snprintf(cmd, sizeof(cmd), "head -c 200000 %s > %s", snap, bad);
+	cr_assert_eq(system(cmd), 0);
+	restore[2] = bad;
+	cr_assert_eq(run_avmm(out, sizeof(out), restore), 2, "%s", out);
+	cr_assert(strstr(out, "truncated") && !strstr(out, "AVMM-RESULT"), "%s", out);
+	snprintf(cmd, sizeof(cmd), "cp %s %s", snap, bad);
+	cr_assert_eq(system(cmd), 0);
+	fd = open(bad, O_RDWR);
+	cr_assert_eq(pwrite(fd, &v, 4, 8), 4);
+	close(fd);
+	cr_assert_eq(run_avmm(out, sizeof(out), restore), 2, "%s", out);
+	cr_assert(strstr(out, "version 7") && !strstr(out, "AVMM-RESULT"), "%s", out);
+}
