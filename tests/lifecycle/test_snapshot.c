@@ -128,3 +128,46 @@ Test(snapshot, bad_files_are_refused, .timeout = 120)
 	cr_assert_eq(restore_copy(2, 0, 0, why, sizeof(why)), -EINVAL, "%s", why);
 	cr_assert(strstr(why, "--vcpus"), "%s", why);
 }
+
+/* Two vCPUs (the smp guest: both loop, the BSP waits for the AP and checks
+ * in): snapshot while both run, restore into a new VM, it finishes ok. */
+Test(snapshot, two_vcpus, .timeout = 120)
+{
+	struct vmm_config cfg = { .vcpus = 2, .mem_bytes = 32ull << 20,
+				  .guest_path = build_path("guests/smp.elf"),
+				  .cmdline = "n=150000 timeout_ms=60000 expect=2",
+				  .console_path = "/dev/null" };
+	struct vmm_result res;
+	struct vmm *a, *b;
+	char why[256], path[64], con[96], *out;
+	int fd;
+
+	require_kvm();
+	snprintf(path, sizeof(path), "/tmp/avmm-snap2-XXXXXX");
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(vmm_create(&cfg, &a), 0);
+	cr_assert_eq(vmm_start(a), 0);
+	util_sleep_ns(700000000);
+	cr_assert_eq(vmm_vm_pause(a, NULL), 0);
+	cr_assert_eq(vmm_snapshot_save(a, fd, NULL, why, sizeof(why)), 0, "%s", why);
+	vmm_request_stop(a);   /* the original is not needed further */
+	vmm_wait(a, &res);
+	vmm_destroy(a);
+	snprintf(con, sizeof(con), "%s.con", path);
+	cfg.console_path = con;
+	cfg.cmdline = "n=10 expect=2";
+	cr_assert_eq(vmm_create(&cfg, &b), 0);
+	cr_assert_eq(vmm_snapshot_restore(b, fd, why, sizeof(why)), 0, "%s", why);
+	close(fd);
+	cr_assert_eq(vmm_start(b), 0);
+	vmm_wait(b, &res);
+	out = file_text(con);
+	cr_assert_eq(res.exit_status, 1, "%s; console: %s", res.why, out ? out : "");
+	cr_assert(out && strstr(out, "cpus=2") && strstr(out, "loop=150000") && strstr(out, "ok=1"),
+		  "%s", out ? out : "");
+	free(out);
+	vmm_destroy(b);
+	unlink(path);
+	unlink(con);
+}
