@@ -7,6 +7,8 @@
 #include "vmm-core/vmm_internal.h"
 
 #define VMM_SNAP_MAX_MSRS 512
+#define VMM_SNAP_DEV_NAME 32      /* a DEVICE section: the name, NUL-padded, then its state */
+#define VMM_SNAP_DEV_MAX 4096     /* bytes of one device's state */
 
 /* The MSRs saved: KVM_GET_MSR_INDEX_LIST, less those this vCPU cannot read. */
 struct vmm_snap_msrs {

@@ -3,8 +3,8 @@
  * vCPUs start (vmm.h). Pass 1 reads the whole file and checks it (header and
  * host CPU, the VM's shape, every section's type, index and size, RAM ranges,
  * that every part is there, the CRC) without touching the VM; pass 2 rewinds
- * and applies: guest RAM zeroed then filled, irqchip, PIT, serial, every
- * vCPU, and the KVM clock last.
+ * and applies: guest RAM zeroed then filled, irqchip, PIT, the bus devices
+ * (struct vmm_dev restore), serial, every vCPU, and the KVM clock last.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,7 +21,42 @@
 struct seen {
 	uint64_t vcpu_parts[VMM_MAX_VCPUS];   /* bit per section type */
 	unsigned chips, pit, clock, serial;
+	uint32_t devs;                        /* bit per bus slot */
 };
+
+/* The bus devices' states, kept from the file until they are applied. */
+struct dev_states {
+	uint8_t buf[VMM_BUS_MAX][VMM_SNAP_DEV_MAX];
+	size_t len[VMM_BUS_MAX];
+};
+
+static int device_section(struct vmm *vm, struct vmm_snap_reader *r, const struct vmm_snap_sec *s,
+			  struct dev_states *ds, struct seen *seen)
+{
+	char name[VMM_SNAP_DEV_NAME];
+	uint64_t n = s->bytes - sizeof(name);
+	int slot = -1, rc;
+
+	if (s->bytes < sizeof(name) || n > VMM_SNAP_DEV_MAX) {
+		snprintf(r->why, sizeof(r->why), "device section of %llu bytes",
+			 (unsigned long long)s->bytes);
+		return -EPROTO;
+	}
+	if ((rc = vmm_snap_read_payload(r, name, sizeof(name))))
+		return rc;
+	name[sizeof(name) - 1] = '\0';
+	for (int i = 0; i < vm->bus.nr; i++)
+		if (vm->bus.dev[i]->restore && !strcmp(vm->bus.dev[i]->name, name))
+			slot = i;
+	if (slot < 0) {
+		snprintf(r->why, sizeof(r->why), "the snapshot has a device '%s' this VM lacks "
+			 "(give the same options, e.g. --testdev)", name);
+		return -EPROTO;
+	}
+	ds->len[slot] = n;
+	seen->devs |= 1u << slot;
+	return vmm_snap_read_payload(r, ds->buf[slot], n);
+}
 
 static uint64_t mem_total(const struct vmm *vm)
 {
@@ -101,8 +136,8 @@ static int ram_section(struct vmm *vm, struct vmm_snap_reader *r, const struct v
 }
 
 static int pass(struct vmm *vm, int fd, bool apply, struct vmm_snap_vm *st,
-		struct vmm_snap_vcpu *vc, struct kvm_clock_data *clk, uint8_t *serial, char *why,
-		size_t len)
+		struct vmm_snap_vcpu *vc, struct kvm_clock_data *clk, uint8_t *serial,
+		struct dev_states *ds, char *why, size_t len)
 {
 	struct vmm_snap_cpu host;
 	struct vmm_snap_reader r;
@@ -130,6 +165,8 @@ static int pass(struct vmm *vm, int fd, bool apply, struct vmm_snap_vm *st,
 	while (!rc && !(rc = vmm_snap_next_section(&r, &s)) && s.type != VMM_SNAP_END) {
 		if (s.type == VMM_SNAP_RAM)
 			rc = ram_section(vm, &r, &s, apply);
+		else if (s.type == VMM_SNAP_DEVICE)
+			rc = device_section(vm, &r, &s, ds, &seen);
 		else if (!(rc = target(vm, &r, &s, st, vc, clk, serial, &seen, &dst, &want)))
 			rc = vmm_snap_read_payload(&r, dst, want);
 	}
@@ -139,6 +176,12 @@ static int pass(struct vmm *vm, int fd, bool apply, struct vmm_snap_vm *st,
 	for (int i = 0; !rc && i < vm->nr_vcpus; i++)
 		if (seen.vcpu_parts[i] != need) {
 			snprintf(r.why, sizeof(r.why), "vcpu%d's state is incomplete in the file", i);
+			rc = -EPROTO;
+		}
+	for (int i = 0; !rc && i < vm->bus.nr; i++)
+		if (vm->bus.dev[i]->restore && !(seen.devs & (1u << i))) {
+			snprintf(r.why, sizeof(r.why), "device %s's state is missing from the file",
+				 vm->bus.dev[i]->name);
 			rc = -EPROTO;
 		}
 	if (!rc && (seen.chips != 7 || !seen.pit || !seen.clock || !seen.serial)) {
@@ -160,21 +203,30 @@ static void zero_ram(struct vmm *vm)
 int vmm_snapshot_restore(struct vmm *vm, int fd, char *why, size_t why_len)
 {
 	struct vmm_snap_vcpu *vc = calloc((size_t)vm->nr_vcpus, sizeof(*vc));
+	struct dev_states *ds = calloc(1, sizeof(*ds));
 	struct kvm_clock_data clk;
 	struct vmm_snap_vm st;
 	uint8_t serial[6];
 	int rc;
 
 	why[0] = '\0';
-	if (!vc)
+	if (!vc || !ds) {
+		free(vc);
+		free(ds);
 		return -ENOMEM;
-	rc = pass(vm, fd, false, &st, vc, &clk, serial, why, why_len);
+	}
+	rc = pass(vm, fd, false, &st, vc, &clk, serial, ds, why, why_len);
 	if (!rc) {
 		zero_ram(vm);
-		rc = pass(vm, fd, true, &st, vc, &clk, serial, why, why_len);
+		rc = pass(vm, fd, true, &st, vc, &clk, serial, ds, why, why_len);
 	}
 	if (!rc)
 		rc = vmm_snap_vm_set(vm, &st, why, why_len);
+	for (int i = 0; !rc && i < vm->bus.nr; i++)
+		if (vm->bus.dev[i]->restore &&
+		    (rc = vm->bus.dev[i]->restore(vm->bus.state[i], ds->buf[i], ds->len[i])))
+			snprintf(why, why_len, "device %s refused its saved state (%s)",
+				 vm->bus.dev[i]->name, strerror(-rc));
 	for (int i = 0; !rc && i < vm->nr_vcpus; i++)
 		rc = vmm_snap_vcpu_set(&vm->vcpu[i], &vc[i], why, why_len);
 	if (!rc) {
@@ -189,5 +241,6 @@ int vmm_snapshot_restore(struct vmm *vm, int fd, char *why, size_t why_len)
 		}
 	}
 	free(vc);
+	free(ds);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * Saving a paused VM's state into a snapshot (snapshot.h): the VM (irqchip,
  * PIT, clock), every vCPU (registers, special registers, FPU, XSAVE, XCRs,
- * MSRs, LAPIC, pending events, MP state), the serial port, and guest RAM
+ * MSRs, LAPIC, pending events, MP state), the serial port, the bus devices
+ * (rtc, acpi-pm, pci, fw_cfg, hpet: struct vmm_dev save), and guest RAM
  * (pages that are not all zero). Every ioctl and write runs on vCPU 0's
  * parked thread (vmm_vcpu_run_parked): its seccomp filter has the KVM ioctls
  * and write(2), which the control thread does not.
@@ -55,6 +56,34 @@ static int save_ram(struct vmm *vm, struct vmm_snap_writer *w, char *why, size_t
 			}
 			off = end;
 		}
+	}
+	return 0;
+}
+
+/* Every bus device with state: its name, then what its save gives. */
+static int save_devices(struct vmm *vm, struct vmm_snap_writer *w, char *why, size_t len)
+{
+	uint8_t buf[VMM_SNAP_DEV_MAX];
+	char name[VMM_SNAP_DEV_NAME];
+
+	for (int i = 0; i < vm->bus.nr; i++) {
+		const struct vmm_dev *d = vm->bus.dev[i];
+		int n, rc;
+
+		if (!d->save)
+			continue;
+		n = d->save(vm->bus.state[i], buf, sizeof(buf));
+		if (n < 0) {
+			snprintf(why, len, "device %s: its state does not fit (%s)", d->name,
+				 strerror(-n));
+			return n;
+		}
+		memset(name, 0, sizeof(name));
+		snprintf(name, sizeof(name), "%s", d->name);
+		rc = vmm_snap_write_parts(w, VMM_SNAP_DEVICE, (uint32_t)i, name, sizeof(name), buf,
+					  (uint64_t)n);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -125,6 +154,8 @@ static void save_on_vcpu(struct vmm_vcpu *v0, void *arg)
 	pthread_mutex_unlock(&vm->serial.lock);
 	if (!rc)
 		rc = vmm_snap_write_section(&w, VMM_SNAP_SERIAL, 0, serial, sizeof(serial));
+	if (!rc)
+		rc = save_devices(vm, &w, j->why, j->why_len);
 	for (int i = 0; !rc && i < vm->nr_vcpus; i++)
 		rc = vcpu_sections(&vm->vcpu[i], &w, msrs, j->why, j->why_len);
 	if (!rc)

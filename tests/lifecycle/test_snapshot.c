@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "tests/lib/bg_avmm.h"
 #include "tests/lib/run_helpers.h"
+#include "vmm-core/snapshot.h"
 #include "vmm-core/vmm.h"
 
 static char dir[64], snap[128], con_a[128], con_b[128];
@@ -170,4 +171,55 @@ Test(snapshot, two_vcpus, .timeout = 120)
 	vmm_destroy(b);
 	unlink(path);
 	unlink(con);
+}
+
+/* The file holds every part: irqchip x3, PIT, clock, serial, each bus
+ * device with state, every vCPU part, RAM; and only touched pages. */
+Test(snapshot, file_holds_every_part, .timeout = 120)
+{
+	static const char *const devs[] = { "rtc", "acpi-pm", "pci", "fw_cfg", "hpet" };
+	struct vmm_snap_reader r;
+	struct vmm_snap_header h;
+	struct vmm_snap_sec s;
+	char names[256] = "";
+	uint8_t buf[4096];
+	int count[VMM_SNAP_NR_TYPES] = { 0 }, fd;
+	uint64_t ram = 0;
+
+	take_snapshot();
+	fd = open(snap, O_RDONLY);
+	cr_assert_eq(vmm_snap_read_header(&r, fd, NULL, &h), 0, "%s", r.why);
+	cr_assert_eq(h.nr_vcpus, 1);
+	cr_assert_eq(h.mem_bytes, 32ull << 20);
+	while (!vmm_snap_next_section(&r, &s) && s.type != VMM_SNAP_END) {
+		count[s.type]++;
+		if (s.type == VMM_SNAP_RAM)
+			ram += s.bytes - 8;
+		if (s.type == VMM_SNAP_DEVICE) {
+			cr_assert_eq(vmm_snap_read_payload(&r, buf, 32), 0);
+			buf[31] = '\0';
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%.31s ",
+				 (char *)buf);
+			s.bytes -= 32;
+		}
+		for (uint64_t left = s.bytes; left;) {
+			uint64_t n = left < sizeof(buf) ? left : sizeof(buf);
+
+			cr_assert_eq(vmm_snap_read_payload(&r, buf, n), 0, "%s", r.why);
+			left -= n;
+		}
+	}
+	cr_assert_eq(s.type, VMM_SNAP_END, "%s", r.why);
+	close(fd);
+	cr_assert_eq(count[VMM_SNAP_IRQCHIP], 3);
+	cr_assert_eq(count[VMM_SNAP_PIT], 1);
+	cr_assert_eq(count[VMM_SNAP_CLOCK], 1);
+	cr_assert_eq(count[VMM_SNAP_SERIAL], 1);
+	for (int t = VMM_SNAP_REGS; t <= VMM_SNAP_MP_STATE; t++)
+		cr_assert_eq(count[t], 1, "section type %d", t);
+	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
+		cr_assert(strstr(names, devs[i]), "device %s missing: %s", devs[i], names);
+	cr_assert_gt(ram, 0);
+	cr_assert_lt(ram, 4ull << 20, "%llu bytes of RAM for ~1 MiB touched",
+		     (unsigned long long)ram);
 }
