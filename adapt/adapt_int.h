@@ -30,6 +30,10 @@ struct adapt_cm_inputs {
 void adapt_cm_inputs(const struct pol_profile *g, const struct adapt_env *env,
 		     const struct adapt_state *st, const struct tel_sample *s,
 		     struct adapt_cm_inputs *in);
+/* a, b and c into out; a text longer than len is cut after its last whole
+ * clause ("; ") that fits, with " ...", never inside a clause (a number cut
+ * off would read as another value: "(host load ;"). */
+void adapt_why_join(char *out, size_t len, const char *a, const char *b, const char *c);
 int adapt_cm_propose(const struct pol_profile *g, const struct adapt_env *env,
 		     const struct adapt_state *st, const struct adapt_cm_inputs *in,
 		     const char *why, struct adapt_proposal *out);

@@ -50,3 +50,22 @@ void adapt_decision_to_tel(const struct adapt_decision *d, const struct adapt_ef
 		snprintf(out->effect, sizeof(out->effect), "%s", effect->text);
 	out->dry_run = dry_run;
 }
+
+void adapt_why_join(char *out, size_t len, const char *a, const char *b, const char *c)
+{
+	static const char more[] = " ...";
+	char *cut;
+	int n;
+
+	if (!len)
+		return;
+	n = snprintf(out, len, "%s%s%s", a, b, c);
+	if (n < 0 || (size_t)n < len || len <= sizeof(more))
+		return;
+	/* too long: keep the clauses that fit whole, and room for " ..." */
+	out[len - sizeof(more)] = '\0';
+	cut = strrchr(out, ';');
+	if (cut)
+		*cut = '\0';
+	strcat(out, more);
+}

@@ -77,8 +77,12 @@ static struct adapt_log_entry *log_find(struct adapt_driver *d, uint64_t id)
 	return NULL;
 }
 
+/* Each decision, and again when its effect is measured: exported, and in
+ * the log at -v. */
 static void publish(struct adapt_driver *d, const struct tel_decision *td)
 {
+	util_info("%s %s: %s (%s)%s%s", td->effect[0] ? "effect of" : "decision", td->kind,
+		  td->what, td->why, td->effect[0] ? ": " : "", td->effect);
 	if (d->cfg.publish)
 		d->cfg.publish(d->cfg.publish_arg, td);
 }

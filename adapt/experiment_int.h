@@ -11,6 +11,11 @@
  *   experiment_metrics.c   per-phase sums from tel_latest samples (collector
  *                          thread), the decision log, the guest's AVMM-RESULT
  *   experiment_report.c    the summary: side-by-side table or CSV
+ *   experiment_series.c    each run's time series and decisions (for the
+ *                          report's charts)
+ *   experiment_html.c      the HTML report: where it goes, the page with
+ *                          uPlot and experiment_report.js/.css inlined
+ *   experiment_json.c      the report's data as JSON
  *   hostload.c             host loads
  *
  * Rows: row 0 is the time before the first phase, row i + 1 the time from
@@ -88,6 +93,29 @@ struct exp_result {
 	struct exp_listed listed[EXP_LISTED];
 };
 
+/* One run's time series (seconds from the guest's start; NaN: unknown),
+ * at most EXP_SERIES_MAX points: when full, every other point goes and
+ * only every stride-th sample is kept from then on. */
+#define EXP_SERIES_MAX 1024
+#define EXP_SERIES_DECISIONS 64
+enum exp_col {
+	EXP_T_S, EXP_CPU_S, EXP_CPU_PCT, EXP_DELAY_PCT, EXP_EXITS_PER_S, EXP_IPC, EXP_POWER_W, EXP_ENERGY_J,
+	EXP_COLS
+};
+struct exp_series {
+	struct exp_series *next;
+	int result, rep;                   /* c->res[result], repeat (0-based) */
+	char trace[POL_PATH_MAX + POL_NAME_MAX + 16];   /* "" none */
+	int64_t start_unix_ms;             /* wall clock at the guest's start */
+	int n, stride, seen;
+	float (*p)[EXP_COLS];              /* EXP_SERIES_MAX rows */
+	bool have_e0, hw_up, energy_up, energy_est;
+	uint64_t e0_uj;
+	char hw_why[160], energy_why[160]; /* the sources' reasons when down */
+	int nr_dec, dec_total;
+	struct exp_listed dec[EXP_SERIES_DECISIONS];
+};
+
 struct exp_ctx {
 	struct pol_experiment x;
 	bool quiet, dry_run, tty;
@@ -102,6 +130,8 @@ struct exp_ctx {
 	sigset_t sigs;                     /* SIGINT, SIGTERM: blocked while running */
 	int signo;                         /* the one that stopped us, or 0 */
 	char interrupted[160];
+	struct exp_series *series, **series_tail;   /* every run, in order */
+	int64_t start_unix_ms;
 };
 
 /*
@@ -114,6 +144,7 @@ struct exp_run {
 	struct exp_result *r;
 	struct adapt_session *s;
 	struct adapt_hostload *load;
+	struct exp_series *series;         /* NULL: not recorded (no memory) */
 	pthread_mutex_t lock;
 	pthread_t collector;
 	atomic_bool stop_collect;
@@ -154,7 +185,41 @@ void adapt_exp_account(struct exp_run *run, const struct tel_sample *s);
 void adapt_exp_finish_rows(struct exp_run *run, uint64_t t_end);
 void adapt_exp_count_decisions(struct exp_run *run, struct adapt_driver *d);
 
+/* false for a sample taken as the vCPU threads went away */
+bool adapt_exp_sample_sane(const struct tel_sample *s);
+
+/* experiment_series.c: a series for one run (NULL: out of memory); add a
+ * sample (collector thread, under the run's lock; no allocation); add a
+ * decision (t_s from the guest's start); hand it to c's list; free them. */
+struct exp_series *adapt_exp_series_new(int result, int rep);
+void adapt_exp_series_add(struct exp_series *se, uint64_t t0_ns, const struct tel_sample *s);
+void adapt_exp_series_decision(struct exp_series *se, const struct exp_listed *l);
+void adapt_exp_series_keep(struct exp_ctx *c, struct exp_series *se);
+void adapt_exp_series_free(struct exp_ctx *c);
+int64_t adapt_exp_wall_ms(void);   /* CLOCK_REALTIME in ms since the epoch */
+
 /* experiment_report.c: to c->x.summary (stdout for "-"); -EIO on failure. */
 int adapt_exp_write_summary(const struct exp_ctx *c);
+/* The summary's figures, for the report. Rows 0..nr_phases as above and
+ * nr_phases + 1: the whole run; metrics 0..EXP_METRICS-1 (NaN: unknown). */
+#define EXP_METRICS 9
+const char *adapt_exp_metric_key(int m);       /* CSV column, e.g. "guest_cpu_pct" */
+const char *adapt_exp_metric_label(int m);     /* e.g. "guest CPU %" */
+double adapt_exp_metric(const struct exp_ctx *c, const struct exp_result *r, int row, int m);
+bool adapt_exp_row_shown(const struct exp_ctx *c, int row);
+void adapt_exp_row_span(const struct pol_experiment *x, int row, double *from_s, double *to_s);
+void adapt_exp_row_label(const struct exp_ctx *c, int row, char *out, size_t len);
+double adapt_exp_throughput(const struct exp_result *r);   /* NaN: unknown */
+int adapt_exp_nr_results(const struct exp_ctx *c);         /* profiles that ran */
+void adapt_exp_print_table(FILE *f, const struct exp_ctx *c);
+
+/* experiment_html.c: where the report goes ("" none); write it (0, or
+ * -errno with the reason logged). */
+void adapt_exp_report_path(const struct exp_ctx *c, char *out, size_t len);
+int adapt_exp_write_report(const struct exp_ctx *c, const char *path);
+/* experiment_json.c: the report's data (malloc'd JSON with every '<' as
+ * \u003c, safe inside a script element; NULL: out of memory). table: the
+ * CLI's summary text (may be NULL). */
+char *adapt_exp_report_json(const struct exp_ctx *c, const char *report_path, const char *table);
 
 #endif

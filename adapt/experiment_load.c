@@ -108,7 +108,7 @@ out:
 void adapt_exp_print_plan(FILE *f, const struct exp_ctx *c)
 {
 	const struct pol_experiment *x = &c->x;
-	char what[256];
+	char what[256], report[POL_PATH_MAX + 16];
 	int i;
 
 	fprintf(f, "%s: valid\n", x->path);
@@ -126,6 +126,8 @@ void adapt_exp_print_plan(FILE *f, const struct exp_ctx *c)
 			x->phase[i].index, what);
 	}
 	fprintf(f, "            %7.2f s  stop the guest if it still runs\n", (double)x->duration_ns / 1e9);
-	fprintf(f, "  output    trace %s, summary %s (%s)\n", x->trace[0] ? x->trace : "none",
-		strcmp(x->summary, "-") ? x->summary : "stdout", x->format == POL_FMT_CSV ? "csv" : "table");
+	adapt_exp_report_path(c, report, sizeof(report));
+	fprintf(f, "  output    trace %s, summary %s (%s), report %s\n", x->trace[0] ? x->trace : "none",
+		strcmp(x->summary, "-") ? x->summary : "stdout", x->format == POL_FMT_CSV ? "csv" : "table",
+		report[0] ? report : "none");
 }

@@ -30,8 +30,7 @@ static int row_of(const struct exp_run *run, uint64_t t_ns)
 	return r;
 }
 
-/* e.g. a sample taken as the vCPU threads went away */
-static bool sample_sane(const struct tel_sample *s)
+bool adapt_exp_sample_sane(const struct tel_sample *s)
 {
 	int i;
 
@@ -51,6 +50,7 @@ void adapt_exp_account(struct exp_run *run, const struct tel_sample *s)
 	double w = (double)s->dt_ns / 1e9, cpu = 0, delay = 0, exits = 0, ipc = 0;
 	int i, nr_ipc = 0;
 
+	adapt_exp_series_add(run->series, run->t0, s);
 	/* seq 0 is taken before the vCPU threads exist and seq 1 attaches to
 	 * them: rates over the tick start with seq 2; both serve as baselines */
 	if (s->seq < 2) {
@@ -68,7 +68,7 @@ void adapt_exp_account(struct exp_run *run, const struct tel_sample *s)
 	}
 	if (!s->dt_ns || s->nr_vcpus <= 0)
 		return;
-	if (!sample_sane(s)) {
+	if (!adapt_exp_sample_sane(s)) {
 		run->r->dropped++;
 		return;
 	}
@@ -143,14 +143,16 @@ void adapt_exp_count_decisions(struct exp_run *run, struct adapt_driver *d)
 	for (i = 0; i < n; i++) {
 		if (!strcmp(log[i].kind, "profile"))
 			continue;
-		r->row[row_of(run, log[i].t_ns)].decisions++;
-		if (r->nr_listed < EXP_LISTED) {
-			struct exp_listed *l = &r->listed[r->nr_listed++];
+		struct exp_listed l = {
+			.rep = run->rep,
+			.t_s = log[i].t_ns > run->t0 ? (double)(log[i].t_ns - run->t0) / 1e9 : 0,
+			.d = log[i],
+		};
 
-			l->rep = run->rep;
-			l->t_s = log[i].t_ns > run->t0 ? (double)(log[i].t_ns - run->t0) / 1e9 : 0;
-			l->d = log[i];
-		}
+		r->row[row_of(run, log[i].t_ns)].decisions++;
+		if (r->nr_listed < EXP_LISTED)
+			r->listed[r->nr_listed++] = l;
+		adapt_exp_series_decision(run->series, &l);
 	}
 	free(log);
 }

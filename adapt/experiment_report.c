@@ -25,7 +25,7 @@ static const char *const metric_csv[M_COUNT] = {
 
 static double ratio(double sum, double w) { return w > 0 ? sum / w : NAN; }
 
-static double tput(const struct exp_result *r) { return r->tput_n ? r->tput_sum / r->tput_n : NAN; }
+double adapt_exp_throughput(const struct exp_result *r) { return r->tput_n ? r->tput_sum / r->tput_n : NAN; }
 
 /* The whole run: every row summed. */
 static void row_total(const struct exp_ctx *c, const struct exp_result *r, struct exp_row *t)
@@ -82,6 +82,18 @@ static double metric(const struct exp_row *w, enum metric m)
 	}
 }
 
+_Static_assert(M_COUNT == EXP_METRICS, "EXP_METRICS in experiment_int.h");
+
+const char *adapt_exp_metric_key(int m) { return m >= 0 && m < M_COUNT ? metric_csv[m] : "?"; }
+const char *adapt_exp_metric_label(int m) { return m >= 0 && m < M_COUNT ? metric_name[m] : "?"; }
+
+double adapt_exp_metric(const struct exp_ctx *c, const struct exp_result *r, int row, int m)
+{
+	struct exp_row tot;
+
+	return m >= 0 && m < M_COUNT ? metric(row_at(c, r, row, &tot), (enum metric)m) : NAN;
+}
+
 static void fmt_metric(const struct exp_row *w, enum metric m, bool csv, char *out, size_t len)
 {
 	double v = metric(w, m);
@@ -97,19 +109,19 @@ static void fmt_metric(const struct exp_row *w, enum metric m, bool csv, char *o
 }
 
 /* Where row r starts and ends on the timeline, in seconds. */
-static void row_span(const struct pol_experiment *x, int r, double *from, double *to)
+void adapt_exp_row_span(const struct pol_experiment *x, int r, double *from, double *to)
 {
 	*from = r && r <= x->nr_phases ? (double)x->phase[r - 1].at_ns / 1e9 : 0;
 	*to = r < x->nr_phases ? (double)x->phase[r].at_ns / 1e9 : (double)x->duration_ns / 1e9;
 }
 
-static void row_label(const struct exp_ctx *c, int r, char *out, size_t len)
+void adapt_exp_row_label(const struct exp_ctx *c, int r, char *out, size_t len)
 {
 	const struct pol_experiment *x = &c->x;
 	double from, to;
 	char what[200];
 
-	row_span(x, r, &from, &to);
+	adapt_exp_row_span(x, r, &from, &to);
 	if (!r) {
 		snprintf(out, len, "start %.2f-%.2f s", from, to);
 		return;
@@ -119,7 +131,7 @@ static void row_label(const struct exp_ctx *c, int r, char *out, size_t len)
 }
 
 /* Row 0 is empty when the first phase starts at 0 s. */
-static bool row_shown(const struct exp_ctx *c, int r)
+bool adapt_exp_row_shown(const struct exp_ctx *c, int r)
 {
 	return r > c->x.nr_phases || r || !c->x.nr_phases || c->x.phase[0].at_ns > 0;
 }
@@ -147,10 +159,10 @@ static bool print_metrics(FILE *f, const struct exp_ctx *c, int nres)
 	int i, r, m;
 
 	for (r = 0; r <= c->x.nr_phases + 1; r++) {
-		if (!row_shown(c, r))
+		if (!adapt_exp_row_shown(c, r))
 			continue;
 		if (r <= c->x.nr_phases)
-			row_label(c, r, buf, sizeof(buf));
+			adapt_exp_row_label(c, r, buf, sizeof(buf));
 		fprintf(f, "%s\n", r <= c->x.nr_phases ? buf : "whole run");
 		for (m = 0; m < M_COUNT; m++) {
 			fprintf(f, "  %-26s", metric_name[m]);
@@ -175,8 +187,10 @@ static void print_tput_row(FILE *f, const struct exp_ctx *c, int nres, const cha
 
 	fprintf(f, "%-28s", label);
 	for (i = 0; i < nres; i++) {
-		double t = vs_first ? tput(&c->res[i]) / tput(&c->res[0]) : tput(&c->res[i]);
+		double t = adapt_exp_throughput(&c->res[i]);
 
+		if (vs_first)
+			t /= adapt_exp_throughput(&c->res[0]);
 		if (isfinite(t))
 			snprintf(v, sizeof(v), "%.*f", vs_first ? 3 : 1, t);
 		else
@@ -233,14 +247,21 @@ static void print_decisions(FILE *f, const struct exp_ctx *c, int nres)
 	}
 }
 
-static void print_table(FILE *f, const struct exp_ctx *c)
+int adapt_exp_nr_results(const struct exp_ctx *c)
 {
-	bool est;
 	int i, nres = 0;
 
 	for (i = 0; i < c->nr_runs; i++)
 		if (c->res[i].reps_done)
 			nres = i + 1;
+	return nres;
+}
+
+void adapt_exp_print_table(FILE *f, const struct exp_ctx *c)
+{
+	bool est;
+	int i, nres = adapt_exp_nr_results(c);
+
 	print_header(f, c);
 	fprintf(f, "%-28s", "");
 	for (i = 0; i < nres; i++)
@@ -268,7 +289,7 @@ static void print_csv(FILE *f, const struct exp_ctx *c)
 	fprintf(f, ",energy_estimated,throughput_key,throughput,throughput_vs_baseline,guest_end,interrupted\n");
 	for (i = 0; i < c->nr_runs; i++) {
 		const struct exp_result *res = &c->res[i];
-		double t = tput(res), t0 = tput(&c->res[0]);
+		double t = adapt_exp_throughput(res), t0 = adapt_exp_throughput(&c->res[0]);
 
 		if (!res->reps_done)
 			continue;
@@ -276,9 +297,9 @@ static void print_csv(FILE *f, const struct exp_ctx *c)
 			const struct exp_row *w = row_at(c, res, r, &tot);
 			double from, to;
 
-			if (!row_shown(c, r))
+			if (!adapt_exp_row_shown(c, r))
 				continue;
-			row_span(x, r, &from, &to);
+			adapt_exp_row_span(x, r, &from, &to);
 			if (r > x->nr_phases)
 				snprintf(label, sizeof(label), "all");
 			else if (r)
@@ -311,13 +332,13 @@ int adapt_exp_write_summary(const struct exp_ctx *c)
 
 	if (!f) {
 		util_err("%s: summary: %s; name a writable path or '-' for stdout", c->x.path, why);
-		print_table(stdout, c);
+		adapt_exp_print_table(stdout, c);
 		return -EIO;
 	}
 	if (c->x.format == POL_FMT_CSV)
 		print_csv(f, c);
 	else
-		print_table(f, c);
+		adapt_exp_print_table(f, c);
 	if (to_stdout) {
 		fflush(f);
 	} else {

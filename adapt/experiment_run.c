@@ -57,7 +57,7 @@ static void note_end(struct exp_result *r, const struct vmm_result *res, const c
 {
 	if (res->end == VMM_END_STOPPED)
 		snprintf(r->end, sizeof(r->end), "%s", stopped_why);
-	else if (res->end == VMM_END_DEBUG_EXIT && res->exit_status == 1)
+	else if (vmm_result_success(res->end, res->exit_status))
 		snprintf(r->end, sizeof(r->end), "ok");
 	else {
 		snprintf(r->end, sizeof(r->end), "%s, status %d: %.80s", vmm_end_name(res->end),
@@ -101,6 +101,8 @@ static int open_run(struct exp_run *run, int ri, char *console, size_t console_l
 	if (x->trace[0]) {
 		trace_path(c, run->r->profile, run->rep, trace, sizeof(trace));
 		cfg.traces[cfg.nr_traces++] = trace;
+		if (run->series)
+			snprintf(run->series->trace, sizeof(run->series->trace), "%s", trace);
 	}
 	adapt_exp_progress(c, "%s: profile %s, run %d/%d", x->name, run->r->profile, run->rep + 1, x->repeat);
 	if (x->trace[0])
@@ -125,9 +127,15 @@ static int run_one(struct exp_ctx *c, int ri, int rep)
 	bool collecting = false;
 	int rc, trc;
 
+	run.series = adapt_exp_series_new(ri, rep);
+	if (!run.series)
+		util_warn("out of memory for the %s run's time series: the report has no charts for it",
+			  run.r->profile);
 	rc = open_run(&run, ri, console, sizeof(console));
-	if (rc)
+	if (rc) {
+		adapt_exp_series_keep(c, run.series);   /* listed as a run without points */
 		return rc;
+	}
 	/* One sample before the vCPUs run: telemetry opens each vCPU's KVM
 	 * stats fd on its first sample, and that ioctl waits for the vCPU to
 	 * leave KVM_RUN, which a compute guest hardly ever does. */
@@ -135,6 +143,8 @@ static int run_one(struct exp_ctx *c, int ri, int rep)
 	rc = adapt_session_start(run.s);
 	run.t0 = util_now_ns();
 	run.row_start[0] = run.t0;
+	if (run.series)
+		run.series->start_unix_ms = adapt_exp_wall_ms();
 	if (rc) {
 		util_err("%s: the %s run could not start the guest (%s)", c->x.path, run.r->profile, strerror(-rc));
 		adapt_session_stop(run.s);
@@ -159,6 +169,7 @@ static int run_one(struct exp_ctx *c, int ri, int rep)
 	adapt_exp_read_throughput(run.r, console);
 	unlink(console);
 	run.r->reps_done++;
+	adapt_exp_series_keep(c, run.series);
 	return trc;
 }
 
@@ -168,7 +179,10 @@ static void usage(FILE *f)
 		   "                       [--simulate MODEL [--workload FILE] [--seed N]] FILE\n\n"
 		   "Runs what the experiment file describes (policies/experiments/ has examples)\n"
 		   "once per profile in its compare list and per repeat, applies each phase at\n"
-		   "its time, and prints the goal metrics per phase, profiles side by side.\n\n"
+		   "its time, and prints the goal metrics per phase, profiles side by side.\n"
+		   "Beside the summary it writes a self-contained HTML report (charts of every\n"
+		   "metric per phase and profile; [output] report = PATH or none) and lists\n"
+		   "the files written (summary, report, a trace per profile and repeat).\n\n"
 		   "  --check    validate the file (profiles, guest, host-load CPUs), print the plan\n"
 		   "  --dry-run  the control loop decides and logs but changes nothing\n"
 		   "  --quiet    no progress on stderr\n"
@@ -183,11 +197,29 @@ static void usage(FILE *f)
 		   "130/143 stopped by SIGINT/SIGTERM (the summary shows what was measured).\n");
 }
 
+/* Where everything went: the summary, the report, each run's trace. */
+static void print_files(const struct exp_ctx *c, const char *report)
+{
+	const struct exp_series *se;
+
+	adapt_exp_progress(c, "files written:");
+	if (strcmp(c->x.summary, "-"))
+		adapt_exp_progress(c, "  summary  %s", c->x.summary);
+	if (report[0] && !access(report, F_OK))
+		adapt_exp_progress(c, "  report   %s", report);
+	for (se = c->series; se; se = se->next)
+		if (se->trace[0] && !access(se->trace, F_OK))
+			adapt_exp_progress(c, "  trace    %s (%s, run %d)", se->trace, c->res[se->result].profile,
+					   se->rep + 1);
+}
+
 static int run_all(struct exp_ctx *c)
 {
+	char report[POL_PATH_MAX + 16];
 	sigset_t old;
 	int i, rep, failed = 0, sig;
 
+	c->start_unix_ms = adapt_exp_wall_ms();
 	adapt_exp_signals_block(c, &old);
 	for (i = 0; i < c->nr_runs && !c->signo; i++) {
 		for (rep = 0; rep < c->x.repeat && !c->signo; rep++) {
@@ -206,6 +238,10 @@ static int run_all(struct exp_ctx *c)
 		failed += c->res[i].failed;
 	if (adapt_exp_write_summary(c))
 		failed++;
+	adapt_exp_report_path(c, report, sizeof(report));
+	if (report[0] && adapt_exp_write_report(c, report))
+		failed++;
+	print_files(c, report);
 	if (c->signo)
 		return 128 + c->signo;
 	return failed ? 1 : 0;
@@ -272,6 +308,7 @@ int adapt_cli_experiment(int argc, char **argv)
 		return 0;
 	}
 	rc = model ? adapt_sim_experiment(c, model, workload, seed) : run_all(c);
+	adapt_exp_series_free(c);
 	free(c);
 	return rc;
 }

@@ -179,8 +179,8 @@ int adapt_cm_propose(const struct pol_profile *g, const struct adapt_env *env,
 	/* pack, spread and explicit are the operator's placement, not a bet:
 	 * applied without the gain test, and not reverted */
 	out->constraint = g->coremap.strategy != POL_CM_ADAPTIVE;
-	snprintf(out->why, sizeof(out->why), "%s%s%s", in->cg.prefer_energy ? "[energy] " : "",
-		 out->constraint ? "placement set by the profile: " : "", why);
+	adapt_why_join(out->why, sizeof(out->why), in->cg.prefer_energy ? "[energy] " : "",
+		       out->constraint ? "placement set by the profile: " : "", why);
 	out->valid = true;
 	return 0;
 }

@@ -75,7 +75,9 @@ int adapt_session_tel_open(struct adapt_session *s, const struct tel_target *tg)
 		.vm_name = s->cfg.name ? s->cfg.name : s->cfg.agent ? "agent" : "avmm",
 		.period_ns = s->profile.period_ns,
 		.fsroot = s->cfg.fsroot,
-		.exporters_optional = true, /* a bad --trace or --metrics does not stop the VM */
+		/* a bad --trace or --metrics stops `avmm run` before the guest starts,
+		 * unless asked for best effort; the agent serves its VMs regardless */
+		.exporters_optional = s->cfg.best_effort || s->cfg.agent,
 	};
 	int rc;
 
@@ -293,3 +295,4 @@ struct vmm *adapt_session_vmm(struct adapt_session *s) { return s->vm; }
 struct tel *adapt_session_tel(struct adapt_session *s) { return s->tel; }
 struct adapt_driver *adapt_session_driver(struct adapt_session *s) { return s->driver; }
 const char *adapt_session_profile_name(const struct adapt_session *s) { return s->profile.name; }
+const char *adapt_session_socket(const struct adapt_session *s) { return s->ctl ? s->socket : NULL; }

@@ -32,6 +32,8 @@ struct adapt_session_cfg {
 	const char *run_id;           /* NULL: generated */
 	bool dry_run;
 	bool no_adapt;                /* telemetry only, no control loop */
+	bool best_effort;             /* a --metrics or --trace that fails is reported and
+				       * left out; else the session does not open */
 	bool agent;                   /* `avmm agent`: no VM; the loop drives every
 				       * VM that registers on the agent socket */
 	bool no_agent;                /* `avmm run`: never register with an agent */
@@ -60,6 +62,8 @@ struct vmm *adapt_session_vmm(struct adapt_session *s);
 struct tel *adapt_session_tel(struct adapt_session *s);
 struct adapt_driver *adapt_session_driver(struct adapt_session *s); /* NULL if no loop */
 const char *adapt_session_profile_name(const struct adapt_session *s);
+/* The control socket's path, NULL when there is none. */
+const char *adapt_session_socket(const struct adapt_session *s);
 
 /* Host load from <fsroot>/proc/stat (one read per tick serves the coremap
  * noise rule, the energy model and the energy attribution). */

@@ -1,6 +1,6 @@
 /* The floor for the benchmarks: the same VM set-up as avmm (vmm_create),
  * driven by a minimal single-threaded KVM_RUN loop that only handles the
- * serial port and the debug-exit port. Header-only, for bench programs. */
+ * serial port, the debug-exit port and ACPI power-off. Header-only, for bench programs. */
 #ifndef AVMM_BENCH_RAW_KVM_H
 #define AVMM_BENCH_RAW_KVM_H
 
@@ -14,7 +14,7 @@
 
 #include "vmm-core/vmm.h"
 
-/* Runs guest with cmdline to its debug exit; serial output into out. */
+/* Runs guest with cmdline to its power-off (S5) or debug exit; serial output into out. */
 static inline int bench_raw_run(const char *guest, const char *cmdline, char *out, size_t len)
 {
 	struct vmm_config cfg = { .vcpus = 1, .mem_bytes = 64ull << 20, .guest_path = guest,
@@ -39,6 +39,9 @@ static inline int bench_raw_run(const char *guest, const char *cmdline, char *ou
 		}
 		if (run->io.port == 0xf4)
 			done = 1;
+		else if (run->io.port == 0x604 && run->io.direction == KVM_EXIT_IO_OUT &&
+			 run->io.size >= 2 && (d[1] & 0x20))
+			done = 1;   /* ACPI PM1a control with SLP_EN: the guests' power-off */
 		else if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == 0x3f8 &&
 			 have + 1 < len)
 			out[have++] = (char)d[0];

@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "--raw")) {
 		char out[4096];
 
-		return bench_raw_run(guest, NULL, out, sizeof(out)) ? 2 : 1;
+		return bench_raw_run(guest, NULL, out, sizeof(out)) ? 2 : 0;
 	}
 	snprintf(bin, sizeof(bin), "%s/avmm", bench_build());
 	snprintf(self, sizeof(self), "/proc/%d/exe", (int)getpid());
@@ -50,13 +50,13 @@ int main(int argc, char **argv)
 		"-kernel", guest, NULL };
 
 	for (i = 0; i < REPS; i++) {
-		a[i] = time_ms(avmm_argv, 1);
-		r[i] = time_ms(raw_argv, 1);
+		a[i] = time_ms(avmm_argv, 0);
+		r[i] = time_ms(raw_argv, 0);
 		if (a[i] < 0 || r[i] < 0)
 			return 1;
 	}
 	for (i = 0; i < QEMU_REPS; i++) {
-		q[nq] = time_ms(qemu_argv, 1);
+		q[nq] = time_ms(qemu_argv, 0);
 		if (q[nq] >= 0)
 			nq++;
 	}

@@ -23,6 +23,8 @@ int cli_paging_vm(const char *name, const char *sock, bool as_json);
  * -EINVAL when it is not a JSON object. */
 int cli_paging_render_vm(const char *answer, FILE *f);
 int cli_banks(int argc, char **argv);    /* avmm banks */
+/* avmm energy, with the machine profile's estimate model as `avmm run` */
+int cli_energy(int argc, char **argv);
 
 /* SIGINT, SIGTERM, SIGHUP, SIGQUIT call stop(arg) on one thread; block them
  * before any thread starts; end returns the first stopping signal or 0. */
@@ -39,8 +41,15 @@ void cli_signals_block(struct cli_signals *w);
 int cli_signals_start(struct cli_signals *w, void (*stop)(void *arg), void *arg);
 int cli_signals_end(struct cli_signals *w);
 
-/* Shared options: 0, or 2 (the exit status) after saying what is wrong. */
+/* `avmm run`'s start-up line on stderr (VM, profile, control socket,
+ * dashboard URL); nothing under -q (log level below warnings). */
+struct adapt_session;
 struct adapt_session_cfg;
+void cli_start_line(struct adapt_session *s, const struct adapt_session_cfg *cfg);
+/* The dashboard's URL for a --metrics address and the bound port. */
+void cli_dashboard_url(const char *metrics_addr, int port, char *out, size_t len);
+
+/* Shared options: 0, or 2 (the exit status) after saying what is wrong. */
 int cli_opt_trace(struct adapt_session_cfg *c, const char *arg);
 
 #endif

@@ -81,7 +81,7 @@ static int run_once(const char *guest, uint64_t n, struct calib_run *r)
 	tel_sample(t, s1);
 	r->n = n;
 	r->exits = paging_exits(s1) - paging_exits(s0);
-	if (res.end != VMM_END_DEBUG_EXIT || res.exit_status != 1) {
+	if (!vmm_result_success(res.end, res.exit_status)) {
 		util_err("calibrate: %s n=%llu ended %s (%s), not with success: check the guest with "
 			 "`avmm run %s --cmdline n=%llu`", guest, (unsigned long long)n,
 			 vmm_end_name(res.end), res.why, guest, (unsigned long long)n);

@@ -59,8 +59,12 @@ static void run_usage(FILE *f)
 		"                         its socket answers, and the agent drives it)\n"
 		"  --agent-socket PATH    the agent's socket (default /run/avmm/agent.sock)\n"
 		"  --metrics [ADDR:]PORT  serve Prometheus /metrics and the dashboard at /\n"
-		"                         (a bare PORT listens on 127.0.0.1)\n"
+		"                         (a bare PORT listens on 127.0.0.1; PORT 0: any free one)\n"
 		"  --trace FILE           one record per tick, FILE.jsonl or FILE.csv (repeatable)\n"
+		"  --best-effort          a --metrics port that cannot be bound or a --trace that\n"
+		"                         cannot be written is reported and left out, and the\n"
+		"                         guest runs (default: exit status 2 before the guest)\n"
+		"  -q, --quiet            no start-up line, errors only (as `avmm -q run`)\n"
 		"  --counters KIND        hardware counters: perf (libpfm4), papi or none\n"
 		"  --energy KIND          auto, powercap, perf, papi, estimate or none\n"
 		"  --name NAME            VM name for labels and the control socket (default avmm)\n"
@@ -74,11 +78,15 @@ static void run_usage(FILE *f)
 		"                         log: allowed and logged by the kernel (audit/dmesg);\n"
 		"                         off: no filters and no capability drop\n"
 		"  -h, --help             this help\n\n"
-		"exit status: (v<<1)|1 when the guest writes v = 0..63 to the debug-exit port 0xf4\n"
-		"(6 for a value of 64 or more, the value logged),\n"
-		"0 on guest reset or power-off, 128+N when stopped by signal N (SIGINT 130,\n"
+		"At start avmm prints one line on stderr: the VM, its profile, its control\n"
+		"socket and, with --metrics, the dashboard's URL.\n\n"
+		"exit status: 0 when the guest powers off (ACPI S5: the bundled test guests on\n"
+		"success) or resets; (v<<1)|1 when the guest writes v = 0..63 to the debug-exit\n"
+		"port 0xf4 (so 3 for the bundled guests' failures; 6 for a value of 64 or more,\n"
+		"the value logged); 128+N when stopped by signal N (SIGINT 130,\n"
 		"SIGTERM 143, SIGHUP 129, SIGQUIT 131; limits and pinning are restored),\n"
-		"2 on bad arguments or when the VM cannot be created, 4 when the guest crashes,\n"
+		"2 on bad arguments, when the VM cannot be created, or when --metrics or --trace\n"
+		"cannot be set up (before the guest starts), 4 when the guest crashes,\n"
 		"8 when every vCPU halted with interrupts off (cli; hlt: it can never continue),\n"
 		"159 when a thread made a system call its seccomp filter forbids.\n");
 }
@@ -132,13 +140,15 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 		{ "seccomp", required_argument, NULL, 'S' },
 		{ "no-agent", no_argument, NULL, 'G' },
 		{ "agent-socket", required_argument, NULL, 'A' },
+		{ "best-effort", no_argument, NULL, 'B' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	long vcpus;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (util_parse_int(optarg, 1, 1 << 20, &vcpus)) {
@@ -217,6 +227,8 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 			if (util_sandbox_set_mode_arg(optarg))
 				return 2;
 			break;
+		case 'B': sc->best_effort = true; break;
+		case 'q': util_log_set_level(UTIL_LOG_ERROR); break;
 		case 'h': run_usage(stdout); return 0;
 		default: run_usage(stderr); return 2;
 		}
@@ -246,8 +258,13 @@ int cli_run(int argc, char **argv)
 	if (util_sandbox_enter(UTIL_SANDBOX_MAIN))
 		return 2;
 	cli_signals_block(&w);   /* before any thread starts: only the waiter takes them */
-	if (adapt_session_open(&cfg, &s))
+	if (adapt_session_open(&cfg, &s)) {
+		if (cfg.metrics_addr || cfg.nr_traces)
+			util_err("the guest was not started%s", cfg.best_effort ? "" : "; give "
+				 "--best-effort to run it without a --metrics or --trace that fails");
 		return 2;
+	}
+	cli_start_line(s, &cfg);
 	cli_signals_start(&w, stop_session, s);
 	rc = adapt_session_start(s);
 	if (rc)

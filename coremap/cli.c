@@ -10,7 +10,22 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: avmm topo [--json] [--synthetic \"package:2 core:4 pu:2\" | --xml FILE]\n";
+	"usage: avmm topo [--json] [--synthetic \"package:2 core:4 pu:2\" | --xml FILE]\n\n"
+	"Prints the topology the control loop maps vCPUs onto (from hwloc): the tree of\n"
+	"packages, NUMA nodes, caches, cores and PUs, then one line per CPU with its\n"
+	"package, NUMA node, core, L3 and whether it is online.\n\n"
+	"options:\n"
+	"  --json                 the same as one JSON object (packages, numa_nodes,\n"
+	"                         cores, pus, caches), for scripts\n"
+	"  --synthetic STR        an hwloc synthetic topology instead of this machine's,\n"
+	"                         e.g. \"package:2 numa:1 core:8 pu:2\" (what-if, tests)\n"
+	"  --xml FILE             an hwloc XML export (lstopo FILE.xml) of another machine\n"
+	"  -h, --help             this help\n\n"
+	"examples:\n"
+	"  avmm topo                                   this machine\n"
+	"  avmm topo --json | jq '.pus | length'       how many CPUs\n"
+	"  avmm topo --synthetic \"package:2 core:4 pu:2\"  a 2-socket machine\n\n"
+	"exit status: 0, 1 when the topology cannot be loaded, 2 on bad arguments.\n";
 
 static void print_tree(hwloc_topology_t hw, hwloc_obj_t o, int depth)
 {

@@ -1,4 +1,4 @@
-/* policies: `avmm ctl [--socket PATH] [--name VM] profile NAME|FILE`, the
+/* policies: `avmm ctl [--socket PATH] [--name VM] [--json] profile NAME|FILE`, the
  * client side of changing a running avmm's profile (validated here first,
  * then again by the running avmm before it is swapped in), and
  * `avmm ctl ... backing 2m|4k`, the operator's request for the page size
@@ -17,27 +17,72 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: avmm ctl [--socket PATH] [--name VM] profile NAME|FILE\n"
-		   "       avmm ctl [--socket PATH] [--name VM] backing 2m|4k\n"
-		   "       avmm ctl [--socket PATH] [--name VM] pause|resume\n"
-		   "       avmm ctl [--socket PATH] [--name VM] snapshot FILE\n"
-		   "  profile  changes the goal profile of a running avmm (validated, then\n"
-		   "           swapped in)\n"
-		   "  backing  asks for 2 MiB (MADV_COLLAPSE) or 4 KiB (MADV_NOHUGEPAGE) pages\n"
-		   "           backing the guest's RAM; the control loop applies it after its\n"
-		   "           confirmation and dwell and logs it as a paging-mode decision\n"
-		   "           (without a loop, --no-adapt, the page-size worker takes it at\n"
-		   "           once); follow it with `avmm paging --name VM`\n"
-		   "  pause    stops every vCPU of the VM and saves its KVM clock; the loop\n"
-		   "           makes no decision while it is paused\n"
-		   "  resume   puts the clock back (the guest does not see the pause) and\n"
-		   "           lets the vCPUs run\n"
-		   "  snapshot writes the VM's whole state to FILE (pausing it meanwhile);\n"
-		   "           `avmm run --restore FILE` resumes it\n");
+	fprintf(f, "usage: avmm ctl [--socket PATH | --name VM] [--json] profile [NAME|FILE]\n"
+		   "       avmm ctl [--socket PATH | --name VM] [--json] backing 2m|4k\n"
+		   "       avmm ctl [--socket PATH | --name VM] [--json] pause|resume\n"
+		   "       avmm ctl [--socket PATH | --name VM] [--json] snapshot FILE\n\n"
+		   "Controls a running avmm through its control socket; prints one line saying\n"
+		   "what the running avmm did.\n\n"
+		   "commands:\n"
+		   "  profile NAME|FILE  changes the goal profile of a running avmm: validated\n"
+		   "                     here, then again by avmm before it is swapped in\n"
+		   "                     (a FILE is taken from root only); without NAME, prints\n"
+		   "                     the profile in force\n"
+		   "  backing 2m|4k      asks for 2 MiB (MADV_COLLAPSE) or 4 KiB (MADV_NOHUGEPAGE)\n"
+		   "                     pages backing the guest's RAM; the control loop applies\n"
+		   "                     it after its confirmation and dwell and logs it as a\n"
+		   "                     paging-mode decision (without a loop, --no-adapt, the\n"
+		   "                     page-size worker takes it at once); follow it with\n"
+		   "                     `avmm paging --name VM`\n"
+		   "  pause              stops every vCPU of the VM and saves its KVM clock; the\n"
+		   "                     control loop makes no decision while it is paused\n"
+		   "  resume             puts the clock back (the guest does not see the pause)\n"
+		   "                     and lets the vCPUs run\n"
+		   "  snapshot FILE      writes the VM's whole state to FILE (pausing it the\n"
+		   "                     while); `avmm run --restore FILE ...` resumes it\n\n"
+		   "options:\n"
+		   "  --name VM      the VM started with `avmm run --name VM` (/run/avmm/VM.sock)\n"
+		   "  --socket PATH  the control socket given to `avmm run --socket PATH`\n"
+		   "                 (neither: the only avmm running; several: an error listing them)\n"
+		   "  --json         print avmm's answer as it is (one JSON object), for scripts\n"
+		   "  -h, --help     this help\n\n"
+		   "examples:\n"
+		   "  avmm ctl profile energy              the only running VM to the energy goal\n"
+		   "  avmm ctl --name web profile          which profile VM web runs\n"
+		   "  avmm ctl --name web --json backing 2m\n\n"
+		   "exit status: 0 done, 1 refused or no avmm answers, 2 bad arguments.\n");
 }
 
-/* One request, its answer printed; 0, or 1 with the reason on stderr. */
-static int call(const char *socket_path, const char *what, json_t *o)
+/* The answer as one line for a person. */
+static void print_human(const char *socket_path, const char *cmd, bool query, json_t *a)
+{
+	const char *profile = json_string_value(json_object_get(a, "profile"));
+	const char *objective = json_string_value(json_object_get(a, "objective"));
+	const char *path = json_string_value(json_object_get(a, "path"));
+
+	if (!strcmp(cmd, "profile") && profile)
+		printf("%s: profile %s %s (objective %s%s%s)\n", socket_path, profile,
+		       query ? "in force" : "now in force", objective ?: "?",
+		       path && *path ? ", from " : "", path && *path ? path : "");
+	else if (!strcmp(cmd, "backing"))
+		printf("%s: backing %s requested, through the %s: %s\n", socket_path,
+		       json_string_value(json_object_get(a, "backing")) ?: "?",
+		       json_string_value(json_object_get(a, "via")) ?: "?",
+		       json_string_value(json_object_get(a, "message")) ?: "");
+	else if (!strcmp(cmd, "pause"))
+		printf("%s: VM paused (%lld vCPUs parked, kvmclock saved at %lld ns)\n", socket_path,
+		       (long long)json_integer_value(json_object_get(a, "vcpus")),
+		       (long long)json_integer_value(json_object_get(a, "clock_ns")));
+	else if (!strcmp(cmd, "resume"))
+		printf("%s: VM running again (paused %.3f s in all; kvmclock put back)\n", socket_path,
+		       (double)json_integer_value(json_object_get(a, "paused_total_ns")) / 1e9);
+	else
+		printf("%s: done\n", socket_path);
+}
+
+/* One request, its answer printed (as a line, or as it is with --json); 0,
+ * or 1 with the reason on stderr. */
+static int call(const char *socket_path, const char *what, bool query, bool as_json, json_t *o)
 {
 	char *req = o ? json_dumps(o, JSON_COMPACT) : NULL, *answer = NULL;
 	json_t *a = NULL;
@@ -56,7 +101,10 @@ static int call(const char *socket_path, const char *what, json_t *o)
 			a ? json_string_value(json_object_get(a, "error")) : answer);
 		goto out;
 	}
-	printf("%s\n", answer);
+	if (as_json)
+		printf("%s\n", answer);
+	else
+		print_human(socket_path, what, query, a);
 	rc = 0;
 out:
 	json_decref(o);
@@ -66,36 +114,31 @@ out:
 	return rc;
 }
 
-static int ctl_backing(const char *socket_path, const char *size)
+static int ctl_backing(const char *socket_path, const char *size, bool as_json)
 {
 	if (strcasecmp(size, "2m") && strcasecmp(size, "4k")) {
 		fprintf(stderr, "avmm: error: backing '%s': give 2m (2 MiB pages) or 4k (4 KiB "
 			"pages); nothing was sent\n", size);
 		return 2;
 	}
-	return call(socket_path, "backing", json_pack("{s:s, s:s}", "cmd", "backing",
+	return call(socket_path, "backing", false, as_json, json_pack("{s:s, s:s}", "cmd", "backing",
 						       "backing", size));
 }
 
-/* pause, resume, snapshot FILE; the VM's socket from --name when no --socket. */
-static int ctl_verb(const char *socket_path, char *sock, const char *vm, const char *verb,
-		    const char *file)
+/* pause, resume, snapshot FILE (cli_ctl_snapshot.c). */
+static int ctl_verb(const char *socket_path, const char *verb, const char *file, bool as_json)
 {
-	if (!socket_path && vmm_ctl_default_path(vm, sock, POL_PATH_MAX)) {
-		fprintf(stderr, "avmm: error: no control socket path for VM '%s'; pass --socket PATH\n", vm);
-		return 1;
-	}
-	socket_path = socket_path ? socket_path : sock;
 	if (!strcmp(verb, "snapshot"))
-		return pol_cli_ctl_snapshot(socket_path, file);
-	return call(socket_path, verb, json_pack("{s:s}", "cmd", verb));
+		return pol_cli_ctl_snapshot(socket_path, file, as_json);
+	return call(socket_path, verb, false, as_json, json_pack("{s:s}", "cmd", verb));
 }
 
 int pol_cli_ctl(int argc, char **argv)
 {
 	char storage[POL_MAX_DIRS][POL_PATH_MAX], sock[POL_PATH_MAX], err[4096], abspath[PATH_MAX];
-	const char *dirs[POL_MAX_DIRS], *socket_path = NULL, *vm = "avmm", *what;
+	const char *dirs[POL_MAX_DIRS], *socket_path = NULL, *vm = NULL, *what, *verb = NULL;
 	struct pol_profile *p = NULL;
+	bool as_json = false;
 	int i, n, rc = 2;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -103,28 +146,44 @@ int pol_cli_ctl(int argc, char **argv)
 			socket_path = argv[++i];
 		else if (!strcmp(argv[i], "--name") && i + 1 < argc)
 			vm = argv[++i];
+		else if (!strcmp(argv[i], "--json"))
+			as_json = true;
 		else {
 			usage(strcmp(argv[i], "-h") && strcmp(argv[i], "--help") ? stderr : stdout);
 			return strcmp(argv[i], "-h") && strcmp(argv[i], "--help") ? 2 : 0;
 		}
 	}
-	if ((argc - i == 1 && (!strcmp(argv[i], "pause") || !strcmp(argv[i], "resume"))) ||
-	    (argc - i == 2 && !strcmp(argv[i], "snapshot")))
-		return ctl_verb(socket_path, sock, vm, argv[i], argv[i + 1]);
-	if (argc - i != 2 || (strcmp(argv[i], "profile") && strcmp(argv[i], "backing"))) {
+	if (i < argc && (!strcmp(argv[i], "pause") || !strcmp(argv[i], "resume") ||
+			 !strcmp(argv[i], "snapshot"))) {
+		verb = argv[i];
+		if (argc - i != (strcmp(verb, "snapshot") ? 1 : 2)) {
+			usage(stderr);
+			return 2;
+		}
+	} else if (i >= argc || (strcmp(argv[i], "profile") && strcmp(argv[i], "backing")) ||
+	    argc - i > 2 || (argc - i == 1 && strcmp(argv[i], "profile"))) {
 		usage(stderr);
 		return 2;
 	}
-	what = argv[i + 1];
-	if (!socket_path) {
-		if (vmm_ctl_default_path(vm, sock, sizeof(sock))) {
-			fprintf(stderr, "avmm: error: no control socket path for VM '%s'; pass --socket PATH\n", vm);
+	what = argc - i == 2 ? argv[i + 1] : NULL;
+	if (!socket_path && !vm) {
+		if (vmm_ctl_pick_running("avmm ctl", sock, sizeof(sock)))
 			return 1;
+		socket_path = sock;
+	} else if (!socket_path) {
+		if (vmm_ctl_default_path(vm, sock, sizeof(sock))) {
+			fprintf(stderr, "avmm: error: --name '%s': use 1-64 letters, digits, '.', '_' "
+				"or '-', or pass --socket PATH\n", vm);
+			return 2;
 		}
 		socket_path = sock;
 	}
+	if (verb)
+		return ctl_verb(socket_path, verb, what, as_json);
 	if (!strcmp(argv[i], "backing"))
-		return ctl_backing(socket_path, what);
+		return ctl_backing(socket_path, what, as_json);
+	if (!what)   /* the profile in force */
+		return call(socket_path, "profile", true, as_json, json_pack("{s:s}", "cmd", "profile"));
 	n = pol_default_dirs(dirs, storage);
 	p = malloc(sizeof(*p));
 	if (!p)
@@ -140,7 +199,7 @@ int pol_cli_ctl(int argc, char **argv)
 			snprintf(abspath, sizeof(abspath), "%s", p->path);
 		what = abspath;
 	}
-	rc = call(socket_path, "profile", json_pack("{s:s, s:s}", "cmd", "profile", "name", what));
+	rc = call(socket_path, "profile", false, as_json, json_pack("{s:s, s:s}", "cmd", "profile", "name", what));
 out:
 	free(p);
 	return rc;

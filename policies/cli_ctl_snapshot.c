@@ -1,7 +1,8 @@
 /* policies: `avmm ctl [--socket PATH] [--name VM] snapshot FILE`, the client
  * side of a snapshot: it creates FILE (mode 0600, with the caller's rights),
  * passes it to the running avmm with the request (SCM_RIGHTS), and fsyncs it
- * once the answer says it is written; on failure FILE is removed. */
+ * once the answer says it is written; on failure FILE is removed. The
+ * answer is printed as a line, or as it is with --json. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -13,7 +14,7 @@
 #include "policies/pol_int.h"
 #include "vmm-core/vmm.h"
 
-int pol_cli_ctl_snapshot(const char *socket_path, const char *file)
+int pol_cli_ctl_snapshot(const char *socket_path, const char *file, bool as_json)
 {
 	char *answer = NULL;
 	json_t *a = NULL;
@@ -40,7 +41,12 @@ int pol_cli_ctl_snapshot(const char *socket_path, const char *file)
 		fprintf(stderr, "avmm: error: snapshot %s: fsync: %s\n", file, strerror(errno));
 		goto out;
 	}
-	printf("%s\n", answer);
+	if (as_json)
+		printf("%s\n", answer);
+	else
+		printf("%s: snapshot written to %s (%lld bytes; the guest stood %.3f s)\n",
+		       socket_path, file, (long long)json_integer_value(json_object_get(a, "bytes")),
+		       (double)json_integer_value(json_object_get(a, "paused_ns")) / 1e9);
 	rc = 0;
 out:
 	close(fd);

@@ -34,7 +34,7 @@ static const char *help_for(const char *section, const char *key)
 
 static const char *const known[3] = {
 	"name, guest, cmdline, vcpus, memory, profile, compare, duration_s, repeat",
-	"trace, summary, format",
+	"trace, summary, format, report",
 	"at_s, profile, host_load, host_load_kind, host_load_threads, host_load_cpus",
 };
 

@@ -104,6 +104,8 @@ int pol_exp_set_output(struct pol_exp_ctx *c, const struct pol_ini_entry *en)
 		return copy_str(x->trace, sizeof(x->trace), v);
 	if (!strcmp(k, "summary"))
 		return *v ? copy_str(x->summary, sizeof(x->summary), v) : -EINVAL;
+	if (!strcmp(k, "report"))
+		return *v ? copy_str(x->report, sizeof(x->report), v) : -EINVAL;
 	if (!strcmp(k, "format")) {
 		rc = pol_parse_word(v, format_names, &w);
 		if (!rc)

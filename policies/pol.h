@@ -186,7 +186,9 @@ int pol_format(const struct pol_profile *p, char *buf, size_t len);
  *                 (comma list of profiles: run once under each and print
  *                 side by side), duration_s, repeat
  *   [output]      trace (JSON-lines path), summary (path or "-"), format
- *                 = table|csv
+ *                 = table|csv, report (HTML path, "none": no report; unset:
+ *                 beside the summary file, else beside the trace, else
+ *                 NAME.html in the current folder)
  *   [phase.N]     at_s, profile (switch to), host_load = start|stop|none,
  *                 host_load_threads, host_load_kind = cpu|memory,
  *                 host_load_cpus (list)
@@ -223,6 +225,7 @@ struct pol_experiment {
 	int repeat;
 	char trace[POL_PATH_MAX];        /* "" = none */
 	char summary[POL_PATH_MAX];      /* "-" = stdout */
+	char report[POL_PATH_MAX];       /* "" = the default place, "none" = no report */
 	enum pol_exp_format format;
 	int nr_phases;                   /* sorted by at_ns */
 	struct pol_exp_phase phase[POL_EXP_MAX_PHASES];

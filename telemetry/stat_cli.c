@@ -7,14 +7,32 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/util.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: avmm stat [--socket PATH | --name VM] [--interval SECONDS] [--once]\n"
-		"  attaches to a running avmm through its control socket and prints\n"
-		"  per-vCPU CPU time, run delay, exits/s, paging exits/s and IPC\n");
+	fprintf(f, "usage: avmm stat [--socket PATH | --name VM] [--interval SECONDS] [--once]\n\n"
+		"Attaches to a running avmm through its control socket and prints its profile,\n"
+		"the telemetry sources, power, whether the loop is held, and per vCPU: the\n"
+		"host CPU it runs on, CPU %%, run delay %%, exits/s, paging exits/s, IPC.\n"
+		"Refreshed like top on a terminal; plain frames separated by a blank line\n"
+		"when the output is not a terminal (like top -b), for logs and pipes.\n\n"
+		"options:\n"
+		"  --name VM          the VM started with `avmm run --name VM`\n"
+		"                     (its socket is /run/avmm/VM.sock, or under $AVMM_RUN_DIR)\n"
+		"  --socket PATH      the control socket given to `avmm run --socket PATH`\n"
+		"                     (neither: the only avmm running; several: an error\n"
+		"                     that lists them)\n"
+		"  --interval SECONDS between refreshes, 0.05 to 3600 (default 1)\n"
+		"  --once             print one frame and exit\n"
+		"  -h, --help         this help\n\n"
+		"examples:\n"
+		"  avmm stat                          the only running VM, refreshed every second\n"
+		"  avmm stat --name web --once        one frame of the VM named web\n"
+		"  avmm stat --interval 5 > stat.log  a frame every 5 s into a file\n\n"
+		"exit status: 0, 1 when no avmm answers, 2 on bad arguments.\n");
 }
 
 int tel_cli_stat(int argc, char **argv)
@@ -25,9 +43,9 @@ int tel_cli_stat(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' }, { 0 },
 	};
 	char path[4096] = "", *end, *ans = NULL;
-	const char *name = "avmm";
+	const char *name = NULL;
 	double interval = 1.0;
-	bool once = false;
+	bool once = false, tty = isatty(STDOUT_FILENO), first = true;
 	int c, err;
 
 	optind = 1;
@@ -62,9 +80,11 @@ int tel_cli_stat(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!path[0] && vmm_ctl_default_path(name, path, sizeof(path))) {
-		util_err("avmm stat: no control socket path for VM '%s'", name);
+	if (!path[0] && !name && vmm_ctl_pick_running("avmm stat", path, sizeof(path)))
 		return 1;
+	if (!path[0] && vmm_ctl_default_path(name, path, sizeof(path))) {
+		util_err("avmm stat: --name '%s': use 1-64 letters, digits, '.', '_' or '-'", name);
+		return 2;
 	}
 	for (;;) {
 		err = vmm_ctl_call(path, "{\"cmd\":\"stat\"}", &ans);
@@ -73,8 +93,11 @@ int tel_cli_stat(int argc, char **argv)
 				 "control socket?)", path, strerror(-err));
 			return 1;
 		}
-		if (!once)
-			fputs("\033[H\033[2J", stdout);
+		if (!once && tty)
+			fputs("\033[H\033[2J", stdout);   /* top: redraw in place */
+		else if (!once && !first)
+			fputc('\n', stdout);               /* top -b: frames one after the other */
+		first = false;
 		err = tel_stat_render(ans, stdout);
 		free(ans);
 		fflush(stdout);

@@ -32,7 +32,7 @@ static void csv_header(struct tel_trace *tr)
 	      "paging_busy,paging_ranges_total,paging_ranges_done,paging_collapse_ok,"
 	      "paging_collapse_errors,mem_available_pct", tr->f);
 	for (int i = 0; i < TEL_SRC_COUNT; i++)
-		fprintf(tr->f, ",%s_up", tel_source_name(i));
+		fprintf(tr->f, ",source_%s_up", tel_source_name(i)); /* energy_up is the reading's */
 	for (int v = 0; v < tr->nr_vcpus; v++)
 		for (size_t k = 0; k < UTIL_ARRAY_SIZE(vcpu_cols); k++)
 			fprintf(tr->f, ",vcpu%d_%s", v, vcpu_cols[k]);

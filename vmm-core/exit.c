@@ -210,3 +210,8 @@ const char *vmm_end_name(enum vmm_end end)
 	};
 	return (unsigned)end < UTIL_ARRAY_SIZE(names) ? names[end] : "?";
 }
+
+bool vmm_result_success(enum vmm_end end, int exit_status)
+{
+	return end == VMM_END_POWEROFF || (end == VMM_END_DEBUG_EXIT && exit_status == 1);
+}

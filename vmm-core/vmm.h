@@ -228,6 +228,9 @@ int vmm_dirty_harvest(struct vmm *vm, int vcpu, uint64_t *set, uint64_t bits,
 
 /* Text for a vmm_end value ("debug-exit", "reset", ...). */
 const char *vmm_end_name(enum vmm_end end);
+/* Whether the guest ended in success: ACPI power-off (the bundled guests),
+ * or 0 written to the debug-exit port (guests that use it for success). */
+bool vmm_result_success(enum vmm_end end, int exit_status);
 
 /*
  * Control socket: a Unix stream socket that takes one JSON object per line
@@ -268,5 +271,14 @@ int vmm_ctl_default_path(const char *vm_name, char *out, size_t len);
 int vmm_ctl_call(const char *path, const char *request_json, char **answer);
 /* The same, passing fd to the server with the request (peer.fd there). */
 int vmm_ctl_call_fd(const char *path, const char *request_json, int fd, char **answer);
+/* The control sockets of the running avmm processes (NAME.sock in
+ * util_run_dir() that accept a connection; agent.sock left out), sorted by
+ * name: the first max into paths; returns how many there are, or -errno. */
+#define VMM_CTL_PATH_MAX 108
+int vmm_ctl_find_running(char paths[][VMM_CTL_PATH_MAX], int max);
+/* For a client given neither --name nor --socket: the path of the only
+ * running avmm; else says why (none, or several: listed) as cmd and returns
+ * -ENOENT, -EEXIST or -errno. */
+int vmm_ctl_pick_running(const char *cmd, char *path, size_t len);
 
 #endif

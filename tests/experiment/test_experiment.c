@@ -191,6 +191,12 @@ Test(experiment, sigint_stops_run_and_load, .fini = fini, .timeout = 60)
 	/* the second profile never ran: no rows for it */
 	cr_assert_not(exp_csv_field(csv, "balanced", "start", "secs", v, sizeof(v)));
 	free(csv);
+	/* the report is written too, and says it was interrupted */
+	snprintf(path, sizeof(path), "%s/out.html", dir);
+	csv = exp_slurp(path);
+	cr_assert_not_null(csv, "no report after SIGINT");
+	cr_assert_not_null(strstr(csv, "\"interrupted\":\"interrupted by SIGINT at "), "no interruption in the report");
+	free(csv);
 }
 
 Test(experiment, check_bad_file_names_line, .fini = fini)

@@ -2,7 +2,7 @@
 # Runs every bundled guest (each build/guests/*.elf) under avmm and under QEMU
 # side by side and prints one table: guest | avmm | QEMU | same?
 # A result is "ok" (the guest's AVMM-RESULT line says ok=1 and the monitor
-# exited with 1), "fail error=WHY" (ok=0), "timeout", or "no result (exit N)".
+# exited with 0: the guest powered off through ACPI S5), "fail error=WHY" (ok=0), "timeout", or "no result (exit N)".
 #
 # usage: tests/guests/compat.sh [-d guest-dir] [-a avmm] [-t timeout-s] [-v] [guest...]
 #   -d  folder with the .elf files (default $AVMM_BUILD/guests or build/guests)
@@ -84,7 +84,7 @@ verdict() {
 	[ "$verbose" = 1 ] && [ -n "$res" ] && echo "    $res" >&2
 	if [ "$rc" -eq 124 ]; then echo "timeout"
 	elif [ -z "$res" ]; then echo "no result (exit $rc)"
-	elif [[ $res =~ ok=1 ]] && [ "$rc" -eq 1 ]; then echo "ok"
+	elif [[ $res =~ ok=1 ]] && [ "$rc" -eq 0 ]; then echo "ok"
 	elif [[ $res =~ error=([^ ]+) ]]; then echo "fail error=${BASH_REMATCH[1]}"
 	else echo "fail (exit $rc)"
 	fi

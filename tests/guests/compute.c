@@ -2,7 +2,10 @@
  * n= iterations (default 90000, ~0.5 s under emulation), or secs= (run until that much TSC time has
  * passed; needs the TSC rate). The loop runs in chunks of 1024 iterations and
  * reports the fastest and slowest chunk, which shows host noise (preemption).
- * ms= is the same in milliseconds (secs= and ms= add up).
+ * ms= is the same in milliseconds (secs= and ms= add up). every_ms= (0: off)
+ * prints a progress line "compute: t_ms=T ops_per_s=R" every that many ms
+ * of TSC time, R over the last interval (needs the TSC rate), so a host can
+ * see the throughput change while the guest runs (make demo).
  * Result: iterations, cycles, cycles_per_iter, ops_per_s (iterations per second,
  * when the TSC rate is known), chunk_min_cycles and chunk_max_cycles (when at
  * least one full chunk ran), checksum. secs= without a known TSC rate: ok=0,
@@ -31,7 +34,9 @@ int main(const char *cmdline)
 	u64 n = param_u64(cmdline, "n", 90000, &bad);
 	u64 secs = param_u64(cmdline, "secs", 0, &bad);
 	u64 ms = param_u64(cmdline, "ms", 0, &bad);
+	u64 every_ms = param_u64(cmdline, "every_ms", 0, &bad);
 	u64 done = 0, t0, t1, c0, c, cmin = ~0ull, cmax = 0, deadline = 0;
+	u64 every = 0, last_t, last_done = 0;
 	u32 state = 2463534242u, sum = 0, step;
 	char hz[32], r[48] = "", b[32], ch[80] = "";
 
@@ -43,7 +48,13 @@ int main(const char *cmdline)
 			guest_fail("compute", "secs-needs-tsc_hz");
 		deadline = muldiv64(secs * 1000 + ms, tsc_hz_cached(), 1000);
 	}
+	if (every_ms) {
+		if (!tsc_hz_cached())
+			guest_fail("compute", "every_ms-needs-tsc_hz");
+		every = muldiv64(every_ms, tsc_hz_cached(), 1000);
+	}
 	t0 = rdtsc();
+	last_t = t0;
 	for (;;) {
 		if (deadline) {
 			if (rdtsc() - t0 >= deadline)
@@ -64,6 +75,15 @@ int main(const char *cmdline)
 				cmax = c;
 		}
 		done += step;
+		if (every && c0 + c - last_t >= every) {
+			u64 now = c0 + c;
+
+			gprintf("compute: t_ms=%llu ops_per_s=%llu\n",
+				muldiv64(now - t0, 1000, tsc_hz_cached()),
+				muldiv64(done - last_done, tsc_hz_cached(), now - last_t));
+			last_t = now;
+			last_done = done;
+		}
 	}
 	t1 = rdtsc();
 	/* Chunk figures only when a full chunk ran (never a made-up 0). */

@@ -23,7 +23,6 @@
 #define DIR_MAX 64
 #define E820_MAX 32
 
-static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
 static inline u32 inl(u16 port)
 {
 	u32 v;

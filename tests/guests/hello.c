@@ -5,7 +5,7 @@
  *   idle_ms=N   wait N ms with interrupts on, halted between PIT ticks (100 Hz)
  *   halt=cli    end with cli; hlt instead of exiting (never continues)
  *   halt=sti    end with sti; hlt and no interrupt source (waits forever)
- *   exit=N      value written to the debug-exit port (default 0)
+ *   exit=N      write N to the debug-exit port (even 0) instead of powering off
  */
 #include "guest.h"
 
@@ -96,5 +96,7 @@ int main(const char *cmdline)
 	if (!memcmp(how, "sti", 4))
 		for (;;)
 			__asm__ volatile("sti; hlt");
-	return (int)param_u64(cmdline, "exit", 0, 0);
+	if (param_present(cmdline, "exit"))   /* the debug-exit port, even for 0 */
+		guest_exit_debug((u32)param_u64(cmdline, "exit", 0, 0));
+	return 0;   /* success: ACPI power-off */
 }

@@ -19,9 +19,10 @@
  * Result: year month day pm_ticks [pm_hz] pci hpet_rev hpet_timers
  * hpet_period_fs hpet_ticks [hpet_pin hpet_irqs] ok.
  * end=s5: after the result line, power off through ACPI (PM1a control at
- * pm_cnt=, default 0x604: SLP_TYP 0 = S5, SLP_EN) instead of the debug-exit
- * port (the monitor exits with 0); end=reset: CMOS shutdown status 0x0a, then
- * the reset control register 0xcf9. */
+ * pm_cnt=, default 0x604: SLP_TYP 0 = S5, SLP_EN) whatever the result (the
+ * monitor exits with 0; without end=, success powers off at 0x604 through the
+ * guest library and a failure writes 1 to the debug-exit port); end=reset:
+ * CMOS shutdown status 0x0a, then the reset control register 0xcf9. */
 #include "guest.h"
 
 #define HPET_BASE 0xfed00000u
@@ -62,7 +63,6 @@ static inline u32 inl(u16 port)
 	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
 	return v;
 }
-static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
 static inline u32 rd32(u32 a) { return *(volatile u32 *)a; }
 static inline void wr32(u32 a, u32 v) { *(volatile u32 *)a = v; }
 

@@ -14,7 +14,6 @@
 #define TD_MMIO 0xff000000u
 #define TD_LINE 5
 
-static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
 static inline u16 inw(u16 port)
 {
 	u16 v;

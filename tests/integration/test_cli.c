@@ -56,7 +56,11 @@ Test(ctl, profile_switch_on_a_running_avmm)
 	st = run_avmm(out, sizeof(out), (const char *[]){ "ctl", "--socket", sock, "profile",
 			 "energy", NULL });
 	cr_assert_eq(st, 0, "%s", out);
-	cr_assert(strstr(out, "energy"), "%s", out);
+	cr_assert(strstr(out, "profile energy now in force (objective "), "a human line: %s", out);
+	st = run_avmm(out, sizeof(out), (const char *[]){ "ctl", "--socket", sock, "--json",
+			 "profile", NULL });
+	cr_assert_eq(st, 0, "%s", out);
+	cr_assert(strstr(out, "\"profile\":\"energy\""), "--json: the answer as it is: %s", out);
 	st = run_avmm(out, sizeof(out), (const char *[]){ "ctl", "--socket", sock, "profile",
 			 "no-such-profile", NULL });
 	cr_assert_neq(st, 0, "an unknown profile must be refused: %s", out);
@@ -122,32 +126,45 @@ Test(cli, energy_says_why_rapl_is_missing)
 		cr_assert(strstr(out, "powercap"), "the reason must be named: %s", out);
 }
 
-/* ---- bad exporter input: a clear error, the VM still runs ---- */
+/* ---- bad exporter input: a clear error before the guest starts (status 2),
+ * or with --best-effort the guest runs without it ---- */
 
-static void expect_runs_despite(const char *const args[], const char *needle)
+static void expect_fails_before_guest(const char *const args[], const char *needle)
 {
+	const char *be[16];
 	char v[16];
-	int st = run_avmm(out, sizeof(out), args);
+	int st = run_avmm(out, sizeof(out), args), n = 0;
 
-	cr_assert_eq(st, 1, "the guest must still run (exit 1): status %d\n%s", st, out);
+	cr_assert_eq(st, 2, "a failing exporter must stop the run (status 2): %d\n%s", st, out);
 	cr_assert(strstr(out, needle), "the error must name '%s':\n%s", needle, out);
 	cr_assert(strstr(out, "avmm: error: "), "%s", out);
+	cr_assert(strstr(out, "--best-effort"), "the fix must be named:\n%s", out);
+	cr_assert(!strstr(out, "AVMM-RESULT"), "the guest must not have started:\n%s", out);
+	/* the same with --best-effort: reported, left out, the guest runs */
+	be[n++] = args[0];
+	be[n++] = "--best-effort";
+	for (int i = 1; args[i] && n < 15; i++)
+		be[n++] = args[i];
+	be[n] = NULL;
+	st = run_avmm(out, sizeof(out), be);
+	cr_assert_eq(st, 0, "--best-effort: the guest must run (exit 0): status %d\n%s", st, out);
+	cr_assert(strstr(out, needle), "the error must name '%s':\n%s", needle, out);
 	cr_assert_eq(result_value(out, "hello", "ok", v, sizeof(v)), 0, "%s", out);
 }
 
 Test(exporters, unwritable_trace_path)
 {
 	require_kvm();
-	expect_runs_despite((const char *[]){ "run", "--socket", "", "--trace",
-			    "/nonexistent/dir/t.jsonl", build_path("guests/hello.elf"), NULL },
-			    "/nonexistent/dir/t.jsonl");
+	expect_fails_before_guest((const char *[]){ "run", "--socket", "", "--trace",
+				  "/nonexistent/dir/t.jsonl", build_path("guests/hello.elf"), NULL },
+				  "/nonexistent/dir/t.jsonl");
 }
 
 Test(exporters, trace_with_unknown_extension)
 {
 	require_kvm();
-	expect_runs_despite((const char *[]){ "run", "--socket", "", "--trace", "/tmp/t.txt",
-			    build_path("guests/hello.elf"), NULL }, "/tmp/t.txt");
+	expect_fails_before_guest((const char *[]){ "run", "--socket", "", "--trace", "/tmp/t.txt",
+				  build_path("guests/hello.elf"), NULL }, "/tmp/t.txt");
 }
 
 Test(exporters, metrics_port_in_use)
@@ -163,14 +180,14 @@ Test(exporters, metrics_port_in_use)
 	cr_assert_eq(listen(fd, 1), 0);
 	getsockname(fd, (void *)&a, &alen);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", ntohs(a.sin_port));
-	expect_runs_despite((const char *[]){ "run", "--socket", "", "--metrics", addr,
-			    build_path("guests/hello.elf"), NULL }, addr);
+	expect_fails_before_guest((const char *[]){ "run", "--socket", "", "--metrics", addr,
+				  build_path("guests/hello.elf"), NULL }, addr);
 	close(fd);
 }
 
 Test(exporters, metrics_invalid_address)
 {
 	require_kvm();
-	expect_runs_despite((const char *[]){ "run", "--socket", "", "--metrics", "300.1.2.3:80",
-			    build_path("guests/hello.elf"), NULL }, "300.1.2.3");
+	expect_fails_before_guest((const char *[]){ "run", "--socket", "", "--metrics", "300.1.2.3:80",
+				  build_path("guests/hello.elf"), NULL }, "300.1.2.3");
 }

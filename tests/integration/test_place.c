@@ -43,7 +43,7 @@ static char *run_with(const char *profile_text, char *profile, char *trace)
 	st = run_avmm(out, sizeof(out), (const char *[]){ "-v", "-v", "run", "--socket", "",
 			 "--profile", profile, "--trace", trace, build_path("guests/hello.elf"), NULL });
 	unlink(profile);
-	cr_assert_eq(st, 1, "avmm exit %d:\n%s", st, out);
+	cr_assert_eq(st, 0, "avmm exit %d:\n%s", st, out);
 	f = fopen(trace, "r");
 	cr_assert_not_null(f, "no trace %s", trace);
 	text = calloc(1, 1 << 20);

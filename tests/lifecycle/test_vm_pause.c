@@ -60,8 +60,8 @@ Test(vm_pause, two_vcpus_and_the_loops_own_resume, .timeout = 60)
 		     (unsigned long long)(ri.clock_after_ns - pi.clock_ns));
 	cr_assert_eq(vmm_vm_resume(vm, NULL), -EALREADY);
 	vmm_wait(vm, &res);
-	cr_assert_eq(res.end, VMM_END_DEBUG_EXIT, "%s", res.why);
-	cr_assert_eq(res.exit_status, 1, "smp guest ok (debug-exit 0): %s", res.why);
+	cr_assert_eq(res.end, VMM_END_POWEROFF, "%s", res.why);
+	cr_assert_eq(res.exit_status, 0, "smp guest ok (powers off): %s", res.why);
 	cr_assert_gt(cpu_ns(vmm_vcpu_tid(vm, 1)) - b1, 50000000, "vcpu1 ran after the resume");
 	vmm_destroy(vm);
 }

@@ -247,8 +247,8 @@ static uint64_t hex(json_t *ram)
 Test(live, promote_then_demote_while_stream_verifies, .init = start, .fini = stop, .timeout = 120)
 {
 	char out[4096], val[16], *all = NULL, *blk;
-	const char *const ctl_2m[] = { "ctl", "--socket", L.sock, "backing", "2m", NULL };
-	const char *const ctl_3m[] = { "ctl", "--socket", L.sock, "backing", "3m", NULL };
+	const char *const ctl_2m[] = { "ctl", "--json", "--socket", L.sock, "backing", "2m", NULL };
+	const char *const ctl_3m[] = { "ctl", "--json", "--socket", L.sock, "backing", "3m", NULL };
 	struct pgmode_backing b;
 	json_t *a, *ram;
 	uint64_t hva, bytes;

@@ -45,7 +45,20 @@ Test(experiment, phases_sorted_and_defaults)
 	cr_assert_eq(x.phase[1].load, POL_LOAD_STOP);
 	cr_assert_eq(x.vcpus, 1);
 	cr_assert_str_eq(x.summary, "-");
+	cr_assert_str_eq(x.report, "", "the report's place is the runner's default");
 	cr_assert_str_eq(x.name, "e");
+}
+
+Test(experiment, report_key)
+{
+	cr_assert_eq(parse(HEAD "[output]\nreport = out/r.html\n"), 0, "%s", err);
+	cr_assert_str_eq(x.report, "out/r.html");
+	cr_assert_eq(parse(HEAD "[output]\nreport = none\n"), 0, "%s", err);
+	cr_assert_str_eq(x.report, "none");
+	cr_assert_eq(parse(HEAD "[output]\nreport =\n"), -EINVAL);
+	cr_assert(strstr(err, "e.ini:6:") && strstr(err, "report"), "%s", err);
+	cr_assert_eq(parse(HEAD "[output]\nreprot = r.html\n"), -EINVAL);
+	cr_assert(strstr(err, "report"), "the known keys listed: %s", err);
 }
 
 Test(experiment, validation_errors_name_the_line)

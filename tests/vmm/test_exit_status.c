@@ -20,6 +20,21 @@ static int run_hello_exit(const char *value)
 			build_path("guests/hello.elf"), "--cmdline", cmd, NULL });
 }
 
+/* The bundled guests power off (ACPI S5) on success: status 0; a guest that
+ * writes 0 to the debug-exit port still gets QEMU's 1. */
+Test(exit_status, success_powers_off_and_debug_exit_0_stays_1)
+{
+	int st;
+
+	require_kvm();
+	st = run_avmm(out, sizeof(out), (const char *[]){ "-v", "run", "--no-adapt", "--socket", "",
+		      build_path("guests/hello.elf"), NULL });
+	cr_assert_eq(st, 0, "hello: status %d, want 0 (power-off); output:\n%s", st, out);
+	cr_assert(strstr(out, "guest ended: poweroff"), "%s", out);
+	st = run_hello_exit("0");
+	cr_assert_eq(st, 1, "exit=0: status %d, want 1 (debug-exit 0); output:\n%s", st, out);
+}
+
 Test(exit_status, small_values_are_qemu_compatible)
 {
 	int st = run_hello_exit("5");

@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/mman.h>
+
 #include "common/util.h"
 #include "vmm-core/pc.h"
 #include "vmm-core/pcdev.h"
@@ -24,6 +26,12 @@ static void setup_mem(uint64_t mem_bytes)
 	vm = calloc(1, sizeof(*vm));
 	run = calloc(1, 4096);
 	vm->vm_fd = -1;
+	/* guest RAM: the whole bus starts, and fw_cfg and the ACPI tables need it */
+	vm->mem.nr = 1;
+	vm->mem.r[0].bytes = cfg.mem_bytes;
+	vm->mem.r[0].hva = mmap(NULL, cfg.mem_bytes, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	cr_assert(vm->mem.r[0].hva != MAP_FAILED);
 	pthread_mutex_init(&vm->end_lock, NULL);
 	cr_assert_eq(vmm_devices_init(vm, "/dev/null"), 0);
 	cr_assert_eq(vmm_bus_init(vm, &cfg), 0);
@@ -41,6 +49,7 @@ static void teardown(void)
 	vmm_bus_exit(vm);
 	vmm_devices_exit(vm);
 	free(run);
+	munmap(vm->mem.r[0].hva, vm->mem.r[0].bytes);
 	free(vm);
 }
 

@@ -5,12 +5,15 @@
  * COM1 (printf-like, serialized by a spinlock so several vCPUs may print), a
  * key=value command-line parser with size suffixes, a TSC time source calibrated
  * against PIT channel 2, a bump allocator over the memory after the image, 2-level
- * identity paging, and exit through the isa-debug-exit port 0xf4 (0 = success).
+ * identity paging, and exit: success powers off through ACPI (S5: PM1a control
+ * at 0x604, the PIIX4 PM block at 0x600 of avmm and of QEMU under SeaBIOS;
+ * the monitor exits 0), failure writes its code to the isa-debug-exit port 0xf4.
  * 64-bit division helpers (__udivdi3 ...) and memcpy/memset are provided here,
  * since there is no 32-bit libgcc.
  *
- * A guest defines `int main(const char *cmdline)`; its return value is the exit
- * code written to port 0xf4 (the monitor exits with (v << 1) | 1).
+ * A guest defines `int main(const char *cmdline)`; it returns 0 for success
+ * (power-off: the monitor exits 0) or a failure code v written to port 0xf4
+ * (the monitor exits with (v << 1) | 1: 3 for v = 1).
  */
 #ifndef AVMM_GUEST_H
 #define AVMM_GUEST_H
@@ -26,10 +29,14 @@ typedef uint64_t u64;
 typedef int64_t s64;
 
 #define GUEST_EXIT_PORT 0xf4
+#define GUEST_PM1A_CNT 0x604        /* ACPI PM1a control (PIIX4 PM block at 0x600) */
+#define GUEST_SLP_TYP_S5 (0u << 10) /* the DSDT's \_S5 (avmm and QEMU) */
+#define GUEST_SLP_EN (1u << 13)
 #define PAGE_SIZE 4096u
 
 /* ---- port I/O, TSC, misc instructions ---- */
 static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
 static inline void outl(u16 port, u32 v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
 static inline u8 inb(u16 port)
 {
@@ -52,7 +59,11 @@ static inline void write_cr3(u32 v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v
 
 /* ---- start-up, exit, memory (start.c) ---- */
 int main(const char *cmdline);
+/* 0: ACPI power-off (S5), then debug-exit 0 if the monitor has no PM block;
+ * else code to the debug-exit port. */
 void guest_exit(u32 code) __attribute__((noreturn));
+/* code to the debug-exit port, whatever it is (hello's exit=). */
+void guest_exit_debug(u32 code) __attribute__((noreturn));
 /* Prints "AVMM-RESULT guest=<name> ok=0 error=<why>" and exits with code 1. */
 void guest_fail(const char *name, const char *why) __attribute__((noreturn));
 /* Bump allocator over [end of image, top of memory). NULL when it does not fit. */

@@ -25,11 +25,27 @@ static int mem_known __attribute__((section(".data"))) = 1;
 static u32 alloc_next;
 static u32 mbi_v __attribute__((section(".data"))) = 1;
 
-void guest_exit(u32 code)
+void guest_exit_debug(u32 code)
 {
 	outl(GUEST_EXIT_PORT, code);
 	for (;;)
 		__asm__ volatile("cli; hlt");
+}
+
+/* Success: ACPI soft-off (S5) through PM1a control, as an OS shuts down; a
+ * monitor without the PM block ignores the write and gets debug-exit 0.
+ * avmm ends the VM on the write itself; QEMU only queues a shutdown request
+ * for its main loop and lets the vCPU go on, so wait (port reads, one exit
+ * each: well over 10 ms anywhere) before falling back, or the debug-exit
+ * would win the race and QEMU would exit 1. */
+void guest_exit(u32 code)
+{
+	if (code == 0) {
+		outw(GUEST_PM1A_CNT, GUEST_SLP_TYP_S5 | GUEST_SLP_EN);
+		for (u32 i = 0; i < 50000; i++)
+			(void)inb(0x80);
+	}
+	guest_exit_debug(code);
 }
 
 void guest_fail(const char *name, const char *why)
