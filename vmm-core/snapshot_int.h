@@ -33,7 +33,19 @@ struct vmm_snap_vm {
 	struct kvm_pit_state2 pit;
 };
 
+/* A vCPU's CPUID as KVM holds it (KVM_GET_CPUID2): what the guest saw. */
+#define VMM_SNAP_MAX_CPUID 256
+struct vmm_snap_cpuid {
+	struct kvm_cpuid2 head;
+	struct kvm_cpuid_entry2 e[VMM_SNAP_MAX_CPUID];
+};
+
 /* snapshot_state.c: 0 or -errno with why naming the ioctl and vCPU. */
+int vmm_snap_cpuid_get(struct vmm_vcpu *v, struct vmm_snap_cpuid *out, char *why, size_t len);
+/* Pure: 0 when the restoring vCPU's CPUID (now) equals the snapshot's (was),
+ * else -EPROTO with the first leaf that differs. */
+int vmm_snap_cpuid_same(const struct kvm_cpuid_entry2 *was, uint32_t nwas,
+			const struct vmm_snap_cpuid *now, char *why, size_t len);
 int vmm_snap_msr_list(struct vmm *vm, struct vmm_snap_msrs *out, char *why, size_t len);
 int vmm_snap_vcpu_get(struct vmm_vcpu *v, struct vmm_snap_vcpu *s,
 		      const struct vmm_snap_msrs *list, char *why, size_t len);

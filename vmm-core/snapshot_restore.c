@@ -22,6 +22,7 @@ struct seen {
 	uint64_t vcpu_parts[VMM_MAX_VCPUS];   /* bit per section type */
 	unsigned chips, pit, clock, serial;
 	uint32_t devs;                        /* bit per bus slot */
+	uint64_t cpuids;                      /* bit per vCPU */
 };
 
 /* The bus devices' states, kept from the file until they are applied. */
@@ -29,6 +30,26 @@ struct dev_states {
 	uint8_t buf[VMM_BUS_MAX][VMM_SNAP_DEV_MAX];
 	size_t len[VMM_BUS_MAX];
 };
+
+/* The vCPU's CPUID in the file must be the one this VM gives it (--cpu). */
+static int cpuid_section(struct vmm *vm, struct vmm_snap_reader *r, const struct vmm_snap_sec *s)
+{
+	static struct vmm_snap_cpuid was, now;   /* the restore runs once, before any vCPU */
+	uint32_t n = (uint32_t)(s->bytes / sizeof(was.e[0]));
+	int rc;
+
+	if (s->index >= (uint32_t)vm->nr_vcpus || s->bytes % sizeof(was.e[0]) ||
+	    n > VMM_SNAP_MAX_CPUID) {
+		snprintf(r->why, sizeof(r->why), "CPUID section %u of %llu bytes", s->index,
+			 (unsigned long long)s->bytes);
+		return -EPROTO;
+	}
+	if ((rc = vmm_snap_read_payload(r, was.e, s->bytes)))
+		return rc;
+	if ((rc = vmm_snap_cpuid_get(&vm->vcpu[s->index], &now, r->why, sizeof(r->why))))
+		return rc;
+	return vmm_snap_cpuid_same(was.e, n, &now, r->why, sizeof(r->why));
+}
 
 static int device_section(struct vmm *vm, struct vmm_snap_reader *r, const struct vmm_snap_sec *s,
 			  struct dev_states *ds, struct seen *seen)
@@ -167,6 +188,10 @@ static int pass(struct vmm *vm, int fd, bool apply, struct vmm_snap_vm *st,
 			rc = ram_section(vm, &r, &s, apply);
 		else if (s.type == VMM_SNAP_DEVICE)
 			rc = device_section(vm, &r, &s, ds, &seen);
+		else if (s.type == VMM_SNAP_CPUID) {
+			if (!(rc = cpuid_section(vm, &r, &s)))
+				seen.cpuids |= 1ull << s.index;
+		}
 		else if (!(rc = target(vm, &r, &s, st, vc, clk, serial, &seen, &dst, &want)))
 			rc = vmm_snap_read_payload(&r, dst, want);
 	}
@@ -174,7 +199,7 @@ static int pass(struct vmm *vm, int fd, bool apply, struct vmm_snap_vm *st,
 	for (int t = VMM_SNAP_REGS; t <= VMM_SNAP_MP_STATE; t++)
 		need |= 1ull << t;
 	for (int i = 0; !rc && i < vm->nr_vcpus; i++)
-		if (seen.vcpu_parts[i] != need) {
+		if (seen.vcpu_parts[i] != need || !(seen.cpuids & (1ull << i))) {
 			snprintf(r.why, sizeof(r.why), "vcpu%d's state is incomplete in the file", i);
 			rc = -EPROTO;
 		}

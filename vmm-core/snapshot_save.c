@@ -92,11 +92,21 @@ static int vcpu_sections(struct vmm_vcpu *v, struct vmm_snap_writer *w, struct v
 			 char *why, size_t len)
 {
 	struct vmm_snap_vcpu *s = calloc(1, sizeof(*s));
+	struct vmm_snap_cpuid *c = calloc(1, sizeof(*c));
 	int rc;
 
-	if (!s)
+	if (!s || !c) {
+		free(s);
+		free(c);
 		return -ENOMEM;
-	rc = vmm_snap_vcpu_get(v, s, msrs, why, len);
+	}
+	rc = vmm_snap_cpuid_get(v, c, why, len);
+	if (!rc)
+		rc = vmm_snap_write_section(w, VMM_SNAP_CPUID, (uint32_t)v->idx, c->e,
+					    c->head.nent * sizeof(c->e[0]));
+	free(c);
+	if (!rc)
+		rc = vmm_snap_vcpu_get(v, s, msrs, why, len);
 	for (int t = VMM_SNAP_REGS; !rc && t <= VMM_SNAP_MP_STATE; t++) {
 		const void *p;
 		uint64_t n = vmm_snap_vcpu_part(s, t, &p);

@@ -108,6 +108,36 @@ int vmm_snap_vcpu_set(struct vmm_vcpu *v, const struct vmm_snap_vcpu *s, char *w
 	return 0;
 }
 
+int vmm_snap_cpuid_get(struct vmm_vcpu *v, struct vmm_snap_cpuid *out, char *why, size_t len)
+{
+	memset(out, 0, sizeof(*out));
+	out->head.nent = VMM_SNAP_MAX_CPUID;
+	if (ioctl(v->fd, KVM_GET_CPUID2, out)) {
+		snprintf(why, len, "vcpu%d: KVM_GET_CPUID2: %s", v->idx, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int vmm_snap_cpuid_same(const struct kvm_cpuid_entry2 *was, uint32_t nwas,
+			const struct vmm_snap_cpuid *now, char *why, size_t len)
+{
+	for (uint32_t i = 0; i < nwas || i < now->head.nent; i++) {
+		const struct kvm_cpuid_entry2 *a = i < nwas ? &was[i] : NULL;
+		const struct kvm_cpuid_entry2 *b = i < now->head.nent ? &now->e[i] : NULL;
+
+		if (a && b && a->function == b->function && a->index == b->index &&
+		    a->flags == b->flags && a->eax == b->eax && a->ebx == b->ebx &&
+		    a->ecx == b->ecx && a->edx == b->edx)
+			continue;
+		snprintf(why, len, "the snapshot's guest saw another CPU (CPUID leaf 0x%x.%u "
+			 "differs): give the same --cpu as the original run",
+			 a ? a->function : b->function, a ? a->index : b->index);
+		return -EPROTO;
+	}
+	return 0;
+}
+
 int vmm_snap_vm_get(struct vmm *vm, struct vmm_snap_vm *s, char *why, size_t len)
 {
 	memset(s, 0, sizeof(*s));

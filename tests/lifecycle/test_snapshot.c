@@ -130,6 +130,26 @@ Test(snapshot, bad_files_are_refused, .timeout = 120)
 	cr_assert(strstr(why, "--vcpus"), "%s", why);
 }
 
+/* A VM whose guest would see another CPU (--cpu qemu64) is refused. */
+Test(snapshot, other_cpu_model_is_refused, .timeout = 120)
+{
+	struct vmm_config cfg = { .vcpus = 1, .mem_bytes = 32ull << 20,
+				  .guest_path = build_path("guests/memwrite.elf"),
+				  .cmdline = CMDLINE, .console_path = "/dev/null",
+				  .cpu_model = "qemu64" };
+	struct vmm *c;
+	char why[256];
+	int fd;
+
+	take_snapshot();
+	cr_assert_eq(vmm_create(&cfg, &c), 0);
+	fd = open(snap, O_RDONLY);
+	cr_assert_eq(vmm_snapshot_restore(c, fd, why, sizeof(why)), -EPROTO, "%s", why);
+	cr_assert(strstr(why, "--cpu"), "%s", why);
+	close(fd);
+	vmm_destroy(c);
+}
+
 /* Two vCPUs (the smp guest: both loop, the BSP waits for the AP and checks
  * in): snapshot while both run, restore into a new VM, it finishes ok. */
 Test(snapshot, two_vcpus, .timeout = 120)
