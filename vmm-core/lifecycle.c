@@ -72,22 +72,17 @@ static void clock_ioctl(struct vmm_vcpu *v, void *arg)
 }
 
 /* KVM_GET_CLOCK / KVM_SET_CLOCK on a parked vCPU's thread (its seccomp
- * filter allows KVM ioctls; the caller's may not), or here when no vCPU
- * thread was ever started (in-process users before vmm_start). 0 or errno;
- * ESRCH when every vCPU thread has ended. */
+ * filter allows KVM ioctls; the caller's, the control thread's, does not:
+ * an ioctl there would end the process). 0 or errno; ESRCH when no vCPU
+ * thread is parked (not started yet, or all ended). */
 static int clock_call(struct vmm *vm, unsigned long req, struct kvm_clock_data *data)
 {
 	struct clock_job j = { req, data, 0 };
-	bool any_started = false;
 
-	for (int i = 0; i < vm->nr_vcpus; i++) {
-		any_started |= vm->vcpu[i].started;
+	for (int i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpu[i].started && !vmm_vcpu_run_parked(&vm->vcpu[i], clock_ioctl, &j))
 			return j.err;
-	}
-	if (any_started)
-		return ESRCH;
-	return ioctl(vm->vm_fd, req, data) ? errno : 0;
+	return ESRCH;
 }
 
 static void wake(struct vmm_vcpu *v)
