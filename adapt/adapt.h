@@ -347,6 +347,13 @@ struct adapt_driver_cfg {
 	 * struct vmm *; NULL: actuators run without pausing. */
 	int (*pause)(void *arg, int vcpu);
 	int (*resume)(void *arg, int vcpu);
+	/* The operator paused the whole VM (e.g. adapt_vmm_paused): true while
+	 * paused; *transitions counts pauses and resumes. A tick taken while
+	 * paused, or whose interval saw a pause or resume, still samples (the
+	 * exporters and `avmm stat` go on, and the next tick's rates start
+	 * fresh) but makes no decision and no measurement: counted in
+	 * stats.paused_ticks, never as a hold. NULL: never paused. */
+	bool (*paused)(void *arg, uint64_t *transitions);
 	void *vm_arg;
 	struct adapt_env env;                              /* copied */
 	bool dry_run;
@@ -371,6 +378,7 @@ struct adapt_driver_stats {
 	uint64_t held[ADAPT_KIND_COUNT][ADAPT_HOLD_COUNT];  /* ticks held back, by reason */
 	uint64_t period_ns;                                 /* the period it samples at now */
 	uint64_t step_ns_max, step_ns_total, pause_ns_max;
+	uint64_t paused_ticks;   /* ticks skipped: the VM was (or became) paused */
 };
 
 #define ADAPT_LOG_SIZE 256
@@ -410,6 +418,7 @@ char *adapt_ctl_profile(const char *request_json, const struct vmm_ctl_peer *pee
 /* vmm_pause / vmm_resume with a struct vmm * as arg. */
 int adapt_vmm_pause(void *vm, int vcpu);
 int adapt_vmm_resume(void *vm, int vcpu);
+bool adapt_vmm_paused(void *vm, uint64_t *transitions);
 
 /* ---- CLI ---------------------------------------------------------------- */
 /* `avmm experiment [--check] [--dry-run] FILE` */

@@ -32,6 +32,7 @@ struct adapt_driver {
 	enum adapt_hold last_hold;  /* the hold last logged */
 	enum adapt_kind last_hold_kind;
 	uint64_t next_period_ns;    /* the loop thread's: adapt_step's choice */
+	uint64_t pause_transitions; /* the loop thread's: cfg.paused at the last tick */
 };
 
 /* Actuate one decision, log and publish it (on the loop thread, or before

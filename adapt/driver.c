@@ -227,6 +227,27 @@ static void log_hold(struct adapt_driver *d, const struct adapt_out *out)
 	d->last_hold_kind = out->hold_kind;
 }
 
+/* A paused VM is not slow: a tick while it is paused, or whose interval saw
+ * a pause or resume, measures nothing and decides nothing. */
+static bool vm_paused(struct adapt_driver *d)
+{
+	uint64_t tr = 0;
+	bool now;
+
+	if (!d->cfg.paused)
+		return false;
+	now = d->cfg.paused(d->cfg.vm_arg, &tr);
+	if (!now && tr == d->pause_transitions)
+		return false;
+	d->pause_transitions = tr;
+	pthread_mutex_lock(&d->lock);
+	d->stats.paused_ticks++;
+	snprintf(d->last_note, sizeof(d->last_note), "%s", now ? "VM paused: no decision, no "
+		 "measurement" : "VM resumed during the tick: no decision, no measurement");
+	pthread_mutex_unlock(&d->lock);
+	return true;
+}
+
 int adapt_driver_tick(struct adapt_driver *d)
 {
 	struct tel_held held;
@@ -242,6 +263,8 @@ int adapt_driver_tick(struct adapt_driver *d)
 		pthread_mutex_unlock(&d->lock);
 		return rc;
 	}
+	if (vm_paused(d))
+		return 0;
 	take_new_profile(d);
 	pthread_mutex_lock(&d->lock);
 	t0 = util_now_ns();

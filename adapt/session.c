@@ -32,7 +32,9 @@ static int step_vm(struct adapt_session *s)
 	if (s->cfg.agent)
 		return 0;
 	adapt_session_bankmap_track(s);   /* written pages: the dirty ring */
-	return vmm_create(&s->cfg.vm, &s->vm);
+	int rc = vmm_create(&s->cfg.vm, &s->vm);
+
+	return rc || !s->cfg.restore_path ? rc : adapt_session_restore(s);
 }
 
 static void exit_vm(struct adapt_session *s)
@@ -98,12 +100,15 @@ static int step_tel(struct adapt_session *s)
 	return s->cfg.agent ? 0 : adapt_session_tel_open(s, NULL);
 }
 
-/* The loop, then the paging commands (which read the driver it made). */
+/* The loop, then the paging and lifecycle commands (which read the driver
+ * it made). */
 static int step_loop(struct adapt_session *s)
 {
 	int rc = s->cfg.agent ? 0 : adapt_session_loop_init(s);
 
-	return rc ? rc : adapt_session_paging_ctl(s);
+	if (!rc)
+		rc = adapt_session_paging_ctl(s);
+	return rc ? rc : adapt_session_lifecycle_ctl(s);
 }
 
 static int step_ctl(struct adapt_session *s)

@@ -147,6 +147,11 @@ int adapt_session_paging_start(struct adapt_session *s);
 int adapt_parse_meminfo(const char *buf, double *available_pct);
 /* session_paging_ctl.c: "paging" and "backing" on the control socket. */
 int adapt_session_paging_ctl(struct adapt_session *s);
+/* session_lifecycle.c: "pause", "resume", "vmstate" (whole-VM pause),
+ * "snapshot"; adapt_session_restore loads cfg.restore_path into the new VM
+ * (on failure it destroys the VM: nothing half-restored ever runs). */
+int adapt_session_lifecycle_ctl(struct adapt_session *s);
+int adapt_session_restore(struct adapt_session *s);
 char *adapt_ctl_paging(const char *req, const struct vmm_ctl_peer *peer, void *s, int *err);
 char *adapt_ctl_backing(const char *req, const struct vmm_ctl_peer *peer, void *s, int *err);
 

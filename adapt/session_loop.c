@@ -130,6 +130,7 @@ int adapt_session_loop_init(struct adapt_session *s)
 		.held = tel_held_fn, .held_arg = s->tel,
 		/* the agent pins other processes' threads, which need no pause */
 		.pause = s->vm ? adapt_vmm_pause : NULL, .resume = s->vm ? adapt_vmm_resume : NULL,
+		.paused = s->vm ? adapt_vmm_paused : NULL,
 		.vm_arg = s->vm,
 		.dry_run = s->cfg.dry_run,
 		.profile_dirs = s->dirs, .nr_profile_dirs = s->nr_dirs,

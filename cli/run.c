@@ -33,6 +33,10 @@ static void run_usage(FILE *f)
 		"  --halt-watchdog SECS   end the run (status 8) when every vCPU has been halted\n"
 		"                         with interrupts off this long (default 10; 0: never)\n"
 		"  --cmdline STR          guest command line\n"
+		"  --restore FILE         resume the VM saved by `avmm ctl snapshot FILE` (give\n"
+		"                         the same guest, --vcpus and --mem; a file from another\n"
+		"                         version, truncated, or needing CPU features this host\n"
+		"                         lacks is refused and nothing runs)\n"
 		"  --initrd FILE          initial ramdisk (Linux) or Multiboot module\n"
 		"  --cpu MODEL[,+F,-F,vendor=V]  the CPU the guest sees through CPUID: MODEL is\n"
 		"                         host (default: what KVM supports here), qemu64,\n"
@@ -120,6 +124,7 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 		{ "initrd", required_argument, NULL, 'i' },
 		{ "cpu", required_argument, NULL, 'U' },
 		{ "testdev", no_argument, NULL, 'T' },
+		{ "restore", required_argument, NULL, 'Q' },
 		{ "profile", required_argument, NULL, 'p' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "no-adapt", no_argument, NULL, 'N' },
@@ -193,6 +198,7 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 		case 'i': cfg->initrd_path = optarg; break;
 		case 'U': cfg->cpu_model = optarg; break;
 		case 'T': cfg->testdev = true; break;
+		case 'Q': sc->restore_path = optarg; break;
 		case 'p': sc->profile = optarg; break;
 		case 'n': sc->dry_run = true; break;
 		case 'N': sc->no_adapt = true; break;

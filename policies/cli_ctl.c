@@ -2,8 +2,10 @@
  * client side of changing a running avmm's profile (validated here first,
  * then again by the running avmm before it is swapped in), and
  * `avmm ctl ... backing 2m|4k`, the operator's request for the page size
- * backing guest RAM (the running avmm passes it through its control loop). */
+ * backing guest RAM (the running avmm passes it through its control loop), and
+ * `avmm ctl ... pause|resume|snapshot FILE` (the whole VM; cli_ctl_snapshot.c). */
 #include "policies/pol.h"
+#include "policies/pol_int.h"
 #include "vmm-core/vmm.h"
 
 #include <jansson.h>
@@ -16,7 +18,9 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: avmm ctl [--socket PATH | --name VM] [--json] profile [NAME|FILE]\n"
-		   "       avmm ctl [--socket PATH | --name VM] [--json] backing 2m|4k\n\n"
+		   "       avmm ctl [--socket PATH | --name VM] [--json] backing 2m|4k\n"
+		   "       avmm ctl [--socket PATH | --name VM] [--json] pause|resume\n"
+		   "       avmm ctl [--socket PATH | --name VM] [--json] snapshot FILE\n\n"
 		   "Controls a running avmm through its control socket; prints one line saying\n"
 		   "what the running avmm did.\n\n"
 		   "commands:\n"
@@ -29,7 +33,13 @@ static void usage(FILE *f)
 		   "                     it after its confirmation and dwell and logs it as a\n"
 		   "                     paging-mode decision (without a loop, --no-adapt, the\n"
 		   "                     page-size worker takes it at once); follow it with\n"
-		   "                     `avmm paging --name VM`\n\n"
+		   "                     `avmm paging --name VM`\n"
+		   "  pause              stops every vCPU of the VM and saves its KVM clock; the\n"
+		   "                     control loop makes no decision while it is paused\n"
+		   "  resume             puts the clock back (the guest does not see the pause)\n"
+		   "                     and lets the vCPUs run\n"
+		   "  snapshot FILE      writes the VM's whole state to FILE (pausing it the\n"
+		   "                     while); `avmm run --restore FILE ...` resumes it\n\n"
 		   "options:\n"
 		   "  --name VM      the VM started with `avmm run --name VM` (/run/avmm/VM.sock)\n"
 		   "  --socket PATH  the control socket given to `avmm run --socket PATH`\n"
@@ -59,6 +69,13 @@ static void print_human(const char *socket_path, const char *cmd, bool query, js
 		       json_string_value(json_object_get(a, "backing")) ?: "?",
 		       json_string_value(json_object_get(a, "via")) ?: "?",
 		       json_string_value(json_object_get(a, "message")) ?: "");
+	else if (!strcmp(cmd, "pause"))
+		printf("%s: VM paused (%lld vCPUs parked, kvmclock saved at %lld ns)\n", socket_path,
+		       (long long)json_integer_value(json_object_get(a, "vcpus")),
+		       (long long)json_integer_value(json_object_get(a, "clock_ns")));
+	else if (!strcmp(cmd, "resume"))
+		printf("%s: VM running again (paused %.3f s in all; kvmclock put back)\n", socket_path,
+		       (double)json_integer_value(json_object_get(a, "paused_total_ns")) / 1e9);
 	else
 		printf("%s: done\n", socket_path);
 }
@@ -108,10 +125,18 @@ static int ctl_backing(const char *socket_path, const char *size, bool as_json)
 						       "backing", size));
 }
 
+/* pause, resume, snapshot FILE (cli_ctl_snapshot.c). */
+static int ctl_verb(const char *socket_path, const char *verb, const char *file, bool as_json)
+{
+	if (!strcmp(verb, "snapshot"))
+		return pol_cli_ctl_snapshot(socket_path, file, as_json);
+	return call(socket_path, verb, false, as_json, json_pack("{s:s}", "cmd", verb));
+}
+
 int pol_cli_ctl(int argc, char **argv)
 {
 	char storage[POL_MAX_DIRS][POL_PATH_MAX], sock[POL_PATH_MAX], err[4096], abspath[PATH_MAX];
-	const char *dirs[POL_MAX_DIRS], *socket_path = NULL, *vm = NULL, *what;
+	const char *dirs[POL_MAX_DIRS], *socket_path = NULL, *vm = NULL, *what, *verb = NULL;
 	struct pol_profile *p = NULL;
 	bool as_json = false;
 	int i, n, rc = 2;
@@ -128,7 +153,14 @@ int pol_cli_ctl(int argc, char **argv)
 			return strcmp(argv[i], "-h") && strcmp(argv[i], "--help") ? 2 : 0;
 		}
 	}
-	if (i >= argc || (strcmp(argv[i], "profile") && strcmp(argv[i], "backing")) ||
+	if (i < argc && (!strcmp(argv[i], "pause") || !strcmp(argv[i], "resume") ||
+			 !strcmp(argv[i], "snapshot"))) {
+		verb = argv[i];
+		if (argc - i != (strcmp(verb, "snapshot") ? 1 : 2)) {
+			usage(stderr);
+			return 2;
+		}
+	} else if (i >= argc || (strcmp(argv[i], "profile") && strcmp(argv[i], "backing")) ||
 	    argc - i > 2 || (argc - i == 1 && strcmp(argv[i], "profile"))) {
 		usage(stderr);
 		return 2;
@@ -146,6 +178,8 @@ int pol_cli_ctl(int argc, char **argv)
 		}
 		socket_path = sock;
 	}
+	if (verb)
+		return ctl_verb(socket_path, verb, what, as_json);
 	if (!strcmp(argv[i], "backing"))
 		return ctl_backing(socket_path, what, as_json);
 	if (!what)   /* the profile in force */

@@ -108,5 +108,7 @@ int pol_profile_apply(struct pol_errs *e, const char *file, const struct pol_ini
 		      int file_idx, struct pol_profile *p);
 /* Checks across keys (profile_check.c): 0 or -EINVAL (errors to e). */
 int pol_profile_check(const struct pol_profile *p, struct pol_errs *e);
+/* cli_ctl_snapshot.c: `avmm ctl ... snapshot FILE`; the exit status. */
+int pol_cli_ctl_snapshot(const char *socket_path, const char *file, bool as_json);
 
 #endif

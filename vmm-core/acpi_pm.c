@@ -167,7 +167,39 @@ static void pm_exit(struct vmm *vm, void *state)
 	free(p);
 }
 
+struct pm_snap { uint16_t sts, en, cnt; uint32_t tmr_seen; uint64_t elapsed_ns; };
+
+static int pm_save(void *state, uint8_t *buf, size_t len)
+{
+	struct pm *p = state;
+	struct pm_snap s;
+
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_lock(&p->lock);
+	s.sts = p->sts, s.en = p->en, s.cnt = p->cnt, s.tmr_seen = p->tmr_seen;
+	s.elapsed_ns = util_now_ns() - p->start_ns;
+	pthread_mutex_unlock(&p->lock);
+	return VMM_DEV_SAVE(buf, len, s);
+}
+
+/* The PM timer counts on from where it was saved. */
+static int pm_restore(void *state, const uint8_t *buf, size_t len)
+{
+	struct pm *p = state;
+	struct pm_snap s;
+	int rc = VMM_DEV_LOAD(buf, len, s);
+
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&p->lock);
+	p->sts = s.sts, p->en = s.en, p->cnt = s.cnt, p->tmr_seen = s.tmr_seen;
+	p->start_ns = util_now_ns() - s.elapsed_ns;
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
 const struct vmm_dev vmm_dev_acpi_pm = {
 	.name = "acpi-pm", .port = PC_PM_BASE, .nr_ports = PM_PORTS,
 	.init = pm_init, .exit = pm_exit, .pio = pm_pio,
+	.save = pm_save, .restore = pm_restore,
 };

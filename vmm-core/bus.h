@@ -17,6 +17,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
+#include <errno.h>
+#include <string.h>
 
 struct vmm;
 struct vmm_vcpu;
@@ -36,7 +39,21 @@ struct vmm_dev {
 		   bool is_write);
 	int (*mmio)(struct vmm_vcpu *v, void *state, uint64_t off, uint8_t *data, int len,
 		    bool is_write);
+	/* Snapshots (snapshot_save.c, snapshot_restore.c), with every vCPU
+	 * parked: save puts the guest-visible state into buf (len bytes) and
+	 * returns its size or -ENOSPC; restore takes it back from a save of the
+	 * same avmm version (0, or -EINVAL for another size). NULL: no state
+	 * beyond what init rebuilds from the config. Changing what a save holds
+	 * needs a new VMM_SNAP_VERSION. */
+	int (*save)(void *state, uint8_t *buf, size_t len);
+	int (*restore)(void *state, const uint8_t *buf, size_t len);
 };
+
+/* For save/restore: copy a device's state struct in or out of a buffer. */
+#define VMM_DEV_SAVE(buf, len, st) \
+	((len) < sizeof(st) ? -ENOSPC : (memcpy((buf), &(st), sizeof(st)), (int)sizeof(st)))
+#define VMM_DEV_LOAD(buf, len, st) \
+	((len) != sizeof(st) ? -EINVAL : (memcpy(&(st), (buf), sizeof(st)), 0))
 
 /* The devices (one file each). */
 extern const struct vmm_dev vmm_dev_testdev, vmm_dev_testdev_irq; /* testdev.c */

@@ -87,7 +87,20 @@ static int read_line(int fd, char **answer, uint64_t deadline_ns)
 	return 0;
 }
 
+static int call(const char *path, const char *request_json, int pass_fd, char **answer);
+
 int vmm_ctl_call(const char *path, const char *request_json, char **answer)
+{
+	return call(path, request_json, -1, answer);
+}
+
+int vmm_ctl_call_fd(const char *path, const char *request_json, int fd, char **answer)
+{
+	return request_json && *request_json && fd >= 0 ? call(path, request_json, fd, answer)
+							: -EINVAL;
+}
+
+static int call(const char *path, const char *request_json, int pass_fd, char **answer)
 {
 	uint64_t deadline = util_now_ns() + CTL_CALL_TIMEOUT_MS * 1000000ull;
 	struct sockaddr_un sa;
@@ -105,6 +118,10 @@ int vmm_ctl_call(const char *path, const char *request_json, char **answer)
 	}
 	if (!request_json)
 		goto out;
+	if (pass_fd >= 0 && ctl_send_fd(fd, request_json++, pass_fd) != 1) {
+		rc = -errno;
+		goto out;
+	}
 	rc = send_all(fd, request_json, strlen(request_json), deadline);
 	if (!rc)
 		rc = send_all(fd, "\n", 1, deadline);

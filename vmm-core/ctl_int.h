@@ -53,6 +53,11 @@ int ctl_client_append(struct ctl_client *c, const char *text);
 /* Queues {"ok":false,"error":msg}; on failure the client is closed. */
 void ctl_client_error(struct ctl_client *c, const char *msg);
 void *ctl_thread(void *arg);
+/* ctl_fd.c: recv that also takes a file descriptor passed with SCM_RIGHTS
+ * (into *fd, closing one held there before); ctl_send_fd sends one byte of
+ * buf with fd attached. Both as recv/send: bytes or -1 with errno. */
+ssize_t ctl_recv_fd(int sock, void *buf, size_t len, int *fd);
+ssize_t ctl_send_fd(int sock, const void *buf, int fd);
 /* path into a sockaddr_un; -ENAMETOOLONG (logged) when it does not fit. */
 int ctl_make_addr(const char *path, struct sockaddr_un *sa);
 bool ctl_peer_allowed(const struct vmm_ctl *ctl, const struct vmm_ctl_peer *peer);

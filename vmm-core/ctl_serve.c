@@ -22,6 +22,8 @@ static void drop_client(struct vmm_ctl *ctl, int i)
 	struct ctl_client *c = ctl->clients[i];
 
 	close(c->fd);
+	if (c->peer.fd >= 0)
+		close(c->peer.fd);
 	free(c->in);
 	free(c->out);
 	free(c);
@@ -59,7 +61,7 @@ static void accept_one(struct vmm_ctl *ctl, uint64_t now)
 		close(fd);
 		return;
 	}
-	struct vmm_ctl_peer peer = { .pid = cred.pid, .uid = cred.uid, .gid = cred.gid };
+	struct vmm_ctl_peer peer = { .pid = cred.pid, .uid = cred.uid, .gid = cred.gid, .fd = -1 };
 
 	if (!ctl_peer_allowed(ctl, &peer)) {
 		refuse(ctl, fd, &peer);
@@ -83,7 +85,7 @@ static void accept_one(struct vmm_ctl *ctl, uint64_t now)
 /* Returns false when the client is done with. */
 static bool client_read(struct vmm_ctl *ctl, struct ctl_client *c, uint64_t now)
 {
-	ssize_t n = recv(c->fd, c->in + c->in_len, CTL_LINE_MAX - c->in_len, 0);
+	ssize_t n = ctl_recv_fd(c->fd, c->in + c->in_len, CTL_LINE_MAX - c->in_len, &c->peer.fd);
 
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR;
@@ -97,6 +99,10 @@ static bool client_read(struct vmm_ctl *ctl, struct ctl_client *c, uint64_t now)
 	c->in_len += (size_t)n;
 	c->last_ns = now;
 	ctl_client_process(ctl, c, now);
+	if (!c->in_len && c->peer.fd >= 0) {   /* its request is handled */
+		close(c->peer.fd);
+		c->peer.fd = -1;
+	}
 	return true;
 }
 

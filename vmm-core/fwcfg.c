@@ -286,7 +286,37 @@ static int fwcfg_init(struct vmm *vm, const struct vmm_config *cfg, void **state
 	return 0;
 }
 
+struct fwcfg_snap { int32_t cur, nr; uint32_t pos, dma_hi; };
+
+static int fwcfg_save(void *state, uint8_t *buf, size_t len)
+{
+	struct fwcfg *f = state;
+	struct fwcfg_snap s;
+
+	pthread_mutex_lock(&f->lock);
+	s = (struct fwcfg_snap){ f->cur, f->nr, f->pos, f->dma_hi };
+	pthread_mutex_unlock(&f->lock);
+	return VMM_DEV_SAVE(buf, len, s);
+}
+
+/* The items are rebuilt from the config; the same count is required. */
+static int fwcfg_restore(void *state, const uint8_t *buf, size_t len)
+{
+	struct fwcfg *f = state;
+	struct fwcfg_snap s;
+	int rc = VMM_DEV_LOAD(buf, len, s);
+
+	if (rc || s.nr != f->nr || s.cur < -1 || s.cur >= f->nr)
+		return rc ? rc : -EINVAL;
+	pthread_mutex_lock(&f->lock);
+	f->cur = s.cur, f->pos = s.pos, f->dma_hi = s.dma_hi;
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}
+
 const struct vmm_dev vmm_dev_fwcfg = {
+	.save = fwcfg_save,
+	.restore = fwcfg_restore,
 	.name = "fw_cfg",
 	.port = PC_FWCFG_PORT_SEL,
 	.nr_ports = PC_FWCFG_PORT_DMA + 8 - PC_FWCFG_PORT_SEL,

@@ -202,7 +202,52 @@ static void hpet_exit(struct vmm *vm, void *state)
 	vmm_hpet_destroy(state);
 }
 
+struct hpet_snap {
+	uint64_t config, isr, counter;
+	struct { uint64_t config, cmp, period, fired; int32_t line_gsi; } t[HPET_TIMERS];
+};
+
+static int hpet_save(void *state, uint8_t *buf, size_t len)
+{
+	struct hpet *h = state;
+	struct hpet_snap s;
+
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_lock(&h->lock);
+	s.config = h->config, s.isr = h->isr, s.counter = vmm_hpet_counter(h, util_now_ns());
+	for (int i = 0; i < HPET_TIMERS; i++) {
+		s.t[i].config = h->timer[i].config, s.t[i].cmp = h->timer[i].cmp;
+		s.t[i].period = h->timer[i].period, s.t[i].fired = h->timer[i].fired;
+		s.t[i].line_gsi = h->timer[i].line_gsi;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return VMM_DEV_SAVE(buf, len, s);
+}
+
+/* The counter goes on from the saved value; armed comparators are re-armed. */
+static int hpet_restore(void *state, const uint8_t *buf, size_t len)
+{
+	struct hpet *h = state;
+	struct hpet_snap s;
+	uint64_t now = util_now_ns();
+	int rc = VMM_DEV_LOAD(buf, len, s);
+
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&h->lock);
+	h->config = s.config, h->isr = s.isr, h->cnt_base = s.counter, h->ns_base = now;
+	for (int i = 0; i < HPET_TIMERS; i++) {
+		h->timer[i].config = s.t[i].config, h->timer[i].cmp = s.t[i].cmp;
+		h->timer[i].period = s.t[i].period, h->timer[i].fired = s.t[i].fired;
+		h->timer[i].line_gsi = s.t[i].line_gsi;
+	}
+	arm_all(h, now);
+	pthread_mutex_unlock(&h->lock);
+	return 0;
+}
+
 const struct vmm_dev vmm_dev_hpet = {
 	.name = "hpet", .mmio_gpa = PC_HPET_BASE, .mmio_len = PC_HPET_LEN,
 	.init = hpet_init, .exit = hpet_exit, .mmio = hpet_mmio,
+	.save = hpet_save, .restore = hpet_restore,
 };

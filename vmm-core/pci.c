@@ -117,7 +117,40 @@ static void pci_exit(struct vmm *vm, void *state)
 	free(p);
 }
 
+struct pci_snap { uint32_t addr; int32_t nr; uint8_t cfg[1][CFG_BYTES]; };
+
+static int pci_save(void *state, uint8_t *buf, size_t len)
+{
+	struct pci *p = state;
+	struct pci_snap s;
+
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_lock(&p->lock);
+	s.addr = p->addr, s.nr = p->nr;
+	for (int i = 0; i < p->nr; i++)
+		memcpy(s.cfg[i], p->fn[i].cfg, CFG_BYTES);
+	pthread_mutex_unlock(&p->lock);
+	return VMM_DEV_SAVE(buf, len, s);
+}
+
+static int pci_restore(void *state, const uint8_t *buf, size_t len)
+{
+	struct pci *p = state;
+	struct pci_snap s;
+	int rc = VMM_DEV_LOAD(buf, len, s);
+
+	if (rc || s.nr != p->nr)
+		return rc ? rc : -EINVAL;
+	pthread_mutex_lock(&p->lock);
+	p->addr = s.addr;
+	for (int i = 0; i < p->nr; i++)
+		memcpy(p->fn[i].cfg, s.cfg[i], CFG_BYTES);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
 const struct vmm_dev vmm_dev_pci = {
 	.name = "pci", .port = PC_PCI_CONF_ADDR, .nr_ports = 8,
 	.init = pci_init, .exit = pci_exit, .pio = pci_pio,
+	.save = pci_save, .restore = pci_restore,
 };

@@ -233,9 +233,40 @@ static void rtc_exit(struct vmm *vm, void *state)
 	free(r);
 }
 
+struct rtc_snap { uint8_t index, nmi_mask, cmos[128]; int64_t offset_s; struct tm held; };
+
+static int rtc_save(void *state, uint8_t *buf, size_t len)
+{
+	struct rtc *r = state;
+	struct rtc_snap s;
+
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_lock(&r->lock);
+	s.index = r->index, s.nmi_mask = r->nmi_mask, s.offset_s = r->offset_s, s.held = r->held;
+	memcpy(s.cmos, r->cmos, sizeof(s.cmos));
+	pthread_mutex_unlock(&r->lock);
+	return VMM_DEV_SAVE(buf, len, s);
+}
+
+static int rtc_restore(void *state, const uint8_t *buf, size_t len)
+{
+	struct rtc *r = state;
+	struct rtc_snap s;
+	int rc = VMM_DEV_LOAD(buf, len, s);
+
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&r->lock);
+	r->index = s.index, r->nmi_mask = s.nmi_mask, r->offset_s = s.offset_s, r->held = s.held;
+	memcpy(r->cmos, s.cmos, sizeof(s.cmos));
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
 const struct vmm_dev vmm_dev_rtc = {
 	.name = "rtc", .port = PC_RTC_PORT, .nr_ports = 2,
 	.init = rtc_init, .exit = rtc_exit, .pio = rtc_pio,
+	.save = rtc_save, .restore = rtc_restore,
 };
 
 int vmm_rtc_shutdown_status(struct vmm *vm)

@@ -82,11 +82,19 @@ void vmm_vcpu_kick(struct vmm_vcpu *v)
 static bool park_if_requested(struct vmm_vcpu *v)
 {
 	pthread_mutex_lock(&v->lock);
-	if (v->pause_req && !v->vm->stop) {
+	if ((v->pause_req || v->vm->life.paused) && !v->vm->stop) {
 		v->paused = true;
 		pthread_cond_broadcast(&v->cond);
-		while (v->pause_req && !v->vm->stop)
+		while ((v->pause_req || v->vm->life.paused) && !v->vm->stop) {
+			if (v->job) {   /* lifecycle.c: run it here, still parked */
+				v->job(v, v->job_arg);
+				v->job = NULL;
+				v->job_done = true;
+				pthread_cond_broadcast(&v->cond);
+				continue;
+			}
 			pthread_cond_wait(&v->cond, &v->lock);
+		}
 		v->paused = false;
 	}
 	pthread_mutex_unlock(&v->lock);

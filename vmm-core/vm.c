@@ -158,6 +158,7 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 		vm->vcpu[i].fd = vm->vcpu[i].stats_fd = -1;
 	pthread_mutex_init(&vm->end_lock, NULL);
 	pthread_mutex_init(&vm->dirty.lock, NULL);
+	pthread_mutex_init(&vm->life.lock, NULL);
 	vm->serial.con.fd = -1;
 	vm->console_max_bytes = cfg->console_max_bytes;
 	vm->console_rate_bps = cfg->console_rate_bps;

@@ -129,6 +129,46 @@ void vmm_destroy(struct vmm *vm);
 int vmm_pause(struct vmm *vm, int vcpu);
 int vmm_resume(struct vmm *vm, int vcpu);
 
+/*
+ * The whole VM, for the operator (lifecycle.c): vmm_vm_pause parks every
+ * vCPU and saves the KVM clock; vmm_vm_resume puts the clock back (the
+ * guest's kvmclock does not count the paused time) and lets them run.
+ * Independent of vmm_pause/vmm_resume (a vCPU runs only when neither holds
+ * it). -EALREADY: already paused / not paused; -ESRCH: the VM has ended.
+ * out (may be NULL) is filled in every case.
+ */
+struct vmm_vm_pause_info {
+	bool paused;
+	uint64_t transitions;      /* pauses + resumes since creation */
+	uint64_t paused_since_ns;  /* util_now_ns() at the pause; 0 when running */
+	uint64_t paused_total_ns;  /* completed pauses */
+	bool clock_saved;          /* KVM_GET_CLOCK worked at the pause */
+	uint64_t clock_ns;         /* the kvmclock saved at the pause */
+	uint32_t clock_flags;      /* its flags (KVM_CLOCK_TSC_STABLE ...) */
+	bool clock_tsc_stable;     /* KVM_CLOCK_TSC_STABLE: one master clock */
+	uint64_t clock_after_ns;   /* resume: the kvmclock just after KVM_SET_CLOCK */
+};
+int vmm_vm_pause(struct vmm *vm, struct vmm_vm_pause_info *out);
+int vmm_vm_resume(struct vmm *vm, struct vmm_vm_pause_info *out);
+void vmm_vm_pause_info(struct vmm *vm, struct vmm_vm_pause_info *out);
+/* Lock-free, for the loop: paused now; *transitions (may be NULL) counts
+ * pauses and resumes, so a change tells a tick that straddled one. */
+bool vmm_vm_paused(const struct vmm *vm, uint64_t *transitions);
+
+/*
+ * Snapshots (snapshot_*.c; the format: snapshot.h and README "Snapshot
+ * format"). vmm_snapshot_save writes the state of a VM paused with
+ * vmm_vm_pause to fd (the work runs on vCPU 0's parked thread); *bytes (may
+ * be NULL) is the file's size. vmm_snapshot_restore loads fd (seekable) into
+ * a VM just created with the same vCPU count and RAM size, before
+ * vmm_start: it reads and checks the whole file first (header, host CPU,
+ * every section's size, the CRC) and changes nothing when a check fails; an
+ * I/O error after that leaves the VM half-restored: destroy it, never start
+ * it. 0 or -errno with why (what, where, what to do).
+ */
+int vmm_snapshot_save(struct vmm *vm, int fd, uint64_t *bytes, char *why, size_t why_len);
+int vmm_snapshot_restore(struct vmm *vm, int fd, char *why, size_t why_len);
+
 int vmm_nr_vcpus(const struct vmm *vm);
 pid_t vmm_vcpu_tid(const struct vmm *vm, int vcpu); /* 0 before vmm_start */
 /* The CPU the vCPU's thread runs on, or last ran on, read from the thread's
@@ -208,6 +248,10 @@ struct vmm_ctl_peer {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
+	/* A file the client passed with its request (SCM_RIGHTS, e.g. the
+	 * snapshot file it opened), -1: none. The server closes it once the
+	 * request's line is handled; a handler only uses it. */
+	int fd;
 };
 typedef char *(*vmm_ctl_fn)(const char *request_json, const struct vmm_ctl_peer *peer,
 			    void *arg, int *err);
@@ -225,6 +269,8 @@ int vmm_ctl_default_path(const char *vm_name, char *out, size_t len);
 /* Client side: send one request line, read one answer line (malloc'd);
  * gives up after 10 s. request_json NULL: only test that something listens. */
 int vmm_ctl_call(const char *path, const char *request_json, char **answer);
+/* The same, passing fd to the server with the request (peer.fd there). */
+int vmm_ctl_call_fd(const char *path, const char *request_json, int fd, char **answer);
 /* The control sockets of the running avmm processes (NAME.sock in
  * util_run_dir() that accept a connection; agent.sock left out), sorted by
  * name: the first max into paths; returns how many there are, or -errno. */

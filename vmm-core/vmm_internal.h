@@ -34,6 +34,11 @@ struct vmm_vcpu {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool pause_req, paused, exited;
+	/* A job for the parked thread (lifecycle.c: vmm_vcpu_run_parked): KVM
+	 * ioctls run there, since the control thread's seccomp filter has none. */
+	void (*job)(struct vmm_vcpu *v, void *arg);
+	void *job_arg;
+	bool job_done;
 	_Atomic bool look_req;  /* the watchdog asks: vmm_watchdog_answer() */
 	bool look_done;         /* under lock, with look and look_rip */
 	enum vmm_vcpu_look look;
@@ -102,6 +107,18 @@ struct vmm_dirty {
 	struct vmm_dirty_vcpu v[VMM_MAX_VCPUS];
 };
 
+/* The operator's pause of the whole VM (lifecycle.c): while paused is set
+ * every vCPU parks, whatever the per-vCPU pause_req says, so the loop's own
+ * pause/resume of one vCPU (a remap) never lets a paused VM run. */
+struct vmm_life {
+	pthread_mutex_t lock;       /* serialises vmm_vm_pause/resume */
+	_Atomic bool paused;
+	_Atomic uint64_t transitions;  /* pauses + resumes so far */
+	uint64_t paused_at_ns, paused_total_ns;
+	struct kvm_clock_data clock;   /* KVM_GET_CLOCK at the pause */
+	bool clock_saved;
+};
+
 struct vmm {
 	int kvm_fd, vm_fd, vm_stats_fd;
 	int nr_vcpus;
@@ -122,6 +139,7 @@ struct vmm {
 	struct vmm_watchdog wd;
 	struct vmm_bus bus;                           /* the PC machine's devices */
 	struct vmm_dirty dirty;
+	struct vmm_life life;                         /* whole-VM pause (lifecycle.c) */
 };
 
 /* memory.c: vmm_mem_check validates a --mem size (at least 4 MiB, whole
@@ -154,6 +172,9 @@ int vmm_boot_regs(struct vmm *vm, struct vmm_vcpu *vcpu);
 int vmm_vcpu_create(struct vmm *vm, int idx);
 void vmm_vcpu_destroy(struct vmm_vcpu *vcpu);
 void vmm_vcpu_kick(struct vmm_vcpu *vcpu);
+/* lifecycle.c: runs fn on the vCPU's own thread while it is parked (the
+ * caller has paused it); -ESRCH when it has ended or never started. */
+int vmm_vcpu_run_parked(struct vmm_vcpu *v, void (*fn)(struct vmm_vcpu *, void *), void *arg);
 /* exit.c: returns 0 to keep running, 1 when the VM has ended. */
 int vmm_exit_dispatch(struct vmm_vcpu *vcpu);
 /* Ends the VM once (first caller wins) and kicks every vCPU. */
