@@ -93,7 +93,11 @@ struct adapt_bankmap {
 	struct adapt_change change;    /* the placement made */
 	char what[128], why[192];
 	char sample_why[160];
+	uint64_t last_query_ns;        /* the sampler's last tick */
 	struct adapt_bm_written written;
 };
+
+/* Nodes of t that hold memory. */
+int adapt_bm_memory_nodes(const struct bankmap_topo *t);
 
 #endif

@@ -19,7 +19,8 @@
 #endif
 
 #define BACKING_BUSY_NS 1000000000ull   /* smaps re-read while the worker works */
-#define BACKING_IDLE_NS 5000000000ull   /* and while it does not */
+#define BACKING_IDLE_NS 60000000000ull  /* and while it does not: one read walks every
+					 * mapping of the process (about 2.7 ms here) */
 #define MEMINFO_NS 1000000000ull
 
 int adapt_parse_meminfo(const char *buf, double *available_pct)

@@ -10,7 +10,7 @@
 #include "adapt/session_bankmap.h"
 #include "common/util.h"
 
-static int memory_nodes(const struct bankmap_topo *t)
+int adapt_bm_memory_nodes(const struct bankmap_topo *t)
 {
 	int n = 0;
 
@@ -22,7 +22,7 @@ static int memory_nodes(const struct bankmap_topo *t)
 enum vmm_dirty_track adapt_bm_written_choose(enum pol_bm_written w, const struct bankmap_topo *t,
 					     char *why, size_t why_len)
 {
-	int n = t ? memory_nodes(t) : 0;
+	int n = t ? adapt_bm_memory_nodes(t) : 0;
 
 	switch (w) {
 	case POL_BM_WRITTEN_NO:
