@@ -22,7 +22,7 @@ profile    | policies/*.c                                       | -linih -ljanss
 experiment | policies/*.c                                       | -linih -ljansson -lm  | 4096
 exit       | vmm-core/*.c                                       | -lseccomp -ljansson -lm | 4096
 ctl        | vmm-core/*.c                                       | -lseccomp -ljansson -lm | 4096
-loader     | vmm-core/loader_*.c vmm-core/elf.c vmm-core/e820.c |                       | 32768
+loader     | vmm-core/loader_*.c vmm-core/elf.c vmm-core/e820.c vmm-core/lowmem.c |                       | 32768
 parse      | energy/parse.c telemetry/proc.c                    | -lm                   | 1024
 kvmstats   | telemetry/kvmstats.c                               |                       | 8192
 topo       | coremap/*.c                                        | -lhwloc -ljansson -lm | 16384
