@@ -134,7 +134,7 @@ soak: $(BUILD)/avmm guests $(BUILD)/soak
 # ---- Slurm SPANK plugin (policies/slurm/), when libslurm-dev is installed ----
 SPANK_H := $(wildcard /usr/include/slurm/spank.h)
 ifneq ($(SPANK_H),)
-all: $(BUILD)/avmm_spank.so
+all test: $(BUILD)/avmm_spank.so
 $(BUILD)/avmm_spank.so: policies/slurm/avmm_spank.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -fPIC -shared -o $@ $< -ljansson
