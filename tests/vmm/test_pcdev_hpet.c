@@ -9,12 +9,12 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <sys/mman.h>
 
 #include "common/util.h"
 #include "vmm-core/hpet_int.h"
 #include "vmm-core/pc.h"
 #include "vmm-core/pcdev.h"
+#include "tests/vmm/bus_vm.h"
 #include "vmm-core/vmm_internal.h"
 
 static struct vmm *vm;
@@ -23,34 +23,14 @@ static struct kvm_run *run;
 
 static void setup(void)
 {
-	struct vmm_config cfg = { .vcpus = 1, .mem_bytes = 64ull << 20 };
-
-	vm = calloc(1, sizeof(*vm));
-	run = calloc(1, 4096);
-	vm->vm_fd = -1;
-	/* guest RAM: the whole bus starts, and fw_cfg and the ACPI tables need it */
-	vm->mem.nr = 1;
-	vm->mem.r[0].bytes = cfg.mem_bytes;
-	vm->mem.r[0].hva = mmap(NULL, cfg.mem_bytes, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	cr_assert(vm->mem.r[0].hva != MAP_FAILED);
-	pthread_mutex_init(&vm->end_lock, NULL);
-	cr_assert_eq(vmm_devices_init(vm, "/dev/null"), 0);
-	cr_assert_eq(vmm_bus_init(vm, &cfg), 0);
+	vm = bus_vm_new(64ull << 20);
 	v = &vm->vcpu[0];
-	v->vm = vm;
-	v->fd = -1;
-	v->run = run;
-	v->run_bytes = 4096;
+	run = v->run;
 }
 
 static void teardown(void)
 {
-	vmm_bus_exit(vm);
-	vmm_devices_exit(vm);
-	free(run);
-	munmap(vm->mem.r[0].hva, vm->mem.r[0].bytes);
-	free(vm);
+	bus_vm_free(vm);
 }
 
 TestSuite(pcdev_hpet, .init = setup, .fini = teardown);
