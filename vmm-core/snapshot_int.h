@@ -55,4 +55,8 @@ uint64_t vmm_snap_vcpu_part(struct vmm_snap_vcpu *s, int type, const void **p);
 int vmm_snap_vm_get(struct vmm *vm, struct vmm_snap_vm *s, char *why, size_t len);
 int vmm_snap_vm_set(struct vmm *vm, const struct vmm_snap_vm *s, char *why, size_t len);
 
+/* Migration (migrate.c): on w (header and RAM already sent), the state of a
+ * VM paused with its clock saved, then END. */
+int vmm_snapshot_save_rest(struct vmm *vm, struct vmm_snap_writer *w, char *why, size_t why_len);
+
 #endif
