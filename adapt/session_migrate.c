@@ -25,20 +25,24 @@ static char *answer(json_t *o, int *err)
 	return s;
 }
 
-/* {"cmd":"migrate"[, "downtime_ms":N, "max_rounds":N]} with the socket. */
+/* {"cmd":"migrate"[, "downtime_ms":N, "max_rounds":N, "min_rounds":N]} with the socket
+ * (downtime_ms 0: pre-copy until nothing is left to send or max_rounds). */
 static char *ctl_migrate(const char *req, const struct vmm_ctl_peer *peer, void *arg, int *err)
 {
 	struct adapt_session *s = arg;
-	struct vmm_migrate_opts o = { DEFAULT_DOWNTIME_MS, DEFAULT_MAX_ROUNDS };
+	struct vmm_migrate_opts o = { DEFAULT_DOWNTIME_MS, DEFAULT_MAX_ROUNDS, 1 };
 	struct vmm_migrate_stats st;
 	json_t *r = json_loads(req, 0, NULL);
 	char why[256], msg[400];
 	int rc;
 
-	if (r && json_integer_value(json_object_get(r, "downtime_ms")) > 0)
+	if (r && json_is_integer(json_object_get(r, "downtime_ms")) &&
+	    json_integer_value(json_object_get(r, "downtime_ms")) >= 0)
 		o.downtime_ms = (uint64_t)json_integer_value(json_object_get(r, "downtime_ms"));
 	if (r && json_integer_value(json_object_get(r, "max_rounds")) > 0)
 		o.max_rounds = (unsigned)json_integer_value(json_object_get(r, "max_rounds"));
+	if (r && json_integer_value(json_object_get(r, "min_rounds")) > 0)
+		o.min_rounds = (unsigned)json_integer_value(json_object_get(r, "min_rounds"));
 	json_decref(r);
 	if (!s->vm || s->migrated)
 		return answer(json_pack("{s:b, s:s}", "ok", 0, "error", s->vm ? "already migrated"

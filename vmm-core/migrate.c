@@ -36,19 +36,39 @@
 #define ACK_WAIT_MS 120000
 
 struct dirty_job {
-	uint64_t *set, bits;
+	uint64_t *set, *tap, *sink, bits;
 	int rc;
 };
 
-/* On vCPU 0's parked thread: turns the dirty log on for every slot (the
- * bitmap: the ring cannot be added once vCPUs exist), or reads it. */
+static void set_tap(struct vmm *vm, uint64_t *t, uint64_t bits)
+{
+	pthread_mutex_lock(&vm->dirty.lock);
+	vm->dirty.tap = t;
+	vm->dirty.tap_bits = t ? bits : 0;
+	pthread_mutex_unlock(&vm->dirty.lock);
+}
+
+/* On vCPU 0's parked thread. The first time: installs the tap, and turns
+ * the dirty log on for every slot when tracking is off (the bitmap: the ring
+ * cannot be added once vCPUs exist). Later: harvests (into the tap, with
+ * what the loop's harvests put there) and moves the tap into set. */
 static void dirty_on_vcpu(struct vmm_vcpu *v0, void *arg)
 {
 	struct dirty_job *j = arg;
 	struct vmm *vm = v0->vm;
+	struct vmm_dirty *d = &vm->dirty;
 
-	if (vm->dirty.mode != VMM_DIRTY_OFF) {
-		j->rc = vmm_dirty_harvest(vm, -1, j->set, j->bits, NULL);
+	if (d->tap && d->mode != VMM_DIRTY_OFF) {
+		j->rc = vmm_dirty_harvest(vm, -1, j->sink, j->bits, NULL);
+		pthread_mutex_lock(&d->lock);
+		for (uint64_t w = 0; !j->rc && w < (j->bits + 63) / 64; w++)
+			j->set[w] |= d->tap[w], d->tap[w] = 0;
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
+	set_tap(vm, j->tap, j->bits);
+	if (d->mode != VMM_DIRTY_OFF) {   /* on already: what it holds is old */
+		j->rc = vmm_dirty_harvest(vm, -1, j->sink, j->bits, NULL);
 		return;
 	}
 	for (int i = 0; i < vm->mem.nr; i++) {
@@ -68,10 +88,10 @@ static void dirty_on_vcpu(struct vmm_vcpu *v0, void *arg)
 	j->rc = 0;
 }
 
-/* Pauses the VM a moment to enable or read the dirty log (into set). */
-static int dirty_step(struct vmm *vm, uint64_t *set, uint64_t bits, uint64_t *paused_ns)
+/* Pauses the VM a moment to run dirty_on_vcpu. */
+static int dirty_step(struct vmm *vm, struct dirty_job *jp, uint64_t *paused_ns)
 {
-	struct dirty_job j = { set, bits, 0 };
+	struct dirty_job j = *jp;
 	uint64_t t0 = util_now_ns();
 	int rc = vmm_vm_pause(vm, NULL);
 
@@ -173,7 +193,7 @@ bool vmm_migrate_converged(uint64_t pages, uint64_t rate_bps, uint64_t budget_ms
 	return pages * PAGE * 1000 / rate_bps <= budget_ms;
 }
 
-static int precopy(struct vmm *vm, struct vmm_snap_writer *w, uint64_t *set, uint64_t bits,
+static int precopy(struct vmm *vm, struct vmm_snap_writer *w, struct dirty_job *dj,
 		   const struct vmm_migrate_opts *o, struct vmm_migrate_stats *st, char *why,
 		   size_t len)
 {
@@ -182,7 +202,7 @@ static int precopy(struct vmm *vm, struct vmm_snap_writer *w, uint64_t *set, uin
 
 	for (st->rounds = 1;; st->rounds++) {
 		t0 = util_now_ns();
-		rc = send_pages(vm, w, st->rounds == 1 ? NULL : set, &pages);
+		rc = send_pages(vm, w, st->rounds == 1 ? NULL : dj->set, &pages);
 		if (rc) {
 			snprintf(why, len, "sending round %u: %s", st->rounds, strerror(-rc));
 			return rc;
@@ -190,12 +210,13 @@ static int precopy(struct vmm *vm, struct vmm_snap_writer *w, uint64_t *set, uin
 		st->pages += pages;
 		if (pages * PAGE >= (1u << 20))   /* a rate from a round big enough to time */
 			rate = pages * PAGE * 1000000000ull / UTIL_MAX(util_now_ns() - t0, 1ull);
-		if ((rc = dirty_step(vm, set, bits, &st->precopy_pause_ns))) {
+		if ((rc = dirty_step(vm, dj, &st->precopy_pause_ns))) {
 			snprintf(why, len, "reading the dirty log: %s", strerror(-rc));
 			return rc;
 		}
-		pending = count_bits(set, bits);
-		if (vmm_migrate_converged(pending, rate ? rate : (100ull << 20), o->downtime_ms) ||
+		pending = count_bits(dj->set, dj->bits);
+		if ((st->rounds >= o->min_rounds &&
+		     vmm_migrate_converged(pending, rate ? rate : (100ull << 20), o->downtime_ms)) ||
 		    st->rounds >= o->max_rounds)
 			return 0;
 	}
@@ -207,7 +228,8 @@ int vmm_migrate_send(struct vmm *vm, int fd, const struct vmm_migrate_opts *o,
 	struct vmm_snap_header h = { .nr_vcpus = (uint32_t)vm->nr_vcpus,
 				     .created_unix_s = (uint64_t)time(NULL) };
 	struct vmm_snap_writer w;
-	uint64_t bits = 0, *set, pages, t0 = util_now_ns(), tp = 0;
+	struct dirty_job dj = { 0 };
+	uint64_t bits = 0, pages, t0 = util_now_ns(), tp = 0;
 	bool paused = false;
 	int rc;
 
@@ -217,27 +239,33 @@ int vmm_migrate_send(struct vmm *vm, int fd, const struct vmm_migrate_opts *o,
 		snprintf(why, len, "the VM is paused: resume it before migrating it");
 		return -EBUSY;
 	}
+	if (vm->dirty.tap) {
+		snprintf(why, len, "a migration is under way already");
+		return -EBUSY;
+	}
 	for (int i = 0; i < vm->mem.nr; i++) {
 		h.mem_bytes += vm->mem.r[i].bytes;
 		bits = UTIL_MAX(bits, (vm->mem.r[i].gpa + vm->mem.r[i].bytes) / PAGE);
 	}
-	bits = UTIL_MAX(bits, vm->dirty.pfn_bits);
-	set = calloc((size_t)(bits + 63) / 64, 8);
-	if (!set)
-		return -ENOMEM;
+	dj.bits = bits = UTIL_MAX(bits, vm->dirty.pfn_bits);
+	dj.set = calloc((size_t)(bits + 63) / 64, 8);
+	dj.tap = calloc((size_t)(bits + 63) / 64, 8);
+	dj.sink = calloc((size_t)(bits + 63) / 64, 8);
+	if (!dj.set || !dj.tap || !dj.sink) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	vmm_snap_host_cpu(&h.cpu);
 	rc = vmm_snap_write_header(&w, fd, &h);
 	if (rc)
 		snprintf(why, len, "sending the header: %s", strerror(-rc));
 	else
 		rc = peer_answer(fd, 'Y', "the header", why, len);
-	if (!rc && (rc = dirty_step(vm, set, bits, &st->precopy_pause_ns)))
+	if (!rc && (rc = dirty_step(vm, &dj, &st->precopy_pause_ns)))
 		snprintf(why, len, "turning on the dirty log (KVM_MEM_LOG_DIRTY_PAGES): %s",
 			 strerror(-rc));
-	if (!rc) {
-		memset(set, 0, (size_t)(bits + 63) / 64 * 8);
-		rc = precopy(vm, &w, set, bits, o, st, why, len);
-	}
+	if (!rc)
+		rc = precopy(vm, &w, &dj, o, st, why, len);
 	if (!rc) {   /* stop and copy */
 		tp = util_now_ns();
 		rc = vmm_vm_pause(vm, NULL);
@@ -246,14 +274,14 @@ int vmm_migrate_send(struct vmm *vm, int fd, const struct vmm_migrate_opts *o,
 			snprintf(why, len, "the VM has ended");
 	}
 	if (!rc) {
-		struct dirty_job j = { set, bits, 0 };
+		struct dirty_job j = dj;
 
 		rc = vmm_vcpu_run_parked(&vm->vcpu[0], dirty_on_vcpu, &j);
 		rc = rc ? rc : j.rc;
 		if (rc)
 			snprintf(why, len, "reading the last dirty log: %s", strerror(-rc));
 	}
-	if (!rc && !(rc = send_pages(vm, &w, set, &pages)))
+	if (!rc && !(rc = send_pages(vm, &w, dj.set, &pages)))
 		st->pages += pages, st->last_pages = pages;
 	else if (rc && !why[0])
 		snprintf(why, len, "sending the last pages: %s", strerror(-rc));
@@ -266,8 +294,13 @@ int vmm_migrate_send(struct vmm *vm, int fd, const struct vmm_migrate_opts *o,
 	st->downtime_ns = tp ? util_now_ns() - tp : 0;
 	if (rc && paused)
 		vmm_vm_resume(vm, NULL);   /* the source carries on */
+out:
+	if (vm->dirty.tap == dj.tap)
+		set_tap(vm, NULL, 0);
 	if (rc && !why[0])
 		snprintf(why, len, "%s", strerror(-rc));
-	free(set);
+	free(dj.set);
+	free(dj.tap);
+	free(dj.sink);
 	return rc;
 }

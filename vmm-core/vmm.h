@@ -185,6 +185,7 @@ int vmm_snapshot_restore(struct vmm *vm, int fd, char *why, size_t why_len);
 struct vmm_migrate_opts {
 	uint64_t downtime_ms;       /* stop and copy once what is left fits this */
 	unsigned max_rounds;        /* or after this many pre-copy rounds */
+	unsigned min_rounds;        /* but not before this many (0, 1: no minimum) */
 };
 struct vmm_migrate_stats {
 	unsigned rounds;            /* pre-copy rounds (the stop-and-copy not counted) */

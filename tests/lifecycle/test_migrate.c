@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -223,6 +224,41 @@ Test(migrate, peer_gone_mid_transfer_source_runs_on, .timeout = 150)
 	s = file_text(src.out);
 	cr_assert(s && strstr(s, "ok=1") && strstr(s, "migration failed"), "%s", s);
 	free(s);
+}
+
+/* Four pre-copy rounds asked for (min_rounds): rounds 2-4 and the stop and
+ * copy come from the dirty log turned on at migrate time; the guest still
+ * verifies every word at the target. */
+Test(migrate, several_rounds_from_the_dirty_log, .timeout = 150)
+{
+	struct proc src, tgt;
+	char addr[160], why[256], *answer = NULL, *t;
+	json_t *a;
+	int fd;
+
+	setup_dir();
+	snprintf(addr, sizeof(addr), "unix:%s/mig.sock", dir);
+	spawn(&tgt, "tgt", addr, "32M");
+	wait_listening(addr);
+	spawn(&src, "src", NULL, "32M");
+	wait_sock(sock);
+	util_sleep_ns(700000000);
+	fd = vmm_migrate_connect(addr, why, sizeof(why));
+	cr_assert_geq(fd, 0, "%s", why);
+	cr_assert_eq(vmm_ctl_call_fd(sock, "{\"cmd\":\"migrate\",\"downtime_ms\":0,"
+				     "\"min_rounds\":4,\"max_rounds\":4}", fd, &answer), 0);
+	close(fd);
+	a = json_loads(answer, 0, NULL);
+	cr_assert(a && json_is_true(json_object_get(a, "ok")), "%s", answer);
+	cr_assert_eq(json_integer_value(json_object_get(a, "rounds")), 4, "%s", answer);
+	cr_assert_gt(json_integer_value(json_object_get(a, "downtime_ns")), 0, "%s", answer);
+	json_decref(a);
+	free(answer);
+	cr_assert_eq(finish(&src, 30), 0, "the source exits 0");
+	cr_assert_eq(finish(&tgt, 90), 0, "the target ends with the guest's own status");
+	t = file_text(tgt.out);
+	cr_assert(t && strstr(t, "passes=6") && strstr(t, "ok=1"), "%s", t);
+	free(t);
 }
 
 Test(migrate, addresses)
