@@ -12,9 +12,6 @@
 #include "adapt/session_int.h"
 #include "common/util.h"
 
-#define DEFAULT_DOWNTIME_MS 300
-#define DEFAULT_MAX_ROUNDS 30
-
 static char *answer(json_t *o, int *err)
 {
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -25,12 +22,14 @@ static char *answer(json_t *o, int *err)
 	return s;
 }
 
-/* {"cmd":"migrate"[, "downtime_ms":N, "max_rounds":N, "min_rounds":N]} with the socket
- * (downtime_ms 0: pre-copy until nothing is left to send or max_rounds). */
+/* {"cmd":"migrate"[, "downtime_ms":N, "max_rounds":N, "min_rounds":N]} with
+ * the socket; the profile's [migration] gives the defaults (downtime_ms 0:
+ * pre-copy until nothing is left to send or max_rounds). */
 static char *ctl_migrate(const char *req, const struct vmm_ctl_peer *peer, void *arg, int *err)
 {
 	struct adapt_session *s = arg;
-	struct vmm_migrate_opts o = { DEFAULT_DOWNTIME_MS, DEFAULT_MAX_ROUNDS, 1 };
+	struct vmm_migrate_opts o = { s->profile.migration.downtime_ns / 1000000,
+				      (unsigned)s->profile.migration.max_rounds, 1 };
 	struct vmm_migrate_stats st;
 	json_t *r = json_loads(req, 0, NULL);
 	char why[256], msg[400];

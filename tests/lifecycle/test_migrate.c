@@ -32,6 +32,7 @@ struct proc {
 };
 
 static char dir[64], sock[128];
+static const char *vcpus = "1";
 
 static void setup_dir(void)
 {
@@ -46,12 +47,12 @@ static void spawn(struct proc *p, const char *name, const char *incoming, const 
 {
 	char ctl[160];
 	const char *argv[] = { build_path("avmm"), "run", "--no-agent", "--mem", mem, "--socket",
-			       ctl, "--cmdline", CMDLINE, build_path("guests/memwrite.elf"), NULL,
-			       NULL, NULL };
+			       ctl, "--vcpus", vcpus, "--cmdline", CMDLINE,
+			       build_path("guests/memwrite.elf"), NULL, NULL, NULL };
 
 	snprintf(ctl, sizeof(ctl), "%s/%s.sock", dir, name);
 	if (incoming) {
-		memmove(&argv[4], &argv[2], 8 * sizeof(argv[0]));
+		memmove(&argv[4], &argv[2], 10 * sizeof(argv[0]));
 		argv[2] = "--incoming";
 		argv[3] = incoming;
 	}
@@ -149,6 +150,18 @@ Test(migrate, tcp_loopback_mid_run, .timeout = 150)
 	cr_assert_eq(getsockname(fd, (void *)&a, &al), 0);
 	close(fd);
 	snprintf(addr, sizeof(addr), "tcp:127.0.0.1:%u", ntohs(a.sin_port));
+	migrate_ok(addr);
+}
+
+/* Two vCPUs (memwrite runs on the first; the second's state, halted, must
+ * arrive too: the target refuses a stream without every vCPU's parts). */
+Test(migrate, two_vcpus_unix_socket, .timeout = 150)
+{
+	char addr[160];
+
+	setup_dir();
+	vcpus = "2";
+	snprintf(addr, sizeof(addr), "unix:%s/mig.sock", dir);
 	migrate_ok(addr);
 }
 
