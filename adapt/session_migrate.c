@@ -58,8 +58,9 @@ static char *ctl_migrate(const char *req, const struct vmm_ctl_peer *peer, void 
 		return answer(json_pack("{s:b, s:s}", "ok", 0, "error", msg), err);
 	}
 	snprintf(s->migrate_summary, sizeof(s->migrate_summary),
-		 "migrated: %u rounds, %llu pages, %llu bytes, total %.3f s, downtime %.3f s",
-		 st.rounds, (unsigned long long)st.pages, (unsigned long long)st.bytes,
+		 "migrated: %u rounds, %llu pages (%llu in the stop and copy), %llu bytes, total "
+		 "%.3f s, downtime %.3f s", st.rounds, (unsigned long long)st.pages,
+		 (unsigned long long)st.last_pages, (unsigned long long)st.bytes,
 		 (double)st.total_ns / 1e9, (double)st.downtime_ns / 1e9);
 	fprintf(stderr, "avmm: VM %s %s\n", s->run_id, s->migrate_summary);
 	s->migrated = true;

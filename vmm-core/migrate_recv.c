@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "vmm-core/loader.h"
 #include "vmm-core/snapshot_int.h"
 
 #define CHUNK (1u << 20)
@@ -50,20 +51,6 @@ static int put_all(int fd, const void *buf, uint64_t len)
 	return 0;
 }
 
-/* Copies n bytes from the socket to the memory file. */
-static int copy(int sock, int mfd, uint64_t n, uint8_t *buf)
-{
-	while (n) {
-		uint64_t k = n < CHUNK ? n : CHUNK;
-		int rc = get_all(sock, buf, k);
-
-		if (rc || (rc = put_all(mfd, buf, k)))
-			return rc;
-		n -= k;
-	}
-	return 0;
-}
-
 static void refuse(int sock, const char *why)
 {
 	char msg[320];
@@ -82,19 +69,18 @@ static uint64_t mem_total(const struct vmm *vm)
 }
 
 /* The header: read, kept in mfd, checked. */
-static int header(struct vmm *vm, int sock, int mfd, char *why, size_t len)
+static int header(struct vmm *vm, int sock, int mfd, uint8_t *b, char *why, size_t len)
 {
-	uint8_t b[VMM_SNAP_HEADER_BYTES];
 	struct vmm_snap_reader r;
 	struct vmm_snap_header h;
 	struct vmm_snap_cpu host;
-	int rc = get_all(sock, b, sizeof(b));
+	int rc = get_all(sock, b, VMM_SNAP_HEADER_BYTES);
 
 	if (rc) {
 		snprintf(why, len, "the source sent no complete header (%s)", strerror(-rc));
 		return rc;
 	}
-	if ((rc = put_all(mfd, b, sizeof(b))) || lseek(mfd, 0, SEEK_SET)) {
+	if ((rc = put_all(mfd, b, VMM_SNAP_HEADER_BYTES)) || lseek(mfd, 0, SEEK_SET)) {
 		snprintf(why, len, "buffering the stream: %s", strerror(rc ? -rc : errno));
 		return rc ? rc : -errno;
 	}
@@ -114,35 +100,118 @@ static int header(struct vmm *vm, int sock, int mfd, char *why, size_t len)
 	return 0;
 }
 
-static int body(int sock, int mfd, uint64_t *bytes, char *why, size_t len)
+struct stream {
+	uint32_t crc, nr;            /* the whole stream's, as sent */
+	uint32_t mcrc, mnr;          /* the memory file's */
+	uint64_t bytes;
+};
+
+static int get_crc(int sock, void *buf, uint64_t len, struct stream *st)
+{
+	int rc = get_all(sock, buf, len);
+
+	if (!rc)
+		st->crc = vmm_snap_crc32(st->crc, buf, len), st->bytes += len;
+	return rc;
+}
+
+static int keep(int mfd, const void *buf, uint64_t len, struct stream *st)
+{
+	st->mcrc = vmm_snap_crc32(st->mcrc, buf, len);
+	return put_all(mfd, buf, len);
+}
+
+/* A RAM section: straight into guest RAM. */
+static int ram(struct vmm *vm, int sock, const struct vmm_snap_sec *s, struct stream *st,
+	       char *why, size_t len)
+{
+	uint64_t gpa, n = s->bytes - 8;
+	uint8_t *hva;
+	int rc;
+
+	if (s->bytes < 8 + 4096 || n % 4096) {
+		snprintf(why, len, "a RAM section of %llu bytes", (unsigned long long)s->bytes);
+		return -EPROTO;
+	}
+	if ((rc = get_crc(sock, &gpa, 8, st)))
+		return rc;
+	hva = vmm_gpa_ptr(&vm->mem, gpa, n);
+	if (!hva) {
+		snprintf(why, len, "RAM at 0x%llx (+%llu bytes) is outside this VM's memory",
+			 (unsigned long long)gpa, (unsigned long long)n);
+		return -EPROTO;
+	}
+	return get_crc(sock, hva, n, st);
+}
+
+static int body(struct vmm *vm, int sock, int mfd, struct stream *st, char *why, size_t len)
 {
 	static uint8_t buf[CHUNK];
-	struct vmm_snap_sec s;
+	struct vmm_snap_sec s, end;
+	uint32_t crc, want;
 	int rc;
 
 	for (;;) {
-		rc = get_all(sock, &s, sizeof(s));
-		if (!rc)
-			rc = put_all(mfd, &s, sizeof(s));
-		if (!rc && s.type >= VMM_SNAP_NR_TYPES)
-			rc = -EPROTO;
-		if (!rc)
-			rc = copy(sock, mfd, s.type == VMM_SNAP_END ? 4 : s.bytes, buf);
+		rc = get_crc(sock, &s, sizeof(s), st);
+		if (!rc && s.type >= VMM_SNAP_NR_TYPES) {
+			snprintf(why, len, "unknown section type %u", s.type);
+			return -EPROTO;
+		}
+		if (!rc && s.type == VMM_SNAP_END)
+			break;
+		st->nr++;
+		if (!rc && s.type == VMM_SNAP_RAM) {
+			rc = ram(vm, sock, &s, st, why, len);
+		} else if (!rc && s.bytes > 64u << 20) {
+			snprintf(why, len, "a section of %llu bytes", (unsigned long long)s.bytes);
+			return -EPROTO;
+		} else if (!rc) {
+			st->mnr++;
+			rc = keep(mfd, &s, sizeof(s), st);
+			for (uint64_t left = s.bytes; !rc && left;) {
+				uint64_t k = left < CHUNK ? left : CHUNK;
+
+				if (!(rc = get_crc(sock, buf, k, st)))
+					rc = keep(mfd, buf, k, st);
+				left -= k;
+			}
+		}
 		if (rc) {
-			snprintf(why, len, "the stream stopped before its end (%llu bytes received): %s",
-				 (unsigned long long)*bytes, rc == -ENODATA ? "the source went away"
-				 : strerror(-rc));
+			if (!why[0])
+				snprintf(why, len, "the stream stopped before its end (%llu bytes "
+					 "received): %s", (unsigned long long)st->bytes,
+					 rc == -ENODATA ? "the source went away" : strerror(-rc));
 			return rc;
 		}
-		*bytes += sizeof(s) + (s.type == VMM_SNAP_END ? 4 : s.bytes);
-		if (s.type == VMM_SNAP_END)
-			return 0;
 	}
+	want = st->crc;
+	if ((rc = get_all(sock, &crc, 4))) {
+		snprintf(why, len, "the stream stopped inside its END");
+		return rc;
+	}
+	if (s.bytes != 4 || s.index != st->nr || crc != want) {
+		snprintf(why, len, "the stream is damaged: END says %u sections and CRC 0x%08x, "
+			 "%u arrived with CRC 0x%08x", s.index, crc, st->nr, want);
+		return -EPROTO;
+	}
+	end = (struct vmm_snap_sec){ VMM_SNAP_END, st->mnr, 4 };   /* the memory file's */
+	rc = keep(mfd, &end, sizeof(end), st);
+	crc = st->mcrc;
+	return rc ? rc : put_all(mfd, &crc, 4);
+}
+
+static void zero_ram(struct vmm *vm)
+{
+	for (int i = 0; i < vm->mem.nr; i++)
+		if (madvise(vm->mem.r[i].hva, vm->mem.r[i].bytes, MADV_DONTNEED))
+			memset(vm->mem.r[i].hva, 0, vm->mem.r[i].bytes);
 }
 
 int vmm_migrate_receive(struct vmm *vm, int sock, uint64_t *bytes, char *why, size_t len)
 {
 	int mfd = memfd_create("avmm-incoming", MFD_CLOEXEC), rc;
+	struct stream st = { 0 };
+	uint8_t hdr[VMM_SNAP_HEADER_BYTES];
 
 	why[0] = '\0';
 	*bytes = VMM_SNAP_HEADER_BYTES;
@@ -150,7 +219,7 @@ int vmm_migrate_receive(struct vmm *vm, int sock, uint64_t *bytes, char *why, si
 		snprintf(why, len, "memfd_create: %s", strerror(errno));
 		return -errno;
 	}
-	rc = header(vm, sock, mfd, why, len);
+	rc = header(vm, sock, mfd, hdr, why, len);
 	if (rc) {
 		refuse(sock, why);
 		close(mfd);
@@ -161,9 +230,13 @@ int vmm_migrate_receive(struct vmm *vm, int sock, uint64_t *bytes, char *why, si
 		close(mfd);
 		return -EPIPE;
 	}
-	rc = body(sock, mfd, bytes, why, len);
+	st.crc = st.mcrc = vmm_snap_crc32(0, hdr, sizeof(hdr));
+	st.bytes = sizeof(hdr);
+	zero_ram(vm);   /* the loader's image: the source sends no zero page */
+	rc = body(vm, sock, mfd, &st, why, len);
+	*bytes = st.bytes;
 	if (!rc)
-		rc = vmm_snapshot_restore(vm, mfd, why, len);
+		rc = vmm_snapshot_restore_state(vm, mfd, why, len);
 	close(mfd);
 	if (rc) {
 		refuse(sock, why);
