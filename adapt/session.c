@@ -34,6 +34,8 @@ static int step_vm(struct adapt_session *s)
 	adapt_session_bankmap_track(s);   /* written pages: the dirty ring */
 	int rc = vmm_create(&s->cfg.vm, &s->vm);
 
+	if (!rc && s->cfg.incoming)
+		return adapt_session_incoming(s);
 	return rc || !s->cfg.restore_path ? rc : adapt_session_restore(s);
 }
 
@@ -262,6 +264,11 @@ int adapt_session_start(struct adapt_session *s)
 int adapt_session_wait(struct adapt_session *s, struct vmm_result *res)
 {
 	int rc = vmm_wait(s->vm, res);
+
+	if (!rc && s->migrated) {   /* the guest runs on at the target */
+		res->exit_status = 0;
+		snprintf(res->why, sizeof(res->why), "%s", s->migrate_summary);
+	}
 
 	adapt_link_stop(s);   /* unregisters; the watcher may have started our loop */
 	if (s->driver)

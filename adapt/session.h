@@ -38,6 +38,8 @@ struct adapt_session_cfg {
 				       * VM that registers on the agent socket */
 	bool no_agent;                /* `avmm run`: never register with an agent */
 	const char *agent_socket;     /* NULL: util_run_dir()/agent.sock */
+	const char *incoming;         /* `avmm run --incoming ADDR`: wait for a migrated
+				       * VM there before starting; NULL: none */
 	const char *restore_path;     /* `avmm run --restore FILE`: a snapshot loaded into
 				       * the VM before it starts; NULL: none */
 };

@@ -80,6 +80,8 @@ struct adapt_session {
 	int nr_dirs;
 	char run_id[48], socket[108];
 	struct vmm *vm;
+	bool migrated;                   /* "migrate" moved the VM away: exit 0 */
+	char migrate_summary[200];
 	enum energy_backend energy_backend;
 	bool energy_tried;
 	struct energy_src *energy;
@@ -152,6 +154,10 @@ int adapt_session_paging_ctl(struct adapt_session *s);
  * (on failure it destroys the VM: nothing half-restored ever runs). */
 int adapt_session_lifecycle_ctl(struct adapt_session *s);
 int adapt_session_restore(struct adapt_session *s);
+/* session_migrate.c: "migrate" (the source) and cfg.incoming (the target;
+ * on failure it destroys the VM, like adapt_session_restore). */
+int adapt_session_migrate_ctl(struct adapt_session *s);
+int adapt_session_incoming(struct adapt_session *s);
 char *adapt_ctl_paging(const char *req, const struct vmm_ctl_peer *peer, void *s, int *err);
 char *adapt_ctl_backing(const char *req, const struct vmm_ctl_peer *peer, void *s, int *err);
 

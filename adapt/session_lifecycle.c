@@ -171,5 +171,7 @@ int adapt_session_lifecycle_ctl(struct adapt_session *s)
 		rc = vmm_ctl_register(s->ctl, "resume", ctl_resume, s);
 	if (!rc)
 		rc = vmm_ctl_register(s->ctl, "snapshot", ctl_snapshot, s);
+	if (!rc)
+		rc = adapt_session_migrate_ctl(s);
 	return rc ? rc : vmm_ctl_register(s->ctl, "vmstate", ctl_vmstate, s);
 }

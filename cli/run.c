@@ -37,6 +37,9 @@ static void run_usage(FILE *f)
 		"                         the same guest, --vcpus and --mem; a file from another\n"
 		"                         version, truncated, or needing CPU features this host\n"
 		"                         lacks is refused and nothing runs)\n"
+		"  --incoming ADDR        wait on unix:PATH or tcp:HOST:PORT for the VM `avmm ctl\n"
+		"                         migrate ADDR` sends (same guest, --vcpus, --mem); it\n"
+		"                         starts once all of it has arrived\n"
 		"  --initrd FILE          initial ramdisk (Linux) or Multiboot module\n"
 		"  --cpu MODEL[,+F,-F,vendor=V]  the CPU the guest sees through CPUID: MODEL is\n"
 		"                         host (default: what KVM supports here), qemu64,\n"
@@ -125,6 +128,7 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 		{ "cpu", required_argument, NULL, 'U' },
 		{ "testdev", no_argument, NULL, 'T' },
 		{ "restore", required_argument, NULL, 'Q' },
+		{ "incoming", required_argument, NULL, 'J' },
 		{ "profile", required_argument, NULL, 'p' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "no-adapt", no_argument, NULL, 'N' },
@@ -199,6 +203,7 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 		case 'U': cfg->cpu_model = optarg; break;
 		case 'T': cfg->testdev = true; break;
 		case 'Q': sc->restore_path = optarg; break;
+		case 'J': sc->incoming = optarg; break;
 		case 'p': sc->profile = optarg; break;
 		case 'n': sc->dry_run = true; break;
 		case 'N': sc->no_adapt = true; break;

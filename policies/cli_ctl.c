@@ -20,7 +20,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: avmm ctl [--socket PATH | --name VM] [--json] profile [NAME|FILE]\n"
 		   "       avmm ctl [--socket PATH | --name VM] [--json] backing 2m|4k\n"
 		   "       avmm ctl [--socket PATH | --name VM] [--json] pause|resume\n"
-		   "       avmm ctl [--socket PATH | --name VM] [--json] snapshot FILE\n\n"
+		   "       avmm ctl [--socket PATH | --name VM] [--json] snapshot FILE\n"
+		   "       avmm ctl [--socket PATH | --name VM] [--json] migrate unix:PATH|tcp:HOST:PORT\n\n"
 		   "Controls a running avmm through its control socket; prints one line saying\n"
 		   "what the running avmm did.\n\n"
 		   "commands:\n"
@@ -39,7 +40,10 @@ static void usage(FILE *f)
 		   "  resume             puts the clock back (the guest does not see the pause)\n"
 		   "                     and lets the vCPUs run\n"
 		   "  snapshot FILE      writes the VM's whole state to FILE (pausing it the\n"
-		   "                     while); `avmm run --restore FILE ...` resumes it\n\n"
+		   "                     while); `avmm run --restore FILE ...` resumes it\n"
+		   "  migrate ADDR       moves the running VM to `avmm run --incoming ADDR ...`\n"
+		   "                     (pre-copy; this avmm then ends with status 0; on any\n"
+		   "                     failure the VM runs on here)\n\n"
 		   "options:\n"
 		   "  --name VM      the VM started with `avmm run --name VM` (/run/avmm/VM.sock)\n"
 		   "  --socket PATH  the control socket given to `avmm run --socket PATH`\n"
@@ -130,6 +134,8 @@ static int ctl_verb(const char *socket_path, const char *verb, const char *file,
 {
 	if (!strcmp(verb, "snapshot"))
 		return pol_cli_ctl_snapshot(socket_path, file, as_json);
+	if (!strcmp(verb, "migrate"))
+		return pol_cli_ctl_migrate(socket_path, file, as_json);
 	return call(socket_path, verb, false, as_json, json_pack("{s:s}", "cmd", verb));
 }
 
@@ -154,9 +160,9 @@ int pol_cli_ctl(int argc, char **argv)
 		}
 	}
 	if (i < argc && (!strcmp(argv[i], "pause") || !strcmp(argv[i], "resume") ||
-			 !strcmp(argv[i], "snapshot"))) {
+			 !strcmp(argv[i], "snapshot") || !strcmp(argv[i], "migrate"))) {
 		verb = argv[i];
-		if (argc - i != (strcmp(verb, "snapshot") ? 1 : 2)) {
+		if (argc - i != (strcmp(verb, "snapshot") && strcmp(verb, "migrate") ? 1 : 2)) {
 			usage(stderr);
 			return 2;
 		}

@@ -71,12 +71,14 @@ const struct pol_key pol_keys[] = {
 	{ "energy", "estimate", PK_BOOL, OFF(energy.estimate), 0, 0, NULL, "yes: without RAPL, estimate power from the model below (labelled estimated)", 0 },
 	{ "energy", "estimate_idle_w", PK_DOUBLE, OFF(energy.estimate_idle_w), 0, 100000, NULL, "model: watts of the idle node", 0 },
 	{ "energy", "estimate_w_per_busy_core", PK_DOUBLE, OFF(energy.estimate_w_per_busy_core), 0, 10000, NULL, "model: watts each busy host CPU adds", 0 },
+	{ "migration", "downtime_ms", PK_MS, OFF(migration.downtime_ns), 1, 600000, NULL, "live migration: stop and copy once the written pages left take this long at the measured rate", 0 },
+	{ "migration", "max_rounds", PK_INT, OFF(migration.max_rounds), 1, 1000, NULL, "live migration: stop and copy after this many pre-copy rounds at the latest", 0 },
 };
 const int pol_nr_keys = (int)(sizeof(pol_keys) / sizeof(pol_keys[0]));
 
 _Static_assert(sizeof(pol_keys) / sizeof(pol_keys[0]) <= POL_MAX_KEYS, "raise POL_MAX_KEYS");
 
-const char *const pol_sections[] = { "main", "goal", "coremap", "bankmap", "paging-mode", "energy", NULL };
+const char *const pol_sections[] = { "main", "goal", "coremap", "bankmap", "paging-mode", "energy", "migration", NULL };
 
 const char *pol_objective_name(enum pol_objective o)
 {
@@ -125,6 +127,8 @@ void pol_defaults(struct pol_profile *p)
 	p->paging.mem_available_low_pct = 10;
 	p->paging.promote_quota_mib_per_s = 256;
 	p->paging.backing = 0; /* keep */
+	p->migration.downtime_ns = 300000000ull;
+	p->migration.max_rounds = 30;
 	p->energy.cap_step_w = 5;
 	p->energy.cap_min_w = 10;
 	p->energy.cap_max_w = 1000;

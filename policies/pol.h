@@ -138,6 +138,12 @@ struct pol_profile {
 		double estimate_idle_w, estimate_w_per_busy_core;
 	} energy;
 
+	/* [migration]: `avmm ctl migrate` (vmm_migrate_opts) */
+	struct {
+		uint64_t downtime_ns;   /* stop and copy once what is left fits this */
+		int max_rounds;         /* or after this many pre-copy rounds */
+	} migration;
+
 	/* Where each key's value came from (for `policy check`): origin[k].file
 	 * indexes origin_files, -1 = built-in default. */
 	struct { int16_t file, line; } origin[POL_MAX_KEYS];

@@ -110,5 +110,7 @@ int pol_profile_apply(struct pol_errs *e, const char *file, const struct pol_ini
 int pol_profile_check(const struct pol_profile *p, struct pol_errs *e);
 /* cli_ctl_snapshot.c: `avmm ctl ... snapshot FILE`; the exit status. */
 int pol_cli_ctl_snapshot(const char *socket_path, const char *file, bool as_json);
+/* `avmm ctl migrate unix:PATH|tcp:HOST:PORT` (cli_ctl_migrate.c). */
+int pol_cli_ctl_migrate(const char *socket_path, const char *addr, bool as_json);
 
 #endif

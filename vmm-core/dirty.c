@@ -184,6 +184,12 @@ void vmm_dirty_exit(struct vmm *vm)
 	d->slot_buf = NULL;
 }
 
+static void tap_pfn(struct vmm_dirty *d, uint64_t pfn)
+{
+	if (d->tap && pfn < d->tap_bits)
+		d->tap[pfn / 64] |= 1ull << (pfn & 63);
+}
+
 /* Sets bit pfn; counts it in *added when it was clear. */
 static void set_pfn(uint64_t *set, uint64_t pfn, uint64_t *added)
 {
@@ -206,7 +212,7 @@ static void take_entry(struct vmm *vm, struct kvm_dirty_gfn *e, uint64_t *set, u
 	    (pfn = (vm->mem.r[id].gpa >> PAGE_SHIFT_4K) + e->offset) >= bits)
 		vm->dirty.foreign++;
 	else
-		set_pfn(set, pfn, added);
+		set_pfn(set, pfn, added), tap_pfn(&vm->dirty, pfn);
 	__atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET, __ATOMIC_RELEASE);
 	vm->dirty.entries_read++;
 }
@@ -228,8 +234,8 @@ static uint64_t collect_ring(struct vmm *vm, struct vmm_dirty_vcpu *dv, uint64_t
 }
 
 /* Moves a vCPU's pending set (pages taken off its full ring) into set. */
-static void take_pending(struct vmm_dirty_vcpu *dv, uint64_t *set, uint64_t bits,
-			 uint64_t *added)
+static void take_pending(struct vmm_dirty *d, struct vmm_dirty_vcpu *dv, uint64_t *set,
+			 uint64_t bits, uint64_t *added)
 {
 	uint64_t words = (bits + 63) / 64;
 
@@ -237,6 +243,8 @@ static void take_pending(struct vmm_dirty_vcpu *dv, uint64_t *set, uint64_t bits
 		return;
 	for (uint64_t w = 0; w < words && w < dv->pending_bytes / 8; w++)
 		if (dv->pending[w]) {
+			if (d->tap && w < (d->tap_bits + 63) / 64)
+				d->tap[w] |= dv->pending[w];
 			*added += (uint64_t)__builtin_popcountll(dv->pending[w] & ~set[w]);
 			set[w] |= dv->pending[w];
 		}
@@ -279,6 +287,7 @@ static int read_bitmaps(struct vmm *vm, uint64_t *set, uint64_t bits, uint64_t *
 				uint64_t pfn = base + w * 64 + (uint64_t)__builtin_ctzll(x);
 
 				d->entries_read++;
+				tap_pfn(d, pfn);
 				if (pfn < bits)
 					set_pfn(set, pfn, added);
 			}
@@ -308,7 +317,7 @@ int vmm_dirty_harvest(struct vmm *vm, int vcpu, uint64_t *set, uint64_t bits,
 
 		for (int i = lo; i < hi; i++) {
 			read += collect_ring(vm, &d->v[i], set, bits, &added);
-			take_pending(&d->v[i], set, bits, &added);
+			take_pending(d, &d->v[i], set, bits, &added);
 		}
 		if (read)
 			rc = reset_rings(vm, "harvesting written pages");

@@ -55,4 +55,11 @@ uint64_t vmm_snap_vcpu_part(struct vmm_snap_vcpu *s, int type, const void **p);
 int vmm_snap_vm_get(struct vmm *vm, struct vmm_snap_vm *s, char *why, size_t len);
 int vmm_snap_vm_set(struct vmm *vm, const struct vmm_snap_vm *s, char *why, size_t len);
 
+/* Migration (migrate.c): on w (header and RAM already sent), the state of a
+ * VM paused with its clock saved, then END. */
+int vmm_snapshot_save_rest(struct vmm *vm, struct vmm_snap_writer *w, char *why, size_t why_len);
+/* Migration (migrate_recv.c): vmm_snapshot_restore without zeroing guest
+ * RAM first (the stream's RAM went straight into it as it came). */
+int vmm_snapshot_restore_state(struct vmm *vm, int fd, char *why, size_t why_len);
+
 #endif

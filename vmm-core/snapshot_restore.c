@@ -225,7 +225,19 @@ static void zero_ram(struct vmm *vm)
 			memset(vm->mem.r[i].hva, 0, vm->mem.r[i].bytes);
 }
 
+static int restore(struct vmm *vm, int fd, bool keep_ram, char *why, size_t why_len);
+
 int vmm_snapshot_restore(struct vmm *vm, int fd, char *why, size_t why_len)
+{
+	return restore(vm, fd, false, why, why_len);
+}
+
+int vmm_snapshot_restore_state(struct vmm *vm, int fd, char *why, size_t why_len)
+{
+	return restore(vm, fd, true, why, why_len);
+}
+
+static int restore(struct vmm *vm, int fd, bool keep_ram, char *why, size_t why_len)
 {
 	struct vmm_snap_vcpu *vc = calloc((size_t)vm->nr_vcpus, sizeof(*vc));
 	struct dev_states *ds = calloc(1, sizeof(*ds));
@@ -242,7 +254,8 @@ int vmm_snapshot_restore(struct vmm *vm, int fd, char *why, size_t why_len)
 	}
 	rc = pass(vm, fd, false, &st, vc, &clk, serial, ds, why, why_len);
 	if (!rc) {
-		zero_ram(vm);
+		if (!keep_ram)
+			zero_ram(vm);
 		rc = pass(vm, fd, true, &st, vc, &clk, serial, ds, why, why_len);
 	}
 	if (!rc)

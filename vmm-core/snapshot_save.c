@@ -120,6 +120,7 @@ static int vcpu_sections(struct vmm_vcpu *v, struct vmm_snap_writer *w, struct v
 }
 
 struct save_job {
+	struct vmm_snap_writer *cont;   /* migration: state and END on this stream */
 	int fd, rc;
 	char *why;
 	size_t why_len;
@@ -148,7 +149,9 @@ static void save_on_vcpu(struct vmm_vcpu *v0, void *arg)
 	rc = vmm_snap_vm_get(vm, &st, j->why, j->why_len);
 	if (!rc)
 		rc = vmm_snap_msr_list(vm, msrs, j->why, j->why_len);
-	if (!rc)
+	if (j->cont)
+		w = *j->cont;
+	else if (!rc)
 		rc = vmm_snap_write_header(&w, j->fd, &h);
 	for (int i = 0; !rc && i < 3; i++)
 		rc = vmm_snap_write_section(&w, VMM_SNAP_IRQCHIP, (uint32_t)i, &st.chip[i],
@@ -168,20 +171,22 @@ static void save_on_vcpu(struct vmm_vcpu *v0, void *arg)
 		rc = save_devices(vm, &w, j->why, j->why_len);
 	for (int i = 0; !rc && i < vm->nr_vcpus; i++)
 		rc = vcpu_sections(&vm->vcpu[i], &w, msrs, j->why, j->why_len);
-	if (!rc)
+	if (!rc && !j->cont)
 		rc = save_ram(vm, &w, j->why, j->why_len);
 	if (!rc)
 		rc = vmm_snap_write_end(&w);
 	if (rc && !j->why[0])
 		snprintf(j->why, j->why_len, "writing the snapshot: %s", strerror(-rc));
 	j->bytes = w.bytes;
+	if (j->cont)
+		*j->cont = w;
 	j->rc = rc;
 	free(msrs);
 }
 
 int vmm_snapshot_save(struct vmm *vm, int fd, uint64_t *bytes, char *why, size_t why_len)
 {
-	struct save_job j = { fd, 0, why, why_len, 0 };
+	struct save_job j = { NULL, fd, 0, why, why_len, 0 };
 	int rc;
 
 	why[0] = '\0';
@@ -196,5 +201,23 @@ int vmm_snapshot_save(struct vmm *vm, int fd, uint64_t *bytes, char *why, size_t
 	}
 	if (bytes)
 		*bytes = j.bytes;
+	return j.rc;
+}
+
+int vmm_snapshot_save_rest(struct vmm *vm, struct vmm_snap_writer *w, char *why, size_t why_len)
+{
+	struct save_job j = { w, w->fd, 0, why, why_len, 0 };
+	int rc;
+
+	why[0] = '\0';
+	if (!vm->life.paused || !vm->life.clock_saved) {
+		snprintf(why, why_len, "the VM must be paused (with its clock saved) first");
+		return -EBUSY;
+	}
+	rc = vmm_vcpu_run_parked(&vm->vcpu[0], save_on_vcpu, &j);
+	if (rc) {
+		snprintf(why, why_len, "vcpu0 is not parked (the VM has ended?)");
+		return rc;
+	}
 	return j.rc;
 }

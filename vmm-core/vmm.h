@@ -169,6 +169,45 @@ bool vmm_vm_paused(const struct vmm *vm, uint64_t *transitions);
 int vmm_snapshot_save(struct vmm *vm, int fd, uint64_t *bytes, char *why, size_t why_len);
 int vmm_snapshot_restore(struct vmm *vm, int fd, char *why, size_t why_len);
 
+/*
+ * Live migration (migrate.c, migrate_recv.c; the stream: a snapshot written
+ * front to back, README "Live migration"). vmm_migrate_send moves a running
+ * VM over fd, a connected stream socket: header (the target checks it before
+ * anything else moves), pre-copy rounds of RAM while the guest runs (the
+ * slots' dirty log is turned on here when tracking is off), then pause, the
+ * last written pages, the state, END, and the target's acknowledgement.
+ * 0: the target holds the VM, which stays paused here (the caller stops it);
+ * -errno: the VM runs on here, why says what failed. Call from the control
+ * thread. vmm_migrate_receive loads such a stream into a VM created with the
+ * same shape before its vCPUs start; -errno: refused (and told to the
+ * source), the VM must never run (destroy it).
+ */
+struct vmm_migrate_opts {
+	uint64_t downtime_ms;       /* stop and copy once what is left fits this */
+	unsigned max_rounds;        /* or after this many pre-copy rounds */
+	unsigned min_rounds;        /* but not before this many (0, 1: no minimum) */
+};
+struct vmm_migrate_stats {
+	unsigned rounds;            /* pre-copy rounds (the stop-and-copy not counted) */
+	uint64_t pages, last_pages; /* 4 KiB pages sent in all; in the stop-and-copy */
+	uint64_t bytes;             /* the stream */
+	uint64_t total_ns, downtime_ns, precopy_pause_ns;
+};
+int vmm_migrate_send(struct vmm *vm, int fd, const struct vmm_migrate_opts *o,
+		     struct vmm_migrate_stats *st, char *why, size_t len);
+int vmm_migrate_receive(struct vmm *vm, int sock, uint64_t *bytes, char *why, size_t len);
+/* Addresses (migrate_addr.c): unix:PATH or tcp:HOST:PORT. parse is pure;
+ * listen and connect give a socket fd or -errno with why. */
+struct vmm_migrate_addr {
+	bool unix_path;
+	char path[108], host[256], port[8];
+};
+int vmm_migrate_addr_parse(const char *addr, struct vmm_migrate_addr *out, char *why, size_t len);
+int vmm_migrate_listen(const char *addr, char *why, size_t len);
+int vmm_migrate_connect(const char *addr, char *why, size_t len);
+/* Pure: whether pages left fit downtime_ms at rate_bps (bytes/s; 0: never). */
+bool vmm_migrate_converged(uint64_t pages, uint64_t rate_bps, uint64_t downtime_ms);
+
 int vmm_nr_vcpus(const struct vmm *vm);
 pid_t vmm_vcpu_tid(const struct vmm *vm, int vcpu); /* 0 before vmm_start */
 /* The CPU the vCPU's thread runs on, or last ran on, read from the thread's

@@ -105,6 +105,10 @@ struct vmm_dirty {
 	_Atomic bool overflow_warned;
 	char why[256];
 	struct vmm_dirty_vcpu v[VMM_MAX_VCPUS];
+	/* A live migration's own set (migrate.c; lock held to change it): every
+	 * page any harvest takes is also set here, so a loop that harvests for
+	 * its own purposes (bankmap) never hides a written page from it. */
+	uint64_t *tap, tap_bits;
 };
 
 /* The operator's pause of the whole VM (lifecycle.c): while paused is set

@@ -1,0 +1,316 @@
+/*
+ * Live migration, the source side (vmm.h: vmm_migrate_send). The stream is a
+ * snapshot (snapshot.h) written front to back on a connected socket:
+ *   header  -> the target answers one byte: 'Y' go on, or 'N' and a reason;
+ *   round 1: RAM sections of every page that is not all zero (the VM runs);
+ *   rounds 2..n: the pages the guest wrote since the previous round (the
+ *            slots' dirty log, enabled here on the live slots), until what is
+ *            left fits the downtime budget at the rate measured so far, or
+ *            the round limit;
+ *   pause:   the last written pages, then the state (irqchip, PIT, clock,
+ *            devices, serial, every vCPU) and END with the CRC;
+ *   -> the target answers 'K' once it has restored everything ('N' and a
+ *      reason otherwise); only then is the source done.
+ * A later RAM section for a page replaces the earlier one. Any failure
+ * leaves (or puts) the source VM running, with the reason in why.
+ *
+ * Threads: this runs on the control thread, which may not issue KVM ioctls
+ * (its seccomp filter); enabling the dirty log and reading it run on vCPU 0's
+ * thread while the VM is paused for a moment (vmm_vcpu_run_parked).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "vmm-core/snapshot_int.h"
+
+#define PAGE 4096u
+#define RUN_MAX_PAGES 256u     /* pages per RAM section */
+#define ACK_WAIT_MS 120000
+
+struct dirty_job {
+	uint64_t *set, *tap, *sink, bits;
+	int rc;
+};
+
+static void set_tap(struct vmm *vm, uint64_t *t, uint64_t bits)
+{
+	pthread_mutex_lock(&vm->dirty.lock);
+	vm->dirty.tap = t;
+	vm->dirty.tap_bits = t ? bits : 0;
+	pthread_mutex_unlock(&vm->dirty.lock);
+}
+
+/* On vCPU 0's parked thread. The first time: installs the tap, and turns
+ * the dirty log on for every slot when tracking is off (the bitmap: the ring
+ * cannot be added once vCPUs exist). Later: harvests (into the tap, with
+ * what the loop's harvests put there) and moves the tap into set. */
+static void dirty_on_vcpu(struct vmm_vcpu *v0, void *arg)
+{
+	struct dirty_job *j = arg;
+	struct vmm *vm = v0->vm;
+	struct vmm_dirty *d = &vm->dirty;
+
+	if (d->tap && d->mode != VMM_DIRTY_OFF) {
+		j->rc = vmm_dirty_harvest(vm, -1, j->sink, j->bits, NULL);
+		pthread_mutex_lock(&d->lock);
+		for (uint64_t w = 0; !j->rc && w < (j->bits + 63) / 64; w++)
+			j->set[w] |= d->tap[w], d->tap[w] = 0;
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
+	set_tap(vm, j->tap, j->bits);
+	if (d->mode != VMM_DIRTY_OFF) {   /* on already: what it holds is old */
+		j->rc = vmm_dirty_harvest(vm, -1, j->sink, j->bits, NULL);
+		return;
+	}
+	for (int i = 0; i < vm->mem.nr; i++) {
+		struct kvm_userspace_memory_region r = {
+			.slot = (uint32_t)i, .flags = KVM_MEM_LOG_DIRTY_PAGES,
+			.guest_phys_addr = vm->mem.r[i].gpa, .memory_size = vm->mem.r[i].bytes,
+			.userspace_addr = (uintptr_t)vm->mem.r[i].hva,
+		};
+
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+			j->rc = -errno;
+			return;
+		}
+	}
+	vm->dirty.pfn_bits = j->bits;
+	vm->dirty.mode = VMM_DIRTY_BITMAP;
+	j->rc = 0;
+}
+
+/* Pauses the VM a moment to run dirty_on_vcpu. */
+static int dirty_step(struct vmm *vm, struct dirty_job *jp, uint64_t *paused_ns)
+{
+	struct dirty_job j = *jp;
+	uint64_t t0 = util_now_ns();
+	int rc = vmm_vm_pause(vm, NULL);
+
+	if (rc)
+		return rc;
+	rc = vmm_vcpu_run_parked(&vm->vcpu[0], dirty_on_vcpu, &j);
+	vmm_vm_resume(vm, NULL);
+	*paused_ns += util_now_ns() - t0;
+	return rc ? rc : j.rc;
+}
+
+static bool zero_page(const uint8_t *p)
+{
+	static const uint8_t z[PAGE];
+
+	return !memcmp(p, z, PAGE);
+}
+
+/* Sends the pages of set (all non-zero pages when set is NULL) in runs;
+ * clears set. *pages: how many were sent. */
+static int send_pages(struct vmm *vm, struct vmm_snap_writer *w, uint64_t *set, uint64_t *pages)
+{
+	static uint8_t bounce[RUN_MAX_PAGES * PAGE];   /* one migration at a time */
+	void *hva;
+	uint64_t gpa, bytes;
+
+	*pages = 0;
+	for (int i = 0; !vmm_ram_region(vm, i, &hva, &gpa, &bytes); i++) {
+		const uint8_t *p = hva;
+		uint64_t n = bytes / PAGE, base = gpa / PAGE;
+
+		for (uint64_t k = 0; k < n;) {
+			uint64_t e, head = gpa + k * PAGE;
+			int rc;
+
+#define WANT(x) (set ? (set[(base + (x)) / 64] >> ((base + (x)) % 64)) & 1 \
+		     : !zero_page(p + (x) * PAGE))
+			if (!WANT(k)) {
+				k++;
+				continue;
+			}
+			for (e = k + 1; e < n && e - k < RUN_MAX_PAGES && WANT(e); e++)
+				;
+#undef WANT
+			/* a copy: the guest may write the page while it is sent, and
+			 * the CRC must cover what was sent */
+			memcpy(bounce, p + k * PAGE, (e - k) * PAGE);
+			rc = vmm_snap_write_parts(w, VMM_SNAP_RAM, (uint32_t)i, &head, 8, bounce,
+						  (e - k) * PAGE);
+			if (rc)
+				return rc;
+			*pages += e - k;
+			k = e;
+		}
+	}
+	if (set)
+		memset(set, 0, (size_t)((vm->dirty.pfn_bits + 63) / 64) * 8);
+	return 0;
+}
+
+static uint64_t count_bits(const uint64_t *set, uint64_t bits)
+{
+	uint64_t n = 0;
+
+	for (uint64_t w = 0; w < (bits + 63) / 64; w++)
+		n += (uint64_t)__builtin_popcountll(set[w]);
+	return n;
+}
+
+/* The target's one-byte answer ('Y', 'K'), or its reason after 'N'. */
+static int peer_answer(int fd, char want, const char *stage, char *why, size_t len)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char buf[200];
+	ssize_t n;
+
+	if (poll(&p, 1, ACK_WAIT_MS) <= 0) {
+		snprintf(why, len, "the target did not answer %s within %d s", stage,
+			 ACK_WAIT_MS / 1000);
+		return -ETIMEDOUT;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0) {
+		snprintf(why, len, "the target went away %s (%s)", stage,
+			 n ? strerror(errno) : "connection closed");
+		return -EPIPE;
+	}
+	buf[n] = '\0';
+	if (buf[0] == want)
+		return 0;
+	snprintf(why, len, "the target refused %s: %s", stage, buf[0] == 'N' ? buf + 1 : buf);
+	return -EPROTO;
+}
+
+bool vmm_migrate_converged(uint64_t pages, uint64_t rate_bps, uint64_t budget_ms)
+{
+	if (!rate_bps)
+		return false;
+	return pages * PAGE * 1000 / rate_bps <= budget_ms;
+}
+
+static int precopy(struct vmm *vm, struct vmm_snap_writer *w, struct dirty_job *dj,
+		   const struct vmm_migrate_opts *o, struct vmm_migrate_stats *st, char *why,
+		   size_t len)
+{
+	uint64_t pages, t0, rate = 0, pending;
+	int rc;
+
+	for (st->rounds = 1;; st->rounds++) {
+		t0 = util_now_ns();
+		rc = send_pages(vm, w, st->rounds == 1 ? NULL : dj->set, &pages);
+		if (rc) {
+			snprintf(why, len, "sending round %u: %s", st->rounds, strerror(-rc));
+			return rc;
+		}
+		st->pages += pages;
+		if (pages * PAGE >= (1u << 20))   /* a rate from a round big enough to time */
+			rate = pages * PAGE * 1000000000ull / UTIL_MAX(util_now_ns() - t0, 1ull);
+		if ((rc = dirty_step(vm, dj, &st->precopy_pause_ns))) {
+			snprintf(why, len, "reading the dirty log: %s", strerror(-rc));
+			return rc;
+		}
+		pending = count_bits(dj->set, dj->bits);
+		if ((st->rounds >= o->min_rounds &&
+		     vmm_migrate_converged(pending, rate ? rate : (100ull << 20), o->downtime_ms)) ||
+		    st->rounds >= o->max_rounds)
+			return 0;
+	}
+}
+
+int vmm_migrate_send(struct vmm *vm, int fd, const struct vmm_migrate_opts *o,
+		     struct vmm_migrate_stats *st, char *why, size_t len)
+{
+	struct vmm_snap_header h = { .nr_vcpus = (uint32_t)vm->nr_vcpus,
+				     .created_unix_s = (uint64_t)time(NULL) };
+	struct vmm_snap_writer w;
+	struct dirty_job dj = { 0 };
+	uint64_t bits = 0, pages, t0 = util_now_ns(), tp = 0, lost0 = vm->dirty.lost;
+	bool paused = false;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	why[0] = '\0';
+	if (vmm_vm_paused(vm, NULL)) {
+		snprintf(why, len, "the VM is paused: resume it before migrating it");
+		return -EBUSY;
+	}
+	if (vm->dirty.tap) {
+		snprintf(why, len, "a migration is under way already");
+		return -EBUSY;
+	}
+	for (int i = 0; i < vm->mem.nr; i++) {
+		h.mem_bytes += vm->mem.r[i].bytes;
+		bits = UTIL_MAX(bits, (vm->mem.r[i].gpa + vm->mem.r[i].bytes) / PAGE);
+	}
+	dj.bits = bits = UTIL_MAX(bits, vm->dirty.pfn_bits);
+	dj.set = calloc((size_t)(bits + 63) / 64, 8);
+	dj.tap = calloc((size_t)(bits + 63) / 64, 8);
+	dj.sink = calloc((size_t)(bits + 63) / 64, 8);
+	if (!dj.set || !dj.tap || !dj.sink) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	vmm_snap_host_cpu(&h.cpu);
+	rc = vmm_snap_write_header(&w, fd, &h);
+	if (rc)
+		snprintf(why, len, "sending the header: %s", strerror(-rc));
+	else
+		rc = peer_answer(fd, 'Y', "the header", why, len);
+	if (!rc && (rc = dirty_step(vm, &dj, &st->precopy_pause_ns)))
+		snprintf(why, len, "turning on the dirty log (KVM_MEM_LOG_DIRTY_PAGES): %s",
+			 strerror(-rc));
+	if (!rc)
+		rc = precopy(vm, &w, &dj, o, st, why, len);
+	if (!rc) {   /* stop and copy */
+		tp = util_now_ns();
+		rc = vmm_vm_pause(vm, NULL);
+		paused = !rc;
+		if (rc)
+			snprintf(why, len, "the VM has ended");
+	}
+	if (!rc) {
+		struct dirty_job j = dj;
+
+		rc = vmm_vcpu_run_parked(&vm->vcpu[0], dirty_on_vcpu, &j);
+		rc = rc ? rc : j.rc;
+		if (rc)
+			snprintf(why, len, "reading the last dirty log: %s", strerror(-rc));
+	}
+	if (!rc && vm->dirty.lost != lost0) {
+		/* kvm_pvm's emulator can overrun a dirty ring (dirty.c): pages
+		 * written then are in no set, and the target would run with them
+		 * stale. */
+		snprintf(why, len, "the dirty ring overflowed during the migration (a host KVM bug; "
+			 "%llu written pages unaccounted): run the VM with the slots' bitmap "
+			 "([bankmap] written_sets = no) to migrate it",
+			 (unsigned long long)(vm->dirty.lost - lost0));
+		rc = -EIO;
+	}
+	if (!rc && !(rc = send_pages(vm, &w, dj.set, &pages)))
+		st->pages += pages, st->last_pages = pages;
+	else if (rc && !why[0])
+		snprintf(why, len, "sending the last pages: %s", strerror(-rc));
+	if (!rc)
+		rc = vmm_snapshot_save_rest(vm, &w, why, len);
+	if (!rc)
+		rc = peer_answer(fd, 'K', "the VM's state", why, len);
+	st->bytes = w.bytes;
+	st->total_ns = util_now_ns() - t0;
+	st->downtime_ns = tp ? util_now_ns() - tp : 0;
+	if (rc && paused)
+		vmm_vm_resume(vm, NULL);   /* the source carries on */
+out:
+	if (vm->dirty.tap == dj.tap)
+		set_tap(vm, NULL, 0);
+	if (rc && !why[0])
+		snprintf(why, len, "%s", strerror(-rc));
+	free(dj.set);
+	free(dj.tap);
+	free(dj.sink);
+	return rc;
+}
