@@ -143,6 +143,9 @@ void adapt_session_paging_exit(struct adapt_session *s);
 int adapt_session_paging_sample(void *arg, uint64_t now_ns, struct tel_paging_sample *out);
 int adapt_session_apply_paging(void *ctx, const struct adapt_change *c, char *msg, size_t len);
 void adapt_session_paging_loop(struct adapt_session *s, struct adapt_driver_cfg *c);
+/* session_paging_hint.c: the per-guest hint, read at open and kept at exit. */
+void adapt_session_paging_hint_load(struct adapt_session *s, struct adapt_paging *pg);
+void adapt_session_paging_hint_save(struct adapt_session *s, struct adapt_paging *pg);
 void adapt_session_paging_warmup(struct adapt_session *s, struct adapt_env *env);
 int adapt_session_paging_start(struct adapt_session *s);
 /* MemAvailable / MemTotal in % from /proc/meminfo text; -EINVAL. */
