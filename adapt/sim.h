@@ -178,6 +178,12 @@ struct adapt_driver *adapt_sim_driver(struct adapt_sim *s);
 /* Totals so far: guest instructions, energy (J). */
 void adapt_sim_totals(const struct adapt_sim *s, double *instr, double *energy_j);
 
+/* Validation input (sim_summary.c): the per-phase rows of a summary CSV
+ * (profile, phase, guest CPU %; the "all" rows left out). Returns the rows
+ * read or -errno. */
+struct adapt_sim_row { char profile[64], phase[32]; double cpu; };
+int adapt_sim_read_summary(const char *path, struct adapt_sim_row *rows, int max);
+
 /* `avmm experiment --simulate MODEL [--workload FILE] [--seed N] FILE`
  * (sim_exp.c), called by adapt_cli_experiment with its loaded context. */
 struct exp_ctx;

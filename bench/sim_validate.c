@@ -30,37 +30,6 @@
 
 static const char *const exps[] = { "coremap-noise", "noisy-neighbour", "profile-switch" };
 
-struct row { char profile[64], phase[32]; double cpu; };
-
-/* profile, phase and guest_cpu_pct of each line of a summary CSV */
-static int read_csv(const char *path, struct row *rows, int max)
-{
-	FILE *f = fopen(path, "r");
-	char line[2048];
-	int n = 0;
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f) && n < max) {
-		char *save = NULL, *tok;
-		int col = 0;
-
-		if (!strncmp(line, "experiment,", 11))
-			continue;
-		for (tok = strtok_r(line, ",", &save); tok; tok = strtok_r(NULL, ",", &save), col++) {
-			if (col == 1)
-				snprintf(rows[n].profile, sizeof(rows[n].profile), "%s", tok);
-			else if (col == 2)
-				snprintf(rows[n].phase, sizeof(rows[n].phase), "%s", tok);
-			else if (col == 7)
-				rows[n].cpu = atof(tok);
-		}
-		if (col > 7 && strcmp(rows[n].phase, "all"))
-			n++;
-	}
-	fclose(f);
-	return n;
-}
 
 /* A copy of experiments/NAME.ini writing a CSV summary to csv. */
 static int csv_copy(const char *name, const char *dir, const char *csv, char *out, size_t len)
@@ -87,7 +56,7 @@ static int csv_copy(const char *name, const char *dir, const char *csv, char *ou
 	return 0;
 }
 
-static double ratio_of(const struct row *r, int n, int i)
+static double ratio_of(const struct adapt_sim_row *r, int n, int i)
 {
 	int j;
 
@@ -166,7 +135,7 @@ int main(int argc, char **argv)
 	printf("%-16s %-28s %-8s %8s %8s %7s\n", "experiment", "profile", "phase", "real", "sim", "error");
 	for (e = 0; e < 3; e++) {
 		char csv[512], real[512], ini[512], cmd[1200];
-		struct row rr[32], sr[32];
+		struct adapt_sim_row rr[32], sr[32];
 		int nr, ns;
 		char *av[] = { "experiment", "--quiet", "--simulate", (char *)model, "--seed", seed, ini, NULL };
 
@@ -184,8 +153,8 @@ int main(int argc, char **argv)
 			return 1;
 		if (adapt_cli_experiment(7, av) != 0)
 			fprintf(stderr, "%s: the simulated run failed\n", exps[e]);
-		nr = read_csv(real, rr, 32);
-		ns = read_csv(csv, sr, 32);
+		nr = adapt_sim_read_summary(real, rr, 32);
+		ns = adapt_sim_read_summary(csv, sr, 32);
 		if (nr <= 0 || ns <= 0) {
 			fprintf(stderr, "%s: no rows (real %s: %d, sim: %d)\n", exps[e], real, nr, ns);
 			max_err = INFINITY;

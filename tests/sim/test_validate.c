@@ -13,38 +13,9 @@
 #include <unistd.h>
 
 #include "adapt/adapt.h"
+#include "adapt/sim.h"
 
-struct row { char profile[64], phase[32]; double cpu; };
-
-static int read_csv(const char *path, struct row *rows, int max)
-{
-	FILE *f = fopen(path, "r");
-	char line[2048];
-	int n = 0;
-
-	cr_assert(f, "%s: cannot open", path);
-	while (fgets(line, sizeof(line), f) && n < max) {
-		char *save = NULL, *tok;
-		int col = 0;
-
-		if (!strncmp(line, "experiment,", 11))
-			continue;
-		for (tok = strtok_r(line, ",", &save); tok; tok = strtok_r(NULL, ",", &save), col++) {
-			if (col == 1)
-				snprintf(rows[n].profile, sizeof(rows[n].profile), "%s", tok);
-			else if (col == 2)
-				snprintf(rows[n].phase, sizeof(rows[n].phase), "%s", tok);
-			else if (col == 7)
-				rows[n].cpu = atof(tok);
-		}
-		if (col > 7 && strcmp(rows[n].phase, "all"))
-			n++;
-	}
-	fclose(f);
-	return n;
-}
-
-static double ratio(const struct row *r, int i)
+static double ratio(const struct adapt_sim_row *r, int i)
 {
 	for (int j = i; j >= 0; j--)
 		if (!strcmp(r[j].profile, r[i].profile) && !strcmp(r[j].phase, "start"))
@@ -53,7 +24,7 @@ static double ratio(const struct row *r, int i)
 }
 
 /* Simulated summary CSV of policies/experiments/name.ini into rows. */
-static int simulate(const char *name, struct row *rows, int max)
+static int simulate(const char *name, struct adapt_sim_row *rows, int max)
 {
 	char dir[] = "/tmp/avmm-simtest-XXXXXX", ini[256], csv[256], src[256], line[1024];
 	FILE *in, *out;
@@ -80,7 +51,8 @@ static int simulate(const char *name, struct row *rows, int max)
 
 		cr_assert_eq(adapt_cli_experiment(5, av), 0, "%s: the simulated run failed", name);
 	}
-	n = read_csv(csv, rows, max);
+	n = adapt_sim_read_summary(csv, rows, max);
+	cr_assert(n >= 0, "%s: cannot open", csv);
 	unlink(csv);
 	unlink(ini);
 	rmdir(dir);
@@ -93,12 +65,13 @@ Test(sim_validate, stored_real_runs)
 	bool hog_checked = false;
 
 	for (int e = 0; e < 3; e++) {
-		struct row real[32], sim[32];
+		struct adapt_sim_row real[32], sim[32];
 		char path[256];
 		int nr, ns;
 
 		snprintf(path, sizeof(path), "tests/data/sim/real-%s.csv", exps[e]);
-		nr = read_csv(path, real, 32);
+		nr = adapt_sim_read_summary(path, real, 32);
+		cr_assert(nr >= 0, "%s: cannot open", path);
 		ns = simulate(exps[e], sim, 32);
 		cr_assert_eq(nr, ns, "%s: %d real rows, %d simulated", exps[e], nr, ns);
 		for (int i = 0; i < nr; i++) {
