@@ -8,12 +8,13 @@
  * that phase to the first phase (the progress measure on a host without a
  * PMU) with the same ratio of the real run: stored CSV summaries
  * (tests/data/sim/real-*.csv, with the date and command in
- * tests/data/sim/README), or fresh real runs with --rerun (needs
- * build/avmm, /dev/kvm, the guests; about 3 minutes). Then the speed line
+ * tests/data/sim/README), or fresh real runs with -r (needs
+ * build/avmm, /dev/kvm, the guests; about 3 minutes), written over the
+ * stored ones in DIR (take them on a quiet host and note it in the README). Then the speed line
  * (one simulated hour, 64 vCPUs on the 4-socket model) and, last,
  * max_ratio_error=X (target <= 0.15).
  *
- *   build/bench/sim_validate [--rerun] [--data DIR] [--model FILE] [--seed N]
+ *   build/bench/sim_validate [-r] [-d DIR] [-m MODEL] [-s SEED]
  */
 #include <errno.h>
 #include <math.h>
@@ -123,7 +124,7 @@ int main(int argc, char **argv)
 		else if (o == 'm') model = optarg;
 		else if (o == 's') snprintf(seed, sizeof(seed), "%s", optarg);
 		else {
-			fprintf(stderr, "usage: sim_validate [-r (rerun real)] [-d DIR] [-m MODEL] [-s SEED]\n");
+			fprintf(stderr, "usage: sim_validate [-r (rerun the real runs into DIR)] [-d DIR] [-m MODEL] [-s SEED]\n");
 			return 2;
 		}
 	}
@@ -134,19 +135,21 @@ int main(int argc, char **argv)
 	util_log_set_level(UTIL_LOG_WARN);
 	printf("%-16s %-28s %-8s %8s %8s %7s\n", "experiment", "profile", "phase", "real", "sim", "error");
 	for (e = 0; e < 3; e++) {
-		char csv[512], real[512], ini[512], cmd[1200];
+		char csv[512], real[512], ini[512], cmd[2048];
 		struct adapt_sim_row rr[32], sr[32];
 		int nr, ns;
 		char *av[] = { "experiment", "--quiet", "--simulate", (char *)model, "--seed", seed, ini, NULL };
 
 		snprintf(real, sizeof(real), "%s/real-%s.csv", data, exps[e]);
 		if (rerun) {
-			snprintf(real, sizeof(real), "%s/real-%s.csv", tmp, exps[e]);
-			if (csv_copy(exps[e], tmp, real, ini, sizeof(ini)))
+			char fresh[512];
+
+			snprintf(fresh, sizeof(fresh), "%s/real-%s.csv", tmp, exps[e]);
+			if (csv_copy(exps[e], tmp, fresh, ini, sizeof(ini)))
 				return 1;
-			snprintf(cmd, sizeof(cmd), "nice -n -19 build/avmm experiment --quiet %s", ini);
+			snprintf(cmd, sizeof(cmd), "build/avmm experiment --quiet %s && cp %s %s", ini, fresh, real);
 			if (system(cmd))
-				fprintf(stderr, "%s: the real run failed\n", exps[e]);
+				fprintf(stderr, "%s: the real run failed; %s kept as it was\n", exps[e], real);
 		}
 		snprintf(csv, sizeof(csv), "%s/sim-%s.csv", tmp, exps[e]);
 		if (csv_copy(exps[e], tmp, csv, ini, sizeof(ini)))
