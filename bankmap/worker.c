@@ -48,12 +48,8 @@ static bool interrupted(struct bankmap_worker *w)
 /* Sleeps until the monotonic time due_ns, or an interruption. Lock held. */
 static void sleep_until(struct bankmap_worker *w, uint64_t due_ns)
 {
-	while (!interrupted(w) && util_now_ns() < due_ns) {
-		struct timespec ts = { .tv_sec = (time_t)(due_ns / 1000000000ull),
-				       .tv_nsec = (long)(due_ns % 1000000000ull) };
-
-		pthread_cond_timedwait(&w->cond, &w->lock, &ts);
-	}
+	while (!interrupted(w) && util_now_ns() < due_ns)
+		util_cond_wait_until_ns(&w->cond, &w->lock, due_ns);
 }
 
 static int grow(struct bankmap_worker *w, unsigned n)
@@ -221,7 +217,6 @@ static void *worker_main(void *arg)
 int bankmap_worker_start(const struct bankmap_worker_cfg *cfg, struct bankmap_worker **out)
 {
 	struct bankmap_worker *w;
-	pthread_condattr_t ca;
 	sigset_t all, old;
 	int rc;
 
@@ -236,10 +231,7 @@ int bankmap_worker_start(const struct bankmap_worker_cfg *cfg, struct bankmap_wo
 	if (!w->cfg.retry_delay_ns)
 		w->cfg.retry_delay_ns = 50ull * 1000 * 1000;
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	util_cond_init_mono(&w->cond);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);   /* the thread inherits: no signals there */
 	rc = -pthread_create(&w->th, NULL, worker_main, w);
@@ -299,14 +291,11 @@ int bankmap_worker_wait(struct bankmap_worker *w, uint64_t timeout_ns)
 
 	pthread_mutex_lock(&w->lock);
 	while (w->st.busy || w->has_pending) {
-		struct timespec ts = { .tv_sec = (time_t)(due / 1000000000ull),
-				       .tv_nsec = (long)(due % 1000000000ull) };
-
 		if (util_now_ns() >= due) {
 			rc = -ETIMEDOUT;
 			break;
 		}
-		pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+		util_cond_wait_until_ns(&w->cond, &w->lock, due);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return rc;
@@ -316,11 +305,7 @@ void bankmap_worker_destroy(struct bankmap_worker *w)
 {
 	if (!w)
 		return;
-	pthread_mutex_lock(&w->lock);
-	w->stop = true;
-	pthread_cond_broadcast(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->th, NULL);
+	util_thread_stop(&w->lock, &w->cond, &w->stop, w->th);
 	free(w->pending.pages);
 	free(w->cur.pages);
 	free(w->addr);

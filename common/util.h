@@ -10,6 +10,8 @@
 #ifndef AVMM_UTIL_H
 #define AVMM_UTIL_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +40,13 @@ void util_sleep_ns(uint64_t ns);
 const volatile uint32_t *util_rseq_cpu_id(void);
 /* The CPU in such a cpu_id, read once: -1 for NULL or unknown. */
 int util_rseq_cpu(const volatile uint32_t *cpu_id);
+
+/* Condition variables timed on the monotonic clock (util_now_ns values):
+ * the wait returns pthread_cond_timedwait's result (0, ETIMEDOUT). Stopping
+ * a worker: *stop = true under lock, every waiter woken, the thread joined. */
+void util_cond_init_mono(pthread_cond_t *cond);
+int util_cond_wait_until_ns(pthread_cond_t *cond, pthread_mutex_t *lock, uint64_t due_ns);
+void util_thread_stop(pthread_mutex_t *lock, pthread_cond_t *cond, bool *stop, pthread_t th);
 
 /* "64M", "2G", "4096", "512k" -> bytes (binary multiples). -EINVAL, -ERANGE. */
 int util_parse_size(const char *s, uint64_t *bytes);

@@ -18,14 +18,6 @@
 #include "paging-mode/worker_int.h"
 
 /* Waits on w->cond until the absolute monotonic time; w->lock held. */
-static void wait_until(struct pgmode_worker *w, uint64_t until_ns)
-{
-	struct timespec ts = { .tv_sec = (time_t)(until_ns / 1000000000ull),
-			       .tv_nsec = (long)(until_ns % 1000000000ull) };
-
-	pthread_cond_timedwait(&w->cond, &w->lock, &ts);
-}
-
 bool pgw_superseded(struct pgmode_worker *w, uint64_t gen)
 {
 	bool r;
@@ -51,7 +43,7 @@ bool pgw_pace(struct pgmode_worker *w, uint64_t gen, uint64_t t0_ns, uint64_t do
 		due = t0_ns + (uint64_t)((double)done_bytes / (q * 1048576.0) * 1e9);
 		if (util_now_ns() >= due)
 			break;
-		wait_until(w, due);    /* woken early by a new request, quota or stop */
+		util_cond_wait_until_ns(&w->cond, &w->lock, due);    /* woken early by a new request, quota or stop */
 	}
 	ok = !w->stop && w->gen == gen;
 	pthread_mutex_unlock(&w->lock);
@@ -108,7 +100,6 @@ int pgmode_worker_create(void *hva, uint64_t bytes, double quota_mib_per_s,
 			 struct pgmode_worker **out)
 {
 	struct pgmode_worker *w;
-	pthread_condattr_t ca;
 	int rc;
 
 	*out = NULL;
@@ -121,10 +112,7 @@ int pgmode_worker_create(void *hva, uint64_t bytes, double quota_mib_per_s,
 	w->bytes = bytes;
 	w->quota_mib_per_s = quota_mib_per_s;
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	util_cond_init_mono(&w->cond);
 	rc = -pthread_create(&w->thread, NULL, worker_main, w);
 	if (rc) {
 		pthread_cond_destroy(&w->cond);
@@ -193,7 +181,7 @@ int pgmode_worker_wait(struct pgmode_worker *w, uint64_t timeout_ns)
 			rc = -ETIMEDOUT;
 			break;
 		} else {
-			wait_until(w, until);
+			util_cond_wait_until_ns(&w->cond, &w->lock, until);
 		}
 	}
 	pthread_mutex_unlock(&w->lock);
@@ -204,11 +192,7 @@ void pgmode_worker_destroy(struct pgmode_worker *w)
 {
 	if (!w)
 		return;
-	pthread_mutex_lock(&w->lock);
-	w->stop = true;
-	pthread_cond_broadcast(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->thread, NULL);
+	util_thread_stop(&w->lock, &w->cond, &w->stop, w->thread);
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);
 	free(w);

@@ -58,7 +58,6 @@ static void fire(struct hpet *h, int i, uint64_t now_ns)
 static void *timer_thread(void *arg)
 {
 	struct hpet *h = arg;
-	struct timespec until;
 
 	pthread_setname_np(pthread_self(), "avmm-hpet");
 	if (util_sandbox_enter(UTIL_SANDBOX_DEVTIMER))
@@ -78,9 +77,7 @@ static void *timer_thread(void *arg)
 		if (next == UINT64_MAX) {
 			pthread_cond_wait(&h->cond, &h->lock);
 		} else {
-			until.tv_sec = (time_t)(next / 1000000000ull);
-			until.tv_nsec = (long)(next % 1000000000ull);
-			pthread_cond_timedwait(&h->cond, &h->lock, &until);
+			util_cond_wait_until_ns(&h->cond, &h->lock, next);
 		}
 	}
 	pthread_mutex_unlock(&h->lock);
@@ -90,17 +87,13 @@ static void *timer_thread(void *arg)
 int vmm_hpet_create(int vm_fd, struct hpet **out)
 {
 	struct hpet *h = calloc(1, sizeof(*h));
-	pthread_condattr_t ca;
 	int rc;
 
 	if (!h)
 		return -ENOMEM;
 	h->vm_fd = vm_fd;
 	pthread_mutex_init(&h->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&h->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	util_cond_init_mono(&h->cond);
 	for (int i = 0; i < HPET_TIMERS; i++)
 		h->timer[i].cmp = UINT64_MAX;
 	rc = -pthread_create(&h->thread, NULL, timer_thread, h);
@@ -115,11 +108,7 @@ int vmm_hpet_create(int vm_fd, struct hpet **out)
 
 void vmm_hpet_destroy(struct hpet *h)
 {
-	pthread_mutex_lock(&h->lock);
-	h->stop = true;
-	pthread_cond_signal(&h->cond);
-	pthread_mutex_unlock(&h->lock);
-	pthread_join(h->thread, NULL);
+	util_thread_stop(&h->lock, &h->cond, &h->stop, h->thread);
 	pthread_cond_destroy(&h->cond);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
