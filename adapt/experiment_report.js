@@ -47,13 +47,15 @@
 		var x = D.experiment, h = D.host || {}, dl = el('dl', { class: 'head' }), phases;
 
 		function row(k, v) { dl.appendChild(el('dt', {}, [k])); dl.appendChild(el('dd', {}, [v])); }
-		root.appendChild(el('h1', {}, ['avmm experiment: ' + x.name]));
+		root.appendChild(el('h1', {}, ['avmm experiment: ' + x.name + (x.simulated ? ' (simulated)' : '')]));
 		if (x.interrupted)
 			root.appendChild(el('p', { class: 'warn' }, ['INTERRUPTED: ' + x.interrupted]));
 		row('file', x.file);
 		row('guest', x.guest + (x.cmdline ? " '" + x.cmdline + "'" : '') + ', ' + x.vcpus + ' vCPU' +
 		    (x.vcpus > 1 ? 's' : '') + ', ' + x.memory_mib + ' MiB');
-		row('host', (h.name || '?') + ' (Linux ' + (h.kernel || '?') + ', ' + (h.machine || '?') + ', ' +
+		if (x.simulated)
+			row('machine', x.simulated + ' (a model, not this host)');
+		row(x.simulated ? 'simulated by' : 'host', (h.name || '?') + ' (Linux ' + (h.kernel || '?') + ', ' + (h.machine || '?') + ', ' +
 		    (h.cpus || '?') + ' CPUs)');
 		row('date', D.date || '?');
 		row('avmm', D.avmm_version);

@@ -156,8 +156,10 @@ struct adapt_sim_cfg {
 	uint64_t mem_bytes;
 	uint64_t seed;
 	bool dry_run;
-	/* each decision as published, and the tick's sample (may be NULL) */
+	/* the tick's sample and each decision as the driver publishes it
+	 * (either may be NULL; both on the calling thread) */
 	void (*on_sample)(void *arg, const struct tel_sample *s);
+	void (*on_decision)(void *arg, const struct tel_decision *d);
 	void *arg;
 };
 

@@ -187,6 +187,10 @@ int adapt_sim_create(const struct adapt_sim_cfg *cfg, struct adapt_sim **out, ch
 	dc.sample = sample;
 	dc.sample_arg = s;
 	dc.dry_run = cfg->dry_run;
+	if (cfg->on_decision) {
+		dc.publish = cfg->on_decision;
+		dc.publish_arg = cfg->arg;
+	}
 	adapt_env_init(&dc.env);
 	dc.env.topo = s->e.topo;
 	dc.env.pu_busy_pct = s->busy_pct;
