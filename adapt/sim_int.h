@@ -62,6 +62,7 @@ struct sim_engine {
 		cycles[ADAPT_MAX_VCPUS], llc[ADAPT_MAX_VCPUS], dtlb[ADAPT_MAX_VCPUS],
 		walk[ADAPT_MAX_VCPUS], exits[ADAPT_MAX_VCPUS], pf[ADAPT_MAX_VCPUS];
 	double energy_j, power_w, busy_s, instr_total;
+	bool bankmap_sampled;                 /* as a real session: when the first profile has bankmap on */
 	double host_busy_s;                   /* every PU's busy time (vCPUs, hogs, other VMs) */
 	double pu_busy[SIM_MAX_PUS];          /* busy share last chunk, 0..1 */
 	struct sim_ent ent[SIM_MAX_ENTS];

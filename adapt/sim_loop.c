@@ -181,6 +181,9 @@ int adapt_sim_create(const struct adapt_sim_cfg *cfg, struct adapt_sim **out, ch
 		free(s);
 		return rc;
 	}
+	/* a real session samples guest RAM by node only when its first
+	 * profile has bankmap on (adapt_session_bankmap_init) */
+	s->e.bankmap_sampled = s->profile.enabled[POL_AD_BANKMAP];
 	s->e.mode = s->work.paging_mode != ADAPT_PG_UNKNOWN ? s->work.paging_mode : s->model.paging_mode;
 	sim_bankmap_topo(&s->e, &s->bt);
 	dc.profile = &s->profile;
