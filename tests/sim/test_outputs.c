@@ -234,3 +234,19 @@ Test(sim_outputs, trace_has_the_keys_of_a_real_trace, .init = setup, .fini = fin
 	json_decref(sim.energy);
 	json_decref(real.energy);
 }
+
+/* The simulated report in headless Chromium, as tests/experiment draws a
+ * real one: no page error, the charts drawn, IPC unavailable (the host
+ * model has no PMU), the banner and the (simulated) heading in the DOM. */
+Test(sim_outputs, report_draws_in_chromium, .init = setup, .fini = fini, .timeout = 200)
+{
+	char path[600], *dom;
+
+	cr_assert_eq(run(write_ini("sim", false), true), 0);
+	snprintf(path, sizeof(path), "%s/sim.html", dir);
+	dom = report_chromium_check(path, "sim-report", 4, 1);
+	cr_assert_not_null(strstr(dom, "<h1>avmm experiment: coremap-noise (simulated)</h1>"));
+	cr_assert_not_null(strstr(dom, "SIMULATED, not measured: " LABEL));
+	cr_assert_not_null(strstr(dom, LABEL " (a model, not this host)"), "the machine row");
+	free(dom);
+}
