@@ -132,7 +132,7 @@
 		root.appendChild(t);
 		if (est)
 			root.appendChild(el('p', { class: 'note' }, ['* estimated from a model (no RAPL energy ' +
-				'counters on this host)']));
+				'counters on this ' + (D.experiment.simulated ? 'machine model' : 'host') + ')']));
 		for (i = 0; i < tp.notes.length; i++)
 			if (tp.notes[i])
 				root.appendChild(el('p', { class: 'note' }, [D.profiles[i] + ': throughput unknown: ' +
@@ -241,7 +241,8 @@
 			return 0;
 		}
 		if (spec.energy && runs.some(function (r) { return r.energy_estimated; }))
-			est = ' Estimated from a model (no RAPL energy counters on this host), not measured.';
+			est = ' Estimated from a model (no RAPL energy counters on this ' +
+				(D.experiment.simulated ? 'machine model' : 'host') + '), not measured.';
 		if (spec.note || est)
 			root.appendChild(el('p', { class: 'note' }, [(spec.note || '') + est]));
 		tables = runs.map(function (r) { points += finiteCount(r[spec.key]); return [r.t_s, r[spec.key]]; });
