@@ -55,7 +55,8 @@ static int csv_copy(const char *name, const char *dir, const char *csv, char *ou
 		return -errno;
 	}
 	while (fgets(line, sizeof(line), in)) {
-		if (!strncmp(line, "summary", 7) || !strncmp(line, "format", 6) || !strncmp(line, "trace", 5))
+		if (!strncmp(line, "summary", 7) || !strncmp(line, "format", 6) || !strncmp(line, "trace", 5) ||
+		    !strncmp(line, "report", 6))
 			continue;
 		fputs(line, o);
 		if (!strncmp(line, "[output]", 8))

@@ -56,7 +56,8 @@ static const char *write_ini(const char *stem, bool real)
 	out = fopen(ini, "w");
 	cr_assert(in && out);
 	while (fgets(line, sizeof(line), in)) {
-		if (!strncmp(line, "summary", 7) || !strncmp(line, "format", 6) || !strncmp(line, "trace", 5))
+		if (!strncmp(line, "summary", 7) || !strncmp(line, "format", 6) || !strncmp(line, "trace", 5) ||
+		    !strncmp(line, "report", 6))
 			continue;
 		if (real && !strncmp(line, "cmdline", 7))
 			snprintf(line, sizeof(line), "cmdline = ms=2500\n");

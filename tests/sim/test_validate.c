@@ -44,7 +44,8 @@ static int simulate(const char *name, unsigned seed, struct adapt_sim_row *rows,
 	out = fopen(ini, "w");
 	cr_assert(in && out, "%s", src);
 	while (fgets(line, sizeof(line), in)) {
-		if (!strncmp(line, "summary", 7) || !strncmp(line, "format", 6) || !strncmp(line, "trace", 5))
+		if (!strncmp(line, "summary", 7) || !strncmp(line, "format", 6) || !strncmp(line, "trace", 5) ||
+		    !strncmp(line, "report", 6))
 			continue;
 		fputs(line, out);
 		if (!strncmp(line, "[output]", 8))
