@@ -14,6 +14,10 @@
  * (one simulated hour, 64 vCPUs on the 4-socket model) and, last,
  * max_ratio_error=X (target <= 0.15).
  *
+ * Beside the ratios: each phase's guest CPU share itself (real, simulated,
+ * relative error) and the loop's decisions in it (real/simulated; printed,
+ * not part of max_ratio_error).
+ *
  * Each experiment is simulated under seeds SEED, SEED+1 and SEED+2: the
  * "sim" column is SEED's ratio, "spread" the largest minus the smallest
  * ratio over the three, and max_ratio_error the worst error of any seed.
@@ -141,6 +145,7 @@ static double speed_s(double *cpu)
 		return NAN;
 	}
 	adapt_sim_workload_for_guest("stream.elf", &w, why, sizeof(why));
+	w.ph[0].vcpus = ~0ull;   /* its memory-bound phase on every vCPU */
 	cfg = (struct adapt_sim_cfg){ .model = &m, .work = &w, .profile = &p, .nr_vcpus = 64,
 		.mem_bytes = 64ull << 30, .seed = 1 };
 	t0 = util_now_ns();
@@ -160,8 +165,8 @@ int main(int argc, char **argv)
 	char tmp[] = "/tmp/avmm-simval-XXXXXX";
 	unsigned long long seed = 1;
 	bool rerun = false;
-	double max_err = 0, max_spread = 0, load;
-	int e, i, k, o;
+	double max_err = 0, max_spread = 0, max_cpu_err = 0, load;
+	int e, i, k, o, nr_phases = 0, dec_differ = 0;
 
 	while ((o = getopt(argc, argv, "rd:m:s:f:")) != -1) {
 		if (o == 'r') rerun = true;
@@ -186,8 +191,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "warning: the host is not quiet (load average %.2f > %.1f): the real runs "
 			"taken now measure the other work too; rerun -r on a quiet host "
 			"(tests/data/sim/README)\n", load, QUIET_LOAD);
-	printf("%-16s %-28s %-8s %8s %8s %7s %7s\n", "experiment", "profile", "phase", "real", "sim", "error",
-	       "spread");
+	printf("%-16s %-22s %-8s %6s %6s %6s %6s | %6s %6s %6s | %s\n", "experiment", "profile", "phase", "real",
+	       "sim", "error", "spread", "cpu%", "sim", "error", "decisions real/sim");
 	for (e = 0; e < 3; e++) {
 		char real[512], ini[512], cmd[2048];
 		struct adapt_sim_row rr[32], sr[SEEDS][32];
@@ -216,9 +221,20 @@ int main(int argc, char **argv)
 		}
 		for (i = 0; i < ns[0] && i < nr; i++) {
 			double a = ratio_of(rr, nr, i), lo = INFINITY, hi = -INFINITY, err;
+			double cpu_err = fabs(sr[0][i].cpu - rr[i].cpu) / rr[i].cpu;
 
-			if (strcmp(rr[i].phase, sr[0][i].phase) || !strcmp(sr[0][i].phase, "start"))
+			if (strcmp(rr[i].phase, sr[0][i].phase))
 				continue;
+			if (!(cpu_err <= max_cpu_err))
+				max_cpu_err = cpu_err;
+			nr_phases++;
+			dec_differ += rr[i].decisions != sr[0][i].decisions;
+			if (!strcmp(sr[0][i].phase, "start")) {
+				printf("%-16s %-22s %-8s %6s %6s %6s %6s | %6.1f %6.1f %6.3f | %d/%d\n", exps[e],
+				       sr[0][i].profile, sr[0][i].phase, "", "", "", "", rr[i].cpu, sr[0][i].cpu, cpu_err,
+				       rr[i].decisions, sr[0][i].decisions);
+				continue;
+			}
 			for (k = 0; k < SEEDS; k++) {
 				double b = ratio_of(sr[k], ns[k], i);
 
@@ -230,8 +246,10 @@ int main(int argc, char **argv)
 			}
 			if (!(hi - lo <= max_spread))
 				max_spread = hi - lo;
-			printf("%-16s %-28s %-8s %8.3f %8.3f %7.3f %7.3f\n", exps[e], sr[0][i].profile, sr[0][i].phase,
-			       a, ratio_of(sr[0], ns[0], i), fabs(ratio_of(sr[0], ns[0], i) - a) / a, hi - lo);
+			printf("%-16s %-22s %-8s %6.3f %6.3f %6.3f %6.3f | %6.1f %6.1f %6.3f | %d/%d\n", exps[e],
+			       sr[0][i].profile, sr[0][i].phase, a, ratio_of(sr[0], ns[0], i),
+			       fabs(ratio_of(sr[0], ns[0], i) - a) / a, hi - lo, rr[i].cpu, sr[0][i].cpu, cpu_err,
+			       rr[i].decisions, sr[0][i].decisions);
 		}
 	}
 	{
@@ -247,6 +265,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "could not remove %s\n", tmp);
 	}
 	printf("seeds %llu-%llu: largest spread of a phase ratio %.3f\n", seed, seed + SEEDS - 1, max_spread);
+	printf("guest CPU share per phase: largest error %.3f; the loop's decisions differ in %d of %d phases\n",
+	       max_cpu_err, dec_differ, nr_phases);
 	printf("max_ratio_error=%.3f\n", max_err);
 	return 0;
 }

@@ -126,6 +126,7 @@ Test(sim_loop, one_simulated_hour_of_64_vcpus_is_fast)
 	load_profile("performance");
 	cr_assert_eq(adapt_sim_model_load("policies/models/4s-16c.ini", &m, err, sizeof(err)), 0, "%s", err);
 	adapt_sim_workload_for_guest("stream.elf", &w, why, sizeof(why));
+	w.ph[0].vcpus = ~0ull;   /* its memory-bound phase on every vCPU */
 	cfg = (struct adapt_sim_cfg){ .model = &m, .work = &w, .profile = &prof, .nr_vcpus = 64,
 		.mem_bytes = 64ull << 30, .seed = 1 };
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
