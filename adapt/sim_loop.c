@@ -22,7 +22,7 @@ struct adapt_sim {
 	struct adapt_driver *d;
 	double busy_pct[SIM_MAX_PUS];
 	uint64_t seq, next_tick_ns;
-	bool have_prev;
+	bool have_prev, initial_bankmap;
 	struct tel_sample prev, cur;
 };
 
@@ -83,6 +83,10 @@ static int act_bankmap(void *ctx, const struct adapt_change *c, char *msg, size_
 	double d = 0;
 	int i, n = c->u.bankmap.node;
 
+	if (s->initial_bankmap) {
+		snprintf(msg, len, "simulated: guest RAM placed at start, nothing to move");
+		return 0;
+	}
 	memset(e->vtgt, 0, sizeof(e->vtgt));
 	for (i = 0; i < e->nr_vcpus; i++) {   /* node -1: each toward its vCPU's node */
 		int pu = e->vpin_next[i] >= 0 ? e->vpin_next[i] : e->vpu[i];
@@ -157,6 +161,49 @@ static void initial_memory(struct adapt_sim *s)
 	e->b2m = e->b2m_tgt = (s->work.backing ? s->work.backing : g->paging.backing) == PGMODE_PAGE_2M;
 }
 
+/* As a real session does (session_bankmap_loop.c) when the profile has
+ * bankmap on: guest RAM's initial placement as a decision (logged, traced,
+ * held in the loop's state; not measured, not reverted). */
+static void initial_bankmap_decision(struct adapt_sim *s)
+{
+	static const char *const policy[] = { "adaptive", "local", "interleave", "pack", "explicit" };
+	struct adapt_driver *d = s->d;
+	struct sim_engine *e = &s->e;
+	const struct pol_profile *g = &s->profile;
+	struct adapt_decision dec;
+	char nodes[64] = "";
+	int k, on = 0, last = -1;
+
+	if (!g->enabled[POL_AD_BANKMAP])
+		return;
+	for (k = 0; k < e->nr_nodes && k < 16; k++) {
+		size_t n = strlen(nodes);
+
+		if (e->frac[k] <= 0)
+			continue;
+		snprintf(nodes + n, sizeof(nodes) - n, "%s%d", on++ ? "," : "", k);
+		last = k;
+	}
+	memset(&dec, 0, sizeof(dec));
+	dec.change.kind = ADAPT_BANKMAP;
+	dec.change.u.bankmap.policy = (int)g->bankmap.policy;
+	dec.change.u.bankmap.node = on == 1 ? last : -1;
+	snprintf(dec.what, sizeof(dec.what), "initial placement: guest RAM %llu MiB -> node%s %s (%s, simulated)",
+		 (unsigned long long)(e->mem_bytes >> 20), on > 1 ? "s" : "", nodes,
+		 (unsigned)g->bankmap.policy < 5 ? policy[g->bankmap.policy] : "?");
+	snprintf(dec.why, sizeof(dec.why), "placement set by the profile %.32s, before the guest ran", g->name);
+	pthread_mutex_lock(&d->lock);
+	dec.id = d->state.next_id++;
+	dec.t_ns = SIM_BASE_NS + e->now_ns;
+	d->state.cur[ADAPT_BANKMAP] = dec.change;
+	d->state.have_cur[ADAPT_BANKMAP] = true;
+	d->stats.decisions++;
+	pthread_mutex_unlock(&d->lock);
+	s->initial_bankmap = true;
+	adapt_drv_carry_out(d, &dec);
+	s->initial_bankmap = false;
+}
+
 int adapt_sim_create(const struct adapt_sim_cfg *cfg, struct adapt_sim **out, char *err, size_t err_len)
 {
 	struct adapt_sim *s = calloc(1, sizeof(*s));
@@ -223,6 +270,7 @@ int adapt_sim_create(const struct adapt_sim_cfg *cfg, struct adapt_sim **out, ch
 	}
 	sim_engine_advance(&s->e, 1000);   /* floating vCPUs find their first CPU */
 	initial_memory(s);
+	initial_bankmap_decision(s);
 	s->next_tick_ns = s->profile.period_ns ? s->profile.period_ns : 1000000000ull;
 	*out = s;
 	return 0;
