@@ -85,4 +85,25 @@ void sim_sample_fill(struct sim_engine *e, uint64_t seq, const struct tel_sample
 		     struct tel_sample *out);
 void sim_bankmap_topo(const struct sim_engine *e, struct bankmap_topo *bt);
 
+/* One simulated VM (sim_loop.c; its actuators in sim_act.c). */
+struct adapt_sim {
+	struct adapt_sim_cfg cfg;
+	struct adapt_sim_model model;
+	struct adapt_sim_workload work;
+	struct pol_profile profile;
+	struct sim_engine e;
+	struct bankmap_topo bt;
+	struct adapt_driver *d;
+	double busy_pct[SIM_MAX_PUS];
+	uint64_t seq, next_tick_ns;
+	bool have_prev;
+	bool initial_bankmap;               /* act_bankmap: the initial decision, nothing to move */
+	struct tel_sample prev, cur;
+};
+
+/* sim_act.c: the simulated actuators on s->d; guest RAM's first placement
+ * (the profile's bankmap policy) and, as a real session, its decision. */
+int sim_register_actuators(struct adapt_sim *s);
+void sim_initial_memory(struct adapt_sim *s);
+
 #endif
