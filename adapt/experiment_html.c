@@ -11,6 +11,9 @@
  * Where it goes: [output] report = PATH ("none": nowhere); unset, beside
  * the summary file, else beside the traces, else NAME.html in the current
  * folder, always with the extension .html.
+ *
+ * A simulated run (c->simulated set) says so in the title and in a banner
+ * at the top of the page, drawn without JavaScript too.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -97,12 +100,23 @@ static void put_page(FILE *f, const struct exp_ctx *c, const char *json, const c
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>avmm experiment: ", f);
 	put_escaped(f, c->x.name);
+	if (c->simulated[0]) {
+		fputs(" (", f);
+		put_escaped(f, c->simulated);
+		fputc(')', f);
+	}
 	fputs("</title>\n<!-- written by avmm experiment; self-contained (no network): uPlot 1.6.32 "
 	      "(MIT licence, (c) Leon Sorokin; licence text in the avmm sources, "
 	      "telemetry/vendor/uplot/LICENSE) and the report's script are inlined -->\n", f);
 	put_asset(f, "<style>\n", asset_vendor_uplot_uPlot_min_css, asset_vendor_uplot_uPlot_min_css_len, "\n</style>\n");
 	put_asset(f, "<style>\n", asset_experiment_report_css, asset_experiment_report_css_len, "\n</style>\n");
-	fputs("</head>\n<body data-errors=\"0\">\n<noscript><p>The charts need JavaScript; the summary as "
+	fputs("</head>\n<body data-errors=\"0\">\n", f);
+	if (c->simulated[0]) {   /* before everything, with or without JavaScript */
+		fputs("<p class=\"warn\" id=\"simulated\">SIMULATED, not measured: ", f);
+		put_escaped(f, c->simulated);
+		fputs(" (avmm experiment --simulate; model results)</p>\n", f);
+	}
+	fputs("<noscript><p>The charts need JavaScript; the summary as "
 	      "<code>avmm experiment</code> printed it:</p>\n<pre>", f);
 	put_escaped(f, table ? table : "(no summary: out of memory)");
 	fputs("</pre></noscript>\n<div id=\"report\"></div>\n<div id=\"errors\"></div>\n"

@@ -120,6 +120,8 @@ struct exp_ctx {
 	struct pol_experiment x;
 	bool quiet, dry_run, tty;
 	bool simulate;                     /* --simulate: the guest file need not exist */
+	char simulated[160];               /* "simulated on MODEL, seed N" ("" a real run):
+					    * the report and traces say so */
 	const char *dirs[POL_MAX_DIRS];
 	char dir_storage[POL_MAX_DIRS][POL_PATH_MAX];
 	int nr_dirs;
@@ -153,8 +155,12 @@ struct exp_run {
 	bool have_seq, have_uj;
 };
 
-/* experiment_run.c: a progress line on stderr unless quiet. */
+/* experiment_run.c: a progress line on stderr unless quiet; the trace
+ * file of a profile's run (the [output] trace with -PROFILE[-rN] before
+ * its extension); the list of files written (summary, report, traces). */
 void adapt_exp_progress(const struct exp_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void adapt_exp_trace_path(const struct exp_ctx *c, const char *profile, int rep, char *out, size_t len);
+void adapt_exp_print_files(const struct exp_ctx *c, const char *report);
 
 /* experiment_load.c */
 int adapt_exp_load(struct exp_ctx *c, const char *file);   /* 0, -ENOMEM, -EINVAL... */

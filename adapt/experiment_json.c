@@ -1,7 +1,7 @@
 /*
  * adapt: the data of the `avmm experiment` report, as JSON.
  *
- * {experiment, host, date, avmm_version, profiles, phases, metrics,
+ * {experiment (simulated: "simulated on MODEL, seed N" or null), host, date, avmm_version, profiles, phases, metrics,
  *  summary: [{row, label, values[profile][metric]}], throughput, guest_end,
  *  table_text, runs: [{profile, result, rep, start_unix_ms, trace, stride,
  *  t_s, cpu_s, cpu_pct, delay_pct, exits_per_s, ipc, power_w, energy_j,
@@ -36,10 +36,11 @@ static json_t *experiment(const struct exp_ctx *c)
 {
 	const struct pol_experiment *x = &c->x;
 
-	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:f, s:i, s:b, s:o}", "name", x->name, "file", x->path,
+	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:f, s:i, s:b, s:o, s:o}", "name", x->name, "file", x->path,
 			 "guest", x->guest, "cmdline", x->cmdline, "vcpus", x->vcpus, "memory_mib",
 			 (json_int_t)(x->mem_bytes >> 20), "duration_s", (double)x->duration_ns / 1e9, "repeat",
-			 x->repeat, "dry_run", c->dry_run, "interrupted", str_or_null(c->interrupted));
+			 x->repeat, "dry_run", c->dry_run, "interrupted", str_or_null(c->interrupted),
+			 "simulated", str_or_null(c->simulated));
 }
 
 static json_t *host(void)

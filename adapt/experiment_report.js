@@ -47,13 +47,15 @@
 		var x = D.experiment, h = D.host || {}, dl = el('dl', { class: 'head' }), phases;
 
 		function row(k, v) { dl.appendChild(el('dt', {}, [k])); dl.appendChild(el('dd', {}, [v])); }
-		root.appendChild(el('h1', {}, ['avmm experiment: ' + x.name]));
+		root.appendChild(el('h1', {}, ['avmm experiment: ' + x.name + (x.simulated ? ' (simulated)' : '')]));
 		if (x.interrupted)
 			root.appendChild(el('p', { class: 'warn' }, ['INTERRUPTED: ' + x.interrupted]));
 		row('file', x.file);
 		row('guest', x.guest + (x.cmdline ? " '" + x.cmdline + "'" : '') + ', ' + x.vcpus + ' vCPU' +
 		    (x.vcpus > 1 ? 's' : '') + ', ' + x.memory_mib + ' MiB');
-		row('host', (h.name || '?') + ' (Linux ' + (h.kernel || '?') + ', ' + (h.machine || '?') + ', ' +
+		if (x.simulated)
+			row('machine', x.simulated + ' (a model, not this host)');
+		row(x.simulated ? 'simulated by' : 'host', (h.name || '?') + ' (Linux ' + (h.kernel || '?') + ', ' + (h.machine || '?') + ', ' +
 		    (h.cpus || '?') + ' CPUs)');
 		row('date', D.date || '?');
 		row('avmm', D.avmm_version);
@@ -130,7 +132,7 @@
 		root.appendChild(t);
 		if (est)
 			root.appendChild(el('p', { class: 'note' }, ['* estimated from a model (no RAPL energy ' +
-				'counters on this host)']));
+				'counters on this ' + (D.experiment.simulated ? 'machine model' : 'host') + ')']));
 		for (i = 0; i < tp.notes.length; i++)
 			if (tp.notes[i])
 				root.appendChild(el('p', { class: 'note' }, [D.profiles[i] + ': throughput unknown: ' +
@@ -239,7 +241,8 @@
 			return 0;
 		}
 		if (spec.energy && runs.some(function (r) { return r.energy_estimated; }))
-			est = ' Estimated from a model (no RAPL energy counters on this host), not measured.';
+			est = ' Estimated from a model (no RAPL energy counters on this ' +
+				(D.experiment.simulated ? 'machine model' : 'host') + '), not measured.';
 		if (spec.note || est)
 			root.appendChild(el('p', { class: 'note' }, [(spec.note || '') + est]));
 		tables = runs.map(function (r) { points += finiteCount(r[spec.key]); return [r.t_s, r[spec.key]]; });

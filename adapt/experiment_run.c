@@ -39,7 +39,7 @@ void adapt_exp_progress(const struct exp_ctx *c, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void trace_path(const struct exp_ctx *c, const char *profile, int rep, char *out, size_t len)
+void adapt_exp_trace_path(const struct exp_ctx *c, const char *profile, int rep, char *out, size_t len)
 {
 	const char *t = c->x.trace, *slash = strrchr(t, '/'), *dot = strrchr(t, '.');
 	char suffix[POL_NAME_MAX + 16];
@@ -99,7 +99,7 @@ static int open_run(struct exp_run *run, int ri, char *console, size_t console_l
 	cfg.dry_run = c->dry_run;
 	cfg.no_agent = true; /* each run is driven by the profile it compares, never an agent */
 	if (x->trace[0]) {
-		trace_path(c, run->r->profile, run->rep, trace, sizeof(trace));
+		adapt_exp_trace_path(c, run->r->profile, run->rep, trace, sizeof(trace));
 		cfg.traces[cfg.nr_traces++] = trace;
 		if (run->series)
 			snprintf(run->series->trace, sizeof(run->series->trace), "%s", trace);
@@ -189,7 +189,8 @@ static void usage(FILE *f)
 		   "  --seccomp MODE  the VMs' thread filters as in avmm run: kill (default),\n"
 		   "             log or off\n"
 		   "  --simulate MODEL  run it in the policy simulator on the machine model\n"
-		   "             MODEL (policies/models/), with the real control loop\n"
+		   "             MODEL (policies/models/), with the real control loop; the\n"
+		   "             same summary, report and traces, labelled simulated\n"
 		   "  --workload FILE   the simulated workload (default: from the guest's name)\n"
 		   "  --seed N   the simulator's seed (default 1)\n"
 		   "  -h, --help this help\n\n"
@@ -198,7 +199,7 @@ static void usage(FILE *f)
 }
 
 /* Where everything went: the summary, the report, each run's trace. */
-static void print_files(const struct exp_ctx *c, const char *report)
+void adapt_exp_print_files(const struct exp_ctx *c, const char *report)
 {
 	const struct exp_series *se;
 
@@ -241,7 +242,7 @@ static int run_all(struct exp_ctx *c)
 	adapt_exp_report_path(c, report, sizeof(report));
 	if (report[0] && adapt_exp_write_report(c, report))
 		failed++;
-	print_files(c, report);
+	adapt_exp_print_files(c, report);
 	if (c->signo)
 		return 128 + c->signo;
 	return failed ? 1 : 0;

@@ -140,7 +140,10 @@ int adapt_sim_workload_load(const char *path, struct adapt_sim_workload *w, char
 int adapt_sim_workload_parse(const char *text, const char *origin, struct adapt_sim_workload *w,
 			     char *err, size_t err_len);
 /* The default workload for an experiment's guest: compute.elf is core-bound,
- * stream.elf memory-bound, anything else a mix; said in why. */
+ * stream.elf memory-bound, both on vCPU 0 only (the in-tree guests run on
+ * their boot vCPU; the others wait for a start-up IPI and take no CPU, as
+ * the real runs show: 2 vCPUs of stream.elf get 50% of a CPU each on
+ * average); anything else a mix on every vCPU; said in why. */
 void adapt_sim_workload_for_guest(const char *guest, struct adapt_sim_workload *w,
 				  char *why, size_t why_len);
 
@@ -156,8 +159,10 @@ struct adapt_sim_cfg {
 	uint64_t mem_bytes;
 	uint64_t seed;
 	bool dry_run;
-	/* each decision as published, and the tick's sample (may be NULL) */
+	/* the tick's sample and each decision as the driver publishes it
+	 * (either may be NULL; both on the calling thread) */
 	void (*on_sample)(void *arg, const struct tel_sample *s);
+	void (*on_decision)(void *arg, const struct tel_decision *d);
 	void *arg;
 };
 
@@ -179,9 +184,9 @@ struct adapt_driver *adapt_sim_driver(struct adapt_sim *s);
 void adapt_sim_totals(const struct adapt_sim *s, double *instr, double *energy_j);
 
 /* Validation input (sim_summary.c): the per-phase rows of a summary CSV
- * (profile, phase, guest CPU %; the "all" rows left out). Returns the rows
- * read or -errno. */
-struct adapt_sim_row { char profile[64], phase[32]; double cpu; };
+ * (profile, phase, guest CPU %, the loop's decisions; the "all" rows left
+ * out). Returns the rows read or -errno. */
+struct adapt_sim_row { char profile[64], phase[32]; double cpu; int decisions; };
 int adapt_sim_read_summary(const char *path, struct adapt_sim_row *rows, int max);
 
 /* `avmm experiment --simulate MODEL [--workload FILE] [--seed N] FILE`

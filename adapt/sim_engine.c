@@ -305,6 +305,7 @@ static void chunk(struct sim_engine *e, struct act *a, int n, double dt)
 	place(e, a, n, load);
 	for (i = 0; i < e->nr_pus; i++) {
 		e->pu_busy[i] = load[i] ? 1 : 0;
+		e->host_busy_s += e->pu_busy[i] * dt;
 		if (load[i])
 			core_busy[e->pu_core[i] % SIM_MAX_PUS]++;
 	}

@@ -62,6 +62,8 @@ struct sim_engine {
 		cycles[ADAPT_MAX_VCPUS], llc[ADAPT_MAX_VCPUS], dtlb[ADAPT_MAX_VCPUS],
 		walk[ADAPT_MAX_VCPUS], exits[ADAPT_MAX_VCPUS], pf[ADAPT_MAX_VCPUS];
 	double energy_j, power_w, busy_s, instr_total;
+	bool bankmap_sampled;                 /* as a real session: when the first profile has bankmap on */
+	double host_busy_s;                   /* every PU's busy time (vCPUs, hogs, other VMs) */
 	double pu_busy[SIM_MAX_PUS];          /* busy share last chunk, 0..1 */
 	struct sim_ent ent[SIM_MAX_ENTS];
 	int nr_ent;
@@ -82,5 +84,26 @@ double sim_mig_left(const struct sim_engine *e);   /* share of guest RAM still t
 void sim_sample_fill(struct sim_engine *e, uint64_t seq, const struct tel_sample *prev,
 		     struct tel_sample *out);
 void sim_bankmap_topo(const struct sim_engine *e, struct bankmap_topo *bt);
+
+/* One simulated VM (sim_loop.c; its actuators in sim_act.c). */
+struct adapt_sim {
+	struct adapt_sim_cfg cfg;
+	struct adapt_sim_model model;
+	struct adapt_sim_workload work;
+	struct pol_profile profile;
+	struct sim_engine e;
+	struct bankmap_topo bt;
+	struct adapt_driver *d;
+	double busy_pct[SIM_MAX_PUS];
+	uint64_t seq, next_tick_ns;
+	bool have_prev;
+	bool initial_bankmap;               /* act_bankmap: the initial decision, nothing to move */
+	struct tel_sample prev, cur;
+};
+
+/* sim_act.c: the simulated actuators on s->d; guest RAM's first placement
+ * (the profile's bankmap policy) and, as a real session, its decision. */
+int sim_register_actuators(struct adapt_sim *s);
+void sim_initial_memory(struct adapt_sim *s);
 
 #endif

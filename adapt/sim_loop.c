@@ -1,30 +1,14 @@
 /* adapt: one simulated VM under the real control loop: the adapt driver
- * (ticked on the calling thread at the period it asks for), simulated
- * actuators that change the model after a modelled time, the timeline. */
-#include "adapt/adapt_drv.h"
+ * (ticked on the calling thread at the period it asks for) with the
+ * simulated actuators of sim_act.c, the timeline. */
 #include "adapt/place.h"
 #include "adapt/sim_int.h"
-#include "paging-mode/pgmode.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct adapt_sim {
-	struct adapt_sim_cfg cfg;
-	struct adapt_sim_model model;
-	struct adapt_sim_workload work;
-	struct pol_profile profile;
-	struct sim_engine e;
-	struct bankmap_topo bt;
-	struct adapt_driver *d;
-	double busy_pct[SIM_MAX_PUS];
-	uint64_t seq, next_tick_ns;
-	bool have_prev;
-	struct tel_sample prev, cur;
-};
 
 uint64_t adapt_sim_base_ns(void) { return SIM_BASE_NS; }
 uint64_t adapt_sim_now_ns(const struct adapt_sim *s) { return s->e.now_ns; }
@@ -53,122 +37,12 @@ static int sample(void *arg, struct tel_sample *out)
 	return 0;
 }
 
-/* ---- actuators ---------------------------------------------------------- */
-
-static int act_coremap(void *ctx, const struct adapt_change *c, char *msg, size_t len)
-{
-	struct adapt_sim *s = ctx;
-	struct sim_engine *e = &s->e;
-	int i;
-
-	for (i = 0; i < e->nr_vcpus && i < c->u.coremap.nr; i++) {
-		int os = c->u.coremap.pcpu[i], pu = os >= 0 ? coremap_topo_pu_by_os(e->topo, os) : -1;
-
-		if (os >= 0 && (pu < 0 || pu >= e->nr_pus)) {
-			snprintf(msg, len, "vcpu%d: CPU %d is not in the model's topology", i, os);
-			return -EINVAL;
-		}
-		e->vpin_next[i] = pu;
-	}
-	e->pin_pending = true;
-	e->pin_at_ns = e->now_ns + (uint64_t)(s->model.pin_us * 1e3);
-	snprintf(msg, len, "simulated pinning, in effect after %.0f us", s->model.pin_us);
-	return 0;
-}
-
-static int act_bankmap(void *ctx, const struct adapt_change *c, char *msg, size_t len)
-{
-	struct adapt_sim *s = ctx;
-	struct sim_engine *e = &s->e;
-	double d = 0;
-	int i, n = c->u.bankmap.node;
-
-	memset(e->vtgt, 0, sizeof(e->vtgt));
-	for (i = 0; i < e->nr_vcpus; i++) {   /* node -1: each toward its vCPU's node */
-		int pu = e->vpin_next[i] >= 0 ? e->vpin_next[i] : e->vpu[i];
-
-		e->vtgt[i][n >= 0 && n < e->nr_nodes ? n : pu >= 0 ? e->pu_node[pu] : 0] = 1;
-	}
-	d = sim_mig_left(e);
-	e->migrating = d > 0;
-	e->mig_quota_mib_s = s->profile.bankmap.migrate_quota_mib_per_s;
-	e->mig_pages_total += d * (double)e->mem_bytes / 4096;
-	e->mig_requests++;
-	snprintf(msg, len, "simulated migration of %.0f MiB", d * (double)e->mem_bytes / (1 << 20));
-	return 0;
-}
-
-static int act_paging(void *ctx, const struct adapt_change *c, char *msg, size_t len)
-{
-	struct adapt_sim *s = ctx;
-	struct sim_engine *e = &s->e;
-	int b = c->u.paging.backing;
-
-	if (c->u.paging.mode >= 0 && c->u.paging.mode != e->mode) {
-		if (!s->model.live_mode_switch) {
-			snprintf(msg, len, "the model's host paging mode is fixed while the VM runs");
-			return -EOPNOTSUPP;
-		}
-		e->mode = c->u.paging.mode;
-		s->d->cfg.env.paging_mode = e->mode;
-	}
-	if (b == PGMODE_PAGE_2M || b == PGMODE_PAGE_1G)
-		e->b2m_tgt = 1;
-	else if (b == PGMODE_PAGE_4K)
-		e->b2m_tgt = 0;
-	e->quota_mib_s = s->profile.paging.promote_quota_mib_per_s;
-	snprintf(msg, len, "simulated: mode %s, backing %s", e->mode == ADAPT_PG_NESTED ? "nested" : "shadow",
-		 pgmode_page_name((enum pgmode_page)b));
-	return 0;
-}
-
-static int act_energy(void *ctx, const struct adapt_change *c, char *msg, size_t len)
-{
-	struct adapt_sim *s = ctx;
-
-	s->e.cap_w = c->u.energy.cap_w;
-	snprintf(msg, len, "simulated power cap %.1f W", c->u.energy.cap_w);
-	return 0;
-}
-
-/* Where guest RAM starts: the profile's bankmap policy (first touch for
- * local and adaptive: each vCPU's private share on the node of its first
- * CPU: its pin, or where the balancer put it in the first microsecond). */
-static void initial_memory(struct adapt_sim *s)
-{
-	struct sim_engine *e = &s->e;
-	const struct pol_profile *g = &s->profile;
-	int i, n = e->nr_nodes;
-
-	memset(e->vfrac, 0, sizeof(e->vfrac));
-	for (i = 0; i < e->nr_vcpus; i++) {
-		int pu = e->vpin_next[i] >= 0 ? e->vpin_next[i] : e->vpu[i] >= 0 ? e->vpu[i] : i % e->nr_pus;
-
-		if (g->enabled[POL_AD_BANKMAP] && g->bankmap.policy == POL_BM_INTERLEAVE)
-			for (int k = 0; k < n; k++)
-				e->vfrac[i][k] = 1.0 / n;
-		else if (g->enabled[POL_AD_BANKMAP] && (g->bankmap.policy == POL_BM_PACK ||
-							g->bankmap.policy == POL_BM_EXPLICIT))
-			e->vfrac[i][g->bankmap.nr_nodes && g->bankmap.nodes[0] < n ? g->bankmap.nodes[0] : 0] = 1;
-		else   /* first touch: on the node of the vCPU's first CPU */
-			e->vfrac[i][e->pu_node[pu]] = 1;
-	}
-	sim_frac_update(e);
-	e->b2m = e->b2m_tgt = (s->work.backing ? s->work.backing : g->paging.backing) == PGMODE_PAGE_2M;
-}
-
 int adapt_sim_create(const struct adapt_sim_cfg *cfg, struct adapt_sim **out, char *err, size_t err_len)
 {
 	struct adapt_sim *s = calloc(1, sizeof(*s));
 	struct adapt_driver_cfg dc = { 0 };
-	struct adapt_actuator acts[] = {
-		{ "sim-coremap", ADAPT_COREMAP, false, act_coremap, s },
-		{ "sim-bankmap", ADAPT_BANKMAP, false, act_bankmap, s },
-		{ "sim-paging", ADAPT_PAGING, false, act_paging, s },
-		{ "sim-energy", ADAPT_ENERGY, false, act_energy, s },
-	};
 	char note[256];
-	int rc, i;
+	int rc;
 
 	if (!s)
 		return -ENOMEM;
@@ -181,12 +55,19 @@ int adapt_sim_create(const struct adapt_sim_cfg *cfg, struct adapt_sim **out, ch
 		free(s);
 		return rc;
 	}
+	/* a real session samples guest RAM by node only when its first
+	 * profile has bankmap on (adapt_session_bankmap_init) */
+	s->e.bankmap_sampled = s->profile.enabled[POL_AD_BANKMAP];
 	s->e.mode = s->work.paging_mode != ADAPT_PG_UNKNOWN ? s->work.paging_mode : s->model.paging_mode;
 	sim_bankmap_topo(&s->e, &s->bt);
 	dc.profile = &s->profile;
 	dc.sample = sample;
 	dc.sample_arg = s;
 	dc.dry_run = cfg->dry_run;
+	if (cfg->on_decision) {
+		dc.publish = cfg->on_decision;
+		dc.publish_arg = cfg->arg;
+	}
 	adapt_env_init(&dc.env);
 	dc.env.topo = s->e.topo;
 	dc.env.pu_busy_pct = s->busy_pct;
@@ -198,8 +79,8 @@ int adapt_sim_create(const struct adapt_sim_cfg *cfg, struct adapt_sim **out, ch
 	dc.env.paging_exit_cost_ns = s->model.shadow_exit_ns;
 	dc.env.bm_topo = &s->bt;
 	rc = adapt_driver_create(&dc, &s->d);
-	for (i = 0; !rc && i < (int)(sizeof(acts) / sizeof(acts[0])); i++)
-		rc = adapt_driver_register(s->d, &acts[i]);
+	if (!rc)
+		rc = sim_register_actuators(s);
 	if (rc) {
 		snprintf(err, err_len, "the control loop could not be set up: %s", strerror(-rc));
 		adapt_sim_destroy(s);
@@ -215,7 +96,7 @@ int adapt_sim_create(const struct adapt_sim_cfg *cfg, struct adapt_sim **out, ch
 		return -EINVAL;
 	}
 	sim_engine_advance(&s->e, 1000);   /* floating vCPUs find their first CPU */
-	initial_memory(s);
+	sim_initial_memory(s);
 	s->next_tick_ns = s->profile.period_ns ? s->profile.period_ns : 1000000000ull;
 	*out = s;
 	return 0;

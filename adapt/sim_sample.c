@@ -127,7 +127,13 @@ void sim_sample_fill(struct sim_engine *e, uint64_t seq, const struct tel_sample
 	s->energy.power_w = e->power_w;
 	s->energy.power_cap_w = e->cap_w;
 	paging(e, t, &s->paging);
-	bankmap(e, &s->bankmap);
-	if (prev)
+	if (e->bankmap_sampled)
+		bankmap(e, &s->bankmap);
+	s->energy.host_busy_ns = u(e->host_busy_s * 1e9);
+	if (prev) {
 		tel_derive(prev, s);
+		/* the VM's and each vCPU's share, as telemetry attributes it */
+		if (s->energy.host_busy_ns >= prev->energy.host_busy_ns)
+			tel_energy_split(prev, s, s->energy.host_busy_ns - prev->energy.host_busy_ns);
+	}
 }

@@ -17,20 +17,24 @@ int adapt_sim_read_summary(const char *path, struct adapt_sim_row *rows, int max
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f) && n < max) {
-		char *save = NULL, *tok;
+		char *rest = line, *tok;
 		int col = 0;
 
 		if (!strncmp(line, "experiment,", 11))
 			continue;
-		for (tok = strtok_r(line, ",", &save); tok; tok = strtok_r(NULL, ",", &save), col++) {
+		/* strsep keeps empty fields (an unknown IPC is ""); the quoted
+		 * free text comes after the columns read here */
+		for (tok = strsep(&rest, ","); tok && col <= 13; tok = strsep(&rest, ","), col++) {
 			if (col == 1)
 				snprintf(rows[n].profile, sizeof(rows[n].profile), "%s", tok);
 			else if (col == 2)
 				snprintf(rows[n].phase, sizeof(rows[n].phase), "%s", tok);
 			else if (col == 7)
 				rows[n].cpu = atof(tok);
+			else if (col == 13)
+				rows[n].decisions = atoi(tok);
 		}
-		if (col > 7 && strcmp(rows[n].phase, "all"))
+		if (col > 13 && strcmp(rows[n].phase, "all"))
 			n++;
 	}
 	fclose(f);

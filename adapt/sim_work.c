@@ -200,14 +200,16 @@ void adapt_sim_workload_for_guest(const char *guest, struct adapt_sim_workload *
 	*p = (struct adapt_sim_phase){ .vcpus = ~0ull, .dur_s = 1e9, .ips = 2e9, .llc_mpki = 0.2,
 		.wss_mib = 0.5, .mlp = 1, .pt_updates_per_s = 10, .tlb_mpki = 0.05 };
 	if (!strncmp(base, "compute", 7)) {
-		snprintf(why, why_len, "core-bound (guest %s): ips 2e9, 0.2 LLC MPKI, 0.5 MiB", base);
+		p->vcpus = 1;
+		snprintf(why, why_len, "core-bound (guest %s) on vCPU 0: ips 2e9, 0.2 LLC MPKI, 0.5 MiB", base);
 	} else if (!strncmp(base, "stream", 6)) {
+		p->vcpus = 1;
 		p->ips = 2.5e9;
 		p->llc_mpki = 25;
 		p->wss_mib = 64;
 		p->mlp = 6;
 		p->tlb_mpki = 1;
-		snprintf(why, why_len, "memory-bound (guest %s): 25 LLC MPKI, 64 MiB, MLP 6", base);
+		snprintf(why, why_len, "memory-bound (guest %s) on vCPU 0: 25 LLC MPKI, 64 MiB, MLP 6", base);
 	} else {
 		p->llc_mpki = 5;
 		p->wss_mib = 16;

@@ -16,9 +16,9 @@ T=$(mktemp -d /tmp/avmm-simtab-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 W=policies/experiments/sim/workloads
 
-# csvexp EXPERIMENT OUT: a copy writing a CSV summary to OUT
+# csvexp EXPERIMENT OUT: a copy writing a CSV summary to OUT (its report beside it, in $T)
 csvexp() {
-	sed -e '/^summary/d' -e '/^format/d' -e '/^trace/d' \
+	sed -e '/^summary/d' -e '/^format/d' -e '/^trace/d' -e '/^report/d' \
 	    -e "s|^\[output\]|[output]\nsummary = $2\nformat = csv|" "$1" > "$T/x.ini"
 }
 # sim MODEL WORKLOAD EXPERIMENT OUT

@@ -14,7 +14,18 @@
  * (one simulated hour, 64 vCPUs on the 4-socket model) and, last,
  * max_ratio_error=X (target <= 0.15).
  *
- *   build/bench/sim_validate [-r] [-d DIR] [-m MODEL] [-s SEED]
+ * Beside the ratios: each phase's guest CPU share itself (real, simulated,
+ * relative error) and the loop's decisions in it (real/simulated; printed,
+ * not part of max_ratio_error).
+ *
+ * Each experiment is simulated under seeds SEED, SEED+1 and SEED+2: the
+ * "sim" column is SEED's ratio, "spread" the largest minus the smallest
+ * ratio over the three, and max_ratio_error the worst error of any seed.
+ * The 1-minute load average is printed first (from FSROOT/proc/loadavg):
+ * real runs taken with -r on a host busy with other work (load average
+ * above 0.5 on these 2 cores) measure that work too, and -r says so.
+ *
+ *   build/bench/sim_validate [-r] [-d DIR] [-m MODEL] [-s SEED] [-f FSROOT]
  */
 #include <errno.h>
 #include <math.h>
@@ -31,6 +42,8 @@
 
 static const char *const exps[] = { "coremap-noise", "noisy-neighbour", "profile-switch" };
 
+#define SEEDS 3
+#define QUIET_LOAD 0.5   /* above: the real runs share the 2 cores with other work */
 
 /* A copy of experiments/NAME.ini writing a CSV summary to csv. */
 static int csv_copy(const char *name, const char *dir, const char *csv, char *out, size_t len)
@@ -46,7 +59,8 @@ static int csv_copy(const char *name, const char *dir, const char *csv, char *ou
 		return -errno;
 	}
 	while (fgets(line, sizeof(line), in)) {
-		if (!strncmp(line, "summary", 7) || !strncmp(line, "format", 6) || !strncmp(line, "trace", 5))
+		if (!strncmp(line, "summary", 7) || !strncmp(line, "format", 6) || !strncmp(line, "trace", 5) ||
+		    !strncmp(line, "report", 6))
 			continue;
 		fputs(line, o);
 		if (!strncmp(line, "[output]", 8))
@@ -65,6 +79,40 @@ static double ratio_of(const struct adapt_sim_row *r, int n, int i)
 		if (!strcmp(r[j].profile, r[i].profile) && !strcmp(r[j].phase, "start"))
 			return r[j].cpu > 0 ? r[i].cpu / r[j].cpu : NAN;
 	return NAN;
+}
+
+/* The 1-minute load average from fsroot/proc/loadavg (NAN: unreadable). */
+static double load_avg(const char *fsroot)
+{
+	char path[512], buf[128];
+	FILE *f;
+	double l = NAN;
+
+	snprintf(path, sizeof(path), "%s/proc/loadavg", fsroot);
+	f = fopen(path, "r");
+	if (!f)
+		return NAN;
+	if (fgets(buf, sizeof(buf), f) && sscanf(buf, "%lf", &l) != 1)
+		l = NAN;
+	fclose(f);
+	return l;
+}
+
+/* Simulated summary rows of experiment e under seed: 0 or -1. */
+static int simulate(int e, const char *tmp, const char *model, unsigned long long seed,
+		    struct adapt_sim_row *rows, int *n)
+{
+	char csv[512], ini[512], seed_s[32];
+	char *av[] = { "experiment", "--quiet", "--simulate", (char *)model, "--seed", seed_s, ini, NULL };
+
+	snprintf(seed_s, sizeof(seed_s), "%llu", seed);
+	snprintf(csv, sizeof(csv), "%s/sim-%s-seed%llu.csv", tmp, exps[e], seed);
+	if (csv_copy(exps[e], tmp, csv, ini, sizeof(ini)))
+		return -1;
+	if (adapt_cli_experiment(7, av) != 0)
+		fprintf(stderr, "%s: the simulated run (seed %llu) failed\n", exps[e], seed);
+	*n = adapt_sim_read_summary(csv, rows, 32);
+	return *n > 0 ? 0 : -1;
 }
 
 static double cpu_now(void)
@@ -97,6 +145,7 @@ static double speed_s(double *cpu)
 		return NAN;
 	}
 	adapt_sim_workload_for_guest("stream.elf", &w, why, sizeof(why));
+	w.ph[0].vcpus = ~0ull;   /* its memory-bound phase on every vCPU */
 	cfg = (struct adapt_sim_cfg){ .model = &m, .work = &w, .profile = &p, .nr_vcpus = 64,
 		.mem_bytes = 64ull << 30, .seed = 1 };
 	t0 = util_now_ns();
@@ -112,19 +161,22 @@ static double speed_s(double *cpu)
 
 int main(int argc, char **argv)
 {
-	const char *data = "tests/data/sim", *model = "policies/models/host-2core.ini";
-	char tmp[] = "/tmp/avmm-simval-XXXXXX", seed[32] = "1";
+	const char *data = "tests/data/sim", *model = "policies/models/host-2core.ini", *fsroot = "";
+	char tmp[] = "/tmp/avmm-simval-XXXXXX";
+	unsigned long long seed = 1;
 	bool rerun = false;
-	double max_err = 0;
-	int e, i, o;
+	double max_err = 0, max_spread = 0, max_cpu_err = 0, load;
+	int e, i, k, o, nr_phases = 0, dec_differ = 0;
 
-	while ((o = getopt(argc, argv, "rd:m:s:")) != -1) {
+	while ((o = getopt(argc, argv, "rd:m:s:f:")) != -1) {
 		if (o == 'r') rerun = true;
 		else if (o == 'd') data = optarg;
 		else if (o == 'm') model = optarg;
-		else if (o == 's') snprintf(seed, sizeof(seed), "%s", optarg);
+		else if (o == 's') seed = strtoull(optarg, NULL, 0);
+		else if (o == 'f') fsroot = optarg;
 		else {
-			fprintf(stderr, "usage: sim_validate [-r (rerun the real runs into DIR)] [-d DIR] [-m MODEL] [-s SEED]\n");
+			fprintf(stderr, "usage: sim_validate [-r (rerun the real runs into DIR)] [-d DIR] [-m MODEL] "
+				"[-s SEED] [-f FSROOT]\n");
 			return 2;
 		}
 	}
@@ -133,12 +185,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	util_log_set_level(UTIL_LOG_WARN);
-	printf("%-16s %-28s %-8s %8s %8s %7s\n", "experiment", "profile", "phase", "real", "sim", "error");
+	load = load_avg(fsroot);
+	printf("load average at start (1 min): %.2f%s\n", load, isnan(load) ? " (unreadable)" : "");
+	if (rerun && !(load <= QUIET_LOAD))
+		fprintf(stderr, "warning: the host is not quiet (load average %.2f > %.1f): the real runs "
+			"taken now measure the other work too; rerun -r on a quiet host "
+			"(tests/data/sim/README)\n", load, QUIET_LOAD);
+	printf("%-16s %-22s %-8s %6s %6s %6s %6s | %6s %6s %6s | %s\n", "experiment", "profile", "phase", "real",
+	       "sim", "error", "spread", "cpu%", "sim", "error", "decisions real/sim");
 	for (e = 0; e < 3; e++) {
-		char csv[512], real[512], ini[512], cmd[2048];
-		struct adapt_sim_row rr[32], sr[32];
-		int nr, ns;
-		char *av[] = { "experiment", "--quiet", "--simulate", (char *)model, "--seed", seed, ini, NULL };
+		char real[512], ini[512], cmd[2048];
+		struct adapt_sim_row rr[32], sr[SEEDS][32];
+		int nr, ns[SEEDS];
 
 		snprintf(real, sizeof(real), "%s/real-%s.csv", data, exps[e]);
 		if (rerun) {
@@ -151,27 +209,47 @@ int main(int argc, char **argv)
 			if (system(cmd))
 				fprintf(stderr, "%s: the real run failed; %s kept as it was\n", exps[e], real);
 		}
-		snprintf(csv, sizeof(csv), "%s/sim-%s.csv", tmp, exps[e]);
-		if (csv_copy(exps[e], tmp, csv, ini, sizeof(ini)))
-			return 1;
-		if (adapt_cli_experiment(7, av) != 0)
-			fprintf(stderr, "%s: the simulated run failed\n", exps[e]);
 		nr = adapt_sim_read_summary(real, rr, 32);
-		ns = adapt_sim_read_summary(csv, sr, 32);
-		if (nr <= 0 || ns <= 0) {
-			fprintf(stderr, "%s: no rows (real %s: %d, sim: %d)\n", exps[e], real, nr, ns);
+		for (k = 0; k < SEEDS; k++)
+			if (simulate(e, tmp, model, seed + (unsigned long long)k, sr[k], &ns[k]) || ns[k] != ns[0])
+				break;
+		if (nr <= 0 || k < SEEDS) {
+			fprintf(stderr, "%s: no rows or rows that differ (real %s: %d, sim seed %llu: %d)\n", exps[e],
+				real, nr, seed + (unsigned long long)(k < SEEDS ? k : 0), k < SEEDS ? ns[k] : ns[0]);
 			max_err = INFINITY;
 			continue;
 		}
-		for (i = 0; i < ns && i < nr; i++) {
-			double a = ratio_of(rr, nr, i), b = ratio_of(sr, ns, i), err;
+		for (i = 0; i < ns[0] && i < nr; i++) {
+			double a = ratio_of(rr, nr, i), lo = INFINITY, hi = -INFINITY, err;
+			double cpu_err = fabs(sr[0][i].cpu - rr[i].cpu) / rr[i].cpu;
 
-			if (strcmp(rr[i].phase, sr[i].phase) || !strcmp(sr[i].phase, "start"))
+			if (strcmp(rr[i].phase, sr[0][i].phase))
 				continue;
-			err = fabs(b - a) / a;
-			if (!(err <= max_err))
-				max_err = err;
-			printf("%-16s %-28s %-8s %8.3f %8.3f %7.3f\n", exps[e], sr[i].profile, sr[i].phase, a, b, err);
+			if (!(cpu_err <= max_cpu_err))
+				max_cpu_err = cpu_err;
+			nr_phases++;
+			dec_differ += rr[i].decisions != sr[0][i].decisions;
+			if (!strcmp(sr[0][i].phase, "start")) {
+				printf("%-16s %-22s %-8s %6s %6s %6s %6s | %6.1f %6.1f %6.3f | %d/%d\n", exps[e],
+				       sr[0][i].profile, sr[0][i].phase, "", "", "", "", rr[i].cpu, sr[0][i].cpu, cpu_err,
+				       rr[i].decisions, sr[0][i].decisions);
+				continue;
+			}
+			for (k = 0; k < SEEDS; k++) {
+				double b = ratio_of(sr[k], ns[k], i);
+
+				err = fabs(b - a) / a;
+				if (!(err <= max_err))
+					max_err = err;
+				lo = fmin(lo, b);
+				hi = fmax(hi, b);
+			}
+			if (!(hi - lo <= max_spread))
+				max_spread = hi - lo;
+			printf("%-16s %-22s %-8s %6.3f %6.3f %6.3f %6.3f | %6.1f %6.1f %6.3f | %d/%d\n", exps[e],
+			       sr[0][i].profile, sr[0][i].phase, a, ratio_of(sr[0], ns[0], i),
+			       fabs(ratio_of(sr[0], ns[0], i) - a) / a, hi - lo, rr[i].cpu, sr[0][i].cpu, cpu_err,
+			       rr[i].decisions, sr[0][i].decisions);
 		}
 	}
 	{
@@ -186,6 +264,9 @@ int main(int argc, char **argv)
 		if (system(rm))
 			fprintf(stderr, "could not remove %s\n", tmp);
 	}
+	printf("seeds %llu-%llu: largest spread of a phase ratio %.3f\n", seed, seed + SEEDS - 1, max_spread);
+	printf("guest CPU share per phase: largest error %.3f; the loop's decisions differ in %d of %d phases\n",
+	       max_cpu_err, dec_differ, nr_phases);
 	printf("max_ratio_error=%.3f\n", max_err);
 	return 0;
 }

@@ -184,8 +184,31 @@ int tel_metrics_text(struct tel *t, char **text);
 int tel_samples_json(struct tel *t, uint64_t since_seq, char **json);
 int tel_decisions_json(struct tel *t, uint64_t since_seq, char **json);
 
+/*
+ * Trace files on their own (trace.c), as tel_open writes them: for a
+ * producer of samples that is not a VM (the policy simulator). The path
+ * ends in .jsonl (one JSON object per line, "type" sample or decision) or
+ * .csv; run_id, profile_name and vm_name of c label every record.
+ * tel_trace_note adds a JSON line {"type": type, "note": note, run_id,
+ * profile, vm} (a CSV trace has no place for it: 0, nothing written).
+ */
+struct tel_trace;
+int tel_trace_open(const char *path, const struct tel_config *c, int nr_vcpus,
+		   struct tel_trace **out);
+int tel_trace_sample(struct tel_trace *tr, const struct tel_sample *s,
+		     const char *const *ev, int nev);
+int tel_trace_decision(struct tel_trace *tr, const struct tel_decision *d);
+int tel_trace_note(struct tel_trace *tr, const char *type, const char *note);
+int tel_trace_set_profile(struct tel_trace *tr, const char *name);
+void tel_trace_close(struct tel_trace *tr);
+
 /* Pure helpers (tested on their own). */
 void tel_derive(const struct tel_sample *prev, struct tel_sample *cur);
+/* The tick's energy (cur - prev) split over the vCPUs by CPU-time share of
+ * the host's busy time over the tick (energy_attribute): sets attributed,
+ * vm_energy_uj and each vCPU's energy_uj, cumulative from prev's. -EINVAL
+ * when either energy reading is down or went back. */
+int tel_energy_split(const struct tel_sample *prev, struct tel_sample *cur, uint64_t host_busy_ns);
 int tel_parse_schedstat(const char *buf, uint64_t *cpu_ns, uint64_t *delay_ns);
 int tel_parse_stat_cpu(const char *buf, int *cpu);
 int tel_parse_listen_addr(const char *s, char *host, size_t host_len, int *port);

@@ -113,15 +113,7 @@ uint64_t tel_wall_of(uint64_t mono_ns);     /* a CLOCK_MONOTONIC time on the wal
 #define TEL_ISO8601_LEN 32
 int tel_iso8601(uint64_t wall_ns, char *buf, size_t len);
 
-/* ---- trace files (trace.c) ---- */
-struct tel_trace;
-int tel_trace_open(const char *path, const struct tel_config *c, int nr_vcpus,
-		   struct tel_trace **out);
-int tel_trace_sample(struct tel_trace *tr, const struct tel_sample *s,
-		     const char *const *ev, int nev);
-int tel_trace_decision(struct tel_trace *tr, const struct tel_decision *d);
-int tel_trace_set_profile(struct tel_trace *tr, const char *name);
-void tel_trace_close(struct tel_trace *tr);
+/* trace files (trace.c): public in tel.h (the simulator writes them too) */
 
 /* ---- files served as they are (assets.c) ---- */
 struct tel_asset {

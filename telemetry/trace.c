@@ -234,6 +234,14 @@ int tel_trace_decision(struct tel_trace *tr, const struct tel_decision *d)
 	return 0;
 }
 
+int tel_trace_note(struct tel_trace *tr, const char *type, const char *note)
+{
+	if (tr->csv)
+		return 0;
+	json_line(tr, json_pack("{s:s}", "note", note), type);
+	return finish(tr);
+}
+
 int tel_trace_set_profile(struct tel_trace *tr, const char *name)
 {
 	char *p = strdup(name);

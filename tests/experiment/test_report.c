@@ -14,7 +14,7 @@
 
 #include "adapt/experiment_int.h"
 #include "helpers.h"
-#include "report_check.h"
+#include "tests/lib/report_check.h"
 
 static char err[16384];
 

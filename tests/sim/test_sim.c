@@ -126,6 +126,7 @@ Test(sim_loop, one_simulated_hour_of_64_vcpus_is_fast)
 	load_profile("performance");
 	cr_assert_eq(adapt_sim_model_load("policies/models/4s-16c.ini", &m, err, sizeof(err)), 0, "%s", err);
 	adapt_sim_workload_for_guest("stream.elf", &w, why, sizeof(why));
+	w.ph[0].vcpus = ~0ull;   /* its memory-bound phase on every vCPU */
 	cfg = (struct adapt_sim_cfg){ .model = &m, .work = &w, .profile = &prof, .nr_vcpus = 64,
 		.mem_bytes = 64ull << 30, .seed = 1 };
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
@@ -223,4 +224,52 @@ Test(sim_loop, page_size_change_takes_modelled_time)
 	/* 16 GiB at min(2 MiB / 1 ms, quota 256 MiB/s) = 64 s */
 	cr_assert(b2m_at[first + 5] < (16ull << 30) / 2, "half of RAM promoted within 5 s");
 	cr_assert_eq(b2m_at[119], 16ull << 30, "all promoted by the end");
+}
+
+/* [noise.N] kind = memory: a streamer on the other CPU leaves the vCPU its
+ * CPU but slows a memory-bound guest (its L3 share and the node's
+ * bandwidth); a CPU hog there does neither; an experiment's memory host
+ * load (host_load_kind = memory) is the same streamer. */
+Test(sim_work, memory_noise_slows_a_memory_bound_guest_without_taking_its_cpu)
+{
+	static const char *text =
+		"[phase.1]\nips = 2e9\nllc_mpki = 20\nwss_mib = 16\nmlp = 1\n"
+		"[noise.1]\nkind = memory\ncpus = 1\nstart_s = 10\nstop_s = 20\n"
+		"[noise.2]\nkind = cpu\ncpus = 1\nstart_s = 20\nstop_s = 30\n";
+	struct adapt_sim_model m;
+	struct adapt_sim_workload w;
+	struct adapt_sim_cfg cfg;
+	struct adapt_sim *s;
+	double instr[5] = { 0 }, rate[4], energy;
+	char err[512];
+	int one = 1;
+
+	load_profile("static");
+	cr_assert_eq(adapt_sim_model_load("policies/models/host-2core.ini", &m, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(adapt_sim_workload_parse(text, "w.ini", &w, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(w.nr_noise, 2);
+	cr_assert_eq(w.noise[0].kind, 1, "kind = memory");
+	cr_assert_eq(w.noise[1].kind, 0, "kind = cpu");
+	memset(cpu_at, 0, sizeof(cpu_at));
+	cfg = (struct adapt_sim_cfg){ .model = &m, .work = &w, .profile = &prof, .nr_vcpus = 1,
+		.mem_bytes = 32 << 20, .seed = 1, .on_sample = record };
+	cr_assert_eq(adapt_sim_create(&cfg, &s, err, sizeof(err)), 0, "%s", err);
+	for (int i = 1; i <= 4; i++) {
+		if (i == 4)
+			adapt_sim_load_start(s, 1, 1, &one, 1);
+		adapt_sim_run_until(s, (uint64_t)i * 10000000000ull);
+		adapt_sim_totals(s, &instr[i], &energy);
+		rate[i - 1] = (instr[i] - instr[i - 1]) / 10;
+	}
+	adapt_sim_destroy(s);
+	cr_log_info("instructions/s alone %.3g, memory noise %.3g, CPU noise %.3g, memory host load %.3g",
+		    rate[0], rate[1], rate[2], rate[3]);
+	/* alone, memory noise, CPU noise, memory host load */
+	for (int i = 0; i < 4; i++)
+		cr_assert_float_eq(cpu_at[10 * i + 5], 100, 1, "window %d: the vCPU keeps its CPU (%.1f%%)", i,
+				   cpu_at[10 * i + 5]);
+	cr_assert(rate[1] / rate[0] < 0.9 && rate[1] / rate[0] > 0.3,
+		  "memory noise: %.3f of the rate alone", rate[1] / rate[0]);
+	cr_assert_float_eq(rate[2] / rate[0], 1, 0.02, "CPU noise elsewhere: %.3f of the rate alone", rate[2] / rate[0]);
+	cr_assert_float_eq(rate[3] / rate[1], 1, 0.02, "memory host load %.3f vs memory noise", rate[3] / rate[1]);
 }

@@ -1,7 +1,8 @@
 /* Checks of the `avmm experiment` HTML report: as a file (self-contained,
  * its data) and in headless Chromium (Debian's chromium), like the
- * dashboard's (tests/lib/dashboard.c). */
-#include "report_check.h"
+ * dashboard's (tests/lib/dashboard.c); used by tests/experiment (real runs)
+ * and tests/sim (simulated runs). */
+#include "tests/lib/report_check.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -10,10 +11,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "helpers.h"
 #include "tests/lib/dashboard.h"
 
 #define DATA_OPEN "<script type=\"application/json\" id=\"avmm-report-data\">"
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (!f)
+		return NULL;
+	if (getdelim(&buf, &len, '\0', f) < 0) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
 
 static int count(const char *hay, const char *needle)
 {
@@ -128,8 +144,8 @@ char *report_chromium_check(const char *path, const char *name, int min_charts, 
 	unlink(log_path);
 	snprintf(extra, sizeof(extra), "> '%s'", dom_path);
 	chromium(prof, "--window-size=1280,900 --dump-dom", url, extra, log_path);
-	dom = exp_slurp(dom_path);
-	log = exp_slurp(log_path);
+	dom = slurp(dom_path);
+	log = slurp(log_path);
 	cr_assert(dom && log);
 	cr_assert_eq(body_attr(dom, "data-errors"), 0, "page errors: %.600s", strstr(dom, "id=\"errors\""));
 	cr_assert(!strstr(log, "Uncaught") && !strstr(log, ":ERROR:CONSOLE"), "console error, see %s", log_path);
