@@ -188,6 +188,10 @@ static int json_line(struct tel_trace *tr, json_t *o, const char *type)
 	json_object_set_new(o, "type", json_string(type));
 	json_object_set_new(o, "run_id", json_string(tr->run_id));
 	json_object_set_new(o, "profile", json_string(tr->profile));
+	/* "vm" names the VM in every record; a sample's KVM VM statistics,
+	 * "vm" in the samples JSON, keep their values as "vm_stats" here. */
+	if (json_is_object(json_object_get(o, "vm")))
+		json_object_set(o, "vm_stats", json_object_get(o, "vm"));
 	json_object_set_new(o, "vm", json_string(tr->vm));
 	txt = json_dumps(o, JSON_COMPACT);
 	json_decref(o);

@@ -59,6 +59,14 @@ Test(profile, a_switch_shows_in_metrics_api_and_traces)
 	cr_assert(f);
 	cr_assert(fgets(line, sizeof(line), f));
 	cr_assert_str_eq(profile_of_line(line, p, sizeof(p)), "balanced");
+	{       /* the VM's name and its KVM statistics, both kept */
+		json_t *o = json_loads(line, 0, NULL);
+
+		cr_assert_str_eq(json_string_value(json_object_get(o, "vm")), "v", "%s", line);
+		cr_assert(json_is_integer(json_object_get(json_object_get(o, "vm_stats"),
+							  "mmu_pte_write")), "%s", line);
+		json_decref(o);
+	}
 	cr_assert(fgets(line, sizeof(line), f));
 	cr_assert_str_eq(profile_of_line(line, p, sizeof(p)), "energy");
 	fclose(f);
