@@ -220,6 +220,8 @@ int pol_default_dirs(const char **dirs, char storage[POL_MAX_DIRS][POL_PATH_MAX]
 			*slash = '\0';
 			n = add_dir(dirs, storage, n, exe, "/../policies/profiles");
 			n = add_dir(dirs, storage, n, exe, "/../../policies/profiles");
+			/* build/san/tests/X: the sanitizer build's test binaries */
+			n = add_dir(dirs, storage, n, exe, "/../../../policies/profiles");
 			n = add_dir(dirs, storage, n, exe, "/../share/avmm/profiles");
 		}
 	}
