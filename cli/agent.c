@@ -30,7 +30,11 @@ static void usage(FILE *f)
 		"  --energy KIND          auto, powercap, perf, papi, estimate or none\n"
 		"  --counters KIND        perf, papi or none\n"
 		"  --dry-run              decide and log, change nothing\n"
-		"  --fsroot DIR           read sysfs/procfs under DIR (testing)\n"
+		"  --fsroot DIR           read sysfs/procfs under DIR (testing; the health\n"
+		"                         watch's EDAC, thermal and MCE counts too)\n"
+		"  --machine FILE         machine file with the [migration] target the VMs move\n"
+		"                         to when the node is predicted to fail (default\n"
+		"                         $AVMM_MACHINE_FILE or /etc/avmm/machine.ini)\n"
 		"  --seccomp MODE         kill (default), log or off\n"
 		"  -h, --help             this help\n\n"
 		"exit status: 0 when stopped by a signal (limits restored), 2 when it cannot start.\n");
@@ -45,6 +49,7 @@ static int parse(int argc, char **argv, struct adapt_session_cfg *c)
 		{ "energy", required_argument, NULL, 'e' }, { "counters", required_argument, NULL, 'C' },
 		{ "dry-run", no_argument, NULL, 'n' }, { "fsroot", required_argument, NULL, 'f' },
 		{ "seccomp", required_argument, NULL, 'S' }, { "help", no_argument, NULL, 'h' },
+		{ "machine", required_argument, NULL, 'm' },
 		{ 0 },
 	};
 	int o;
@@ -64,6 +69,7 @@ static int parse(int argc, char **argv, struct adapt_session_cfg *c)
 		case 'C': c->counters = optarg; break;
 		case 'n': c->dry_run = true; break;
 		case 'f': c->fsroot = optarg; break;
+		case 'm': c->machine_file = optarg; break;
 		case 'S':
 			if (util_sandbox_set_mode_arg(optarg))
 				return 2;
