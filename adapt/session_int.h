@@ -192,7 +192,18 @@ void adapt_link_kick(struct adapt_session *s);
  * targets (init; a bad file fails the agent's start), one health sample per
  * [health] period on the main thread (tick: the decision, its log, the
  * migration of every VM with backoff), and its /metrics part (attach, after
- * each rebuild of telemetry). */
+ * each rebuild of telemetry; agent_health_prom.c). */
+struct agent_health {
+	pthread_mutex_t lock;            /* what /metrics reads: last, v, counts */
+	struct pol_targets targets;
+	struct adapt_health_state st;
+	struct tel_health_sample last;
+	struct adapt_health_verdict v;
+	bool have;
+	uint64_t next_ns, retry_at_ns, backoff_ns;
+	uint64_t predicted_total, migrated_ok, migrated_failed;
+	char unavailable[512];           /* logged when it changes */
+};
 int adapt_agent_health_init(struct adapt_session *s);
 void adapt_agent_health_exit(struct adapt_session *s);
 /* Returns ms until it wants the next tick. */

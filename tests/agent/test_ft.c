@@ -278,6 +278,8 @@ Test(ft, a_paused_vm_leaves_the_plan_and_comes_back_on_resume)
 	free(ans);
 	cr_assert(wait_log(agent_log, "all paused: nothing to plan", 2000),
 		  "the agent still plans around the paused VM");
+	rc = run_avmm(out, sizeof(out), (const char *[]){ "list", "--socket", agent_sock, NULL });
+	cr_assert(rc == 0 && strstr(out, "(paused: not planned)"), "avmm list:\n%s", out);
 	ans = NULL;
 	cr_assert_eq(vmm_ctl_call(agent_sock, "{\"cmd\":\"stat\"}", &ans), 0);
 	cr_assert(strstr(ans, "drives no VM"), "no loop, so no held ticks, while paused: %s", ans);
@@ -318,4 +320,19 @@ Test(ft, control_passes_with_a_migrated_vm)
 		  out);
 	cr_assert_eq(finish(1, 90), 0);
 	assert_ok_result("after");
+}
+
+Test(ft, a_bad_machine_file_stops_the_agent_with_file_and_line)
+{
+	char machine[160], sock[160], out[4096];
+	int rc;
+
+	bg_prepare(&b);
+	snprintf(machine, sizeof(machine), "%s/machine.ini", b.dir);
+	write_file(machine, "[dram]\nsource = lab\n[migration]\ntarget = tcp:nohost\n");
+	snprintf(sock, sizeof(sock), "%s/agent.sock", b.run_dir);
+	rc = run_avmm(out, sizeof(out), (const char *[]){ "agent", "--socket", sock, "--machine",
+							  machine, NULL });
+	cr_assert_eq(rc, 2, "%s", out);
+	cr_assert(strstr(out, "machine.ini:4") && strstr(out, "tcp:HOST:PORT"), "%s", out);
 }
