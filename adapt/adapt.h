@@ -49,6 +49,7 @@
 
 #include "policies/pol.h"
 #include "telemetry/sample.h"
+#include "telemetry/tel.h"
 
 #define ADAPT_MAX_VCPUS TEL_MAX_VCPUS
 #define ADAPT_MAX_DECISIONS 2
@@ -323,6 +324,47 @@ const char *adapt_kind_name(enum adapt_kind k); /* "coremap", "bankmap", "paging
 /* Exported form for telemetry; effect may be NULL. */
 void adapt_decision_to_tel(const struct adapt_decision *d, const struct adapt_effect *effect,
 			   bool dry_run, struct tel_decision *out);
+
+/* ---- node health (health.c) --------------------------------------------
+ *
+ * Pure: the profile's [health] limits, the previous state and one health
+ * sample in; whether the node is predicted to fail, and why, out. Each
+ * count's rise over the last window_ns (wrap and reset handled: EDAC counts
+ * are 32-bit) is compared with its limit; "rise > max" predicts a failure.
+ * The first sample of a source (or after it comes back, or after the set of
+ * memory controllers changes) is only a baseline: counts from before the
+ * agent started predict nothing. A source that is down is listed in
+ * unavailable with its reason, never read as 0.
+ */
+#define ADAPT_HEALTH_HIST 66   /* totals kept: one per window/64 */
+struct adapt_health_totals {
+	uint64_t t_ns;
+	uint64_t ce[TEL_HEALTH_MAX_MC], ue[TEL_HEALTH_MAX_MC], throttle, mce;
+};
+struct adapt_health_state {
+	bool have[TEL_HEALTH_SRC_COUNT];      /* a baseline for the source */
+	struct tel_health_sample prev;
+	struct adapt_health_totals now;       /* running totals since the baseline */
+	struct adapt_health_totals hist[ADAPT_HEALTH_HIST];
+	int nr_hist, head;                    /* ring: head is the oldest */
+};
+struct adapt_health_verdict {
+	bool failing;
+	char reason[256];       /* the first limit passed, e.g. "EDAC mc0 corrected errors
+				 * rose 12 in 60 s > threshold 10 per 60 s" */
+	char unavailable[512];  /* "edac: why; mce: why" */
+	int nr_up;              /* sources read */
+	/* rises over the window (the largest controller's for EDAC), for /metrics */
+	uint64_t ce_rise, ue_rise, throttle_rise, mce_rise;
+	uint64_t span_ns;       /* what the rises cover (less than the window at first) */
+};
+void adapt_health_init(struct adapt_health_state *st);
+int adapt_health_step(const struct pol_profile *p, struct adapt_health_state *st,
+		      const struct tel_health_sample *s, struct adapt_health_verdict *out);
+/* Pure: a count's increase from prev to cur. range: its wrap (0: 64-bit).
+ * cur < prev is a wrap when prev is in the top quarter of the range and cur
+ * in the bottom quarter, else a reset (the increase is then cur). */
+uint64_t adapt_health_delta(uint64_t prev, uint64_t cur, uint64_t range);
 
 /* ---- driver ------------------------------------------------------------ */
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "adapt/session_int.h"
@@ -82,6 +83,24 @@ static void job_id_of(json_t *o, char *out, size_t len)
 	snprintf(out, len, "%s", j);
 }
 
+/* The VM's control socket ("ctl"), kept when it is a socket of the
+ * registering user (the health watch migrates the VM through it). */
+static void ctl_of(json_t *o, uid_t uid, char *out, size_t len)
+{
+	const char *c = json_string_value(json_object_get(o, "ctl"));
+	struct stat st;
+
+	out[0] = 0;
+	if (!c || c[0] != '/' || strlen(c) >= len)
+		return;
+	if (lstat(c, &st) || !S_ISSOCK(st.st_mode) || st.st_uid != uid) {
+		util_warn("agent: register: %s is not a control socket of uid %d: the health "
+			  "watch cannot migrate this VM", c, (int)uid);
+		return;
+	}
+	snprintf(out, len, "%s", c);
+}
+
 /* The profile in force (lock held): the loop's, which a switch changes at
  * once, else the machine's. */
 static void profile_now(struct adapt_session *s, char *out, size_t len)
@@ -124,6 +143,8 @@ static char *cmd_register(const char *req, const struct vmm_ctl_peer *peer, void
 	snprintf(v.name, sizeof(v.name), "%s", name);
 	v.uid = peer ? peer->uid : 0;
 	job_id_of(o, v.job_id, sizeof(v.job_id));
+	ctl_of(o, v.uid, v.ctl, sizeof(v.ctl));
+	v.paused = json_is_true(json_object_get(o, "paused"));
 	json_array_foreach(vcpus, k, e) {
 		v.tid[k] = (pid_t)json_integer_value(json_object_get(e, "tid"));
 		v.remote_fd[k] = json_is_integer(json_object_get(e, "stats_fd")) ?
@@ -161,12 +182,14 @@ static char *cmd_register(const char *req, const struct vmm_ctl_peer *peer, void
 	profile_now(s, pname, sizeof(pname));
 	pthread_mutex_unlock(&a->lock);
 	adapt_agent_wake(a);
-	util_info("agent: VM %s (pid %d, %d vCPU%s) registered", v.name, (int)v.pid, v.nr_vcpus,
-		  v.nr_vcpus > 1 ? "s" : "");
+	util_info("agent: VM %s (pid %d, %d vCPU%s%s) registered", v.name, (int)v.pid, v.nr_vcpus,
+		  v.nr_vcpus > 1 ? "s" : "", v.paused ? ", paused" : "");
 	return dump(json_pack("{s:b,s:s}", "ok", 1, "profile", pname), err);
 }
 
-/* {"cmd":"unregister","pid":P} and {"cmd":"hello","pid":P}: is P known? */
+/* {"cmd":"unregister","pid":P} and {"cmd":"hello","pid":P[,"paused":B]}: is
+ * P known? A hello with "paused" from the VM itself tells whether the
+ * operator paused it: a paused VM leaves the plan until it resumes. */
 static char *cmd_hello(const char *req, const struct vmm_ctl_peer *peer, void *arg, int *err)
 {
 	struct adapt_session *s = arg;
@@ -174,6 +197,9 @@ static char *cmd_hello(const char *req, const struct vmm_ctl_peer *peer, void *a
 	json_t *o = json_loads(req, 0, NULL);
 	pid_t pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
 	bool bye = !strcmp(json_string_value(json_object_get(o, "cmd")) ?: "", "unregister");
+	json_t *pz = json_object_get(o, "paused");
+	int paused = json_is_boolean(pz) && (!peer || peer->pid == pid) ? json_is_true(pz) : -1;
+	bool changed = false;
 	char pname[POL_NAME_MAX];
 	int i;
 
@@ -184,9 +210,17 @@ static char *cmd_hello(const char *req, const struct vmm_ctl_peer *peer, void *a
 	i = find_vm(a, pid);
 	if (bye && i >= 0)
 		adapt_agent_drop_vm(a, i);
+	else if (i >= 0 && paused >= 0 && a->vm[i].paused != (paused == 1)) {
+		a->vm[i].paused = paused == 1;
+		a->generation++;
+		changed = true;
+		util_info("agent: VM %s (pid %d) %s", a->vm[i].name, (int)pid, paused ?
+			  "paused: out of the plan until it resumes (a paused VM is not slow)" :
+			  "resumed: planned again");
+	}
 	profile_now(s, pname, sizeof(pname));
 	pthread_mutex_unlock(&a->lock);
-	if (bye && i >= 0)
+	if ((bye && i >= 0) || changed)
 		adapt_agent_wake(a);
 	return dump(json_pack("{s:b,s:b,s:s}", "ok", 1, "known", i >= 0 && !bye, "profile",
 			      pname), err);
@@ -221,8 +255,10 @@ static char *cmd_list(const char *req, const struct vmm_ctl_peer *peer, void *ar
 			json_array_append_new(vc, json_pack("{s:i,s:i,s:i}", "vcpu", k, "tid",
 							    (int)v->tid[k], "cpu",
 							    thread_cpu(v->pid, v->tid[k])));
-		json_array_append_new(vms, json_pack("{s:s,s:i,s:i,s:o}", "name", v->name, "pid",
-						     (int)v->pid, "uid", (int)v->uid, "vcpus", vc));
+		json_array_append_new(vms, json_pack("{s:s,s:i,s:i,s:s,s:b,s:o}", "name", v->name,
+						     "pid", (int)v->pid, "uid", (int)v->uid, "state",
+						     v->paused ? "paused" : "running", "planned",
+						     !v->paused, "vcpus", vc));
 	}
 	json_object_set_new(o, "ok", json_true());
 	json_object_set_new(o, "loop", json_string("agent"));
@@ -321,7 +357,7 @@ int adapt_agent_init(struct adapt_session *s)
 		return -errno;
 	for (size_t i = 0; i < UTIL_ARRAY_SIZE(cmds) && !rc; i++)
 		rc = vmm_ctl_register(s->ctl, cmds[i].name, cmds[i].fn, s);
-	return rc;
+	return rc ? rc : adapt_agent_health_init(s);
 }
 
 void adapt_agent_exit(struct adapt_session *s)
@@ -334,6 +370,7 @@ void adapt_agent_exit(struct adapt_session *s)
 	while (a->nr_vms)
 		adapt_agent_drop_vm(a, a->nr_vms - 1);
 	pthread_mutex_unlock(&a->lock);
+	adapt_agent_health_exit(s);
 	close(a->wake_fd);
 	free(a);
 	s->agent = NULL;

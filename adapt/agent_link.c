@@ -53,9 +53,11 @@ static int do_register(struct adapt_session *s)
 
 	if (!job || !*job)
 		job = getenv("SLURM_JOB_ID");
-	rc = call(&s->link, json_pack("{s:s,s:s,s:i,s:o,s:s}", "cmd", "register", "name",
+	rc = call(&s->link, json_pack("{s:s,s:s,s:i,s:o,s:s,s:s,s:b}", "cmd", "register", "name",
 				      s->cfg.name ? s->cfg.name : "avmm", "pid", (int)getpid(),
-				      "vcpus", vcpus, "job_id", job ? job : ""), &ans);
+				      "vcpus", vcpus, "job_id", job ? job : "", "ctl",
+				      s->ctl ? s->socket : "", "paused",
+				      vmm_vm_paused(s->vm, NULL)), &ans);
 	if (!rc) {
 		util_info("registered with the node agent at %s (profile %s): it drives this VM's "
 			  "vCPUs; --no-agent runs this VM's own loop", s->link.path,
@@ -65,12 +67,13 @@ static int do_register(struct adapt_session *s)
 	return rc;
 }
 
-/* 1: the agent knows us, 0: it answers but does not (restarted), <0: gone. */
+/* 1: the agent knows us, 0: it answers but does not (restarted), <0: gone.
+ * It also tells the agent whether the operator paused this VM. */
 static int hello(struct adapt_session *s)
 {
 	json_t *ans = NULL;
-	int rc = call(&s->link, json_pack("{s:s,s:i}", "cmd", "hello", "pid", (int)getpid()),
-		      &ans);
+	int rc = call(&s->link, json_pack("{s:s,s:i,s:b}", "cmd", "hello", "pid", (int)getpid(),
+					  "paused", vmm_vm_paused(s->vm, NULL)), &ans);
 
 	if (rc)
 		return rc;
@@ -109,10 +112,13 @@ static void *watcher(void *arg)
 		next += LINK_PERIOD_NS;
 		ts.tv_sec = (time_t)(next / 1000000000ull);
 		ts.tv_nsec = (long)(next % 1000000000ull);
-		while (!l->stop && !pthread_cond_timedwait(&l->cond, &l->lock, &ts))
+		while (!l->stop && !l->kick && !pthread_cond_timedwait(&l->cond, &l->lock, &ts))
 			;
 		if (l->stop)
 			break;
+		if (l->kick)
+			next = util_now_ns();   /* the next hello a period from now */
+		l->kick = false;
 		pthread_mutex_unlock(&l->lock);
 		known = hello(s);
 		if (known < 0 && !l->own_loop) {
@@ -175,4 +181,16 @@ void adapt_link_stop(struct adapt_session *s)
 					       (int)getpid()), &ans))
 		json_decref(ans);
 	l->registered = false;
+}
+
+void adapt_link_kick(struct adapt_session *s)
+{
+	struct adapt_link *l = &s->link;
+
+	if (!l->watching)
+		return;
+	pthread_mutex_lock(&l->lock);
+	l->kick = true;
+	pthread_cond_signal(&l->cond);
+	pthread_mutex_unlock(&l->lock);
 }

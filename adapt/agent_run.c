@@ -74,7 +74,7 @@ static int rebuild(struct adapt_session *s)
 	struct tel_target tg = { .vcpu_stats_fd = slot_stats_fd, .vcpu_tid = slot_tid,
 				 .vcpu_pid = slot_pid, .vcpu_vm = slot_vm,
 				 .vcpu_index = slot_index, .vcpu_job = slot_job, .arg = a };
-	int n = 0, rc;
+	int n = 0, nr_paused = 0, rc;
 
 	if (s->driver) {
 		adapt_driver_get_profile(s->driver, &s->profile); /* a switch stays */
@@ -83,7 +83,7 @@ static int rebuild(struct adapt_session *s)
 	adapt_session_loop_exit(s);
 	adapt_session_tel_close(s);
 	for (int i = 0; i < a->nr_vms; i++)
-		for (int k = 0; k < a->vm[i].nr_vcpus && n < TEL_MAX_VCPUS; k++)
+		for (int k = 0; k < a->vm[i].nr_vcpus && n < TEL_MAX_VCPUS && !a->vm[i].paused; k++)
 		{
 			a->slot[n] = (struct agent_slot){ a->vm[i].pid, a->vm[i].tid[k], k,
 							  a->vm[i].stats_fd[k], "", "" };
@@ -91,12 +91,19 @@ static int rebuild(struct adapt_session *s)
 			snprintf(a->slot[n++].vm, sizeof(a->slot[0].vm), "%s", a->vm[i].name);
 		}
 	a->nr_slots = n;
+	for (int i = 0; i < a->nr_vms; i++)
+		nr_paused += a->vm[i].paused;
 	if (!n) {
-		util_info("agent: no VM registered; waiting");
+		if (nr_paused)
+			util_info("agent: %d VM(s) registered, all paused: nothing to plan", nr_paused);
+		else
+			util_info("agent: no VM registered; waiting");
 		return 0;
 	}
 	tg.nr_vcpus = n;
 	rc = adapt_session_tel_open(s, &tg);
+	if (!rc)
+		adapt_agent_health_attach(s);
 	if (!rc)
 		rc = adapt_session_loop_init(s);
 	/* a fixed strategy (pack, spread, explicit) places at once, not by ticks */
@@ -107,8 +114,9 @@ static int rebuild(struct adapt_session *s)
 	if (rc)
 		util_err("agent: cannot drive the %d vCPU(s) registered: %s", n, strerror(-rc));
 	else
-		util_info("agent: planning %d vCPU(s) of %d VM(s) jointly under profile %s", n,
-			  a->nr_vms, s->profile.name);
+		util_info("agent: planning %d vCPU(s) of %d VM(s) jointly under profile %s%s", n,
+			  a->nr_vms - nr_paused, s->profile.name, nr_paused ?
+			  " (paused VMs left out)" : "");
 	return rc;
 }
 
@@ -122,13 +130,14 @@ int adapt_agent_run(struct adapt_session *s)
 	for (;;) {
 		struct pollfd p[AGENT_MAX_VMS + 1] = { { a->wake_fd, POLLIN, 0 } };
 		pid_t ended[AGENT_MAX_VMS];
-		int n = 1, nr_ended = 0;
+		int n = 1, nr_ended = 0, wait_ms;
 
 		pthread_mutex_lock(&a->lock);
 		for (int i = 0; i < a->nr_vms; i++)
 			p[n++] = (struct pollfd){ a->vm[i].pidfd, POLLIN, 0 };
 		pthread_mutex_unlock(&a->lock);
-		if (poll(p, (nfds_t)n, 1000) < 0 && errno != EINTR)
+		wait_ms = adapt_agent_health_tick(s);   /* the node's health, when due */
+		if (poll(p, (nfds_t)n, UTIL_MIN(wait_ms, 1000)) < 0 && errno != EINTR)
 			return -errno;
 		if (read(a->wake_fd, &junk, sizeof(junk)) > 0) {
 			/* VMs started together register together: one plan for them,

@@ -37,6 +37,8 @@ struct adapt_session_cfg {
 	bool agent;                   /* `avmm agent`: no VM; the loop drives every
 				       * VM that registers on the agent socket */
 	bool no_agent;                /* `avmm run`: never register with an agent */
+	const char *machine_file;     /* the agent: [migration] targets; NULL:
+				       * $AVMM_MACHINE_FILE or /etc/avmm/machine.ini */
 	const char *agent_socket;     /* NULL: util_run_dir()/agent.sock */
 	const char *incoming;         /* `avmm run --incoming ADDR`: wait for a migrated
 				       * VM there before starting; NULL: none */

@@ -25,6 +25,9 @@ struct agent_vm {
 	int remote_fd[VMM_MAX_VCPUS];    /* KVM stats fds in the VM's process, -1 */
 	int stats_fd[VMM_MAX_VCPUS];     /* our copies (pidfd_getfd), -1 */
 	bool attached;                   /* pidfd and fds taken */
+	char ctl[108];                   /* its control socket ("" unknown): migrate */
+	bool paused;                     /* `avmm ctl pause`: left out of the plan */
+	bool migrated;                   /* the health watch moved it away */
 };
 struct agent_slot { pid_t pid, tid; int vcpu; int stats_fd; char vm[72]; char job_id[24]; };
 struct adapt_agent {
@@ -37,6 +40,7 @@ struct adapt_agent {
 	/* the composite the current telemetry and driver were built on */
 	struct agent_slot slot[TEL_MAX_VCPUS];
 	int nr_slots;
+	struct agent_health *health;     /* agent_health.c; main thread */
 };
 
 /* The VM side of an agent: registration and the watcher (agent_link.c). */
@@ -44,6 +48,7 @@ struct adapt_link {
 	char path[108];
 	pthread_t watcher;
 	bool watching, stop, registered, own_loop;
+	bool kick;                       /* tell the agent now (pause, resume) */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 };
@@ -177,8 +182,32 @@ void adapt_agent_stop(struct adapt_session *s);
 void adapt_agent_wake(struct adapt_agent *a);            /* the main thread */
 void adapt_agent_drop_vm(struct adapt_agent *a, int i);  /* lock held */
 
-/* agent_link.c: register with the agent after the vCPUs start; watch it. */
+/* agent_link.c: register with the agent after the vCPUs start; watch it;
+ * kick: tell it the VM's pause state now (from the control thread). */
 int adapt_link_start(struct adapt_session *s);
 void adapt_link_stop(struct adapt_session *s);
+void adapt_link_kick(struct adapt_session *s);
+
+/* agent_health.c: the agent's health watch: the machine file's migration
+ * targets (init; a bad file fails the agent's start), one health sample per
+ * [health] period on the main thread (tick: the decision, its log, the
+ * migration of every VM with backoff), and its /metrics part (attach, after
+ * each rebuild of telemetry; agent_health_prom.c). */
+struct agent_health {
+	pthread_mutex_t lock;            /* what /metrics reads: last, v, counts */
+	struct pol_targets targets;
+	struct adapt_health_state st;
+	struct tel_health_sample last;
+	struct adapt_health_verdict v;
+	bool have;
+	uint64_t next_ns, retry_at_ns, backoff_ns;
+	uint64_t predicted_total, migrated_ok, migrated_failed;
+	char unavailable[512];           /* logged when it changes */
+};
+int adapt_agent_health_init(struct adapt_session *s);
+void adapt_agent_health_exit(struct adapt_session *s);
+/* Returns ms until it wants the next tick. */
+int adapt_agent_health_tick(struct adapt_session *s);
+void adapt_agent_health_attach(struct adapt_session *s);
 
 #endif

@@ -72,6 +72,7 @@ static char *do_pause(struct adapt_session *s, bool pause, int *err)
 			      : "the VM is not paused", err);
 	if (rc)
 		return refuse("the VM has ended", err);
+	adapt_link_kick(s);   /* the node agent leaves a paused VM out of its plan */
 	o = state_json(s, &pi);
 	if (o && !pause)
 		json_object_set_new(o, "clock_after_ns", json_integer((json_int_t)pi.clock_after_ns));

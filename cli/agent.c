@@ -19,6 +19,9 @@ static void usage(FILE *f)
 		"vCPUs together, owns the power cap, and drops a VM when it ends. Without an\n"
 		"agent, each `avmm run` runs its own loop. Power limits it changed are put back\n"
 		"when it stops; a killed agent's are repaired by the next start or `avmm restore`.\n"
+		"It watches the node's health (EDAC, thermal throttle and machine-check counts\n"
+		"against the profile's [health]) and, when the node is predicted to fail,\n"
+		"migrates every VM to the machine file's [migration] target.\n"
 		"Run it as a service: `make install-agent` installs avmm-agent.service.\n\n"
 		"options:\n"
 		"  --profile NAME|FILE    goal profile (default: the machine's, from\n"
@@ -30,7 +33,11 @@ static void usage(FILE *f)
 		"  --energy KIND          auto, powercap, perf, papi, estimate or none\n"
 		"  --counters KIND        perf, papi or none\n"
 		"  --dry-run              decide and log, change nothing\n"
-		"  --fsroot DIR           read sysfs/procfs under DIR (testing)\n"
+		"  --fsroot DIR           read sysfs/procfs under DIR (testing; the health\n"
+		"                         watch's EDAC, thermal and MCE counts too)\n"
+		"  --machine FILE         machine file with the [migration] target the VMs move\n"
+		"                         to when the node is predicted to fail (default\n"
+		"                         $AVMM_MACHINE_FILE or /etc/avmm/machine.ini)\n"
 		"  --seccomp MODE         kill (default), log or off\n"
 		"  -h, --help             this help\n\n"
 		"exit status: 0 when stopped by a signal (limits restored), 2 when it cannot start.\n");
@@ -45,6 +52,7 @@ static int parse(int argc, char **argv, struct adapt_session_cfg *c)
 		{ "energy", required_argument, NULL, 'e' }, { "counters", required_argument, NULL, 'C' },
 		{ "dry-run", no_argument, NULL, 'n' }, { "fsroot", required_argument, NULL, 'f' },
 		{ "seccomp", required_argument, NULL, 'S' }, { "help", no_argument, NULL, 'h' },
+		{ "machine", required_argument, NULL, 'm' },
 		{ 0 },
 	};
 	int o;
@@ -64,6 +72,7 @@ static int parse(int argc, char **argv, struct adapt_session_cfg *c)
 		case 'C': c->counters = optarg; break;
 		case 'n': c->dry_run = true; break;
 		case 'f': c->fsroot = optarg; break;
+		case 'm': c->machine_file = optarg; break;
 		case 'S':
 			if (util_sandbox_set_mode_arg(optarg))
 				return 2;

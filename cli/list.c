@@ -37,6 +37,8 @@ static void print_table(json_t *a)
 		json_array_foreach(vcpus, k, vc)
 			printf(" %lld->%lld", (long long)json_integer_value(json_object_get(vc, "vcpu")),
 			       (long long)json_integer_value(json_object_get(vc, "cpu")));
+		if (json_is_false(json_object_get(vm, "planned")))
+			printf("  (paused: not planned)");
 		putchar('\n');
 	}
 }

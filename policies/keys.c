@@ -17,6 +17,7 @@ static const char *const bmpolicy_names[] = { "adaptive", "local", "interleave",
  * include paging-mode */
 static const char *const written_names[] = { "auto", "yes", "no", NULL };
 static const char *const backing_names[] = { "keep", "4k", "2m", NULL };
+static const char *const health_action_names[] = { "migrate", "log", NULL };
 static const char *const adaptation_names[] = { "coremap", "bankmap", "paging-mode", "energy" };
 
 const struct pol_key pol_keys[] = {
@@ -73,12 +74,21 @@ const struct pol_key pol_keys[] = {
 	{ "energy", "estimate_w_per_busy_core", PK_DOUBLE, OFF(energy.estimate_w_per_busy_core), 0, 10000, NULL, "model: watts each busy host CPU adds", 0 },
 	{ "migration", "downtime_ms", PK_MS, OFF(migration.downtime_ns), 1, 600000, NULL, "live migration: stop and copy once the written pages left take this long at the measured rate", 0 },
 	{ "migration", "max_rounds", PK_INT, OFF(migration.max_rounds), 1, 1000, NULL, "live migration: stop and copy after this many pre-copy rounds at the latest", 0 },
+	{ "health", "enabled", PK_BOOL, OFF(health.enabled), 0, 0, NULL, "yes or no: the node agent watches EDAC, thermal throttle and machine-check counts", 0 },
+	{ "health", "period_ms", PK_MS, OFF(health.period_ns), 100, 3600000, NULL, "how often the agent reads the health counts", 0 },
+	{ "health", "window_ms", PK_MS, OFF(health.window_ns), 1000, 86400000, NULL, "the window the rises below are counted over", 0 },
+	{ "health", "ce_max", PK_DOUBLE, OFF(health.ce_max), 0, 1e9, NULL, "corrected memory errors (EDAC, any one controller) per window above which the node is failing", 0 },
+	{ "health", "ue_max", PK_DOUBLE, OFF(health.ue_max), 0, 1e9, NULL, "uncorrected memory errors per window above which the node is failing (0: any)", 0 },
+	{ "health", "throttle_max", PK_DOUBLE, OFF(health.throttle_max), 0, 1e12, NULL, "thermal throttle events (core and package) per window above which the node is failing", 0 },
+	{ "health", "mce_max", PK_DOUBLE, OFF(health.mce_max), 0, 1e9, NULL, "machine-check exceptions per window above which the node is failing (0: any)", 0 },
+	{ "health", "action", PK_ENUM, OFF(health.action), 0, 0, health_action_names, "migrate (every VM to the machine file's [migration] target) or log", 0 },
+	{ "health", "retry_ms", PK_MS, OFF(health.retry_ns), 1000, 86400000, NULL, "after a failed migration wait this long, doubling on each failure up to 16 times", 0 },
 };
 const int pol_nr_keys = (int)(sizeof(pol_keys) / sizeof(pol_keys[0]));
 
 _Static_assert(sizeof(pol_keys) / sizeof(pol_keys[0]) <= POL_MAX_KEYS, "raise POL_MAX_KEYS");
 
-const char *const pol_sections[] = { "main", "goal", "coremap", "bankmap", "paging-mode", "energy", "migration", NULL };
+const char *const pol_sections[] = { "main", "goal", "coremap", "bankmap", "paging-mode", "energy", "migration", "health", NULL };
 
 const char *pol_objective_name(enum pol_objective o)
 {
@@ -129,6 +139,15 @@ void pol_defaults(struct pol_profile *p)
 	p->paging.backing = 0; /* keep */
 	p->migration.downtime_ns = 300000000ull;
 	p->migration.max_rounds = 30;
+	p->health.enabled = true;
+	p->health.period_ns = 1000000000ull;
+	p->health.window_ns = 60000000000ull;
+	p->health.retry_ns = 30000000000ull;
+	p->health.ce_max = 10;
+	p->health.ue_max = 0;
+	p->health.throttle_max = 1000;
+	p->health.mce_max = 0;
+	p->health.action = POL_HEALTH_MIGRATE;
 	p->energy.cap_step_w = 5;
 	p->energy.cap_min_w = 10;
 	p->energy.cap_max_w = 1000;

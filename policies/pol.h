@@ -48,7 +48,7 @@
 #define POL_NAME_MAX 64
 #define POL_PATH_MAX 256
 #define POL_MAX_DIRS 8
-#define POL_MAX_KEYS 64                /* keys a profile may set */
+#define POL_MAX_KEYS 80                /* keys a profile may set */
 #define POL_MACHINE_DEFAULT_PATH "/etc/avmm/profile"
 #define POL_FALLBACK_PROFILE "balanced"
 
@@ -72,6 +72,8 @@ enum pol_bankmap_policy { POL_BM_ADAPTIVE, POL_BM_LOCAL, POL_BM_INTERLEAVE, POL_
  * only on a host with more than one NUMA node with memory (where a remote
  * share can be non-zero), yes = always, no = never */
 enum pol_bm_written { POL_BM_WRITTEN_AUTO, POL_BM_WRITTEN_YES, POL_BM_WRITTEN_NO };
+/* [health] action on a predicted node failure */
+enum pol_health_action { POL_HEALTH_MIGRATE, POL_HEALTH_LOG };
 #define POL_MAX_NODES 64
 
 struct pol_profile {
@@ -144,6 +146,15 @@ struct pol_profile {
 		int max_rounds;         /* or after this many pre-copy rounds */
 	} migration;
 
+	/* [health]: the node agent's health watch (adapt_health_step): a rise
+	 * above a *_max within window_ns predicts a failure */
+	struct {
+		bool enabled;
+		uint64_t period_ns, window_ns, retry_ns;
+		double ce_max, ue_max, throttle_max, mce_max;
+		enum pol_health_action action;
+	} health;
+
 	/* Where each key's value came from (for `policy check`): origin[k].file
 	 * indexes origin_files, -1 = built-in default. */
 	struct { int16_t file, line; } origin[POL_MAX_KEYS];
@@ -180,6 +191,31 @@ int pol_parse_buffer(const char *text, size_t len, const char *origin,
 int pol_load_machine(const char *override, const char *default_path,
 		     const char *const *dirs, int nr_dirs, struct pol_profile *out,
 		     char *err, size_t err_len);
+
+/*
+ * The machine file's migration targets (/etc/avmm/machine.ini, or
+ * $AVMM_MACHINE_FILE; other sections are other modules'):
+ *   [migration]
+ *   target = tcp:HOST:PORT | unix:PATH     where the agent moves its VMs
+ *   target.NAME = ADDR                     for the VM named NAME
+ * Unknown keys, a bad address, a key twice: -EINVAL with file:line in err.
+ * Load: path NULL = $AVMM_MACHINE_FILE or POL_MACHINE_FILE; a missing file
+ * is 0 with nothing set (why says so).
+ */
+#define POL_MACHINE_FILE "/etc/avmm/machine.ini"
+#define POL_MAX_TARGETS 32
+struct pol_targets {
+	char path[POL_PATH_MAX];
+	char target[256];                  /* "" none */
+	int nr;
+	struct { char vm[72]; char addr[256]; } per_vm[POL_MAX_TARGETS];
+	char why[256];                     /* no file, no [migration] */
+};
+int pol_targets_parse(const char *text, const char *name, struct pol_targets *out,
+		      char *err, size_t err_len);
+int pol_targets_load(const char *path, struct pol_targets *out, char *err, size_t err_len);
+/* The address for VM vm: its own, else target; NULL: none. */
+const char *pol_target_for(const struct pol_targets *t, const char *vm);
 
 /* Print the effective profile as an INI file that loads to the same values. */
 int pol_format(const struct pol_profile *p, char *buf, size_t len);

@@ -295,6 +295,14 @@ int tel_latest_paging(struct tel *t, struct tel_paging_estimate *out)
 	return err;
 }
 
+void tel_set_prom_extra(struct tel *t, tel_prom_extra_fn fn, void *arg)
+{
+	pthread_mutex_lock(&t->lock);
+	t->prom_extra_fn = fn;
+	t->prom_extra_arg = arg;
+	pthread_mutex_unlock(&t->lock);
+}
+
 void tel_set_bankmap_fn(struct tel *t, tel_bankmap_fn fn, void *arg)
 {
 	pthread_mutex_lock(&t->lock);

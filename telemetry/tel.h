@@ -117,6 +117,50 @@ struct tel_target {
 typedef int (*tel_energy_fn)(void *arg, uint64_t now_ns, double busy_cores,
 			     struct tel_energy_sample *out);
 
+/*
+ * Node health (health.c), read under an injectable root (NULL or "/": the
+ * real one), for the node agent's proactive migration:
+ *   edac      <root>/sys/devices/system/edac/mc/mcN/{ce_count,ue_count}, and
+ *             the DIMM (dimmK/dimm_ce_count) or chip-select row
+ *             (csrowK/ce_count) with the most corrected errors;
+ *   throttle  <root>/sys/devices/system/cpu/cpuN/thermal_throttle/
+ *             core_throttle_count summed over CPUs, package_throttle_count
+ *             once per package (topology/physical_package_id);
+ *   mce       the "MCE:" row of <root>/proc/interrupts summed over CPUs:
+ *             machine-check exceptions the kernel took. Corrected errors the
+ *             kernel finds by polling or CMCI are not in it (EDAC has them).
+ * A source this host lacks is down with why (never a 0). Counts are raw
+ * (they may reset or wrap; adapt_health_step handles both).
+ */
+#define TEL_HEALTH_MAX_MC 16
+#define TEL_HEALTH_WHY 200
+enum tel_health_src { TEL_HEALTH_EDAC, TEL_HEALTH_THROTTLE, TEL_HEALTH_MCE, TEL_HEALTH_SRC_COUNT };
+struct tel_health_sample {
+	uint64_t t_ns;
+	bool up[TEL_HEALTH_SRC_COUNT];
+	char why[TEL_HEALTH_SRC_COUNT][TEL_HEALTH_WHY];  /* why a source is down */
+	int nr_mc;
+	struct {
+		int index;                 /* N of mcN */
+		uint64_t ce, ue;
+		char worst[24];            /* "dimm3", "csrow1", "" none */
+		uint64_t worst_ce;
+	} mc[TEL_HEALTH_MAX_MC];
+	uint64_t throttle_core, throttle_package;
+	int nr_cpus;                       /* CPUs with thermal_throttle */
+	uint64_t mce;
+};
+const char *tel_health_src_name(enum tel_health_src s);   /* "edac", ... */
+/* Always 0: what is missing is in up[]/why[]. */
+int tel_health_read(const char *fsroot, uint64_t now_ns, struct tel_health_sample *out);
+/* Pure: the sum over CPUs of /proc/interrupts row ("MCE"); -ENOENT without it. */
+int tel_health_parse_interrupts(const char *text, const char *row, uint64_t *sum);
+
+/* Extra Prometheus text appended to /metrics (the agent's health); called
+ * under telemetry's lock, so fn must not call back into telemetry. */
+typedef void (*tel_prom_extra_fn)(void *arg, FILE *f);
+void tel_set_prom_extra(struct tel *t, tel_prom_extra_fn fn, void *arg);
+
 /* Open on a vmm (vmm-core). Starts the HTTP server and opens the traces. */
 int tel_open(const struct tel_config *c, struct vmm *vm, struct tel **out);
 int tel_open_target(const struct tel_config *c, const struct tel_target *tg,

@@ -219,6 +219,8 @@ struct tel {
 	uint64_t host_busy_ns;      /* the energy hook's host busy time, last sample */
 	tel_paging_fn paging_fn;
 	void *paging_arg;
+	tel_prom_extra_fn prom_extra_fn;   /* more /metrics text (the agent's health) */
+	void *prom_extra_arg;
 	bool have_paging_est;       /* tel_publish_paging was called */
 	struct tel_paging_estimate paging_est;
 	/* ring: ring_len slots slot_bytes apart, each a sample of sample_bytes
