@@ -325,7 +325,7 @@ static char *cmd_stat(const char *req, const struct vmm_ctl_peer *peer, void *ar
 	char *ans;
 
 	pthread_mutex_lock(&s->agent->lock);
-	ans = s->tel ? tel_ctl_stat(req, peer, s->tel, err) :
+	ans = s->tel && s->agent->nr_slots ? tel_ctl_stat(req, peer, s->tel, err) :
 		       refuse("stat: the agent drives no VM yet", err);
 	pthread_mutex_unlock(&s->agent->lock);
 	return ans;

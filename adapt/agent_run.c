@@ -93,17 +93,19 @@ static int rebuild(struct adapt_session *s)
 	a->nr_slots = n;
 	for (int i = 0; i < a->nr_vms; i++)
 		nr_paused += a->vm[i].paused;
-	if (!n) {
+	tg.nr_vcpus = n;
+	/* with no vCPU to plan, telemetry still serves /metrics (the node's
+	 * health, the agent itself): a scrape of an idle node answers */
+	rc = adapt_session_tel_open(s, &tg);
+	if (!rc)
+		adapt_agent_health_attach(s);
+	if (!rc && !n) {
 		if (nr_paused)
 			util_info("agent: %d VM(s) registered, all paused: nothing to plan", nr_paused);
 		else
 			util_info("agent: no VM registered; waiting");
 		return 0;
 	}
-	tg.nr_vcpus = n;
-	rc = adapt_session_tel_open(s, &tg);
-	if (!rc)
-		adapt_agent_health_attach(s);
 	if (!rc)
 		rc = adapt_session_loop_init(s);
 	/* a fixed strategy (pack, spread, explicit) places at once, not by ticks */
@@ -123,7 +125,7 @@ static int rebuild(struct adapt_session *s)
 int adapt_agent_run(struct adapt_session *s)
 {
 	struct adapt_agent *a = s->agent;
-	uint64_t built = 0, junk;
+	uint64_t built = UINT64_MAX, junk;   /* the first pass opens telemetry */
 	int rc = 0;
 
 	util_info("agent: listening on %s", s->socket);

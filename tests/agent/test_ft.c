@@ -231,6 +231,34 @@ Test(ft, rising_corrected_errors_migrate_the_vm_to_the_target)
 	assert_ok_result("tgt");
 }
 
+/* An agent with no VM still answers a scrape: the node's health is there
+ * before any VM registers, and a prediction shows without a VM to move. */
+Test(ft, an_idle_agent_serves_the_node_health)
+{
+	int port = 22000 + (getpid() + 7) % 20000;
+	char *body = NULL;
+
+	bg_prepare(&b);
+	start_agent(NULL, port);
+	for (int i = 0; i < 50 && http_get(port, "/metrics", &body, NULL, 0) != 200; i++) {
+		free(body);
+		body = NULL;
+		util_sleep_ns(100000000);
+	}
+	cr_assert(body && strstr(body, "avmm_health_source_up{source=\"edac\"} 1") &&
+		  strstr(body, "avmm_health_predicted_failure 0"), "%s", body ?: "(no answer)");
+	set_ce("50\n");
+	for (int i = 0; i < 40 && !strstr(body, "avmm_health_predicted_failure 1"); i++) {
+		free(body);
+		body = NULL;
+		util_sleep_ns(100000000);
+		if (http_get(port, "/metrics", &body, NULL, 0) != 200)
+			body = strdup("");
+	}
+	cr_assert(strstr(body, "avmm_health_predicted_failure 1"), "%s", body);
+	free(body);
+}
+
 Test(ft, an_absent_target_leaves_the_vm_running_with_the_reason_and_a_backoff)
 {
 	char addr[160], *log;
