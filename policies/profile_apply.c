@@ -62,8 +62,13 @@ int pol_profile_apply(struct pol_errs *e, const char *file, const struct pol_ini
 		if (!strcmp(en->section, "main") && !strcmp(en->key, "include"))
 			continue;
 		if (!known_section(en->section)) {
-			pol_err(e, file, en->line, "unknown section [%s]; use main, goal, coremap, bankmap, paging-mode or energy",
-				en->section);
+			char names[160] = "";
+
+			for (int j = 0; pol_sections[j]; j++)
+				snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+					 j ? ", " : "", pol_sections[j]);
+			pol_err(e, file, en->line, "unknown section [%s]; use one of: %s", en->section,
+				names);
 			bad = 1;
 			continue;
 		}
