@@ -32,6 +32,7 @@ struct pm {
 	pthread_mutex_t lock;
 	uint16_t sts, en, cnt;
 	uint64_t start_ns;
+	uint64_t paused_at_ns;   /* the VM is paused (0: runs): the timer holds */
 	uint32_t tmr_seen;       /* bit 23 epoch (ticks >> 23) at the last status clear */
 	bool warned_sleep;
 };
@@ -41,10 +42,15 @@ uint32_t vmm_pm_timer_ticks(uint64_t ns)
 	return (uint32_t)((unsigned __int128)ns * PC_PM_TMR_HZ / 1000000000u) & 0xffffff;
 }
 
+/* The timer's time: held while the VM is paused. */
+static uint64_t elapsed_ns(const struct pm *p)
+{
+	return (p->paused_at_ns ? p->paused_at_ns : util_now_ns()) - p->start_ns;
+}
+
 static uint64_t ticks_since_start(const struct pm *p)
 {
-	return (uint64_t)((unsigned __int128)(util_now_ns() - p->start_ns) * PC_PM_TMR_HZ /
-			  1000000000u);
+	return (uint64_t)((unsigned __int128)elapsed_ns(p) * PC_PM_TMR_HZ / 1000000000u);
 }
 
 static uint16_t status(struct pm *p)
@@ -133,7 +139,7 @@ static int pm_pio(struct vmm_vcpu *v, void *state, uint16_t off, uint8_t *data, 
 	if (off >= OFF_TMR && off < OFF_TMR + 4) {
 		/* the timer is read-only; a narrow read takes its bytes */
 		if (!is_write)
-			val = vmm_pm_timer_ticks(util_now_ns() - p->start_ns) >> (8 * (off - OFF_TMR));
+			val = vmm_pm_timer_ticks(elapsed_ns(p)) >> (8 * (off - OFF_TMR));
 	} else if (is_write) {
 		rc = write_bytes(p, v, off, val, size);
 	} else {
@@ -177,7 +183,7 @@ static int pm_save(void *state, uint8_t *buf, size_t len)
 	memset(&s, 0, sizeof(s));
 	pthread_mutex_lock(&p->lock);
 	s.sts = p->sts, s.en = p->en, s.cnt = p->cnt, s.tmr_seen = p->tmr_seen;
-	s.elapsed_ns = util_now_ns() - p->start_ns;
+	s.elapsed_ns = elapsed_ns(p);
 	pthread_mutex_unlock(&p->lock);
 	return VMM_DEV_SAVE(buf, len, s);
 }
@@ -198,8 +204,29 @@ static int pm_restore(void *state, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+static void pm_pause(void *state)
+{
+	struct pm *p = state;
+
+	pthread_mutex_lock(&p->lock);
+	p->paused_at_ns = util_now_ns();
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void pm_resume(void *state)
+{
+	struct pm *p = state;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->paused_at_ns)
+		p->start_ns += util_now_ns() - p->paused_at_ns;
+	p->paused_at_ns = 0;
+	pthread_mutex_unlock(&p->lock);
+}
+
 const struct vmm_dev vmm_dev_acpi_pm = {
 	.name = "acpi-pm", .port = PC_PM_BASE, .nr_ports = PM_PORTS,
 	.init = pm_init, .exit = pm_exit, .pio = pm_pio,
 	.save = pm_save, .restore = pm_restore,
+	.pause = pm_pause, .resume = pm_resume,
 };

@@ -55,6 +55,18 @@ void vmm_bus_exit(struct vmm *vm)
 	}
 }
 
+void vmm_bus_pause(struct vmm *vm, bool pause)
+{
+	struct vmm_bus *b = &vm->bus;
+
+	for (int i = 0; i < b->nr; i++) {
+		void (*fn)(void *) = pause ? b->dev[i]->pause : b->dev[i]->resume;
+
+		if (fn)
+			fn(b->state[i]);
+	}
+}
+
 int vmm_bus_pio(struct vmm_vcpu *v, uint16_t port, uint8_t *data, int size, bool is_write)
 {
 	struct vmm_bus *b = &v->vm->bus;

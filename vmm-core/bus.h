@@ -47,6 +47,11 @@ struct vmm_dev {
 	 * needs a new VMM_SNAP_VERSION. */
 	int (*save)(void *state, uint8_t *buf, size_t len);
 	int (*restore)(void *state, const uint8_t *buf, size_t len);
+	/* The whole VM paused (every vCPU parked) and resumed: a device that
+	 * keeps time stops its clock, so the guest sees no time pass, as with
+	 * its kvmclock. NULL: nothing to do. */
+	void (*pause)(void *state);
+	void (*resume)(void *state);
 };
 
 /* For save/restore: copy a device's state struct in or out of a buffer. */
@@ -68,6 +73,8 @@ struct vmm_bus {
 
 int vmm_bus_init(struct vmm *vm, const struct vmm_config *cfg);
 void vmm_bus_exit(struct vmm *vm);
+/* Every started device's pause or resume hook. */
+void vmm_bus_pause(struct vmm *vm, bool pause);
 /* -ENOENT when no device claims the access; else as the handler. */
 int vmm_bus_pio(struct vmm_vcpu *v, uint16_t port, uint8_t *data, int size, bool is_write);
 int vmm_bus_mmio(struct vmm_vcpu *v, uint64_t gpa, uint8_t *data, int len, bool is_write);

@@ -24,7 +24,7 @@
 
 uint64_t vmm_hpet_counter(const struct hpet *h, uint64_t now_ns)
 {
-	if (!(h->config & HPET_CFG_ENABLE))
+	if (!(h->config & HPET_CFG_ENABLE) || h->frozen)
 		return h->cnt_base;
 	return h->cnt_base + (now_ns - h->ns_base) / HPET_TICK_NS;
 }
@@ -48,7 +48,7 @@ static uint64_t ticks_to_cmp(const struct hpet_timer *t, uint64_t cur)
 
 static bool wants_irq(const struct hpet *h, const struct hpet_timer *t)
 {
-	return (h->config & HPET_CFG_ENABLE) && (t->config & HPET_TN_INT_ENB);
+	return (h->config & HPET_CFG_ENABLE) && (t->config & HPET_TN_INT_ENB) && !h->frozen;
 }
 
 static void arm(struct hpet *h, struct hpet_timer *t, uint64_t now_ns)
@@ -246,8 +246,35 @@ static int hpet_restore(void *state, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* A paused VM's HPET: the counter holds its value and no comparator fires;
+ * on resume it counts on from there and armed comparators are re-armed. */
+static void hpet_freeze(void *state, bool frozen)
+{
+	struct hpet *h = state;
+	uint64_t now = util_now_ns();
+
+	pthread_mutex_lock(&h->lock);
+	h->cnt_base = vmm_hpet_counter(h, now);
+	h->ns_base = now;
+	h->frozen = frozen;
+	arm_all(h, now);
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void hpet_pause(void *state)
+{
+	hpet_freeze(state, true);
+}
+
+static void hpet_resume(void *state)
+{
+	hpet_freeze(state, false);
+}
+
 const struct vmm_dev vmm_dev_hpet = {
 	.name = "hpet", .mmio_gpa = PC_HPET_BASE, .mmio_len = PC_HPET_LEN,
 	.init = hpet_init, .exit = hpet_exit, .mmio = hpet_mmio,
 	.save = hpet_save, .restore = hpet_restore,
+	.pause = hpet_pause, .resume = hpet_resume,
 };

@@ -60,6 +60,7 @@ struct hpet {
 	int vm_fd;
 	uint64_t config, isr;
 	uint64_t cnt_base, ns_base; /* counter = cnt_base + (now - ns_base) / tick */
+	bool frozen;                /* the VM is paused: counter held, nothing fires */
 	struct hpet_timer timer[HPET_TIMERS];
 	uint64_t irq_errors;
 };

@@ -125,6 +125,7 @@ int vmm_vm_pause(struct vmm *vm, struct vmm_vm_pause_info *out)
 	for (i = 0; i < vm->nr_vcpus; i++)
 		wait_parked(&vm->vcpu[i]);
 	l->paused_at_ns = util_now_ns();
+	vmm_bus_pause(vm, true);     /* the HPET and PM timer hold, as the kvmclock */
 	l->transitions++;
 	memset(&l->clock, 0, sizeof(l->clock));
 	rc = clock_call(vm, KVM_GET_CLOCK, &l->clock);
@@ -169,6 +170,7 @@ int vmm_vm_resume(struct vmm *vm, struct vmm_vm_pause_info *out)
 	l->paused_total_ns += paused_ns;
 	l->transitions++;
 	l->paused = false;
+	vmm_bus_pause(vm, false);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		wake(&vm->vcpu[i]);
 	util_info("VM resumed after %.3f s paused", (double)paused_ns / 1e9);

@@ -262,6 +262,29 @@ Test(pcdev_pm, timer_runs_at_least_at_3_58_mhz)
 	cr_assert_eq(in16(PC_PM_TMR + 2) >> 8, 0, "the top byte of the timer reads 0");
 }
 
+/* A paused VM's PM timer holds (as its kvmclock), then counts on. */
+Test(pcdev_pm, timer_holds_while_the_vm_is_paused)
+{
+	uint32_t t0, t1, t2;
+	uint64_t ns0, ns1;
+
+	vmm_bus_pause(vm, true);
+	t0 = in32(PC_PM_TMR);
+	util_sleep_ns(50000000ull);
+	t1 = in32(PC_PM_TMR);
+	ns0 = util_now_ns();
+	vmm_bus_pause(vm, false);
+	util_sleep_ns(20000000ull);
+	t2 = in32(PC_PM_TMR);
+	ns1 = util_now_ns();
+	cr_assert_eq(t1, t0, "held while paused: %u then %u", t0, t1);
+	cr_assert_geq((t2 - t1) & 0xffffff, 20000000ull * PC_PM_TMR_HZ / 1000000000ull,
+		      "counts on after resume");
+	cr_assert_leq((t2 - t1) & 0xffffff, (ns1 - ns0) * PC_PM_TMR_HZ / 1000000000ull + 1,
+		      "only the time since resume is counted: %u ticks in %llu ns",
+		      (t2 - t1) & 0xffffff, (unsigned long long)(ns1 - ns0));
+}
+
 Test(pcdev_pm, sci_enabled_gpe_zero_and_enable_register)
 {
 	cr_assert_eq(in16(PC_PM1A_CNT) & 1, 1, "SCI_EN: always in ACPI mode");

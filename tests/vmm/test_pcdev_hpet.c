@@ -102,6 +102,28 @@ Test(pcdev_hpet, counter_runs_only_when_enabled)
 	cr_assert_eq(mmio(HPET_COUNTER, 8), c0, "stopped again");
 }
 
+/* A paused VM's HPET: the counter holds, then counts on from there. */
+Test(pcdev_hpet, counter_holds_while_the_vm_is_paused)
+{
+	uint64_t c0, c1, c2, ns0, ns1;
+
+	mmio_set(HPET_CONFIG, HPET_CFG_ENABLE, 4);
+	vmm_bus_pause(vm, true);
+	c0 = mmio(HPET_COUNTER, 8);
+	util_sleep_ns(50000000);
+	c1 = mmio(HPET_COUNTER, 8);
+	ns0 = util_now_ns();
+	vmm_bus_pause(vm, false);
+	util_sleep_ns(20000000);
+	c2 = mmio(HPET_COUNTER, 8);
+	ns1 = util_now_ns();
+	cr_assert_eq(c1, c0, "held while paused");
+	cr_assert_geq(c2 - c1, 20000000 / HPET_TICK_NS, "counts on after resume");
+	cr_assert_leq(c2 - c1, (ns1 - ns0) / HPET_TICK_NS,
+		      "only the time since resume is counted: %llu ticks in %llu ns",
+		      (unsigned long long)(c2 - c1), (unsigned long long)(ns1 - ns0));
+}
+
 Test(pcdev_hpet, comparator_halves_and_rejected_sizes)
 {
 	uint64_t t2 = HPET_TIMER0 + 2 * HPET_TIMER_STRIDE;
