@@ -19,6 +19,7 @@
 #include "bench/bench_util.h"
 #include "bench/migrate_qemu.h"
 #include "policies/pol.h"
+#include "vmm-core/vmm.h"
 
 #define QEMU_MAX_BW 107374182400ull   /* 100 GiB/s: no cap on loopback */
 
@@ -62,6 +63,8 @@ static int run_avmm(int rep, struct mb_fig *f)
 		goto out;
 	}
 	sp = mp_spawn(src_argv, path("a-src.txt"));
+	for (int i = 0; i < 200 && vmm_ctl_call(path("s.sock"), NULL, NULL); i++)
+		usleep(10000);   /* the control socket comes up beside the guest */
 	if (mp_wait_text(path("a-src.txt"), trigger, sp, cfg.timeout_s * 1000, &st)) {
 		fprintf(stderr, "migrate: the avmm source never printed \"%s\" (status %d)\n",
 			trigger, st);
