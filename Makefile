@@ -154,7 +154,7 @@ bench: $(BUILD)/avmm guests $(BENCH_BINS)
 bench-%: $(BUILD)/avmm guests $(BUILD)/bench/%
 	AVMM_BUILD=$(BUILD) $(BUILD)/bench/$* $(BENCH_ARGS)
 # tests/lifecycle runs bench/migrate once (a smoke test).
-$(BUILD)/tests/lifecycle: | $(BUILD)/bench/migrate
+test-lifecycle test: $(BUILD)/bench/migrate
 
 fuzz:
 	@tests/fuzz/run.sh $(BUILD)
