@@ -28,16 +28,8 @@ static struct mb_cfg cfg = { 5, "64M", "1", "bytes=32M stride=4096 passes=12", 2
 
 /* What both runs share: the guest's command line and the trigger line. */
 static char cmdline[512], trigger[64], elf[512], avmm[512], dir[64];
-
-static const char *path(const char *name)
-{
-	static char p[4][192];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(p[i], sizeof(p[i]), "%s/%s", dir, name);
-	return p[i];
-}
+/* The avmm run's files in dir: control sockets and outputs. */
+static char tsock[128], ssock[128], tout[128], sout[128];
 
 static int run_avmm(int rep, struct mb_fig *f)
 {
@@ -45,27 +37,27 @@ static int run_avmm(int rep, struct mb_fig *f)
 	char addr[64], out[8192], *j;
 	char *tgt_argv[] = { avmm, "run", "--no-agent", "--profile", (char *)cfg.profile, "--mem",
 			     (char *)cfg.mem, "--vcpus", (char *)cfg.vcpus, "--socket",
-			     (char *)path("t.sock"), "--incoming", addr, elf, "--cmdline", cmdline,
+			     tsock, "--incoming", addr, elf, "--cmdline", cmdline,
 			     NULL };
 	char *src_argv[] = { avmm, "run", "--no-agent", "--profile", (char *)cfg.profile, "--mem",
 			     (char *)cfg.mem, "--vcpus", (char *)cfg.vcpus, "--socket",
-			     (char *)path("s.sock"), elf, "--cmdline", cmdline, NULL };
-	char *ctl_argv[] = { avmm, "ctl", "--socket", (char *)path("s.sock"), "--json", "migrate",
+			     ssock, elf, "--cmdline", cmdline, NULL };
+	char *ctl_argv[] = { avmm, "ctl", "--socket", ssock, "--json", "migrate",
 			     addr, NULL };
 	pid_t tp, sp = -1;
 	json_t *a = NULL;
 	int st = 0, rc = -1;
 
 	snprintf(addr, sizeof(addr), "tcp:127.0.0.1:%u", port);
-	tp = mp_spawn(tgt_argv, path("a-tgt.txt"));
+	tp = mp_spawn(tgt_argv, tout);
 	if (mp_wait_listening(port, tp, 10000, &st)) {
 		fprintf(stderr, "migrate: avmm target not listening on %s (status %d)\n", addr, st);
 		goto out;
 	}
-	sp = mp_spawn(src_argv, path("a-src.txt"));
-	for (int i = 0; i < 200 && vmm_ctl_call(path("s.sock"), NULL, NULL); i++)
+	sp = mp_spawn(src_argv, sout);
+	for (int i = 0; i < 200 && vmm_ctl_call(ssock, NULL, NULL); i++)
 		usleep(10000);   /* the control socket comes up beside the guest */
-	if (mp_wait_text(path("a-src.txt"), trigger, sp, cfg.timeout_s * 1000, &st)) {
+	if (mp_wait_text(sout, trigger, sp, cfg.timeout_s * 1000, &st)) {
 		fprintf(stderr, "migrate: the avmm source never printed \"%s\" (status %d)\n",
 			trigger, st);
 		goto out;
@@ -85,7 +77,7 @@ static int run_avmm(int rep, struct mb_fig *f)
 	sp = -1;
 	f->target_status = mp_wait_exit(tp, cfg.timeout_s * 1000);
 	tp = -1;
-	rc = mb_check_guests(f, path("a-tgt.txt"), path("a-src.txt"));
+	rc = mb_check_guests(f, tout, sout);
 	if (f->source_status)
 		rc = -1, fprintf(stderr, "migrate: the avmm source exited %d, not 0\n",
 				 f->source_status);
@@ -132,6 +124,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setenv("AVMM_RUN_DIR", dir, 1);
+	snprintf(tsock, sizeof(tsock), "%s/t.sock", dir);
+	snprintf(ssock, sizeof(ssock), "%s/s.sock", dir);
+	snprintf(tout, sizeof(tout), "%s/a-tgt.txt", dir);
+	snprintf(sout, sizeof(sout), "%s/a-src.txt", dir);
 	cfg.downtime_ms = prof.migration.downtime_ns / 1000000;
 	printf("guest: memwrite \"%s\", --mem %s, %s vCPU(s); migrated over TCP on 127.0.0.1 once "
 	       "it prints \"%s\" (after SeaBIOS under QEMU); %d runs each, alternating\n",
