@@ -34,7 +34,7 @@ static char tsock[128], ssock[128], tout[128], sout[128];
 static int run_avmm(int rep, struct mb_fig *f)
 {
 	unsigned port = mp_free_port();
-	char addr[64], out[8192], *j;
+	char addr[64], out[8192], why[256], *j;
 	char *tgt_argv[] = { avmm, "run", "--no-agent", "--profile", (char *)cfg.profile, "--mem",
 			     (char *)cfg.mem, "--vcpus", (char *)cfg.vcpus, "--socket",
 			     tsock, "--incoming", addr, elf, "--cmdline", cmdline,
@@ -57,9 +57,8 @@ static int run_avmm(int rep, struct mb_fig *f)
 	sp = mp_spawn(src_argv, sout);
 	for (int i = 0; i < 200 && vmm_ctl_call(ssock, NULL, NULL); i++)
 		usleep(10000);   /* the control socket comes up beside the guest */
-	if (mp_wait_text(sout, trigger, sp, cfg.timeout_s * 1000, &st)) {
-		fprintf(stderr, "migrate: the avmm source never printed \"%s\" (status %d)\n",
-			trigger, st);
+	if (mb_wait_trigger(sout, sp, &cfg, f, why, sizeof(why))) {
+		fprintf(stderr, "migrate: run %d avmm: %s\n", rep, why);
 		goto out;
 	}
 	st = bench_exec(ctl_argv, out, sizeof(out));
@@ -83,10 +82,10 @@ static int run_avmm(int rep, struct mb_fig *f)
 				 f->source_status);
 	f->done = !rc;
 	printf("run %d avmm: total %.1f ms, downtime %.1f ms, %d pre-copy rounds, %llu bytes "
-	       "(%lld pages, %lld in the stop and copy); source status %d, target status %d, "
-	       "guest ok=%d\n", rep, f->total_ms, f->downtime_ms, f->rounds,
+	       "(%lld pages, %lld in the stop and copy); guest pass %.0f ms; source status %d, "
+	       "target status %d, guest ok=%d\n", rep, f->total_ms, f->downtime_ms, f->rounds,
 	       (unsigned long long)f->bytes, json_integer_value(json_object_get(a, "pages")),
-	       json_integer_value(json_object_get(a, "last_pages")), f->source_status,
+	       json_integer_value(json_object_get(a, "last_pages")), f->pass_ms, f->source_status,
 	       f->target_status, f->target_ok);
 out:
 	json_decref(a);
@@ -141,7 +140,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	for (i = 0; i < cfg.reps; i++) {
 		bad |= run_avmm(i + 1, &a[i]) != 0;
-		bad |= mb_run_qemu(&cfg, dir, elf, cmdline, trigger, QEMU_MAX_BW, i + 1, &q[i]) != 0;
+		bad |= mb_run_qemu(&cfg, dir, elf, cmdline, QEMU_MAX_BW, i + 1, &q[i]) != 0;
 		fflush(stdout);
 	}
 	mb_report(a, q, cfg.reps);

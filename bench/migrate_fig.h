@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench/bench_util.h"
@@ -31,6 +32,7 @@ struct mb_fig {
 	int rounds;             /* avmm: pre-copy rounds; QEMU: dirty-sync-count */
 	uint64_t bytes;         /* moved over the socket */
 	uint64_t ram_total;     /* QEMU: ram.total (guest RAM + ROMs); avmm: 0 */
+	double pass_ms;         /* one guest pass before the migration (NAN: -w 1) */
 	int source_status, target_status, target_ok;
 	int done;               /* the run gave figures and its guest finished ok */
 };
@@ -66,6 +68,48 @@ usage:
 		"[-c MEMWRITE-CMDLINE] [-w PASS (2): migrate when the guest starts it] "
 		"[-P PROFILE (balanced)] [-t SECS (120) per wait]\n", MB_MAX_REPS);
 	return -1;
+}
+
+static inline double mb_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Waits for the guest's "pass 1" line then for the start of pass
+ * c->wait_pass in out (pid: the source); f->pass_ms: the time a pass took
+ * in between (the guest's write rate on this monitor, for comparison). */
+static inline int mb_wait_line(const char *out, pid_t pid, const struct mb_cfg *c, int pass,
+				char *why, size_t len)
+{
+	char line[64];
+	int st = 0;
+
+	snprintf(line, sizeof(line), "memwrite: pass %d of", pass);
+	if (!mp_wait_text(out, line, pid, c->timeout_s * 1000, &st))
+		return 0;
+	snprintf(why, len, "the source never printed \"%s\" (%s)", line,
+		 st ? "it exited" : "timed out");
+	return -1;
+}
+
+static inline int mb_wait_trigger(const char *out, pid_t pid, const struct mb_cfg *c,
+				  struct mb_fig *f, char *why, size_t len)
+{
+	double t1;
+
+	f->pass_ms = NAN;
+	if (mb_wait_line(out, pid, c, 1, why, len))
+		return -1;
+	t1 = mb_now_ms();
+	if (c->wait_pass == 1)
+		return 0;
+	if (mb_wait_line(out, pid, c, c->wait_pass, why, len))
+		return -1;
+	f->pass_ms = (mb_now_ms() - t1) / (c->wait_pass - 1);
+	return 0;
 }
 
 /* avmm, the guest, QEMU and /dev/kvm: each missing one named. */
@@ -111,14 +155,19 @@ static inline int mb_check_guests(struct mb_fig *f, const char *tgt_out, const c
 }
 
 /* Median of one figure over the runs that finished ok; NAN when none. */
-static inline double mb_median(const struct mb_fig *f, int n, int downtime)
+enum mb_what { MB_TOTAL, MB_DOWNTIME, MB_PASS };
+
+static inline double mb_median(const struct mb_fig *f, int n, enum mb_what w)
 {
-	double v[MB_MAX_REPS];
+	double v[MB_MAX_REPS], x;
 	int k = 0;
 
-	for (int i = 0; i < n; i++)
-		if (f[i].done)
-			v[k++] = downtime ? f[i].downtime_ms : f[i].total_ms;
+	for (int i = 0; i < n; i++) {
+		x = w == MB_TOTAL ? f[i].total_ms : w == MB_DOWNTIME ? f[i].downtime_ms
+								      : f[i].pass_ms;
+		if (f[i].done && !isnan(x))
+			v[k++] = x;
+	}
 	return k ? bench_median(v, k) : NAN;
 }
 
@@ -135,8 +184,8 @@ static inline double mb_median_bytes(const struct mb_fig *f, int n)
 
 static inline void mb_report(const struct mb_fig *a, const struct mb_fig *q, int n)
 {
-	double at = mb_median(a, n, 0), ad = mb_median(a, n, 1);
-	double qt = mb_median(q, n, 0), qd = mb_median(q, n, 1);
+	double at = mb_median(a, n, MB_TOTAL), ad = mb_median(a, n, MB_DOWNTIME);
+	double qt = mb_median(q, n, MB_TOTAL), qd = mb_median(q, n, MB_DOWNTIME);
 	int na = 0, nq = 0;
 
 	for (int i = 0; i < n; i++)
@@ -144,6 +193,8 @@ static inline void mb_report(const struct mb_fig *a, const struct mb_fig *q, int
 	printf("medians: avmm total %.1f ms, downtime %.1f ms, %.0f bytes (%d of %d runs ok); "
 	       "qemu total %.1f ms, downtime %.1f ms, %.0f bytes (%d of %d runs ok)\n", at, ad,
 	       mb_median_bytes(a, n), na, n, qt, qd, mb_median_bytes(q, n), nq, n);
+	printf("the guest's pass before the migration (its write rate), medians: avmm %.0f ms, "
+	       "qemu %.0f ms\n", mb_median(a, n, MB_PASS), mb_median(q, n, MB_PASS));
 	printf("note: avmm's downtime runs from the pause to the target's word that it holds "
 	       "the whole VM; QEMU's (no return path) ends when the source has sent the last "
 	       "byte; QEMU reports whole ms\n");

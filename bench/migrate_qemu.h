@@ -101,13 +101,34 @@ static inline int mb_qemu_migrate(struct qmp *src, const struct mb_cfg *c, unsig
 	return rc;
 }
 
+/* Polls the target's query-status until it runs: ms after the call, or -1. */
+static inline double mb_qemu_target_runs(struct qmp *tgt, int timeout_ms)
+{
+	double t0 = mb_now_ms();
+	char why[256];
+	json_t *r;
+	int yes;
+
+	while (mb_now_ms() - t0 < timeout_ms) {
+		if (qmp_cmd(tgt, "{\"execute\":\"query-status\"}\n", &r, why, sizeof(why)))
+			return -1;
+		yes = json_is_true(json_object_get(r, "running"));
+		json_decref(r);
+		if (yes)
+			return mb_now_ms() - t0;
+		usleep(1000);
+	}
+	return -1;
+}
+
 static inline int mb_run_qemu(const struct mb_cfg *c, const char *dir, const char *elf,
-			      const char *cmdline, const char *trigger, uint64_t max_bw, int rep,
+			      const char *cmdline, uint64_t max_bw, int rep,
 			      struct mb_fig *f)
 {
 	struct mb_qargv ta, sa;
-	struct qmp src = { .fd = -1 };
+	struct qmp src = { .fd = -1 }, tgt = { .fd = -1 };
 	char tout[256], sout[256], qpath[256], why[512] = "";
+	double resume_ms;
 	unsigned port = mp_free_port();
 	pid_t tp, sp = -1;
 	int st = 0, rc = -1;
@@ -116,7 +137,6 @@ static inline int mb_run_qemu(const struct mb_cfg *c, const char *dir, const cha
 	mb_qemu_argv(&sa, c, dir, elf, cmdline, "src", 0);
 	snprintf(tout, sizeof(tout), "%s/q-tgt.serial", dir);
 	snprintf(sout, sizeof(sout), "%s/q-src.serial", dir);
-	snprintf(qpath, sizeof(qpath), "%s/q-src.qmp", dir);
 	unlink(tout);
 	unlink(sout);
 	snprintf(why, sizeof(why), "%s/q-tgt.txt", dir);
@@ -126,18 +146,22 @@ static inline int mb_run_qemu(const struct mb_cfg *c, const char *dir, const cha
 			 ta.incoming, st);
 		goto out;
 	}
+	snprintf(qpath, sizeof(qpath), "%s/q-tgt.qmp", dir);
+	why[0] = '\0';
+	if (qmp_open(&tgt, qpath, why, sizeof(why)))
+		goto out;
+	snprintf(qpath, sizeof(qpath), "%s/q-src.qmp", dir);
 	snprintf(why, sizeof(why), "%s/q-src.txt", dir);
 	sp = mp_spawn(sa.v, why);
 	why[0] = '\0';
 	if (qmp_open(&src, qpath, why, sizeof(why)))
 		goto out;
-	if (mp_wait_text(sout, trigger, sp, c->timeout_s * 1000, &st)) {
-		snprintf(why, sizeof(why), "the QEMU source never printed \"%s\" (status %d)",
-			 trigger, st);
+	if (mb_wait_trigger(sout, sp, c, f, why, sizeof(why)))
 		goto out;
-	}
 	if (mb_qemu_migrate(&src, c, port, max_bw, f, why, sizeof(why)))
 		goto out;
+	resume_ms = mb_qemu_target_runs(&tgt, 10000);
+	qmp_close(&tgt);
 	qmp_cmd(&src, "{\"execute\":\"quit\"}\n", NULL, why, sizeof(why));
 	why[0] = '\0';
 	f->source_status = mp_wait_exit(sp, 30000);
@@ -147,14 +171,16 @@ static inline int mb_run_qemu(const struct mb_cfg *c, const char *dir, const cha
 	rc = mb_check_guests(f, tout, sout);
 	f->done = !rc;
 	printf("run %d qemu: total %.0f ms, downtime %.0f ms, %d dirty syncs, %llu bytes "
-	       "transferred (ram.total %llu: guest RAM and ROMs); source status %d, target status "
-	       "%d, guest ok=%d\n", rep, f->total_ms, f->downtime_ms, f->rounds,
-	       (unsigned long long)f->bytes, (unsigned long long)f->ram_total, f->source_status,
-	       f->target_status, f->target_ok);
+	       "transferred (ram.total %llu: guest RAM and ROMs); target running %.1f ms after "
+	       "\"completed\" was read; guest pass %.0f ms; source status %d, target status %d, "
+	       "guest ok=%d\n", rep, f->total_ms, f->downtime_ms, f->rounds,
+	       (unsigned long long)f->bytes, (unsigned long long)f->ram_total, resume_ms,
+	       f->pass_ms, f->source_status, f->target_status, f->target_ok);
 out:
 	if (why[0])
 		fprintf(stderr, "migrate: run %d qemu: %s\n", rep, why);
 	qmp_close(&src);
+	qmp_close(&tgt);
 	if (sp > 0)
 		mp_wait_exit(sp, 0);
 	if (tp > 0)
