@@ -52,6 +52,7 @@ static int run_avmm(int rep, struct mb_fig *f)
 	tp = mp_spawn(tgt_argv, tout);
 	if (mp_wait_listening(port, tp, 10000, &st)) {
 		fprintf(stderr, "migrate: avmm target not listening on %s (status %d)\n", addr, st);
+		mb_show_tail("its output", tout);
 		goto out;
 	}
 	sp = mp_spawn(src_argv, sout);
@@ -59,6 +60,7 @@ static int run_avmm(int rep, struct mb_fig *f)
 		usleep(10000);   /* the control socket comes up beside the guest */
 	if (mb_wait_trigger(sout, sp, &cfg, f, why, sizeof(why))) {
 		fprintf(stderr, "migrate: run %d avmm: %s\n", rep, why);
+		mb_show_tail("its output", sout);
 		goto out;
 	}
 	st = bench_exec(ctl_argv, out, sizeof(out));
@@ -66,6 +68,8 @@ static int run_avmm(int rep, struct mb_fig *f)
 	a = j ? json_loads(j, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
 	if (st || !a || !json_is_true(json_object_get(a, "ok"))) {
 		fprintf(stderr, "migrate: avmm ctl migrate failed (status %d): %.400s\n", st, out);
+		mb_show_tail("the source's output", sout);
+		mb_show_tail("the target's output", tout);
 		goto out;
 	}
 	f->total_ms = json_integer_value(json_object_get(a, "total_ns")) / 1e6;

@@ -112,6 +112,16 @@ static inline int mb_wait_trigger(const char *out, pid_t pid, const struct mb_cf
 	return 0;
 }
 
+/* The last bytes a failed monitor printed, to stderr. */
+static inline void mb_show_tail(const char *what, const char *file)
+{
+	char *t = mp_file_text(file);
+	size_t n = strlen(t);
+
+	fprintf(stderr, "  %s (%s) ends: %s\n", what, file, n > 600 ? t + n - 600 : t);
+	free(t);
+}
+
 /* avmm, the guest, QEMU and /dev/kvm: each missing one named. */
 static inline int mb_check_host(const char *avmm, const char *elf, const char *qemu)
 {

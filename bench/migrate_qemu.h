@@ -177,8 +177,13 @@ static inline int mb_run_qemu(const struct mb_cfg *c, const char *dir, const cha
 	       (unsigned long long)f->bytes, (unsigned long long)f->ram_total, resume_ms,
 	       f->pass_ms, f->source_status, f->target_status, f->target_ok);
 out:
-	if (why[0])
+	if (why[0]) {
 		fprintf(stderr, "migrate: run %d qemu: %s\n", rep, why);
+		snprintf(why, sizeof(why), "%s/q-tgt.txt", dir);
+		mb_show_tail("the target's output", why);
+		snprintf(why, sizeof(why), "%s/q-src.txt", dir);
+		mb_show_tail("the source's output", why);
+	}
 	qmp_close(&src);
 	qmp_close(&tgt);
 	if (sp > 0)
