@@ -85,9 +85,11 @@ static int run_avmm(int rep, struct mb_fig *f)
 		rc = -1, fprintf(stderr, "migrate: the avmm source exited %d, not 0\n",
 				 f->source_status);
 	f->done = !rc;
-	printf("run %d avmm: total %.1f ms, downtime %.1f ms, %d pre-copy rounds, %llu bytes "
-	       "(%lld pages, %lld in the stop and copy); guest pass %.0f ms; source status %d, "
-	       "target status %d, guest ok=%d\n", rep, f->total_ms, f->downtime_ms, f->rounds,
+	printf("run %d avmm: total %.1f ms, downtime %.1f ms (and %.1f ms paused during pre-copy "
+	       "for the dirty log), %d pre-copy rounds, %llu bytes (%lld pages, %lld in the stop "
+	       "and copy); guest pass %.0f ms; source status %d, target status %d, guest ok=%d\n",
+	       rep, f->total_ms, f->downtime_ms,
+	       json_integer_value(json_object_get(a, "precopy_pause_ns")) / 1e6, f->rounds,
 	       (unsigned long long)f->bytes, json_integer_value(json_object_get(a, "pages")),
 	       json_integer_value(json_object_get(a, "last_pages")), f->pass_ms, f->source_status,
 	       f->target_status, f->target_ok);
