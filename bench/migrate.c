@@ -139,10 +139,10 @@ int main(int argc, char **argv)
 	       cmdline, cfg.mem, cfg.vcpus, trigger, cfg.reps);
 	printf("avmm: profile %s, [migration] downtime_ms %llu, max_rounds %d\n", cfg.profile,
 	       (unsigned long long)cfg.downtime_ms, prof.migration.max_rounds);
-	printf("qemu: %s -nodefaults (no VGA, no NIC), downtime-limit %llu ms, max-bandwidth %llu "
-	       "B/s (default 32 MiB/s), every migration capability off (no xbzrle, multifd, "
-	       "auto-converge, postcopy)\n", mb_qemu(), (unsigned long long)cfg.downtime_ms,
-	       QEMU_MAX_BW);
+	printf("qemu: %s -nodefaults (no VGA, no NIC); downtime-limit %llu ms (avmm's budget), "
+	       "max-bandwidth %llu B/s (out of the way); every migration capability left off (no "
+	       "xbzrle, multifd, auto-converge, postcopy)\n", mb_qemu(),
+	       (unsigned long long)cfg.downtime_ms, QEMU_MAX_BW);
 	fflush(stdout);
 	for (i = 0; i < cfg.reps; i++) {
 		bad |= run_avmm(i + 1, &a[i]) != 0;

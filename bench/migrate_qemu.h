@@ -66,10 +66,25 @@ static inline int mb_qemu_migrate(struct qmp *src, const struct mb_cfg *c, unsig
 	const char *state = "";
 	int rc;
 
+	static int shown;
+	json_t *before = NULL, *after = NULL;
+
 	snprintf(cmd, sizeof(cmd), "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
 		 "{\"downtime-limit\":%llu,\"max-bandwidth\":%llu}}\n",
 		 (unsigned long long)c->downtime_ms, (unsigned long long)max_bw);
-	rc = qmp_cmd(src, cmd, NULL, why, len);
+	rc = qmp_cmd(src, "{\"execute\":\"query-migrate-parameters\"}\n", &before, why, len);
+	if (!rc)
+		rc = qmp_cmd(src, cmd, NULL, why, len);
+	if (!rc)
+		rc = qmp_cmd(src, "{\"execute\":\"query-migrate-parameters\"}\n", &after, why, len);
+	if (!rc && !shown++)   /* the settings used, as QEMU reads them back */
+		printf("qemu: downtime-limit %llu ms, max-bandwidth %llu B/s (its defaults: %llu ms, "
+		       "%llu B/s)\n", (unsigned long long)mb_ju(after, "downtime-limit"),
+		       (unsigned long long)mb_ju(after, "max-bandwidth"),
+		       (unsigned long long)mb_ju(before, "downtime-limit"),
+		       (unsigned long long)mb_ju(before, "max-bandwidth"));
+	json_decref(before);
+	json_decref(after);
 	snprintf(cmd, sizeof(cmd), "{\"execute\":\"migrate\",\"arguments\":{\"uri\":"
 		 "\"tcp:127.0.0.1:%u\"}}\n", port);
 	if (!rc)

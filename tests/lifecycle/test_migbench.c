@@ -47,7 +47,7 @@ Test(migbench, one_repetition_both_monitors, .timeout = 300)
 	cr_assert(strstr(out, "run 1 avmm: total ") && strstr(out, "run 1 qemu: total "),
 		  "a figure line per monitor:\n%s", out);
 	cr_assert(strstr(out, "downtime_ms "), "avmm's downtime budget is printed:\n%s", out);
-	snprintf(want, sizeof(want), "downtime-limit %ld ms",
+	snprintf(want, sizeof(want), "qemu: downtime-limit %ld ms, max-bandwidth",
 		 strtol(strstr(out, "downtime_ms ") + 12, NULL, 10));
 	cr_assert(strstr(out, want), "QEMU gets avmm's downtime budget (%s):\n%s", want, out);
 	med = strstr(out, "medians: ");
