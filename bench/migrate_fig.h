@@ -3,7 +3,7 @@
 #ifndef AVMM_BENCH_MIGRATE_FIG_H
 #define AVMM_BENCH_MIGRATE_FIG_H
 
-#include <dirent.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
@@ -213,18 +213,16 @@ static inline void mb_report(const struct mb_fig *a, const struct mb_fig *q, int
 	       at / qt, ad / qd, na, nq);
 }
 
-/* Removes dir and the files in it (the benchmark's own, flat). */
+static inline int mb_rm_one(const char *p, const struct stat *sb, int type, struct FTW *f)
+{
+	remove(p);   /* best effort: go on with the rest */
+	return 0;
+}
+
+/* Removes dir and what the runs left in it (avmm's state folder included). */
 static inline void mb_rmdir(const char *dir)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	while (d && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			unlinkat(dirfd(d), e->d_name, 0);
-	if (d)
-		closedir(d);
-	rmdir(dir);
+	nftw(dir, mb_rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 #endif
