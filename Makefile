@@ -1,4 +1,4 @@
-# avmm build. Targets: all (default), test, check (ASan+UBSan), bench, fuzz,
+# avmm build. Targets: all (default), test, check (ASan+UBSan), bench, bench-<name>, fuzz,
 # test-<module>, clean. CI=true (or WERROR=1) adds -Werror.
 BUILD   ?= build
 CC      ?= cc
@@ -150,6 +150,11 @@ $(BUILD)/bench/tel_sample: $(BUILD)/obj/tests/telemetry/tinyvm.o
 
 bench: $(BUILD)/avmm guests $(BENCH_BINS)
 	@bench/run-all.sh $(BUILD) $(BENCH_BINS)
+# One benchmark: `make bench-migrate BENCH_ARGS="-n 3"` runs build/bench/migrate.
+bench-%: $(BUILD)/avmm guests $(BUILD)/bench/%
+	AVMM_BUILD=$(BUILD) $(BUILD)/bench/$* $(BENCH_ARGS)
+# tests/lifecycle runs bench/migrate once (a smoke test).
+test-lifecycle test: $(BUILD)/bench/migrate
 
 fuzz:
 	@tests/fuzz/run.sh $(BUILD)

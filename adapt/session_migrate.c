@@ -66,11 +66,12 @@ static char *ctl_migrate(const char *req, const struct vmm_ctl_peer *peer, void 
 	s->migrated = true;
 	shutdown(peer->fd, SHUT_RDWR);
 	vmm_request_stop(s->vm);   /* the target runs the guest now */
-	return answer(json_pack("{s:b, s:s, s:i, s:I, s:I, s:I, s:I, s:I}", "ok", 1, "summary",
-				s->migrate_summary, "rounds", (int)st.rounds, "pages",
+	return answer(json_pack("{s:b, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "ok", 1,
+				"summary", s->migrate_summary, "rounds", (int)st.rounds, "pages",
 				(json_int_t)st.pages, "last_pages", (json_int_t)st.last_pages,
 				"bytes", (json_int_t)st.bytes, "total_ns", (json_int_t)st.total_ns,
-				"downtime_ns", (json_int_t)st.downtime_ns), err);
+				"downtime_ns", (json_int_t)st.downtime_ns, "precopy_pause_ns",
+				(json_int_t)st.precopy_pause_ns), err);
 }
 
 int adapt_session_migrate_ctl(struct adapt_session *s)

@@ -111,8 +111,11 @@ static bool zero_page(const uint8_t *p)
 }
 
 /* Sends the pages of set (all non-zero pages when set is NULL) in runs;
- * clears set. *pages: how many were sent. */
-static int send_pages(struct vmm *vm, struct vmm_snap_writer *w, uint64_t *set, uint64_t *pages)
+ * clears set. *pages: how many were sent. paused: the guest cannot write
+ * them meanwhile, so they go out from guest RAM without the bounce copy
+ * (the stop and copy: the downtime). */
+static int send_pages(struct vmm *vm, struct vmm_snap_writer *w, uint64_t *set, bool paused,
+		      uint64_t *pages)
 {
 	static uint8_t bounce[RUN_MAX_PAGES * PAGE];   /* one migration at a time */
 	void *hva;
@@ -136,11 +139,12 @@ static int send_pages(struct vmm *vm, struct vmm_snap_writer *w, uint64_t *set, 
 			for (e = k + 1; e < n && e - k < RUN_MAX_PAGES && WANT(e); e++)
 				;
 #undef WANT
-			/* a copy: the guest may write the page while it is sent, and
-			 * the CRC must cover what was sent */
-			memcpy(bounce, p + k * PAGE, (e - k) * PAGE);
-			rc = vmm_snap_write_parts(w, VMM_SNAP_RAM, (uint32_t)i, &head, 8, bounce,
-						  (e - k) * PAGE);
+			/* a copy while the guest runs: it may write the page while it
+			 * is sent, and the CRC must cover what was sent */
+			if (!paused)
+				memcpy(bounce, p + k * PAGE, (e - k) * PAGE);
+			rc = vmm_snap_write_parts(w, VMM_SNAP_RAM, (uint32_t)i, &head, 8,
+						  paused ? p + k * PAGE : bounce, (e - k) * PAGE);
 			if (rc)
 				return rc;
 			*pages += e - k;
@@ -202,7 +206,7 @@ static int precopy(struct vmm *vm, struct vmm_snap_writer *w, struct dirty_job *
 
 	for (st->rounds = 1;; st->rounds++) {
 		t0 = util_now_ns();
-		rc = send_pages(vm, w, st->rounds == 1 ? NULL : dj->set, &pages);
+		rc = send_pages(vm, w, st->rounds == 1 ? NULL : dj->set, false, &pages);
 		if (rc) {
 			snprintf(why, len, "sending round %u: %s", st->rounds, strerror(-rc));
 			return rc;
@@ -291,7 +295,7 @@ int vmm_migrate_send(struct vmm *vm, int fd, const struct vmm_migrate_opts *o,
 			 (unsigned long long)(vm->dirty.lost - lost0));
 		rc = -EIO;
 	}
-	if (!rc && !(rc = send_pages(vm, &w, dj.set, &pages)))
+	if (!rc && !(rc = send_pages(vm, &w, dj.set, true, &pages)))
 		st->pages += pages, st->last_pages = pages;
 	else if (rc && !why[0])
 		snprintf(why, len, "sending the last pages: %s", strerror(-rc));

@@ -2,6 +2,8 @@
  * and the checks a reader makes before anything is restored. */
 #include <cpuid.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,22 +19,48 @@ static const char *const feat_names[VMM_SNAP_NR_FEAT] = {
 	"CPUID.80000001:ECX", "CPUID.80000001:EDX", "CPUID.D.1:EAX",
 };
 
+/* CRC-32 (IEEE 802.3, reflected 0xedb88320), eight bytes a step with eight
+ * tables ("slicing-by-8"): the same value as the byte-wise loop, 4-6 times
+ * faster (it is computed over every byte a snapshot or migration moves, on
+ * both sides). */
+static uint32_t crc_table[8][256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+		crc_table[0][i] = c;
+	}
+	for (uint32_t i = 0; i < 256; i++)
+		for (int t = 1; t < 8; t++)
+			crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^
+					  crc_table[0][crc_table[t - 1][i] & 0xff];
+}
+
 uint32_t vmm_snap_crc32(uint32_t crc, const void *buf, size_t len)
 {
-	static uint32_t table[256];
+	const uint32_t (*T)[256] = crc_table;
 	const uint8_t *p = buf;
+	uint32_t lo, hi;
 
-	if (!table[1])
-		for (uint32_t i = 0; i < 256; i++) {
-			uint32_t c = i;
-
-			for (int k = 0; k < 8; k++)
-				c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-			table[i] = c;
-		}
+	pthread_once(&crc_once, crc_init);
 	crc = ~crc;
+	for (; len && ((uintptr_t)p & 7); len--)
+		crc = T[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	for (; len >= 8; len -= 8, p += 8) {   /* little-endian: x86 only */
+		memcpy(&lo, p, 4);
+		memcpy(&hi, p + 4, 4);
+		lo ^= crc;
+		crc = T[7][lo & 0xff] ^ T[6][(lo >> 8) & 0xff] ^ T[5][(lo >> 16) & 0xff] ^
+		      T[4][lo >> 24] ^ T[3][hi & 0xff] ^ T[2][(hi >> 8) & 0xff] ^
+		      T[1][(hi >> 16) & 0xff] ^ T[0][hi >> 24];
+	}
 	while (len--)
-		crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+		crc = T[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
 	return ~crc;
 }
 

@@ -8,6 +8,8 @@
  * Flat protected mode, no paging: the range is written through its physical
  * address. Besides the range the guest writes only its own image (.data,
  * .bss, its stack), which lies below start.
+ * progress=1 prints "memwrite: pass P of N" as each pass starts (a monitor or
+ * benchmark waits for it to know the workload runs; default 0: silent).
  * After the last pass every stored word is read back (error=verify-mismatch).
  * Result: start bytes stride passes pages (4 KiB pages written) ok. */
 #include "guest.h"
@@ -21,6 +23,7 @@ int main(const char *cmdline)
 	u64 bytes = param_u64(cmdline, "bytes", 1u << 20, &bad);
 	u64 stride = param_u64(cmdline, "stride", 4096, &bad);
 	u32 passes = (u32)param_u64(cmdline, "passes", 1, &bad), p, wrong = 0;
+	u64 progress = param_u64(cmdline, "progress", 0, &bad);
 	u64 off, end = start + bytes, stores, last, pages;
 
 	if (bad || bytes < 4 || !stride || stride % 4 || start % 4 || !passes)
@@ -30,9 +33,12 @@ int main(const char *cmdline)
 			"within guest RAM)\n", start, end, (u32)_end, mem_top());
 		guest_fail("memwrite", "bad-range");
 	}
-	for (p = 1; p <= passes; p++)
+	for (p = 1; p <= passes; p++) {
+		if (progress)
+			gprintf("memwrite: pass %u of %u\n", p, passes);
 		for (off = 0; off + 4 <= bytes; off += stride)
 			*(volatile u32 *)(u32)(start + off) = (p << 24) ^ (u32)off;
+	}
 	for (off = 0; off + 4 <= bytes; off += stride)
 		if (*(volatile u32 *)(u32)(start + off) != ((passes << 24) ^ (u32)off))
 			wrong++;
