@@ -112,9 +112,14 @@ struct tel_target {
 	void *arg;
 };
 
-/* Fills the tick's energy (power, energy, estimated, ...); when it also sets
- * host_busy_ns, the energy is attributed to the VM and its vCPUs. */
-typedef int (*tel_energy_fn)(void *arg, uint64_t now_ns, double busy_cores,
+/* Fills the tick's energy (power, energy, estimated, ...) into out
+ * (&s->energy); s is the tick's sample so far (t_ns, the vCPUs with their
+ * rates), for a hook that reads host-wide sources only when the vCPUs say
+ * something moved. When it also sets host_busy_ns, the energy is attributed
+ * to the VM and its vCPUs over the interval since the last host_busy_ns that
+ * differed (a hook that keeps the last reading defers the attribution; the
+ * cumulative per-VM and per-vCPU energy is carried meanwhile). */
+typedef int (*tel_energy_fn)(void *arg, const struct tel_sample *s, double busy_cores,
 			     struct tel_energy_sample *out);
 
 /* Open on a vmm (vmm-core). Starts the HTTP server and opens the traces. */
