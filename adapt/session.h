@@ -70,8 +70,11 @@ const char *adapt_session_socket(const struct adapt_session *s);
 /* What the loop does besides its ticks, for a reader who measures a steady
  * tick (bench/tel_sample): the one-off work of the start (the topology and
  * paging-mode probe at warm-up, opening the energy source, the first smaps
- * read, bankmap's first pass over guest RAM), each with when (monotonic ns)
- * and its CPU time, and warm once all that the session has is done; the
+ * read, bankmap's first pass over guest RAM, and each once more for the
+ * guest's start-up page faults), each with when (monotonic ns) and its CPU
+ * time, and warm once all that the session has is done and the memory
+ * readers settled (read again for the start's page faults, or found none,
+ * ADAPT_MEM_MIN_AGE_NS after their first read); the
  * recurring work a steady tick does not do each time (smaps re-reads,
  * bankmap passes: how many, the last one's CPU time, at most
  * reread_max_age_ns apart when nothing moves); how the host-load gate

@@ -99,6 +99,8 @@ struct adapt_bankmap {
 	bool pass_open;
 	uint64_t pass_start_ns, pass_queried0, pass_faults, pass_cpu_ns;
 	uint64_t passes, pass_cpu_ns_last;  /* whole passes; the last one's CPU time */
+	uint64_t check_t_ns;               /* the last fault check (or pass start) */
+	bool settled;                      /* passed again, or checked clean, after the first */
 	struct adapt_bm_written written;
 };
 

@@ -123,12 +123,16 @@ static bool steady_one_node(struct adapt_session *s, struct adapt_bankmap *bm,
 	if (!bm->have_topo || adapt_bm_memory_nodes(&bm->topo) != 1 || !h->complete ||
 	    bm->pass_open)
 		return false;
+	if (now_ns - bm->check_t_ns < ADAPT_MEM_MIN_AGE_NS)
+		return true;   /* faults checked every 10 s, not every tick */
+	bm->check_t_ns = now_ns;
 	faults = adapt_session_faults(s, now_ns);
+	bm->settled |= faults == bm->pass_faults;   /* a check found nothing new */
 	return !adapt_mem_reread_due(now_ns - bm->pass_start_ns, faults != bm->pass_faults);
 }
 
 /* A pass over guest RAM (as many pages queried as it has): when it began,
- * the process's page faults then (the queries fault nothing in), and its
+ * the page faults of the process's other threads then, and its
  * CPU time, kept for the bench's amortised figure. before: the pages
  * queried before this tick's query. */
 static void pass_account(struct adapt_session *s, struct adapt_bankmap *bm,
@@ -141,6 +145,7 @@ static void pass_account(struct adapt_session *s, struct adapt_bankmap *bm,
 		bm->pass_cpu_ns = 0;
 		bm->pass_queried0 = before;
 		bm->pass_faults = adapt_session_faults(s, 0);
+		bm->check_t_ns = now_ns;
 	}
 	bm->pass_cpu_ns += cpu_ns;
 	if (h->pages_queried - bm->pass_queried0 >= h->nr_pages) {
@@ -148,9 +153,11 @@ static void pass_account(struct adapt_session *s, struct adapt_bankmap *bm,
 
 		bm->pass_open = false;
 		bm->pass_cpu_ns_last = bm->pass_cpu_ns;
-		if (!bm->passes++) {
-			snprintf(what, sizeof(what), "bankmap's first pass over guest RAM (%llu pages)",
-				 (unsigned long long)h->nr_pages);
+		bm->settled |= bm->passes >= 1;   /* passed again for the faults since */
+		if (bm->passes++ < 2) {
+			snprintf(what, sizeof(what), "bankmap's %s pass over guest RAM (%llu pages)%s",
+				 bm->passes == 1 ? "first" : "second", (unsigned long long)h->nr_pages,
+				 bm->passes == 1 ? "" : " (page faults since the first)");
 			adapt_session_oneoff(s, what, bm->pass_cpu_ns);
 		}
 	}

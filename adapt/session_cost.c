@@ -30,7 +30,7 @@ static uint64_t load(const uint64_t *p)
 void adapt_session_cost(struct adapt_session *s, struct adapt_session_cost *out)
 {
 	struct adapt_driver_stats ds = { 0 };
-	bool energy;
+	bool energy, pg_ok = true, bm_ok = true;
 
 	memset(out, 0, sizeof(*out));
 	if (s->driver)
@@ -51,6 +51,13 @@ void adapt_session_cost(struct adapt_session *s, struct adapt_session_cost *out)
 	}
 	for (int i = 0; i < ADAPT_LOAD_DUE_COUNT && i < (int)UTIL_ARRAY_SIZE(out->load_due); i++)
 		out->load_due[i] = load(&s->load_gate.count[i]);
-	out->warm = (!s->driver || ds.warm) && energy && (!s->paging || out->smaps_reads) &&
-		    (!s->bankmap || !s->bankmap->sampler || out->bm_passes);
+	/* the memory readers re-read once for the guest's start-up page faults,
+	 * or find none, at their first fault check ADAPT_MEM_MIN_AGE_NS after
+	 * the first read: then the start is over (a later re-read is
+	 * steady-state work: in a window, or amortised) */
+	if (s->paging)
+		pg_ok = __atomic_load_n(&s->paging->settled, __ATOMIC_RELAXED);
+	if (s->bankmap && s->bankmap->sampler)
+		bm_ok = __atomic_load_n(&s->bankmap->settled, __ATOMIC_RELAXED);
+	out->warm = (!s->driver || ds.warm) && energy && pg_ok && bm_ok;
 }

@@ -67,6 +67,8 @@ struct adapt_paging {
 	uint64_t read_faults;            /* the process's page faults at that read */
 	unsigned long long read_huge_kib; /* the host's AnonHugePages at that read */
 	uint64_t smaps_reads, smaps_ns_last;  /* how many, the last one's cost */
+	uint64_t check_t_ns;             /* the last fault check (or read) */
+	bool settled;                    /* re-read once, or checked clean, after the first */
 	bool was_busy;
 	enum pgmode_page read_target;    /* the worker's target and progress at that read */
 	uint64_t read_done;
@@ -183,9 +185,11 @@ bool adapt_mem_reread_due(uint64_t age_ns, bool moved);
 #define ADAPT_MEMINFO_SLOW_NS 5000000000ull
 #define ADAPT_MEMINFO_HEADROOM_PCT 20.0
 uint64_t adapt_meminfo_every_ns(double available_pct, double low_pct);
-/* The process's page faults (minor + major, cumulative), read at most every
- * ADAPT_MEM_MIN_AGE_NS of sample time now_ns (getrusage sums every thread:
- * several us in a cold tick); 0: read now (after a reader's own faults). */
+/* The page faults (minor + major, cumulative) of the process's threads but
+ * the calling one (the sampling thread, where the readers run: their own
+ * buffers and passes do not start the next read), read once per sample time
+ * now_ns (0: read now); the readers ask only every ADAPT_MEM_MIN_AGE_NS
+ * (getrusage sums every thread: several us in a cold tick). */
 uint64_t adapt_session_faults(struct adapt_session *s, uint64_t now_ns);
 /* Re-reads /proc/meminfo into s->memsig when due (adapt_meminfo_every_ns). */
 void adapt_session_meminfo(struct adapt_session *s, uint64_t now_ns);

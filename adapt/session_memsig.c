@@ -1,9 +1,9 @@
 /* The session's cheap signals that guest memory may have changed, so that
  * the costly readers of its layout (smaps for the page sizes, about 2.7 ms
  * here; the bankmap's move_pages pass on a one-node host, about 1 ms) run
- * when something moved instead of on a timer: the process's page faults
- * (a vCPU touching new guest RAM faults it in, KVM's faults counted too:
- * getrusage, under a microsecond) and the host's MemAvailable and
+ * when something moved instead of on a timer: the page faults of the
+ * process's other threads (a vCPU touching new guest RAM faults it in,
+ * KVM's faults counted too: getrusage) and the host's MemAvailable and
  * AnonHugePages (khugepaged or reclaim at work), from /proc/meminfo kept
  * open and re-read with pread. */
 #include <errno.h>
@@ -39,15 +39,25 @@ uint64_t adapt_meminfo_every_ns(double available_pct, double low_pct)
 	       ADAPT_MEMINFO_SLOW_NS : ADAPT_MEMINFO_FAST_NS;
 }
 
+/* The process's faults but the calling (sampling) thread's: the readers of
+ * guest memory run there, and their own buffers and passes must not start
+ * the next read. */
+static uint64_t others_faults(void)
+{
+	struct rusage all, me;
+
+	if (getrusage(RUSAGE_SELF, &all) || getrusage(RUSAGE_THREAD, &me))
+		return 0;
+	return (uint64_t)(all.ru_minflt + all.ru_majflt) - (uint64_t)(me.ru_minflt + me.ru_majflt);
+}
+
 uint64_t adapt_session_faults(struct adapt_session *s, uint64_t now_ns)
 {
 	struct adapt_memsig *m = &s->memsig;
-	struct rusage ru;
 
-	/* at most every ADAPT_MEM_MIN_AGE_NS: the readers wait that long anyway */
-	if ((!now_ns || !m->faults_t_ns || now_ns - m->faults_t_ns >= ADAPT_MEM_MIN_AGE_NS) &&
-	    !getrusage(RUSAGE_SELF, &ru)) {
-		m->faults = (uint64_t)ru.ru_minflt + (uint64_t)ru.ru_majflt;
+	/* once per sample: the readers ask only every ADAPT_MEM_MIN_AGE_NS */
+	if (!now_ns || m->faults_t_ns != now_ns) {
+		m->faults = others_faults();
 		m->faults_t_ns = now_ns;
 	}
 	return m->faults;

@@ -88,8 +88,13 @@ int adapt_session_paging_sample(void *arg, uint64_t now_ns, struct tel_paging_sa
 	if (!pg || !pg->bytes)
 		return 0;
 	adapt_session_meminfo(s, now_ns);
-	faults = adapt_session_faults(s, now_ns);
-	moved = faults != pg->read_faults || s->memsig.anon_huge_kib != pg->read_huge_kib;
+	moved = false;
+	if (pg->backing_t_ns && now_ns - pg->check_t_ns >= ADAPT_MEM_MIN_AGE_NS) {
+		faults = adapt_session_faults(s, now_ns);   /* every 10 s, not every tick */
+		moved = faults != pg->read_faults || s->memsig.anon_huge_kib != pg->read_huge_kib;
+		pg->check_t_ns = now_ns;
+		pg->settled |= !moved;   /* a fault check found nothing new since the read */
+	}
 	memset(&st, 0, sizeof(st));
 	if (pg->w)
 		pgmode_worker_stats(pg->w, &st);
@@ -106,12 +111,15 @@ int adapt_session_paging_sample(void *arg, uint64_t now_ns, struct tel_paging_sa
 					&pg->backing) && !pg->backing.why[0])
 			snprintf(pg->backing.why, sizeof(pg->backing.why), "smaps not readable");
 		pg->backing_t_ns = now_ns;
-		/* the read's own faults are not the guest's */
 		pg->read_faults = adapt_session_faults(s, 0);
+		pg->check_t_ns = now_ns;
 		pg->read_huge_kib = s->memsig.anon_huge_kib;
 		pg->smaps_ns_last = util_thread_cpu_ns() - c0;
-		if (!pg->smaps_reads++)
-			adapt_session_oneoff(s, "first smaps read (page sizes of guest RAM)",
+		pg->settled |= pg->smaps_reads >= 1;   /* re-read for the faults since */
+		if (pg->smaps_reads++ < 2)
+			adapt_session_oneoff(s, pg->smaps_reads == 1 ?
+					     "first smaps read (page sizes of guest RAM)" :
+					     "smaps read again (page faults since the first)",
 					     pg->smaps_ns_last);
 	}
 	pg->was_busy = st.busy;

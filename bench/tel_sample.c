@@ -193,16 +193,21 @@ static void *idle_10hz(void *arg)
 /* The floor of the steady loop: a thread that only wakes at the loop's
  * steady period, over the same window. */
 struct waker {
-	uint64_t period_ns, until_ns;
+	uint64_t period_ns, until_ns;   /* until_ns: 0 until the window starts */
 	double ns_per_wake;
 };
 
+/* Created before the window (a thread's creation faults in its stack, which
+ * would count as the guest touching memory), it starts when until_ns is set. */
 static void *wake_at(void *arg)
 {
 	struct waker *w = arg;
-	uint64_t c0 = util_thread_cpu_ns(), n = 0;
+	uint64_t c0, n = 0, until;
 
-	while (util_now_ns() + w->period_ns <= w->until_ns) {
+	while (!(until = __atomic_load_n(&w->until_ns, __ATOMIC_ACQUIRE)))
+		util_sleep_ns(10000000);
+	c0 = util_thread_cpu_ns();
+	while (util_now_ns() + w->period_ns <= until) {
 		util_sleep_ns(w->period_ns);
 		n++;
 	}
@@ -210,13 +215,12 @@ static void *wake_at(void *arg)
 	return NULL;
 }
 
-#define WINDOW_NS 8000000000ull
+#define WINDOW_NS 20000000000ull
 
 /* Waits (up to 30 s) until the session says its one-off start work is done
- * and the loop samples at its steady period; prints that work. Returns the
- * time it became steady, 0 if it did not. */
-static uint64_t wait_steady(struct adapt_session *s, const struct pol_profile *prof,
-			    uint64_t t_start)
+ * and the loop samples at its steady period. Returns the time it became
+ * steady, 0 if it did not. */
+static uint64_t wait_steady(struct adapt_session *s, const struct pol_profile *prof)
 {
 	struct adapt_session_cost k;
 	struct adapt_driver_stats d;
@@ -227,18 +231,26 @@ static uint64_t wait_steady(struct adapt_session *s, const struct pol_profile *p
 		adapt_session_cost(s, &k);
 		adapt_driver_stats(adapt_session_driver(s), &d);
 	} while ((!k.warm || d.period_ns != prof->period_ns) && util_now_ns() < until);
+	return k.warm && d.period_ns == prof->period_ns ? util_now_ns() : 0;
+}
+
+/* After the window: the one-off work it excluded, and when it was steady. */
+static void print_start(struct adapt_session *s, const struct pol_profile *prof,
+			uint64_t t_start, uint64_t t_steady)
+{
+	struct adapt_session_cost k;
+
+	adapt_session_cost(s, &k);
 	printf("steady loop: one-off start work (excluded from the window):\n");
 	for (int i = 0; i < k.nr_oneoff; i++)
 		printf("  %6.3f s  %-52s %8.1f us CPU\n", (double)(k.oneoff[i].t_ns - t_start) / 1e9,
 		       k.oneoff[i].what, k.oneoff[i].cpu_ns / 1e3);
-	if (!k.warm || d.period_ns != prof->period_ns) {
-		printf("  not steady after 30 s (warm %d, period %.0f ms)\n", k.warm,
-		       d.period_ns / 1e6);
-		return 0;
-	}
-	printf("  warm and at the steady period (%.0f ms) %.3f s after start\n",
-	       prof->period_ns / 1e6, (double)(util_now_ns() - t_start) / 1e9);
-	return util_now_ns();
+	if (!t_steady)
+		printf("  not steady after 30 s (warm %d)\n", k.warm);
+	else
+		printf("  warm and at the steady period (%.0f ms) %.3f s after start; the "
+		       "window began then\n", prof->period_ns / 1e6,
+		       (double)(t_steady - t_start) / 1e9);
 }
 
 /* Recurring work that may fall outside the window, amortised per tick at
@@ -286,13 +298,19 @@ static double loop_steady(void)
 	struct vmm_result vr;
 	pthread_t th;
 	int64_t c0, c1;
-	uint64_t t_start;
+	uint64_t t_start, t_steady;
 	double ratio = -1, per_tick, amort, floor_ns;
 
 	snprintf(guest, sizeof(guest), "%s/guests/hello.elf", bench_build());
 	c.vm.guest_path = guest;
 	setenv("AVMM_PROFILE_DIR", "policies/profiles", 0);
 	util_log_set_level(UTIL_LOG_ERROR);
+	/* this thread's stack touched now: a page fault in the window would
+	 * count as the guest touching memory and start a smaps re-read */
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&ka, 0, sizeof(ka));
+	memset(&kb, 0, sizeof(kb));
 	t_start = util_now_ns();
 	if (access(guest, R_OK) || adapt_session_open(&c, &s) || adapt_session_start(s)) {
 		fprintf(stderr, "tel_sample: no session on %s (make guests; run from the source tree)\n",
@@ -300,20 +318,21 @@ static double loop_steady(void)
 		goto out;
 	}
 	adapt_driver_get_profile(adapt_session_driver(s), &prof);
-	if (!wait_steady(s, &prof, t_start))
-		goto stop;
+	tvm_thread_cpu_ns("avmm-adapt");   /* its directory buffer faulted in now, too */
 	w.period_ns = prof.period_ns;
-	w.until_ns = util_now_ns() + WINDOW_NS;
+	if (pthread_create(&th, NULL, wake_at, &w))
+		goto stop;
+	t_steady = wait_steady(s, &prof);
 	adapt_driver_stats(adapt_session_driver(s), &a);
 	adapt_session_cost(s, &ka);
 	c0 = tvm_thread_cpu_ns("avmm-adapt");
-	if (pthread_create(&th, NULL, wake_at, &w))
-		goto stop;
+	__atomic_store_n(&w.until_ns, util_now_ns() + WINDOW_NS, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
 	c1 = tvm_thread_cpu_ns("avmm-adapt");
 	adapt_driver_stats(adapt_session_driver(s), &b);
 	adapt_session_cost(s, &kb);
-	if (c0 < 0 || c1 < 0 || b.ticks == a.ticks || w.ns_per_wake <= 0)
+	print_start(s, &prof, t_start, t_steady);
+	if (!t_steady || c0 < 0 || c1 < 0 || b.ticks == a.ticks || w.ns_per_wake <= 0)
 		goto stop;
 	printf("steady loop, in the window of %.0f s: %llu ticks; host load read on %llu "
 	       "(first %llu, fast %llu, age %llu, jump %llu, delayed %llu), kept on %llu; "
