@@ -88,16 +88,22 @@ int adapt_session_paging_sample(void *arg, uint64_t now_ns, struct tel_paging_sa
 	if (!pg || !pg->bytes)
 		return 0;
 	adapt_session_meminfo(s, now_ns);
-	moved = false;
-	if (pg->backing_t_ns && now_ns - pg->check_t_ns >= ADAPT_MEM_MIN_AGE_NS) {
-		faults = adapt_session_faults(s, now_ns);   /* every 10 s, not every tick */
-		moved = faults != pg->read_faults || s->memsig.anon_huge_kib != pg->read_huge_kib;
-		pg->check_t_ns = now_ns;
-		pg->settled |= !moved;   /* a fault check found nothing new since the read */
-	}
 	memset(&st, 0, sizeof(st));
 	if (pg->w)
 		pgmode_worker_stats(pg->w, &st);
+	moved = false;
+	if (pg->backing_t_ns && now_ns - pg->check_t_ns >= ADAPT_MEM_MIN_AGE_NS) {
+		/* the host's huge pages count only where khugepaged may work on guest
+		 * RAM (thp backing, or promoted to 2 MiB): elsewhere RAM is
+		 * MADV_NOHUGEPAGE and other processes' THP are not ours */
+		bool thp = pg->initial == PGMODE_PAGE_2M || st.target == PGMODE_PAGE_2M;
+
+		faults = adapt_session_faults(s, now_ns);   /* every 10 s, not every tick */
+		moved = faults != pg->read_faults ||
+			(thp && s->memsig.anon_huge_kib != pg->read_huge_kib);
+		pg->check_t_ns = now_ns;
+		pg->settled |= !moved;   /* a fault check found nothing new since the read */
+	}
 	age = now_ns - pg->backing_t_ns;
 	/* a request that ended (or began and ended) since the last read shows at once */
 	if (!pg->backing_t_ns || adapt_mem_reread_due(age, moved) || (st.busy && age >= BACKING_BUSY_NS) ||
