@@ -47,6 +47,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "paging-mode/pgmode.h"
 #include "policies/pol.h"
 #include "telemetry/sample.h"
 #include "telemetry/tel.h"
@@ -220,8 +221,23 @@ struct adapt_cm_cache {
 };
 
 /* Everything adapt_step carries between ticks (plain data, copyable). */
+/* The paging model's last estimate and its inputs: a steady tick whose
+ * inputs moved less than noise reuses it (propose_paging.c), so a tick does
+ * not format the model's texts again; at most ADAPT_PG_REUSE_NS old. */
+#define ADAPT_PG_REUSE_NS 10000000000ull
+struct adapt_pg_cache {
+	bool have;
+	uint64_t t_ns;           /* the sample it was computed on */
+	uint64_t tick_ns;        /* the sample it is valid for (this tick's t_ns) */
+	struct pgmode_params p;
+	struct pgmode_signals in;
+	struct pgmode_estimate e;
+	uint64_t computed, reused;
+};
+
 struct adapt_state {
 	uint64_t next_id;
+	struct adapt_pg_cache pg;
 	bool have_prev;
 	uint64_t prev_t_ns;
 	uint64_t prev_instr[ADAPT_MAX_VCPUS];
@@ -288,6 +304,40 @@ int adapt_step(const struct pol_profile *goal, const struct adapt_env *env,
 bool adapt_detect_change(const struct adapt_env *env, struct adapt_state *st,
 			 const struct tel_sample *s);
 uint64_t adapt_next_period(const struct pol_profile *g, struct adapt_state *st, bool fast);
+/* A vCPU's exit rate jumped from ref (ADAPT_JUMP_EXITS_FACTOR and at least
+ * ADAPT_JUMP_EXITS_PER_S apart). */
+bool adapt_exits_jumped(double now, double ref);
+
+/* When the loop reads the host's per-CPU load (loadgate.c). /proc/stat
+ * costs a steady tick more than everything else together (about 25-40 us
+ * here, the kernel formats every IRQ's count), so a steady tick keeps the
+ * last reading unless a cheap per-vCPU signal moved: the gate says whether
+ * this sample needs a fresh one. Pure: values in, a reason out. */
+enum adapt_load_due {
+	ADAPT_LOAD_KEEP,      /* nothing moved: keep the last reading */
+	ADAPT_LOAD_FIRST,     /* no reading yet, or the vCPUs changed */
+	ADAPT_LOAD_FAST,      /* the loop samples fast (something changes) */
+	ADAPT_LOAD_AGE,       /* ADAPT_LOAD_MAX_TICKS steady periods since the last */
+	ADAPT_LOAD_JUMP,      /* a vCPU's run delay, CPU share or exit rate jumped */
+	ADAPT_LOAD_DELAYED,   /* a vCPU waits half noisy_run_delay_pct or more */
+	ADAPT_LOAD_DUE_COUNT
+};
+/* At the steady period a reading is at most this many periods old. */
+#define ADAPT_LOAD_MAX_TICKS 10
+struct adapt_load_gate {
+	uint64_t read_ns;                 /* the sample of the last reading, 0: none */
+	int nr;                           /* vCPUs in the references */
+	double delay_pct[ADAPT_MAX_VCPUS], cpu_pct[ADAPT_MAX_VCPUS], exits[ADAPT_MAX_VCPUS];
+	uint64_t count[ADAPT_LOAD_DUE_COUNT]; /* samples by the gate's answer */
+};
+/* period_ns: the loop's period now (0: not known yet, as fast);
+ * steady_ns: the profile's period_ms; noisy_pct: noisy_run_delay_pct (0: none). */
+enum adapt_load_due adapt_load_due(const struct adapt_load_gate *g, const struct tel_sample *s,
+				   uint64_t period_ns, uint64_t steady_ns, double noisy_pct);
+/* Counts the answer; after a reading (due != KEEP) s becomes the reference. */
+void adapt_load_gate_note(struct adapt_load_gate *g, const struct tel_sample *s,
+			  enum adapt_load_due due);
+const char *adapt_load_due_name(enum adapt_load_due d);
 
 /* Tell the state a decision was not carried out (dry run, actuator
  * failure): it forgets the change but keeps the dwell, so the same
@@ -421,6 +471,8 @@ struct adapt_driver_stats {
 	uint64_t period_ns;                                 /* the period it samples at now */
 	uint64_t step_ns_max, step_ns_total, pause_ns_max;
 	uint64_t paused_ticks;   /* ticks skipped: the VM was (or became) paused */
+	bool warm;               /* cfg.warmup has run */
+	uint64_t pg_computed, pg_reused; /* paging estimates made anew / reused (steady) */
 };
 
 #define ADAPT_LOG_SIZE 256

@@ -52,6 +52,14 @@ void adapt_paging_smooth(const struct tel_sample *s, struct adapt_state *st);
 void adapt_paging_estimate(const struct pol_profile *g, const struct adapt_env *env,
 			   const struct adapt_state *st, const struct tel_sample *s,
 			   struct pgmode_estimate *e);
+/* The model's parameters and this tick's signals (propose_paging.c). */
+void adapt_paging_inputs(const struct pol_profile *g, const struct adapt_env *env,
+			 const struct adapt_state *st, const struct tel_sample *s,
+			 struct pgmode_params *p, struct pgmode_signals *in);
+/* The estimate for this tick into st->pg (paging_cache.c): computed anew (true) or the last
+ * one reused, its inputs having moved less than noise (false). */
+bool adapt_paging_estimate_tick(const struct pol_profile *g, const struct adapt_env *env,
+				struct adapt_state *st, const struct tel_sample *s);
 void adapt_paging_to_tel(const struct pgmode_estimate *e, uint64_t t_ns,
 			 struct tel_paging_estimate *out);
 bool adapt_change_same(const struct adapt_change *a, const struct adapt_change *b);

@@ -275,6 +275,8 @@ int adapt_driver_tick(struct adapt_driver *d)
 	if (dt > d->stats.step_ns_max)
 		d->stats.step_ns_max = dt;
 	d->stats.decisions += (uint64_t)out.nr;
+	d->stats.pg_computed = d->state.pg.computed;
+	d->stats.pg_reused = d->state.pg.reused;
 	snprintf(d->last_note, sizeof(d->last_note), "%s", out.note);
 	if (!rc) {
 		d->next_period_ns = out.next_period_ns;
@@ -321,6 +323,11 @@ void adapt_drv_warmup(struct adapt_driver *d)
 {
 	if (!d->warm && d->cfg.warmup)
 		d->cfg.warmup(d->cfg.warmup_arg, &d->cfg.env);
+	if (!d->warm) {
+		pthread_mutex_lock(&d->lock);
+		d->stats.warm = true;
+		pthread_mutex_unlock(&d->lock);
+	}
 	d->warm = true;
 }
 

@@ -11,7 +11,7 @@ static bool jumped(double now, double ref, double points)
 	return isfinite(now) && isfinite(ref) && fabs(now - ref) >= points;
 }
 
-static bool exits_jumped(double now, double ref)
+bool adapt_exits_jumped(double now, double ref)
 {
 	double hi = fmax(now, ref), lo = fmin(now, ref);
 
@@ -52,7 +52,7 @@ bool adapt_detect_change(const struct adapt_env *env, struct adapt_state *st,
 		if (ref && st->have_smooth &&
 		    (jumped(v->run_delay_pct, st->run_delay[i], ADAPT_JUMP_PCT) ||
 		     jumped(v->cpu_pct, st->cpu[i], ADAPT_JUMP_PCT) ||
-		     exits_jumped(v->exits_per_s, st->ref_exits[i])))
+		     adapt_exits_jumped(v->exits_per_s, st->ref_exits[i])))
 			changed = true;
 		st->ref_exits[i] = ref ? (st->ref_exits[i] + v->exits_per_s) / 2 : v->exits_per_s;
 	}

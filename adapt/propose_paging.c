@@ -119,9 +119,11 @@ static int mode_now(const struct adapt_env *env, const struct adapt_state *st)
 	return env->paging_mode;
 }
 
-void adapt_paging_estimate(const struct pol_profile *g, const struct adapt_env *env,
-			   const struct adapt_state *st, const struct tel_sample *s,
-			   struct pgmode_estimate *e)
+/* The model's parameters and this tick's signals (cheap; the model's texts
+ * are not). */
+void adapt_paging_inputs(const struct pol_profile *g, const struct adapt_env *env,
+			 const struct adapt_state *st, const struct tel_sample *s,
+			 struct pgmode_params *pp, struct pgmode_signals *inp)
 {
 	const struct tel_source_status *kvm = &s->src[TEL_SRC_KVM_STATS];
 	struct pgmode_params p;
@@ -161,8 +163,21 @@ void adapt_paging_estimate(const struct pol_profile *g, const struct adapt_env *
 		 env->paging_collapse_why[0] ? env->paging_collapse_why : "the host did not report it");
 	in.mem_available_pct = s->paging.valid ? s->paging.mem_available_pct : -1;
 	in.prefer_energy = adapt_prefers_energy(g);
+	*pp = p;
+	*inp = in;
+}
+
+void adapt_paging_estimate(const struct pol_profile *g, const struct adapt_env *env,
+			   const struct adapt_state *st, const struct tel_sample *s,
+			   struct pgmode_estimate *e)
+{
+	struct pgmode_params p;
+	struct pgmode_signals in;
+
+	adapt_paging_inputs(g, env, st, s, &p, &in);
 	pgmode_estimate(&p, &in, e);
 }
+
 
 void adapt_paging_to_tel(const struct pgmode_estimate *e, uint64_t t_ns, struct tel_paging_estimate *out)
 {
@@ -237,7 +252,11 @@ int adapt_propose_paging(const struct pol_profile *g, const struct adapt_env *en
 	if (live_mode_switch(g, env, st, s, env->paging_exit_cost_ns > 0 ? env->paging_exit_cost_ns :
 			     g->paging.exit_cost_ns, out))
 		return 0;
-	adapt_paging_estimate(g, env, st, s, &e);
+	/* adapt_step's estimate of this tick when it made one */
+	if (st->pg.have && st->pg.tick_ns == s->t_ns)
+		e = st->pg.e;
+	else
+		adapt_paging_estimate(g, env, st, s, &e);
 	if (e.want == PGMODE_PAGE_KEEP)
 		return 0;
 	cur = backing_now(st, s, &share);

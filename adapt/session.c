@@ -223,6 +223,8 @@ int adapt_session_open(const struct adapt_session_cfg *cfg, struct adapt_session
 		return -ENOMEM;
 	s->cfg = *cfg;
 	s->cpu_load.busy_cores = -1;
+	s->memsig.mem_available_pct = -1;
+	pthread_mutex_init(&s->cost_lock, NULL);
 	if (sched_getaffinity(0, sizeof(s->start_cpus), &s->start_cpus))
 		CPU_ZERO(&s->start_cpus);
 	if (cfg->run_id) {
@@ -295,6 +297,7 @@ void adapt_session_close(struct adapt_session *s)
 		if (steps[s->started].exit)
 			steps[s->started].exit(s);
 	}
+	pthread_mutex_destroy(&s->cost_lock);
 	free(s);
 }
 

@@ -69,6 +69,31 @@ const char *adapt_session_profile_name(const struct adapt_session *s);
 /* The control socket's path, NULL when there is none. */
 const char *adapt_session_socket(const struct adapt_session *s);
 
+/* What the loop does besides its ticks, for a reader who measures a steady
+ * tick (bench/tel_sample): the one-off work of the start (the topology and
+ * paging-mode probe at warm-up, opening the energy source, the first smaps
+ * read, bankmap's first pass over guest RAM, and each once more for the
+ * guest's start-up page faults), each with when (monotonic ns) and its CPU
+ * time, and warm once all that the session has is done and the memory
+ * readers settled (read again for the start's page faults, or found none,
+ * ADAPT_MEM_MIN_AGE_NS after their first read); the
+ * recurring work a steady tick does not do each time (smaps re-reads,
+ * bankmap passes: how many, the last one's CPU time, at most
+ * reread_max_age_ns apart when nothing moves); how the host-load gate
+ * answered, by adapt_load_due. Any thread. */
+#define ADAPT_ONEOFF_MAX 8
+struct adapt_session_cost {
+	bool warm;
+	int nr_oneoff;
+	struct adapt_oneoff {
+		char what[96];
+		uint64_t t_ns, cpu_ns;
+	} oneoff[ADAPT_ONEOFF_MAX];
+	uint64_t smaps_reads, smaps_cpu_ns, bm_passes, bm_pass_cpu_ns, reread_max_age_ns;
+	uint64_t load_due[6];    /* by enum adapt_load_due */
+};
+void adapt_session_cost(struct adapt_session *s, struct adapt_session_cost *out);
+
 /* Host load from <fsroot>/proc/stat (one read per tick serves the coremap
  * noise rule, the energy model and the energy attribution). */
 #define ADAPT_CPU_LOAD_MAX 256

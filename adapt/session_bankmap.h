@@ -94,6 +94,13 @@ struct adapt_bankmap {
 	char what[128], why[192];
 	char sample_why[160];
 	uint64_t last_query_ns;        /* the sampler's last tick */
+	/* passes over guest RAM (session_bankmap_loop.c): on a one-node host the
+	 * next begins only when adapt_mem_reread_due says */
+	bool pass_open;
+	uint64_t pass_start_ns, pass_queried0, pass_faults, pass_cpu_ns;
+	uint64_t passes, pass_cpu_ns_last;  /* whole passes; the last one's CPU time */
+	uint64_t check_t_ns;               /* the last fault check (or pass start) */
+	bool settled;                      /* passed again, or checked clean, after the first */
 	struct adapt_bm_written written;
 };
 

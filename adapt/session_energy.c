@@ -61,24 +61,44 @@ void adapt_session_energy_exit(struct adapt_session *s)
 	adapt_cpu_load_close(&s->cpu_load);
 }
 
-int adapt_session_energy_sample(void *arg, uint64_t now_ns, double busy_cores,
+/* The tick's read of /proc/stat, when the gate says so (loadgate.c): the
+ * coremap proposal (same thread, right after the sample) reads pu_busy_pct,
+ * the model busy_cores (until the first interval is known, -1 lets energy
+ * read it itself) and the attribution host_busy_ns. A steady tick keeps the
+ * last reading: the next one averages over the whole gap. */
+static void host_load(struct adapt_session *s, const struct tel_sample *smp)
+{
+	uint64_t period = __atomic_load_n(&s->loop_period_ns, __ATOMIC_RELAXED);
+	enum adapt_load_due due = adapt_load_due(&s->load_gate, smp, period, s->profile.period_ns,
+						 s->profile.coremap.noisy_run_delay_pct);
+
+	adapt_load_gate_note(&s->load_gate, smp, due);
+	if (due == ADAPT_LOAD_KEEP)
+		return;
+	if (adapt_cpu_busy_pct(&s->cpu_load, s->cfg.fsroot, s->pu_busy_pct,
+			       ADAPT_CPU_LOAD_MAX) < 0)
+		memset(s->pu_busy_pct, 0, sizeof(s->pu_busy_pct));
+}
+
+int adapt_session_energy_sample(void *arg, const struct tel_sample *smp, double busy_cores,
 				struct tel_energy_sample *out)
 {
 	struct adapt_session *s = arg;
 	struct tel_source_status st;
 	struct energy_reading r;
+	uint64_t now_ns = smp->t_ns;
 	int rc;
 
 	(void)busy_cores; /* the model wants the whole host's busy CPUs, not the vCPUs' */
-	/* The tick's one read of /proc/stat: the coremap proposal (same thread,
-	 * right after the sample) reads pu_busy_pct, the model busy_cores (until
-	 * the first interval is known, -1 lets energy read it itself) and the
-	 * attribution host_busy_ns. */
-	if (adapt_cpu_busy_pct(&s->cpu_load, s->cfg.fsroot, s->pu_busy_pct,
-			       ADAPT_CPU_LOAD_MAX) < 0)
-		memset(s->pu_busy_pct, 0, sizeof(s->pu_busy_pct));
-	if (!s->energy_tried && (rc = open_energy(s)))
-		return rc;
+	host_load(s, smp);
+	if (!s->energy_tried) {
+		uint64_t c0 = util_thread_cpu_ns();
+
+		rc = open_energy(s);
+		adapt_session_oneoff(s, "energy source opened", util_thread_cpu_ns() - c0);
+		if (rc)
+			return rc;
+	}
 	if (!s->energy)
 		return -ENODEV;
 	rc = energy_read(s->energy, now_ns, s->cpu_load.busy_cores, &r);

@@ -68,11 +68,25 @@ struct adapt_paging {
 	char why[PGMODE_WHY];
 	/* the sampling thread's: smaps and meminfo, read now and then */
 	struct pgmode_backing backing;
-	uint64_t backing_t_ns, meminfo_t_ns;
+	uint64_t backing_t_ns;
+	uint64_t read_faults;            /* the process's page faults at that read */
+	unsigned long long read_huge_kib; /* the host's AnonHugePages at that read */
+	uint64_t smaps_reads, smaps_ns_last;  /* how many, the last one's cost */
+	uint64_t check_t_ns;             /* the last fault check (or read) */
+	bool settled;                    /* re-read once, or checked clean, after the first */
 	bool was_busy;
 	enum pgmode_page read_target;    /* the worker's target and progress at that read */
 	uint64_t read_done;
-	double mem_available_pct;
+};
+
+/* session_memsig.c's readings (the sampling thread's). */
+struct adapt_memsig {
+	uint64_t faults, faults_t_ns;    /* page faults at sample time faults_t_ns */
+	bool meminfo_open;
+	int meminfo_fd;
+	uint64_t meminfo_t_ns;           /* 0: never read */
+	double mem_available_pct;        /* < 0 unknown */
+	unsigned long long anon_huge_kib; /* the host's AnonHugePages */
 };
 
 struct adapt_session {
@@ -102,9 +116,15 @@ struct adapt_session {
 	struct adapt_bankmap *bankmap;   /* NULL: bankmap off (session_bankmap.c) */
 	char bm_track_why[160];           /* why written pages are tracked or not */
 	struct adapt_cpu_load cpu_load;
+	struct adapt_load_gate load_gate; /* when a tick re-reads cpu_load (loadgate.c) */
+	uint64_t loop_period_ns;          /* the loop's period now (atomic), 0: no loop yet */
 	cpu_set_t start_cpus;   /* the process's CPUs at open: what unpinning restores */
 	double pu_busy_pct[ADAPT_CPU_LOAD_MAX]; /* read by adapt_step through env */
 	struct adapt_paging *paging;     /* NULL: no VM in this process (agent) */
+	struct adapt_memsig memsig;
+	pthread_mutex_t cost_lock;       /* oneoff (session_cost.c) */
+	int nr_oneoff;
+	struct adapt_oneoff oneoff[ADAPT_ONEOFF_MAX];
 	int started;          /* steps brought up */
 	bool running;
 };
@@ -113,7 +133,7 @@ struct adapt_session {
  * power-cap actuator. */
 int adapt_session_energy_init(struct adapt_session *s);
 void adapt_session_energy_exit(struct adapt_session *s);
-int adapt_session_energy_sample(void *arg, uint64_t now_ns, double busy_cores,
+int adapt_session_energy_sample(void *arg, const struct tel_sample *smp, double busy_cores,
 				struct tel_energy_sample *out);
 int adapt_session_apply_energy(void *ctx, const struct adapt_change *c, char *msg, size_t len);
 
@@ -153,8 +173,35 @@ void adapt_session_paging_hint_load(struct adapt_session *s, struct adapt_paging
 void adapt_session_paging_hint_save(struct adapt_session *s, struct adapt_paging *pg);
 void adapt_session_paging_warmup(struct adapt_session *s, struct adapt_env *env);
 int adapt_session_paging_start(struct adapt_session *s);
-/* MemAvailable / MemTotal in % from /proc/meminfo text; -EINVAL. */
+/* session_memsig.c: cheap signals that guest memory may have changed.
+ * MemAvailable / MemTotal in % from /proc/meminfo text; -EINVAL. */
 int adapt_parse_meminfo(const char *buf, double *available_pct);
+/* Pure: a re-read of guest memory's layout (smaps; the one-node bankmap
+ * pass) is due ADAPT_MEM_MAX_AGE_NS after the last in any case, and
+ * ADAPT_MEM_MIN_AGE_NS after it when moved (page faults, the host's huge
+ * pages). */
+#define ADAPT_MEM_MIN_AGE_NS 10000000000ull
+#define ADAPT_MEM_MAX_AGE_NS 600000000000ull
+bool adapt_mem_reread_due(uint64_t age_ns, bool moved);
+/* Pure: how often /proc/meminfo is read: every ADAPT_MEMINFO_SLOW_NS while
+ * MemAvailable is ADAPT_MEMINFO_HEADROOM_PCT points or more above the
+ * profile's mem_available_low_pct, else every ADAPT_MEMINFO_FAST_NS. */
+#define ADAPT_MEMINFO_FAST_NS 1000000000ull
+#define ADAPT_MEMINFO_SLOW_NS 5000000000ull
+#define ADAPT_MEMINFO_HEADROOM_PCT 20.0
+uint64_t adapt_meminfo_every_ns(double available_pct, double low_pct);
+/* The page faults (minor + major, cumulative) of the process's threads but
+ * the calling one (the sampling thread, where the readers run: their own
+ * buffers and passes do not start the next read), read once per sample time
+ * now_ns (0: read now); the readers ask only every ADAPT_MEM_MIN_AGE_NS
+ * (getrusage sums every thread: several us in a cold tick). */
+uint64_t adapt_session_faults(struct adapt_session *s, uint64_t now_ns);
+/* Re-reads /proc/meminfo into s->memsig when due (adapt_meminfo_every_ns). */
+void adapt_session_meminfo(struct adapt_session *s, uint64_t now_ns);
+void adapt_session_memsig_close(struct adapt_session *s);
+/* session_cost.c: records one-off work (what, its CPU time) for
+ * adapt_session_cost. */
+void adapt_session_oneoff(struct adapt_session *s, const char *what, uint64_t cpu_ns);
 /* session_paging_ctl.c: "paging" and "backing" on the control socket. */
 int adapt_session_paging_ctl(struct adapt_session *s);
 /* session_lifecycle.c: "pause", "resume", "vmstate" (whole-VM pause),

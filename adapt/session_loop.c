@@ -105,8 +105,13 @@ static void tel_publish_fn(void *arg, const struct tel_decision *d)
 /* Why the loop waits, and the period it samples at, to telemetry. */
 static void tel_held_fn(void *arg, const struct tel_held *h)
 {
-	tel_publish_held(arg, h);
-	tel_set_period(arg, h->period_ns);
+	struct adapt_session *s = arg;
+
+	__atomic_store_n(&s->loop_period_ns, h->period_ns, __ATOMIC_RELAXED);
+	if (!s->tel)
+		return;
+	tel_publish_held(s->tel, h);
+	tel_set_period(s->tel, h->period_ns);
 }
 
 /* On the loop thread, one period after start: the host topology (hwloc
@@ -114,11 +119,18 @@ static void tel_held_fn(void *arg, const struct tel_held *h)
 static void warmup(void *arg, struct adapt_env *env)
 {
 	struct adapt_session *s = arg;
+	uint64_t c0 = util_thread_cpu_ns(), c1;
 
 	if (coremap_topo_load(NULL, &s->topo))
 		util_warn("no host topology: vCPU mapping stays as it is");
 	env->topo = s->topo;
-	adapt_session_paging_warmup(s, env);
+	c1 = util_thread_cpu_ns();
+	adapt_session_oneoff(s, "warm-up: host topology (hwloc)", c1 - c0);
+	if (s->paging) {
+		adapt_session_paging_warmup(s, env);
+		adapt_session_oneoff(s, "warm-up: paging-mode probe and MADV_COLLAPSE try",
+				     util_thread_cpu_ns() - c1);
+	}
 }
 
 int adapt_session_loop_init(struct adapt_session *s)
@@ -127,7 +139,7 @@ int adapt_session_loop_init(struct adapt_session *s)
 		.profile = &s->profile,
 		.sample = session_sample, .sample_arg = s,
 		.publish = tel_publish_fn, .publish_arg = s,
-		.held = tel_held_fn, .held_arg = s->tel,
+		.held = tel_held_fn, .held_arg = s,
 		/* the agent pins other processes' threads, which need no pause */
 		.pause = s->vm ? adapt_vmm_pause : NULL, .resume = s->vm ? adapt_vmm_resume : NULL,
 		.paused = s->vm ? adapt_vmm_paused : NULL,

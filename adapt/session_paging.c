@@ -18,41 +18,11 @@
 #define MADV_COLLAPSE 25
 #endif
 
-#define BACKING_BUSY_NS 1000000000ull   /* smaps re-read while the worker works */
-#define BACKING_IDLE_NS 60000000000ull  /* and while it does not: one read walks every
-					 * mapping of the process (about 2.7 ms here) */
-#define MEMINFO_NS 1000000000ull
-
-int adapt_parse_meminfo(const char *buf, double *available_pct)
-{
-	const char *t = strstr(buf, "MemTotal:"), *a = strstr(buf, "MemAvailable:");
-	unsigned long long total, avail;
-
-	if (!t || !a || sscanf(t, "MemTotal: %llu", &total) != 1 ||
-	    sscanf(a, "MemAvailable: %llu", &avail) != 1 || !total)
-		return -EINVAL;
-	*available_pct = (double)avail * 100.0 / (double)total;
-	return 0;
-}
-
-static double read_mem_available(const char *fsroot)
-{
-	char path[512], buf[4096];
-	double pct;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/proc/meminfo", fsroot && *fsroot ? fsroot : "");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return adapt_parse_meminfo(buf, &pct) ? -1 : pct;
-}
+/* smaps is re-read at once when the worker's request ended, every
+ * BACKING_BUSY_NS while it works, and else when adapt_mem_reread_due says
+ * (page faults or the host's huge pages moved: after 10 s; in any case after
+ * 600 s): one read walks every mapping of the process (about 2.7 ms here). */
+#define BACKING_BUSY_NS 1000000000ull
 
 /* Guest RAM is one host mapping (vmm-core/memory.c): from the first region's
  * start to the end of the last. */
@@ -67,7 +37,6 @@ int adapt_session_paging_init(struct adapt_session *s)
 	if (!pg)
 		return -ENOMEM;
 	pthread_mutex_init(&pg->lock, NULL);
-	pg->mem_available_pct = -1;
 	/* anon RAM is mapped MADV_NOHUGEPAGE, thp and hugetlbfs as 2 MiB */
 	pg->initial = s->cfg.vm.backing == VMM_BACKING_ANON ? PGMODE_PAGE_4K : PGMODE_PAGE_2M;
 	s->paging = pg;
@@ -101,6 +70,7 @@ void adapt_session_paging_exit(struct adapt_session *s)
 	if (s->driver)
 		adapt_driver_stop(s->driver);            /* no actuator call after this */
 	pgmode_worker_destroy(pg->w);
+	adapt_session_memsig_close(s);
 	pthread_mutex_destroy(&pg->lock);
 	free(pg);
 	s->paging = NULL;
@@ -112,30 +82,53 @@ int adapt_session_paging_sample(void *arg, uint64_t now_ns, struct tel_paging_sa
 	struct adapt_session *s = arg;
 	struct adapt_paging *pg = s->paging;
 	struct pgmode_worker_stats st;
-	uint64_t age;
+	uint64_t age, faults;
+	bool moved;
 
 	if (!pg || !pg->bytes)
 		return 0;
+	adapt_session_meminfo(s, now_ns);
 	memset(&st, 0, sizeof(st));
 	if (pg->w)
 		pgmode_worker_stats(pg->w, &st);
+	moved = false;
+	if (pg->backing_t_ns && now_ns - pg->check_t_ns >= ADAPT_MEM_MIN_AGE_NS) {
+		/* the host's huge pages count only where khugepaged may work on guest
+		 * RAM (thp backing, or promoted to 2 MiB): elsewhere RAM is
+		 * MADV_NOHUGEPAGE and other processes' THP are not ours */
+		bool thp = pg->initial == PGMODE_PAGE_2M || st.target == PGMODE_PAGE_2M;
+
+		faults = adapt_session_faults(s, now_ns);   /* every 10 s, not every tick */
+		moved = faults != pg->read_faults ||
+			(thp && s->memsig.anon_huge_kib != pg->read_huge_kib);
+		pg->check_t_ns = now_ns;
+		pg->settled |= !moved;   /* a fault check found nothing new since the read */
+	}
 	age = now_ns - pg->backing_t_ns;
 	/* a request that ended (or began and ended) since the last read shows at once */
-	if (!pg->backing_t_ns || age >= BACKING_IDLE_NS || (st.busy && age >= BACKING_BUSY_NS) ||
+	if (!pg->backing_t_ns || adapt_mem_reread_due(age, moved) || (st.busy && age >= BACKING_BUSY_NS) ||
 	    (!st.busy && (pg->was_busy || st.target != pg->read_target ||
 			  st.ranges_done != pg->read_done))) {
+		uint64_t c0 = util_thread_cpu_ns();
+
 		pg->read_target = st.target;
 		pg->read_done = st.ranges_done;
 		if (pgmode_read_backing(s->cfg.fsroot, 0, (uint64_t)(uintptr_t)pg->hva, pg->bytes,
 					&pg->backing) && !pg->backing.why[0])
 			snprintf(pg->backing.why, sizeof(pg->backing.why), "smaps not readable");
 		pg->backing_t_ns = now_ns;
+		pg->read_faults = adapt_session_faults(s, 0);
+		pg->check_t_ns = now_ns;
+		pg->read_huge_kib = s->memsig.anon_huge_kib;
+		pg->smaps_ns_last = util_thread_cpu_ns() - c0;
+		pg->settled |= pg->smaps_reads >= 1;   /* re-read for the faults since */
+		if (pg->smaps_reads++ < 2)
+			adapt_session_oneoff(s, pg->smaps_reads == 1 ?
+					     "first smaps read (page sizes of guest RAM)" :
+					     "smaps read again (page faults since the first)",
+					     pg->smaps_ns_last);
 	}
 	pg->was_busy = st.busy;
-	if (!pg->meminfo_t_ns || now_ns - pg->meminfo_t_ns >= MEMINFO_NS) {
-		pg->mem_available_pct = read_mem_available(s->cfg.fsroot);
-		pg->meminfo_t_ns = now_ns;
-	}
 	out->valid = pg->backing.valid;
 	out->ram_bytes = pg->bytes;
 	out->rss_bytes = pg->backing.rss;
@@ -154,7 +147,7 @@ int adapt_session_paging_sample(void *arg, uint64_t now_ns, struct tel_paging_sa
 	out->err_other = st.err_other;
 	out->collapse_errors = st.err_einval + st.err_eagain + st.err_enomem + st.err_other;
 	out->quota_mib_per_s = pg->w ? s->profile.paging.promote_quota_mib_per_s : 0;
-	out->mem_available_pct = pg->mem_available_pct;
+	out->mem_available_pct = s->memsig.mem_available_pct;
 	snprintf(out->why, sizeof(out->why), "%.159s", !pg->backing.valid ? pg->backing.why :
 		 !pg->w ? pg->why : st.last_error);
 	return 0;

@@ -29,6 +29,7 @@ void adapt_state_reset_goal(struct adapt_state *st)
 	memset(st->banned, 0, sizeof(st->banned));
 	st->hist_n = 0; /* scores under another goal do not compare */
 	st->period_ns = 0; /* sample fast again */
+	st->pg.have = false; /* the paging model's parameters may differ */
 }
 
 void adapt_state_not_applied(struct adapt_state *st, const struct adapt_decision *d)
@@ -371,11 +372,9 @@ int adapt_step(const struct pol_profile *goal, const struct adapt_env *env,
 	adapt_smooth(s, st);
 	adapt_paging_smooth(s, st);
 	valid = adapt_metric(goal, s, st, out, &ls, &lp, &lw);
-	if (goal->enabled[POL_AD_PAGING]) {
-		struct pgmode_estimate e;
-
-		adapt_paging_estimate(goal, env, st, s, &e);
-		adapt_paging_to_tel(&e, s->t_ns, &out->paging);
+	/* published when computed anew; a reused one stays with its time */
+	if (goal->enabled[POL_AD_PAGING] && adapt_paging_estimate_tick(goal, env, st, s)) {
+		adapt_paging_to_tel(&st->pg.e, st->pg.t_ns, &out->paging);
 		out->have_paging = true;
 	}
 	/* the change in flight sees this tick first; the history gets it after */

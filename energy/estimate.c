@@ -41,14 +41,15 @@ void energy_read_estimate(struct energy_src *s, uint64_t dt, double busy_cores,
 		util_fmt(s->est_source, sizeof(s->est_source), "model: %.1f W idle + %.1f W per "
 			 "busy core", md->idle_w, md->w_per_busy_core);
 	memcpy(r->source, s->est_source, sizeof(r->source));
-	util_fmt(r->why, sizeof(r->why), "%s", s->est_why);
+	memcpy(r->why, s->est_why, UTIL_MIN(sizeof(r->why), sizeof(s->est_why)));
+	r->why[sizeof(r->why) - 1] = 0;
 	if (busy_cores < 0)
 		busy_cores = busy_from_stat(s);
 	r->up = true;
 	r->nr_zones = 1;
 	memset(z, 0, sizeof(*z));
-	util_fmt(z->id, sizeof(z->id), "model");
-	util_fmt(z->name, sizeof(z->name), "node");
+	memcpy(z->id, "model", sizeof("model"));
+	memcpy(z->name, "node", sizeof("node"));
 	z->parent = -1;
 	z->counted = z->up = true;
 	if (dt && busy_cores >= 0) {

@@ -132,8 +132,9 @@ static bool turn(const struct tel *t, int i, int n)
  * where the thread's CPU share moved TEL_DELAY_SHARE_JUMP_PCT points or more
  * and on the next TEL_DELAY_BURST - 1 samples (so a vCPU that starts to wait
  * shows it at once, over a fresh interval), and on a new thread's first
- * TEL_DELAY_BURST samples (a vCPU that waits from its start); the last CPU on the vCPU's turn
- * only, and only if the thread ran: from the target without a system call
+ * TEL_DELAY_BURST samples (a vCPU that waits from its start), and once it is
+ * TEL_DELAY_MAX_AGE_NS old (a slow loop); the last CPU on the vCPU's turn
+ * and in a burst, and only if the thread ran: from the target without a system call
  * (the thread's rseq area: a cache and TLB miss, ~0.4 us here), else from
  * stat (the costliest read). Values not re-read are carried with the time
  * they were read (run_delay_t_ns), so rates stay exact. */
@@ -141,7 +142,7 @@ static int read_thread(struct tel *t, int i, uint64_t now, struct tel_vcpu_sampl
 		       bool *ran)
 {
 	struct tel_vcpu_src *v = &t->vs[i];
-	bool first = !v->delay_t_ns;
+	bool first = !v->delay_t_ns, burst;
 	double share = -1;
 	uint64_t cpu_ns;
 	int err, cpu;
@@ -163,7 +164,9 @@ static int read_thread(struct tel *t, int i, uint64_t now, struct tel_vcpu_sampl
 		    fabs(share - v->share_pct) >= TEL_DELAY_SHARE_JUMP_PCT)
 			v->delay_burst = TEL_DELAY_BURST;
 	}
-	if (first || !v->th.has_clock || v->delay_burst > 0 || turn(t, i, t->cfg.delay_every)) {
+	burst = v->delay_burst > 0;
+	if (first || !v->th.has_clock || burst || turn(t, i, t->cfg.delay_every) ||
+	    now - v->delay_t_ns >= TEL_DELAY_MAX_AGE_NS) {
 		err = tel_thread_read(&v->th, &cpu_ns, &v->last_delay_ns);
 		if (err)
 			return err;
@@ -181,7 +184,7 @@ static int read_thread(struct tel *t, int i, uint64_t now, struct tel_vcpu_sampl
 	o->run_delay_ns = v->last_delay_ns;
 	o->run_delay_t_ns = v->delay_t_ns;
 	*ran = first || o->cpu_time_ns != v->last_cpu_ns;
-	if (v->last_pcpu < 0 || (*ran && turn(t, i, t->cfg.pcpu_every))) {
+	if (v->last_pcpu < 0 || (*ran && (burst || turn(t, i, t->cfg.pcpu_every)))) {
 		cpu = t->tg.vcpu_pcpu ? t->tg.vcpu_pcpu(t->tg.arg, i) : -1;
 		v->last_pcpu = cpu >= 0 ? cpu : tel_thread_pcpu(&v->th);
 	}

@@ -201,7 +201,7 @@ static int sample(struct tel *t, struct tel_sample *out, bool own)
 	for (int i = 0; i < s->nr_vcpus; i++)
 		busy += s->vcpu[i].cpu_pct / 100.0;
 	if (t->energy_fn) {
-		int err = t->energy_fn(t->energy_arg, t0, busy, &s->energy);
+		int err = t->energy_fn(t->energy_arg, s, busy, &s->energy);
 
 		if (err || !s->energy.up)
 			tel_set_down(&t->src[TEL_SRC_ENERGY], "energy source: %s",
@@ -210,7 +210,7 @@ static int sample(struct tel *t, struct tel_sample *out, bool own)
 			t->src[TEL_SRC_ENERGY] = (struct tel_source_status){ .up = true };
 		if (err)
 			s->energy.up = false;
-		tel_attribute_energy(t, prev, s);
+		tel_attribute_energy(t, s);
 	}
 	if (t->paging_fn && t->paging_fn(t->paging_arg, t0, &s->paging) < 0)
 		s->paging.valid = false;

@@ -71,11 +71,15 @@ struct tel_config {
 	int pcpu_every;             /* last CPU (stat); only if the thread ran */
 	int delay_every;            /* run delay (schedstat); rates stay exact */
 };
-#define TEL_PCPU_EVERY_DEFAULT 4 /* each vCPU's last CPU is at most 4 samples old */
-/* each vCPU's run delay is at most 16 samples old, and re-read at once when
- * its CPU share moves 10 points (a vCPU that starts to wait for its CPU gets
- * less of it): 4 schedstat reads per sample of 64 vCPUs instead of 16 */
-#define TEL_DELAY_EVERY_DEFAULT 16
+/* each vCPU's last CPU is at most 8 samples old, and re-read with its run
+ * delay when its CPU share moves (below) */
+#define TEL_PCPU_EVERY_DEFAULT 8
+/* each vCPU's run delay is at most 32 samples or TEL_DELAY_MAX_AGE_NS old,
+ * whichever comes first, and re-read at once when its CPU share moves 10
+ * points (a vCPU that starts to wait for its CPU gets less of it): 2
+ * schedstat reads per sample of 64 vCPUs instead of 64 */
+#define TEL_DELAY_EVERY_DEFAULT 32
+#define TEL_DELAY_MAX_AGE_NS 4000000000ull
 
 /*
  * What to sample, as raw descriptors (for tests, benchmarks and other VMMs).
@@ -112,9 +116,14 @@ struct tel_target {
 	void *arg;
 };
 
-/* Fills the tick's energy (power, energy, estimated, ...); when it also sets
- * host_busy_ns, the energy is attributed to the VM and its vCPUs. */
-typedef int (*tel_energy_fn)(void *arg, uint64_t now_ns, double busy_cores,
+/* Fills the tick's energy (power, energy, estimated, ...) into out
+ * (&s->energy); s is the tick's sample so far (t_ns, the vCPUs with their
+ * rates), for a hook that reads host-wide sources only when the vCPUs say
+ * something moved. When it also sets host_busy_ns, the energy is attributed
+ * to the VM and its vCPUs over the interval since the last host_busy_ns that
+ * differed (a hook that keeps the last reading defers the attribution; the
+ * cumulative per-VM and per-vCPU energy is carried meanwhile). */
+typedef int (*tel_energy_fn)(void *arg, const struct tel_sample *s, double busy_cores,
 			     struct tel_energy_sample *out);
 
 /*

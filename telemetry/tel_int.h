@@ -216,7 +216,12 @@ struct tel {
 	void *energy_arg;
 	tel_bankmap_fn bankmap_fn;
 	void *bankmap_arg;
-	uint64_t host_busy_ns;      /* the energy hook's host busy time, last sample */
+	/* energy attribution (attr.c): the references of the last split and the
+	 * cumulative shares since start */
+	uint64_t attr_busy_ns, attr_uj, attr_cpu_ns[TEL_MAX_VCPUS];
+	uint64_t attr_vm_uj, attr_vcpu_uj[TEL_MAX_VCPUS];
+	int attr_nr;
+	bool attr_have;
 	tel_paging_fn paging_fn;
 	void *paging_arg;
 	tel_prom_extra_fn prom_extra_fn;   /* more /metrics text (the agent's health) */
@@ -273,6 +278,6 @@ void tel_set_down(struct tel_source_status *st, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* attr.c: per-VM / per-vCPU energy from the node's, by CPU-time share. */
-void tel_attribute_energy(struct tel *t, const struct tel_sample *prev, struct tel_sample *s);
+void tel_attribute_energy(struct tel *t, struct tel_sample *s);
 
 #endif

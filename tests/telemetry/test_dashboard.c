@@ -16,11 +16,11 @@
 #include "tests/lib/dashboard.h"
 #include "tinyvm.h"
 
-static int energy(void *arg, uint64_t now, double busy, struct tel_energy_sample *o)
+static int energy(void *arg, const struct tel_sample *s, double busy, struct tel_energy_sample *o)
 {
 	uint64_t *uj = arg;
 
-	(void)now;
+	(void)s;
 	*uj += 100000;
 	o->up = o->estimated = true;
 	o->energy_uj = *uj;

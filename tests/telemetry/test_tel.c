@@ -38,7 +38,8 @@ static struct tel_target target(void)
 				    .vcpu_fd = tvm_vcpu_fd, .vcpu_tid = tvm_vcpu_tid, .arg = &vm };
 }
 
-static int fake_energy(void *arg, uint64_t now_ns, double busy, struct tel_energy_sample *o)
+static int fake_energy(void *arg, const struct tel_sample *s, double busy,
+		       struct tel_energy_sample *o)
 {
 	int *calls = arg;
 
@@ -47,7 +48,7 @@ static int fake_energy(void *arg, uint64_t now_ns, double busy, struct tel_energ
 	o->estimated = true;
 	o->energy_uj = (uint64_t)*calls * 1000;
 	o->power_w = 10.0 + busy;
-	(void)now_ns;
+	(void)s;
 	return 0;
 }
 
