@@ -185,11 +185,16 @@ int client_line(int fd, char *buf, size_t len, int ms)
 
 char *file_text(const char *path)
 {
-	char *buf = malloc(1 << 16);
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t cap = 0;
 
-	if (buf && util_read_file(NULL, path, buf, 1 << 16) < 0) {
-		free(buf);
+	if (!f)
 		return NULL;
+	if (getdelim(&buf, &cap, '\0', f) < 0) {   /* the whole file, any size */
+		free(buf);
+		buf = ferror(f) ? NULL : strdup("");
 	}
+	fclose(f);
 	return buf;
 }

@@ -1,5 +1,6 @@
 /* The live dashboard in headless Chromium (Debian's chromium): waits until
  * the charts hold data, fails on any console error, saves a screenshot. */
+#include "tests/lib/bg_avmm.h"
 #include "tests/lib/dashboard.h"
 
 #include <criterion/criterion.h>
@@ -8,24 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-		buf[0] = 0;
-	fclose(f);
-	return buf;
-}
 
 static int attr_int(const char *dom, const char *id, const char *attr)
 {
@@ -115,8 +98,8 @@ void dashboard_check(int port, const char *dir, int nr_vcpus, int min_decisions)
 		 "--window-size=1280,900 --dump-dom http://127.0.0.1:%d/ > '%s' 2> '%s'",
 		 CHROMIUM, flags, prof, port, dom_path, log_path);
 	cr_assert_eq(system(cmd), 0, "chromium failed: see %s", log_path);
-	dom = slurp(dom_path);
-	log = slurp(log_path);
+	dom = file_text(dom_path);
+	log = file_text(log_path);
 	cr_assert(dom && log);
 	cr_assert(strstr(dom, "data-samples="), "no dashboard in the DOM: %.200s", dom);
 	cr_assert_eq(attr_int(dom, NULL, "data-errors"), 0, "page errors: %s",
@@ -165,7 +148,7 @@ char *dashboard_dump(int port, const char *dom_path)
 		 "--user-data-dir=%s --virtual-time-budget=3000 --window-size=1280,900 --dump-dom "
 		 "http://127.0.0.1:%d/ > '%s' 2>/dev/null", CHROMIUM, prof, port, dom_path);
 	cr_assert_eq(system(cmd), 0, "chromium failed on port %d", port);
-	dom = slurp(dom_path);
+	dom = file_text(dom_path);
 	cr_assert(dom && strstr(dom, "data-samples="), "no dashboard in %s", dom_path);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", prof);
 	cr_assert_eq(system(cmd), 0);

@@ -2,6 +2,7 @@
  * its data) and in headless Chromium (Debian's chromium), like the
  * dashboard's (tests/lib/dashboard.c); used by tests/experiment (real runs)
  * and tests/sim (simulated runs). */
+#include "tests/lib/bg_avmm.h"
 #include "tests/lib/report_check.h"
 
 #include <criterion/criterion.h>
@@ -14,22 +15,6 @@
 #include "tests/lib/dashboard.h"
 
 #define DATA_OPEN "<script type=\"application/json\" id=\"avmm-report-data\">"
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0;
-
-	if (!f)
-		return NULL;
-	if (getdelim(&buf, &len, '\0', f) < 0) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
 
 static int count(const char *hay, const char *needle)
 {
@@ -144,8 +129,8 @@ char *report_chromium_check(const char *path, const char *name, int min_charts, 
 	unlink(log_path);
 	snprintf(extra, sizeof(extra), "> '%s'", dom_path);
 	chromium(prof, "--window-size=1280,900 --dump-dom", url, extra, log_path);
-	dom = slurp(dom_path);
-	log = slurp(log_path);
+	dom = file_text(dom_path);
+	log = file_text(log_path);
 	cr_assert(dom && log);
 	cr_assert_eq(body_attr(dom, "data-errors"), 0, "page errors: %.600s", strstr(dom, "id=\"errors\""));
 	cr_assert(!strstr(log, "Uncaught") && !strstr(log, ":ERROR:CONSOLE"), "console error, see %s", log_path);

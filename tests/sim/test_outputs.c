@@ -12,6 +12,7 @@
 
 #include "adapt/adapt.h"
 #include "adapt/sim.h"
+#include "tests/lib/bg_avmm.h"
 #include "tests/lib/report_check.h"
 
 #define LABEL "simulated on host-2core, seed 1"
@@ -26,22 +27,6 @@ static void fini(void)
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	cr_assert_eq(system(cmd), 0);
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t cap = 0;
-
-	if (!f)
-		return NULL;
-	if (getdelim(&buf, &cap, 0, f) < 0) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
 }
 
 /* policies/experiments/coremap-noise.ini with its outputs in dir under
@@ -96,7 +81,7 @@ Test(sim_outputs, report_as_a_real_one_labelled_simulated, .init = setup, .fini 
 
 	cr_assert_eq(run(write_ini("sim", false), true), 0);
 	snprintf(path, sizeof(path), "%s/sim.html", dir);
-	html = slurp(path);
+	html = file_text(path);
 	cr_assert_not_null(html, "no report beside the summary (%s)", path);
 	data = report_static_check(html);
 	cr_assert_not_null(strstr(html, "<title>avmm experiment: coremap-noise (" LABEL ")</title>"));
