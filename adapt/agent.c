@@ -338,7 +338,7 @@ int adapt_agent_init(struct adapt_session *s)
 		{ "list", cmd_list }, { "profile", cmd_profile }, { "stat", cmd_stat },
 	};
 	struct adapt_agent *a;
-	int rc = 0;
+	int rc;
 
 	if (!s->cfg.agent)
 		return 0;
@@ -353,11 +353,12 @@ int adapt_agent_init(struct adapt_session *s)
 	pthread_mutex_init(&a->lock, NULL);
 	a->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->agent = a;
-	if (a->wake_fd < 0)
-		return -errno;
+	rc = a->wake_fd < 0 ? -errno : adapt_agent_health_init(s);
 	for (size_t i = 0; i < UTIL_ARRAY_SIZE(cmds) && !rc; i++)
 		rc = vmm_ctl_register(s->ctl, cmds[i].name, cmds[i].fn, s);
-	return rc ? rc : adapt_agent_health_init(s);
+	if (rc)
+		adapt_agent_exit(s);   /* a failed step is not exited by the session */
+	return rc;
 }
 
 void adapt_agent_exit(struct adapt_session *s)
@@ -371,7 +372,8 @@ void adapt_agent_exit(struct adapt_session *s)
 		adapt_agent_drop_vm(a, a->nr_vms - 1);
 	pthread_mutex_unlock(&a->lock);
 	adapt_agent_health_exit(s);
-	close(a->wake_fd);
+	if (a->wake_fd >= 0)
+		close(a->wake_fd);
 	free(a);
 	s->agent = NULL;
 }
