@@ -5,8 +5,9 @@
  *   round 1: RAM sections of every page that is not all zero (the VM runs);
  *   rounds 2..n: the pages the guest wrote since the previous round (the
  *            slots' dirty log, enabled here on the live slots), until what is
- *            left fits the downtime budget at the rate measured so far, or
- *            the round limit;
+ *            left fits the downtime budget at the last round's rate and
+ *            another round would not halve it (vmm_migrate_stop), or the
+ *            round limit;
  *   pause:   the last written pages, then the state (irqchip, PIT, clock,
  *            devices, serial, every vCPU) and END with the CRC;
  *   -> the target answers 'K' once it has restored everything ('N' and a
@@ -24,7 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -194,7 +198,20 @@ bool vmm_migrate_converged(uint64_t pages, uint64_t rate_bps, uint64_t budget_ms
 {
 	if (!rate_bps)
 		return false;
-	return pages * PAGE * 1000 / rate_bps <= budget_ms;
+	return pages * PAGE * 1000 <= budget_ms * rate_bps;   /* no rounding down */
+}
+
+bool vmm_migrate_stop(const struct vmm_migrate_opts *o, unsigned rounds, uint64_t sent_pages,
+		      uint64_t pending_pages, uint64_t rate_bps)
+{
+	if (rounds >= o->max_rounds)
+		return true;
+	if (rounds < o->min_rounds || !vmm_migrate_converged(pending_pages, rate_bps, o->downtime_ms))
+		return false;
+	/* within budget; one more round while it pays: the guest wrote fewer
+	 * than half the pages this round sent (the next stop and copy is at
+	 * least halved) and more than a floor worth a round */
+	return !(pending_pages > VMM_MIGRATE_FLOOR_PAGES && pending_pages * 2 < sent_pages);
 }
 
 static int precopy(struct vmm *vm, struct vmm_snap_writer *w, struct dirty_job *dj,
@@ -212,16 +229,15 @@ static int precopy(struct vmm *vm, struct vmm_snap_writer *w, struct dirty_job *
 			return rc;
 		}
 		st->pages += pages;
-		if (pages * PAGE >= (1u << 20))   /* a rate from a round big enough to time */
+		/* the last round big enough to time gives the rate */
+		if (pages * PAGE >= (1u << 20))
 			rate = pages * PAGE * 1000000000ull / UTIL_MAX(util_now_ns() - t0, 1ull);
 		if ((rc = dirty_step(vm, dj, &st->precopy_pause_ns))) {
 			snprintf(why, len, "reading the dirty log: %s", strerror(-rc));
 			return rc;
 		}
 		pending = count_bits(dj->set, dj->bits);
-		if ((st->rounds >= o->min_rounds &&
-		     vmm_migrate_converged(pending, rate ? rate : (100ull << 20), o->downtime_ms)) ||
-		    st->rounds >= o->max_rounds)
+		if (vmm_migrate_stop(o, st->rounds, pages, pending, rate ? rate : (100ull << 20)))
 			return 0;
 	}
 }
@@ -260,6 +276,11 @@ int vmm_migrate_send(struct vmm *vm, int fd, const struct vmm_migrate_opts *o,
 		goto out;
 	}
 	vmm_snap_host_cpu(&h.cpu);
+	/* No Nagle: the state after the last pages is ~20 small sections, and
+	 * each one held back until the previous one's (delayed, up to 40 ms)
+	 * ACK put 40 ms into every downtime. Not TCP (a Unix socket): nothing
+	 * to do. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	rc = vmm_snap_write_header(&w, fd, &h);
 	if (rc)
 		snprintf(why, len, "sending the header: %s", strerror(-rc));

@@ -111,13 +111,13 @@ static int get_crc(int sock, void *buf, uint64_t len, struct stream *st)
 	int rc = get_all(sock, buf, len);
 
 	if (!rc)
-		st->crc = vmm_snap_crc32(st->crc, buf, len), st->bytes += len;
+		st->crc = vmm_snap_crc32c(st->crc, buf, len), st->bytes += len;
 	return rc;
 }
 
 static int keep(int mfd, const void *buf, uint64_t len, struct stream *st)
 {
-	st->mcrc = vmm_snap_crc32(st->mcrc, buf, len);
+	st->mcrc = vmm_snap_crc32c(st->mcrc, buf, len);
 	return put_all(mfd, buf, len);
 }
 
@@ -230,7 +230,7 @@ int vmm_migrate_receive(struct vmm *vm, int sock, uint64_t *bytes, char *why, si
 		close(mfd);
 		return -EPIPE;
 	}
-	st.crc = st.mcrc = vmm_snap_crc32(0, hdr, sizeof(hdr));
+	st.crc = st.mcrc = vmm_snap_crc32c(0, hdr, sizeof(hdr));
 	st.bytes = sizeof(hdr);
 	zero_ram(vm);   /* the loader's image: the source sends no zero page */
 	rc = body(vm, sock, mfd, &st, why, len);

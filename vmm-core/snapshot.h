@@ -7,8 +7,10 @@
  *   header (struct vmm_snap_header, VMM_SNAP_HEADER_BYTES)
  *   sections: struct vmm_snap_sec (16 bytes: type, index, payload bytes)
  *             followed by the payload
- *   an END section whose payload is the u32 CRC-32 of every byte before it
- *   (header and sections), and whose index is the number of sections before it.
+ *   an END section whose payload is the u32 CRC-32C (Castagnoli) of every
+ *   byte before it (header and sections), and whose index is the number of
+ *   sections before it. Version 1 had CRC-32 (IEEE) there; version 2, the
+ *   same layout with CRC-32C (the SSE4.2 crc32 instruction: ~20x cheaper).
  * A reader refuses, before anything is restored: another magic or version, a
  * host whose CPU vendor differs or lacks a feature bit the file needs, a file
  * that ends before its END section (truncated), a CRC mismatch.
@@ -16,11 +18,12 @@
 #ifndef AVMM_VMM_SNAPSHOT_H
 #define AVMM_VMM_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define VMM_SNAP_MAGIC "AVMMSNAP"
-#define VMM_SNAP_VERSION 1u
+#define VMM_SNAP_VERSION 2u
 #define VMM_SNAP_HEADER_BYTES 128u
 
 /* CPUID words whose set bits the guest may use: the restoring host needs
@@ -106,6 +109,11 @@ int vmm_snap_read_header(struct vmm_snap_reader *r, int fd, const struct vmm_sna
 int vmm_snap_next_section(struct vmm_snap_reader *r, struct vmm_snap_sec *out);
 int vmm_snap_read_payload(struct vmm_snap_reader *r, void *buf, uint64_t bytes);
 
-uint32_t vmm_snap_crc32(uint32_t crc, const void *buf, size_t len);
+/* CRC-32C of buf, continuing crc (0 to start): the SSE4.2 instruction when
+ * the CPU has it, else tables; _soft always the tables (same value), _hw
+ * whether the instruction is used (snapshot_crc.c). */
+uint32_t vmm_snap_crc32c(uint32_t crc, const void *buf, size_t len);
+uint32_t vmm_snap_crc32c_soft(uint32_t crc, const void *buf, size_t len);
+bool vmm_snap_crc32c_hw(void);
 
 #endif

@@ -35,7 +35,7 @@ static int get(struct vmm_snap_reader *r, void *buf, uint64_t len, const char *w
 		}
 		done += (uint64_t)n;
 	}
-	r->crc = vmm_snap_crc32(r->crc, buf, len);
+	r->crc = vmm_snap_crc32c(r->crc, buf, len);
 	r->off += len;
 	return 0;
 }

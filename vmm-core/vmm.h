@@ -207,6 +207,14 @@ int vmm_migrate_listen(const char *addr, char *why, size_t len);
 int vmm_migrate_connect(const char *addr, char *why, size_t len);
 /* Pure: whether pages left fit downtime_ms at rate_bps (bytes/s; 0: never). */
 bool vmm_migrate_converged(uint64_t pages, uint64_t rate_bps, uint64_t downtime_ms);
+/* Pure: whether pre-copy ends after round `rounds`, which sent sent_pages
+ * and left pending_pages written since (rate_bps: the last timed round's).
+ * Ends at max_rounds; else not before min_rounds, and only once pending fits
+ * downtime_ms; even then another round runs while it halves the stop and
+ * copy (pending < sent / 2) and pending is above VMM_MIGRATE_FLOOR_PAGES. */
+#define VMM_MIGRATE_FLOOR_PAGES 256u   /* 1 MiB: ~1 ms to send here */
+bool vmm_migrate_stop(const struct vmm_migrate_opts *o, unsigned rounds, uint64_t sent_pages,
+		      uint64_t pending_pages, uint64_t rate_bps);
 
 int vmm_nr_vcpus(const struct vmm *vm);
 pid_t vmm_vcpu_tid(const struct vmm *vm, int vcpu); /* 0 before vmm_start */

@@ -348,3 +348,24 @@ Test(migrate, convergence_rule)
 	cr_assert(vmm_migrate_converged(0, 1, 0));
 	cr_assert_not(vmm_migrate_converged(1, 0, 1000), "no rate measured: not converged");
 }
+
+Test(migrate, end_of_precopy_rule)
+{
+	struct vmm_migrate_opts o = { .downtime_ms = 300, .max_rounds = 30, .min_rounds = 1 };
+	uint64_t r = 100u << 20;   /* 100 MiB/s: 7680 pages (30 MiB) take 300 ms */
+
+	cr_assert_not(vmm_migrate_stop(&o, 1, 40000, 9000, r), "over budget: another round");
+	cr_assert_not(vmm_migrate_stop(&o, 1, 40000, 5000, r),
+		      "within budget but shrinking fast (5000 < 40000 / 2): another round");
+	cr_assert(vmm_migrate_stop(&o, 2, 5000, 3000, r), "within budget, not halved: stop");
+	cr_assert(vmm_migrate_stop(&o, 3, 5000, VMM_MIGRATE_FLOOR_PAGES, r),
+		  "at the floor: stop");
+	cr_assert_not(vmm_migrate_stop(&o, 3, 5000, VMM_MIGRATE_FLOOR_PAGES + 1, r));
+	cr_assert(vmm_migrate_stop(&o, 30, 40000, 9000, r), "max_rounds ends it");
+	o.min_rounds = 4;
+	cr_assert_not(vmm_migrate_stop(&o, 3, 5000, 0, r), "min_rounds not reached");
+	cr_assert(vmm_migrate_stop(&o, 4, 5000, 0, r));
+	o.downtime_ms = 0;
+	cr_assert_not(vmm_migrate_stop(&o, 5, 10, 1, r), "budget 0: only an empty set stops");
+	cr_assert(vmm_migrate_stop(&o, 5, 10, 0, r));
+}
