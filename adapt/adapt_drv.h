@@ -40,5 +40,11 @@ struct adapt_driver {
 void adapt_drv_carry_out(struct adapt_driver *d, const struct adapt_decision *dec);
 /* Runs cfg.warmup once (the first tick, or a placement before it). */
 void adapt_drv_warmup(struct adapt_driver *d);
+/* driver_act.c: the decision log (under the lock): add an entry, find the
+ * entry of a decision id (NULL: gone from the ring); and publishing an
+ * entry (exported, and in the log at -v). */
+struct adapt_log_entry *adapt_drv_log_add(struct adapt_driver *d, uint64_t id, const struct tel_decision *td);
+struct adapt_log_entry *adapt_drv_log_find(struct adapt_driver *d, uint64_t id);
+void adapt_drv_publish(struct adapt_driver *d, const struct tel_decision *td);
 
 #endif

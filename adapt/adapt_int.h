@@ -71,5 +71,19 @@ int adapt_bm_cpu_node(const struct adapt_env *env, int cpu);
 int adapt_bm_mem_node(const struct tel_sample *s, uint64_t *pages);
 uint64_t adapt_bm_cost_ns(const struct pol_profile *g, uint64_t pages);
 bool adapt_bm_follows(const struct pol_profile *g);
+/* adapt_step's parts (step.c): the tick's hold (the first one set stays),
+ * its note (likewise), and the period while something changes; step 2, the
+ * change in flight measured and maybe reverted, true while it occupies the
+ * tick (step_eval.c); step 3 for one adaptation, true when it made the
+ * tick's decision (step_consider.c). */
+void adapt_out_hold(struct adapt_out *out, enum adapt_kind k, enum adapt_hold h, uint64_t left_ns);
+void adapt_out_note(struct adapt_out *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+uint64_t adapt_fast_ns(const struct pol_profile *g);
+bool adapt_step_evaluate(const struct pol_profile *g, struct adapt_state *st,
+			 const struct tel_sample *s, bool valid, double ls, double lp, double lw,
+			 struct adapt_out *out);
+bool adapt_step_consider(const struct pol_profile *g, const struct adapt_env *env,
+			 struct adapt_state *st, const struct tel_sample *s, enum adapt_kind k,
+			 struct adapt_out *out);
 
 #endif

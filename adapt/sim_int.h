@@ -75,11 +75,22 @@ int sim_engine_init(struct sim_engine *e, const struct adapt_sim_model *m,
 		    char *err, size_t err_len);
 void sim_engine_free(struct sim_engine *e);
 void sim_engine_advance(struct sim_engine *e, uint64_t dt_ns);
-/* The phase vCPU v runs at virtual time t (NULL: idle). */
+/* One entity that runs in a chunk: its slot in ent[], its pin (PU, -1
+ * none) and what it does. */
+struct sim_runnable { int slot, pin; double ips, mpki, wss_mib, mlp, pt, tlb; bool vcpu; int node_local; };
+/* sim_active.c: the phase vCPU v runs at virtual time t (NULL: idle); the
+ * entities that run at t into a (their count; *next_s: the next time that
+ * changes), and the PU each runs on (load: entities per PU). */
 const struct adapt_sim_phase *sim_phase_at(const struct adapt_sim_workload *w, int v, double t_s,
 					   double *next_s);
+int sim_active(struct sim_engine *e, double t, struct sim_runnable *a, double *next_s);
+void sim_place(struct sim_engine *e, struct sim_runnable *a, int n, int *load);
+/* sim_chunk.c: run the n entities in a for dt seconds. */
+void sim_chunk(struct sim_engine *e, struct sim_runnable *a, int n, double dt);
+/* sim_migrate.c */
 void sim_frac_update(struct sim_engine *e);
 double sim_mig_left(const struct sim_engine *e);   /* share of guest RAM still to move */
+void sim_migrate(struct sim_engine *e, double dt);  /* migration and collapse over dt s */
 /* sim_sample.c */
 void sim_sample_fill(struct sim_engine *e, uint64_t seq, const struct tel_sample *prev,
 		     struct tel_sample *out);
