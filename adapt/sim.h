@@ -12,9 +12,11 @@
  * runs an experiment file this way (sim_exp.c).
  *
  * Files: sim_ini.c (the small INI reader, file:line errors), sim_model.c
- * (machine model), sim_work.c (workload), sim_engine.c (the physics),
- * sim_sample.c (samples), sim_loop.c (driver, actuators, timeline),
- * sim_exp.c (experiment files).
+ * (machine model), sim_work.c (workload), sim_engine.c (set-up, advancing
+ * virtual time), sim_active.c (what runs where), sim_chunk.c (the physics
+ * of one chunk), sim_migrate.c (memory placement and migration),
+ * sim_sample.c (samples), sim_act.c (actuators, the initial placement),
+ * sim_loop.c (driver, timeline), sim_exp.c (experiment files).
  *
  * The model (equations; all per chunk of virtual time dt over which nothing
  * changes: the engine cuts a loop tick at every phase, noise, arrival and
