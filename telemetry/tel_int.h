@@ -170,7 +170,7 @@ json_t *tel_bankmap_json(const struct tel_bankmap_sample *b);          /* null w
 extern const char tel_bankmap_csv_cols[];   /* ",col,..." (json_bankmap.c) */
 void tel_bankmap_csv(FILE *f, const struct tel_bankmap_sample *b);
 
-/* ---- the tel object (tel.c) ---- */
+/* ---- the tel object (tel.c, tel_sample.c, tel_publish.c) ---- */
 #define TEL_MAX_DECISIONS 256
 #define TEL_MAX_KINDS 8
 
