@@ -1,73 +1,15 @@
-/* Prometheus text exposition (format 0.0.4) of the newest sample. */
+/* Prometheus text exposition (format 0.0.4) of the newest sample: the
+ * per-vCPU tables (KVM stats, thread times, hardware counters), the order of
+ * the parts (tel_prom_render; the VM-wide parts are in prom_vm.c, the pieces
+ * in prom_series.c) and the tel object's /metrics text. */
 #include "telemetry/tel_int.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
 
 #include "common/util.h"
-
-void tel_prom_esc(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			fputc('\\', f);
-		if (*s == '\n')
-			fputs("\\n", f);
-		else
-			fputc(*s, f);
-	}
-}
-
-void tel_prom_family(FILE *f, const char *name, const char *type, const char *help)
-{
-	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static void value(FILE *f, double v)
-{
-	if (isnan(v))
-		fputs(" NaN\n", f);
-	else if (isinf(v))
-		fputs(v > 0 ? " +Inf\n" : " -Inf\n", f);
-	else
-		fprintf(f, " %.10g\n", v);
-}
-
-struct lbl {
-	const char *vm;
-	int vcpu;            /* -1: none */
-	const char *source;  /* NULL: none */
-	const char *k, *v;   /* one extra label, k NULL: none */
-};
-
-static void series(FILE *f, const char *name, const struct lbl *l, double v)
-{
-	fprintf(f, "%s{vm=\"", name);
-	tel_prom_esc(f, l->vm);
-	fputc('"', f);
-	if (l->vcpu >= 0)
-		fprintf(f, ",vcpu=\"%d\"", l->vcpu);
-	if (l->source)
-		fprintf(f, ",source=\"%s\"", l->source);
-	if (l->k) {
-		fprintf(f, ",%s=\"", l->k);
-		tel_prom_esc(f, l->v);
-		fputc('"', f);
-	}
-	fputc('}', f);
-	value(f, v);
-}
-
-void tel_prom_one(FILE *f, const char *name, const char *vm, const char *k, const char *v,
-		  double x)
-{
-	struct lbl l = { vm, -1, NULL, k, v };
-
-	series(f, name, &l, x);
-}
 
 struct vfield {
 	const char *name, *type, *help;
@@ -119,15 +61,6 @@ static double fval(const struct tel_vcpu_sample *v, const struct vfield *fd)
 	return *(const double *)p * fd->scale;
 }
 
-/* The labels of vCPU i's series: its VM and its index there. */
-static struct lbl vlbl(const struct tel_prom_in *in, int i, const char *src, const char *k,
-		       const char *v)
-{
-	struct lbl l = { in->vcpu_vm ? in->vcpu_vm[i] : in->vm,
-			 in->vcpu_idx ? in->vcpu_idx[i] : i, src, k, v };
-
-	return l;
-}
 
 static void vcpu_table(FILE *f, const struct tel_prom_in *in, const struct vfield *t, size_t n,
 		       const char *src, bool hw)
@@ -137,10 +70,10 @@ static void vcpu_table(FILE *f, const struct tel_prom_in *in, const struct vfiel
 	for (size_t k = 0; k < n; k++) {
 		tel_prom_family(f, t[k].name, t[k].type, t[k].help);
 		for (int i = 0; i < s->nr_vcpus; i++) {
-			struct lbl l = vlbl(in, i, src, NULL, NULL);
+			struct tel_prom_lbl l = tel_prom_vlbl(in, i, src, NULL, NULL);
 
 			if (!hw || s->vcpu[i].hw_valid)
-				series(f, t[k].name, &l, fval(&s->vcpu[i], &t[k]));
+				tel_prom_series(f, t[k].name, &l, fval(&s->vcpu[i], &t[k]));
 		}
 	}
 }
@@ -163,135 +96,21 @@ static void hw_counters(FILE *f, const struct tel_prom_in *in, const char *src)
 			const uint64_t h[] = { v->host_cycles, v->host_instructions,
 					       v->host_llc_misses, v->host_dtlb_misses,
 					       v->host_walk_cycles };
-			struct lbl l = vlbl(in, i, src, "mode", "guest");
+			struct tel_prom_lbl l = tel_prom_vlbl(in, i, src, "mode", "guest");
 
 			if (v->hw_valid)
-				series(f, n, &l, (double)g[k]);
+				tel_prom_series(f, n, &l, (double)g[k]);
 			l.v = "host";
 			if (v->hw_host_valid)
-				series(f, n, &l, (double)h[k]);
+				tel_prom_series(f, n, &l, (double)h[k]);
 		}
 	}
 }
 
-static void vm_part(FILE *f, const struct tel_prom_in *in)
-{
-	const struct tel_sample *s = in->s;
-	struct lbl l = { in->vm, -1, "kvm", NULL, NULL };
-	static const char *const sz[] = { "4k", "2m", "1g" };
-	const uint64_t pages[] = { s->vm.pages_4k, s->vm.pages_2m, s->vm.pages_1g };
-
-	tel_prom_family(f, "avmm_vm_mmu_pte_write_total", "counter", "Guest page-table writes KVM "
-	       "intercepted (shadow paging)");
-	series(f, "avmm_vm_mmu_pte_write_total", &l, (double)s->vm.mmu_pte_write);
-	tel_prom_family(f, "avmm_vm_mmu_shadow_zapped_total", "counter", "Shadow pages zapped");
-	series(f, "avmm_vm_mmu_shadow_zapped_total", &l, (double)s->vm.mmu_shadow_zapped);
-	tel_prom_family(f, "avmm_vm_remote_tlb_flush_total", "counter", "Remote TLB flushes");
-	series(f, "avmm_vm_remote_tlb_flush_total", &l, (double)s->vm.remote_tlb_flush);
-	tel_prom_family(f, "avmm_vm_mapped_pages", "gauge", "Guest pages mapped by KVM's MMU, by size");
-	l.k = "size";
-	for (int i = 0; i < 3; i++) {
-		l.v = sz[i];
-		series(f, "avmm_vm_mapped_pages", &l, (double)pages[i]);
-	}
-	if (!s->vm.console_valid)
-		return;
-	tel_prom_family(f, "avmm_console_bytes_total", "counter", "Guest serial console bytes: written, "
-	       "dropped over --console-max/--console-rate, lost to write errors");
-	l.source = "vmm";
-	l.k = "outcome";
-	l.v = "written";
-	series(f, "avmm_console_bytes_total", &l, (double)s->vm.console_written_bytes);
-	l.v = "dropped";
-	series(f, "avmm_console_bytes_total", &l, (double)s->vm.console_dropped_bytes);
-	l.v = "lost";
-	series(f, "avmm_console_bytes_total", &l, (double)s->vm.console_lost_bytes);
-}
-
-static void energy_part(FILE *f, const struct tel_prom_in *in)
-{
-	const struct tel_energy_sample *e = &in->s->energy;
-	struct lbl l = { in->vm, -1, "energy", "estimated", e->estimated ? "true" : "false" };
-
-	tel_prom_family(f, "avmm_energy_joules_total", "counter", "Node energy since start (estimated="
-	       "\"true\": from the profile's model, not RAPL)");
-	series(f, "avmm_energy_joules_total", &l, (double)e->energy_uj * 1e-6);
-	if (!isnan(e->power_w)) {
-		tel_prom_family(f, "avmm_power_watts", "gauge", "Node power over the last tick");
-		series(f, "avmm_power_watts", &l, e->power_w);
-	}
-	tel_prom_family(f, "avmm_power_cap_watts", "gauge", "Power cap in force (0: none)");
-	series(f, "avmm_power_cap_watts", &l, e->power_cap_w);
-	if (!e->attributed)
-		return;
-	tel_prom_family(f, "avmm_vm_energy_joules_total", "counter", "The VM's share of node energy "
-	       "since start, by CPU-time share of the host's busy time");
-	series(f, "avmm_vm_energy_joules_total", &l, (double)e->vm_energy_uj * 1e-6);
-	tel_prom_family(f, "avmm_vcpu_energy_joules_total", "counter", "Each vCPU's share of node "
-	       "energy since start, by CPU-time share of the host's busy time");
-	for (int i = 0; i < in->s->nr_vcpus; i++) {
-		struct lbl lv = vlbl(in, i, l.source, l.k, l.v);
-
-		series(f, "avmm_vcpu_energy_joules_total", &lv, (double)in->s->vcpu[i].energy_uj * 1e-6);
-	}
-}
-
-/* Why the loop waits: held ticks by adaptation and reason, and how long the
- * newest tick's hold still lasts. */
-static void held_part(FILE *f, const struct tel_prom_in *in)
-{
-	const struct tel_held *h = in->held;
-
-	tel_prom_family(f, "avmm_adapt_held_ticks_total", "counter", "Control-loop ticks in which a "
-	       "proposal was held back, by adaptation and reason (confirm, baseline, measuring, "
-	       "dwell, hysteresis, slowdown, cooldown, no-better-core, dry-run)");
-	for (int i = 0; i < h->nr && i < TEL_MAX_HELD; i++) {
-		fputs("avmm_adapt_held_ticks_total{vm=\"", f);
-		tel_prom_esc(f, in->vm);
-		fputs("\",adaptation=\"", f);
-		tel_prom_esc(f, h->c[i].adaptation);
-		fputs("\",reason=\"", f);
-		tel_prom_esc(f, h->c[i].reason);
-		fputs("\"}", f);
-		value(f, (double)h->c[i].ticks);
-	}
-	if (!h->adaptation[0])
-		return;
-	tel_prom_family(f, "avmm_adapt_hold_left_seconds", "gauge", "The newest tick's hold: how long "
-	       "it still lasts (0: until its inputs change)");
-	fputs("avmm_adapt_hold_left_seconds{vm=\"", f);
-	tel_prom_esc(f, in->vm);
-	fputs("\",adaptation=\"", f);
-	tel_prom_esc(f, h->adaptation);
-	fputs("\",reason=\"", f);
-	tel_prom_esc(f, h->reason);
-	fputs("\"}", f);
-	value(f, (double)h->left_ns * 1e-9);
-}
-
-/* The agent: one avmm_info per VM started by a batch job (its vCPU 0),
- * with the job's id, as that VM's own /metrics would have it. */
-static void vm_info_lines(FILE *f, const struct tel_prom_in *in)
-{
-	for (int i = 0; in->s && in->vcpu_vm && in->vcpu_job && in->vcpu_idx &&
-			i < in->s->nr_vcpus; i++) {
-		if (in->vcpu_idx[i] != 0 || !in->vcpu_job[i][0])
-			continue;
-		fprintf(f, "avmm_info{vm=\"");
-		tel_prom_esc(f, in->vcpu_vm[i]);
-		fprintf(f, "\",run_id=\"");
-		tel_prom_esc(f, in->run_id);
-		fprintf(f, "\",profile=\"");
-		tel_prom_esc(f, in->profile);
-		fprintf(f, "\",job_id=\"");
-		tel_prom_esc(f, in->vcpu_job[i]);
-		fprintf(f, "\"} 1\n");
-	}
-}
 
 int tel_prom_render(const struct tel_prom_in *in, FILE *f)
 {
-	struct lbl l = { in->vm, -1, NULL, NULL, NULL };
+	struct tel_prom_lbl l = { in->vm, -1, NULL, NULL, NULL };
 	const char *hw_src = NULL;
 
 	tel_prom_family(f, "avmm_info", "gauge", "Run identity (value always 1)");
@@ -306,61 +125,63 @@ int tel_prom_render(const struct tel_prom_in *in, FILE *f)
 		tel_prom_esc(f, in->job_id);
 	}
 	fprintf(f, "\"} 1\n");
-	vm_info_lines(f, in);
+	tel_prom_vm_info_lines(f, in);
 	tel_prom_family(f, "avmm_source_up", "gauge", "1 if the telemetry source works, 0 if not "
 	       "(see the dashboard or avmm stat for why)");
 	for (int i = 0; i < TEL_SRC_COUNT; i++) {
 		l.source = tel_source_name(i);
-		series(f, "avmm_source_up", &l, in->src[i].up);
+		tel_prom_series(f, "avmm_source_up", &l, in->src[i].up);
 	}
 	l.source = NULL;
 	tel_prom_family(f, "avmm_telemetry_samples_total", "counter", "Samples taken");
-	series(f, "avmm_telemetry_samples_total", &l, (double)in->samples_total);
+	tel_prom_series(f, "avmm_telemetry_samples_total", &l, (double)in->samples_total);
 	tel_prom_family(f, "avmm_telemetry_cpu_seconds_total", "counter", "CPU time telemetry itself "
 	       "used, by part (sampler: the samples, and on its own thread its waits and "
 	       "wake-ups too)");
 	l.k = "part";
 	l.v = "sampler";
-	series(f, "avmm_telemetry_cpu_seconds_total", &l, (double)in->sampler_cpu_ns * 1e-9);
+	tel_prom_series(f, "avmm_telemetry_cpu_seconds_total", &l, (double)in->sampler_cpu_ns * 1e-9);
 	l.v = "http";
-	series(f, "avmm_telemetry_cpu_seconds_total", &l, (double)in->http_cpu_ns * 1e-9);
+	tel_prom_series(f, "avmm_telemetry_cpu_seconds_total", &l, (double)in->http_cpu_ns * 1e-9);
 	l.k = NULL;
 	tel_prom_family(f, "avmm_telemetry_period_seconds", "gauge", "Sampling period");
-	series(f, "avmm_telemetry_period_seconds", &l, (double)in->period_ns * 1e-9);
+	tel_prom_series(f, "avmm_telemetry_period_seconds", &l, (double)in->period_ns * 1e-9);
 	tel_prom_family(f, "avmm_decisions_total", "counter", "Adaptation decisions published, by kind");
 	l.k = "kind";
 	for (int i = 0; i < in->nr_kinds; i++) {
 		l.v = in->kinds[i];
-		series(f, "avmm_decisions_total", &l, (double)in->kind_counts[i]);
+		tel_prom_series(f, "avmm_decisions_total", &l, (double)in->kind_counts[i]);
 	}
 	tel_prom_family(f, "avmm_decision_apply_seconds", "gauge", "Time the last applied decision of "
 	       "each kind took, vCPU pause included (coremap: the remap latency)");
 	for (int i = 0; i < in->nr_kinds; i++) {
 		l.v = in->kinds[i];
 		if (in->kind_apply_ns && in->kind_apply_ns[i])
-			series(f, "avmm_decision_apply_seconds", &l, (double)in->kind_apply_ns[i] * 1e-9);
+			tel_prom_series(f, "avmm_decision_apply_seconds", &l,
+					(double)in->kind_apply_ns[i] * 1e-9);
 	}
 	if (in->held)
-		held_part(f, in);
+		tel_prom_held_part(f, in);
 	if (!in->s)
 		return ferror(f) ? -1 : 0;
 	l.k = NULL;
 	tel_prom_family(f, "avmm_telemetry_sample_duration_seconds", "gauge", "Wall time of the last "
 	       "sample");
-	series(f, "avmm_telemetry_sample_duration_seconds", &l, (double)in->s->tel_sample_ns * 1e-9);
+	tel_prom_series(f, "avmm_telemetry_sample_duration_seconds", &l,
+			(double)in->s->tel_sample_ns * 1e-9);
 	if (in->s->src[TEL_SRC_THREAD].up) {
 		vcpu_table(f, in, thread_fields, UTIL_ARRAY_SIZE(thread_fields), "thread", false);
 		tel_prom_family(f, "avmm_vcpu_pcpu", "gauge", "Host CPU the vCPU thread last ran on");
 		for (int i = 0; i < in->s->nr_vcpus; i++) {
-			struct lbl lv = vlbl(in, i, "thread", NULL, NULL);
+			struct tel_prom_lbl lv = tel_prom_vlbl(in, i, "thread", NULL, NULL);
 
 			if (in->s->vcpu[i].pcpu >= 0)
-				series(f, "avmm_vcpu_pcpu", &lv, in->s->vcpu[i].pcpu);
+				tel_prom_series(f, "avmm_vcpu_pcpu", &lv, in->s->vcpu[i].pcpu);
 		}
 	}
 	if (in->s->src[TEL_SRC_KVM_STATS].up) {
 		vcpu_table(f, in, kvm_fields, UTIL_ARRAY_SIZE(kvm_fields), "kvm", false);
-		vm_part(f, in);
+		tel_prom_vm_part(f, in);
 	}
 	if (in->s->src[TEL_SRC_PERF].up)
 		hw_src = "perf";
@@ -371,7 +192,7 @@ int tel_prom_render(const struct tel_prom_in *in, FILE *f)
 		vcpu_table(f, in, hw_fields, UTIL_ARRAY_SIZE(hw_fields), hw_src, true);
 	}
 	if (in->s->energy.up)
-		energy_part(f, in);
+		tel_prom_energy_part(f, in);
 	tel_prom_paging(f, in->vm, in->s, in->paging_est);
 	tel_prom_bankmap(f, in->vm, in->s);
 	return ferror(f) ? -1 : 0;

@@ -129,7 +129,7 @@ int tel_http_start(struct tel *t, const char *addr, struct tel_http **out);
 int tel_http_port(const struct tel_http *h);
 void tel_http_stop(struct tel_http *h);
 
-/* ---- Prometheus text (prom.c) ---- */
+/* ---- Prometheus text (prom.c, prom_series.c, prom_vm.c) ---- */
 struct tel_prom_in {
 	const struct tel_sample *s;   /* NULL before the first sample */
 	const char *vm, *run_id, *profile;
@@ -148,12 +148,30 @@ struct tel_prom_in {
 	const struct tel_paging_estimate *paging_est; /* NULL: none published */
 };
 int tel_prom_render(const struct tel_prom_in *in, FILE *f);
-/* prom.c: the exposition's pieces, shared by prom_*.c: a label value
+/* prom_series.c: the exposition's pieces, shared by prom*.c: a label value
  * escaped, a family's HELP and TYPE, one series name{vm="VM"[,k="v"]} x. */
 void tel_prom_esc(FILE *f, const char *s);
 void tel_prom_family(FILE *f, const char *name, const char *type, const char *help);
 void tel_prom_one(FILE *f, const char *name, const char *vm, const char *k, const char *v,
 		  double x);
+/* prom_series.c: a series' labels; " x\n" (NaN, +Inf, -Inf spelled out); one
+ * series name{labels} x; the labels of vCPU i's series (its VM, its index). */
+struct tel_prom_lbl {
+	const char *vm;
+	int vcpu;            /* -1: none */
+	const char *source;  /* NULL: none */
+	const char *k, *v;   /* one extra label, k NULL: none */
+};
+void tel_prom_value(FILE *f, double v);
+void tel_prom_series(FILE *f, const char *name, const struct tel_prom_lbl *l, double v);
+struct tel_prom_lbl tel_prom_vlbl(const struct tel_prom_in *in, int i, const char *src,
+				  const char *k, const char *v);
+/* prom_vm.c: the VM-wide parts of tel_prom_render: KVM's VM stats and the
+ * console, energy, held ticks, the agent's avmm_info line per job's VM. */
+void tel_prom_vm_part(FILE *f, const struct tel_prom_in *in);
+void tel_prom_energy_part(FILE *f, const struct tel_prom_in *in);
+void tel_prom_held_part(FILE *f, const struct tel_prom_in *in);
+void tel_prom_vm_info_lines(FILE *f, const struct tel_prom_in *in);
 /* prom_paging.c: guest RAM by page size, the worker, the model's estimate. */
 void tel_prom_paging(FILE *f, const char *vm, const struct tel_sample *s,
 		     const struct tel_paging_estimate *e);
@@ -170,7 +188,7 @@ json_t *tel_bankmap_json(const struct tel_bankmap_sample *b);          /* null w
 extern const char tel_bankmap_csv_cols[];   /* ",col,..." (json_bankmap.c) */
 void tel_bankmap_csv(FILE *f, const struct tel_bankmap_sample *b);
 
-/* ---- the tel object (tel.c) ---- */
+/* ---- the tel object (tel.c, tel_sample.c, tel_publish.c) ---- */
 #define TEL_MAX_DECISIONS 256
 #define TEL_MAX_KINDS 8
 

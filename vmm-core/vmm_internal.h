@@ -83,7 +83,7 @@ struct vmm_watchdog {
 	uint64_t timeout_ns;
 };
 
-/* Written-page tracking (dirty.c); the per-vCPU parts indexed like vcpu[]. */
+/* Written-page tracking (dirty_setup.c, dirty.c); the per-vCPU parts indexed like vcpu[]. */
 struct vmm_dirty_vcpu {
 	struct kvm_dirty_gfn *ring; /* mmapped from the vCPU fd; NULL: none */
 	uint32_t fetch;             /* next entry to read (free running) */
@@ -151,7 +151,7 @@ struct vmm {
 int vmm_mem_check(uint64_t bytes);
 int vmm_mem_alloc(struct vmm *vm, uint64_t bytes, enum vmm_backing backing);
 void vmm_mem_free(struct vmm *vm);
-/* dirty.c. vmm_dirty_choose is pure: the mode for a request, given the ring
+/* dirty_setup.c and dirty.c. vmm_dirty_choose is pure: the mode for a request, given the ring
  * size in bytes the host allows (KVM_CHECK_EXTENSION; 0: no ring); 0 or
  * -EINVAL/-EOPNOTSUPP with the reason in why. vmm_dirty_init runs after the
  * VM exists and before memory and vCPUs; vmm_dirty_slot_flags gives the flags
