@@ -72,14 +72,24 @@ static void read_clock(struct clock *c, bool bcd)
 	c->century = d ? d(r[6]) : r[6];
 }
 
+/* The host's UTC seconds from CLOCK_REALTIME, the clock the RTC follows
+ * (time() may lag it by a tick near a second's edge). */
+static time_t realtime_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec;
+}
+
 /* Reads the clock and the host's UTC time within one second. */
 static void clock_and_host(struct clock *c, struct tm *host, bool bcd)
 {
 	for (int tries = 0; tries < 5; tries++) {
-		time_t t0 = time(NULL), t1;
+		time_t t0 = realtime_s(), t1;
 
 		read_clock(c, bcd);
-		t1 = time(NULL);
+		t1 = realtime_s();
 		if (t0 == t1) {
 			gmtime_r(&t0, host);
 			return;
