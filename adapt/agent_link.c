@@ -106,13 +106,10 @@ static void *watcher(void *arg)
 	pthread_setname_np(pthread_self(), "avmm-agentlink");
 	pthread_mutex_lock(&l->lock);
 	while (!l->stop) {
-		struct timespec ts;
 		int known;
 
 		next += LINK_PERIOD_NS;
-		ts.tv_sec = (time_t)(next / 1000000000ull);
-		ts.tv_nsec = (long)(next % 1000000000ull);
-		while (!l->stop && !l->kick && !pthread_cond_timedwait(&l->cond, &l->lock, &ts))
+		while (!l->stop && !l->kick && !util_cond_wait_until_ns(&l->cond, &l->lock, next))
 			;
 		if (l->stop)
 			break;
@@ -138,7 +135,6 @@ static void *watcher(void *arg)
 int adapt_link_start(struct adapt_session *s)
 {
 	struct adapt_link *l = &s->link;
-	pthread_condattr_t ca;
 	int rc;
 
 	if (s->cfg.no_agent || s->cfg.agent || !s->driver)
@@ -153,10 +149,7 @@ int adapt_link_start(struct adapt_session *s)
 	}
 	l->registered = true;
 	pthread_mutex_init(&l->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&l->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	util_cond_init_mono(&l->cond);
 	rc = -pthread_create(&l->watcher, NULL, watcher, s);
 	l->watching = !rc;
 	return 0;

@@ -14,7 +14,6 @@
 int adapt_driver_create(const struct adapt_driver_cfg *cfg, struct adapt_driver **out)
 {
 	struct adapt_driver *d;
-	pthread_condattr_t ca;
 
 	if (!cfg || !cfg->profile || !cfg->sample || !out)
 		return -EINVAL;
@@ -27,10 +26,7 @@ int adapt_driver_create(const struct adapt_driver_cfg *cfg, struct adapt_driver 
 	d->profile = *cfg->profile;
 	adapt_state_init(&d->state);
 	pthread_mutex_init(&d->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&d->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	util_cond_init_mono(&d->cond);
 	*out = d;
 	return 0;
 }
@@ -57,7 +53,6 @@ int adapt_driver_register(struct adapt_driver *d, const struct adapt_actuator *a
 static void *loop(void *arg)
 {
 	struct adapt_driver *d = arg;
-	struct timespec ts;
 	uint64_t next = util_now_ns(), period;
 
 	/* Named here, before its filter, so a seccomp report names it. */
@@ -76,10 +71,8 @@ static void *loop(void *arg)
 		next += period;
 		if (next < util_now_ns())
 			next = util_now_ns(); /* overran: do not catch up in a burst */
-		ts.tv_sec = (time_t)(next / 1000000000ull);
-		ts.tv_nsec = (long)(next % 1000000000ull);
 		while (!d->stop && util_now_ns() < next)
-			if (pthread_cond_timedwait(&d->cond, &d->lock, &ts) == ETIMEDOUT)
+			if (util_cond_wait_until_ns(&d->cond, &d->lock, next) == ETIMEDOUT)
 				break;
 		if (d->stop)
 			break;

@@ -13,7 +13,6 @@ static void *sampler_main(void *arg)
 	uint64_t c_start = util_thread_cpu_ns();
 	struct tel *t = arg;
 	uint64_t next = util_now_ns();
-	struct timespec ts;
 
 	pthread_setname_np(pthread_self(), "avmm-telemetry");
 	util_sandbox_enter(UTIL_SANDBOX_TELEMETRY);    /* prints why when it fails */
@@ -29,10 +28,8 @@ static void *sampler_main(void *arg)
 		next += t->cfg.period_ns;
 		if (next < util_now_ns())       /* overran: do not try to catch up */
 			next = util_now_ns() + t->cfg.period_ns;
-		ts.tv_sec = (time_t)(next / 1000000000ull);
-		ts.tv_nsec = (long)(next % 1000000000ull);
 		pthread_mutex_lock(&t->stop_lock);
-		while (!t->stop && pthread_cond_timedwait(&t->stop_cond, &t->stop_lock, &ts) == 0)
+		while (!t->stop && util_cond_wait_until_ns(&t->stop_cond, &t->stop_lock, next) == 0)
 			;
 	}
 	pthread_mutex_unlock(&t->stop_lock);
@@ -41,16 +38,12 @@ static void *sampler_main(void *arg)
 
 int tel_start(struct tel *t)
 {
-	pthread_condattr_t ca;
 	int err;
 
 	if (t->running)
 		return -EALREADY;
 	pthread_mutex_init(&t->stop_lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&t->stop_cond, &ca);
-	pthread_condattr_destroy(&ca);
+	util_cond_init_mono(&t->stop_cond);
 	t->stop = false;
 	err = pthread_create(&t->thread, NULL, sampler_main, t);
 	if (err) {
