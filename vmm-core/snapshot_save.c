@@ -184,40 +184,37 @@ static void save_on_vcpu(struct vmm_vcpu *v0, void *arg)
 	free(msrs);
 }
 
+/* The job on vcpu0's parked thread, once the VM is paused with its clock. */
+static int save_parked(struct vmm *vm, struct save_job *j)
+{
+	int rc;
+
+	j->why[0] = '\0';
+	if (!vm->life.paused || !vm->life.clock_saved) {
+		snprintf(j->why, j->why_len, "the VM must be paused (with its clock saved) first");
+		return -EBUSY;
+	}
+	rc = vmm_vcpu_run_parked(&vm->vcpu[0], save_on_vcpu, j);
+	if (rc) {
+		snprintf(j->why, j->why_len, "vcpu0 is not parked (the VM has ended?)");
+		return rc;
+	}
+	return j->rc;
+}
+
 int vmm_snapshot_save(struct vmm *vm, int fd, uint64_t *bytes, char *why, size_t why_len)
 {
 	struct save_job j = { NULL, fd, 0, why, why_len, 0 };
-	int rc;
+	int rc = save_parked(vm, &j);
 
-	why[0] = '\0';
-	if (!vm->life.paused || !vm->life.clock_saved) {
-		snprintf(why, why_len, "the VM must be paused (with its clock saved) first");
-		return -EBUSY;
-	}
-	rc = vmm_vcpu_run_parked(&vm->vcpu[0], save_on_vcpu, &j);
-	if (rc) {
-		snprintf(why, why_len, "vcpu0 is not parked (the VM has ended?)");
-		return rc;
-	}
-	if (bytes)
+	if (bytes && !rc)
 		*bytes = j.bytes;
-	return j.rc;
+	return rc;
 }
 
 int vmm_snapshot_save_rest(struct vmm *vm, struct vmm_snap_writer *w, char *why, size_t why_len)
 {
 	struct save_job j = { w, w->fd, 0, why, why_len, 0 };
-	int rc;
 
-	why[0] = '\0';
-	if (!vm->life.paused || !vm->life.clock_saved) {
-		snprintf(why, why_len, "the VM must be paused (with its clock saved) first");
-		return -EBUSY;
-	}
-	rc = vmm_vcpu_run_parked(&vm->vcpu[0], save_on_vcpu, &j);
-	if (rc) {
-		snprintf(why, why_len, "vcpu0 is not parked (the VM has ended?)");
-		return rc;
-	}
-	return j.rc;
+	return save_parked(vm, &j);
 }
