@@ -7,11 +7,9 @@
  * refused migration is retried after retry_ms, doubling each time. Every
  * prediction and migration is a decision (kind "health") with its reason. */
 #include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "adapt/session_int.h"
 #include "common/util.h"
@@ -66,37 +64,18 @@ static void publish(struct adapt_session *s, const char *what, const char *why,
 		tel_publish_decision(s->tel, &d);
 }
 
-/* One VM to addr: 0, or -errno with why. */
+/* One VM to addr: 0, or -errno with why (the summary when it moved). */
 static int migrate_one(const char *ctl, const char *addr, char *why, size_t len)
 {
-	char *ans = NULL, reason[256];
-	json_t *a;
-	int fd, rc;
+	enum vmm_migrate_stage stage;
+	char *ans = NULL;
+	int rc;
 
 	if (!ctl[0]) {
 		snprintf(why, len, "its control socket is unknown (it registered without one)");
 		return -ENOENT;
 	}
-	fd = vmm_migrate_connect(addr, reason, sizeof(reason));
-	if (fd < 0) {
-		snprintf(why, len, "%s", reason);
-		return fd;
-	}
-	rc = vmm_ctl_call_fd(ctl, "{\"cmd\":\"migrate\"}", fd, &ans);
-	close(fd);
-	if (rc) {
-		snprintf(why, len, "%s: %s", ctl, strerror(-rc));
-		return rc;
-	}
-	a = json_loads(ans, 0, NULL);
-	if (!a || !json_is_true(json_object_get(a, "ok"))) {
-		snprintf(why, len, "%s", a && json_string_value(json_object_get(a, "error")) ?
-			 json_string_value(json_object_get(a, "error")) : ans);
-		rc = -EIO;
-	} else {
-		snprintf(why, len, "%s", json_string_value(json_object_get(a, "summary")) ?: "done");
-	}
-	json_decref(a);
+	rc = vmm_migrate_request(ctl, addr, &ans, &stage, why, len);
 	free(ans);
 	return rc;
 }

@@ -205,6 +205,17 @@ struct vmm_migrate_addr {
 int vmm_migrate_addr_parse(const char *addr, struct vmm_migrate_addr *out, char *why, size_t len);
 int vmm_migrate_listen(const char *addr, char *why, size_t len);
 int vmm_migrate_connect(const char *addr, char *why, size_t len);
+/* Asks the avmm at control socket ctl_path to migrate its VM to addr
+ * (migrate_request.c): 0 with why = the one-line summary, or -errno with
+ * why and the stage that failed. *answer (free it; NULL when no answer
+ * came) is the VM's JSON answer. */
+enum vmm_migrate_stage {
+	VMM_MIGRATE_CONNECT,   /* the target did not answer at addr */
+	VMM_MIGRATE_CTL,       /* the VM's control socket did not answer */
+	VMM_MIGRATE_REFUSED,   /* the VM answered: the migration failed, it runs on */
+};
+int vmm_migrate_request(const char *ctl_path, const char *addr, char **answer,
+			enum vmm_migrate_stage *stage, char *why, size_t len);
 /* Pure: whether pages left fit downtime_ms at rate_bps (bytes/s; 0: never). */
 bool vmm_migrate_converged(uint64_t pages, uint64_t rate_bps, uint64_t downtime_ms);
 /* Pure: whether pre-copy ends after round `rounds`, which sent sent_pages
