@@ -137,6 +137,34 @@ const char *adapt_hold_name(enum adapt_hold h);
 #define ADAPT_JUMP_EXITS_FACTOR 2.0
 #define ADAPT_JUMP_EXITS_PER_S 1000.0
 
+/* Quiet ticks (quiet.c, pure). While the machine is steady (the period is
+ * back at period_ms; the last tick held nothing back; nothing waits for
+ * confirmation or is measured), a tick need not take a full sample: it
+ * looks at each vCPU's CPU time alone (tel_probe) and takes the full
+ * sample, the decision and the exports when steady_sample_ms has passed
+ * since the last one, or at once when a vCPU's CPU share (or run delay,
+ * where the probe has it) moved ADAPT_JUMP_PCT points from that sample. */
+enum adapt_full_why {
+	ADAPT_FULL_NONE,       /* a quiet tick */
+	ADAPT_FULL_OFF,        /* steady_sample_ms is 0 (or at most period_ms) */
+	ADAPT_FULL_UNSTEADY,   /* sampling fast, a hold, a confirmation or a measurement */
+	ADAPT_FULL_DUE,        /* steady_sample_ms since the last full sample */
+	ADAPT_FULL_JUMP,       /* a vCPU's CPU share or run delay moved */
+	ADAPT_FULL_STALE,      /* the probe could not tell (new vCPU thread, read failed) */
+	ADAPT_FULL_COUNT
+};
+/* "quiet", "off", "unsteady", "due", "jump", "stale". */
+const char *adapt_full_why_name(enum adapt_full_why w);
+struct adapt_state;
+/* Before probing: whether this tick must be full anyway (held: the last
+ * tick held a proposal back; last: the last full sample; now_ns: the
+ * tick's time). NONE: probe, then ask adapt_probe_jumped. */
+enum adapt_full_why adapt_full_due(const struct pol_profile *g, const struct adapt_state *st,
+				   bool held, const struct tel_sample *last, uint64_t now_ns);
+/* After probing: JUMP (the first vCPU that moved in *vcpu), STALE or NONE. */
+enum adapt_full_why adapt_probe_jumped(const struct tel_sample *last, const struct tel_probe *p,
+				       int *vcpu);
+
 struct adapt_out {
 	int nr;
 	struct adapt_decision d[ADAPT_MAX_DECISIONS];
@@ -461,6 +489,10 @@ struct adapt_driver_cfg {
 	/* After each tick with an estimate (adapt_out.have_paging). May be NULL. */
 	void (*paging)(void *arg, const struct tel_paging_estimate *e);
 	void *paging_arg;
+	/* A quiet tick's look at the vCPUs (e.g. tel_probe). NULL: every tick
+	 * takes a full sample. */
+	int (*probe)(void *arg, struct tel_probe *out);
+	void *probe_arg;
 	const char *const *profile_dirs;                   /* for the ctl command */
 	int nr_profile_dirs;
 };
@@ -473,6 +505,8 @@ struct adapt_driver_stats {
 	uint64_t paused_ticks;   /* ticks skipped: the VM was (or became) paused */
 	bool warm;               /* cfg.warmup has run */
 	uint64_t pg_computed, pg_reused; /* paging estimates made anew / reused (steady) */
+	uint64_t quiet_ticks;                  /* ticks that only probed (not in ticks) */
+	uint64_t full_why[ADAPT_FULL_COUNT];   /* full ticks by why they were full */
 };
 
 #define ADAPT_LOG_SIZE 256

@@ -33,11 +33,16 @@ struct adapt_driver {
 	enum adapt_kind last_hold_kind;
 	uint64_t next_period_ns;    /* the loop thread's: adapt_step's choice */
 	uint64_t pause_transitions; /* the loop thread's: cfg.paused at the last tick */
+	struct tel_probe probe;     /* the loop thread's: the last quiet tick's look */
+	bool quiet;                 /* the loop thread's: the last tick was quiet */
 };
 
 /* Actuate one decision, log and publish it (on the loop thread, or before
  * the loop starts). */
 void adapt_drv_carry_out(struct adapt_driver *d, const struct adapt_decision *dec);
+/* A quiet tick instead of a full one (quiet.c's rules, cfg.probe): true
+ * when it only probed; false: take the full tick now (counted by why). */
+bool adapt_drv_quiet_tick(struct adapt_driver *d);
 /* Runs cfg.warmup once (the first tick, or a placement before it). */
 void adapt_drv_warmup(struct adapt_driver *d);
 /* driver_act.c: the decision log (under the lock): add an entry, find the

@@ -54,6 +54,7 @@ static void *loop(void *arg)
 {
 	struct adapt_driver *d = arg;
 	uint64_t next = util_now_ns(), period;
+	bool swap;
 
 	/* Named here, before its filter, so a seccomp report names it. */
 	pthread_setname_np(pthread_self(), "avmm-adapt");
@@ -76,9 +77,11 @@ static void *loop(void *arg)
 				break;
 		if (d->stop)
 			break;
+		swap = d->have_next;
 		pthread_mutex_unlock(&d->lock);
 		adapt_drv_warmup(d);
-		adapt_driver_tick(d);
+		if (swap || !adapt_drv_quiet_tick(d))
+			adapt_driver_tick(d);
 		pthread_mutex_lock(&d->lock);
 	}
 	pthread_mutex_unlock(&d->lock);

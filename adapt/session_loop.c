@@ -85,6 +85,13 @@ static int session_sample(void *arg, struct tel_sample *out)
 	return tel_sample(s->tel, out);
 }
 
+static int session_probe(void *arg, struct tel_probe *out)
+{
+	struct adapt_session *s = arg;
+
+	return tel_probe(s->tel, out);
+}
+
 /* A decision to telemetry; after a profile switch (the control socket's
  * "profile", an experiment's phase) telemetry names the new profile: the
  * driver has taken it before it publishes the switch. */
@@ -160,6 +167,11 @@ int adapt_session_loop_init(struct adapt_session *s)
 	c.env.nr_pu_busy = ADAPT_CPU_LOAD_MAX;
 	c.warmup = warmup;
 	c.warmup_arg = s;
+	/* a trace has one record per period: no quiet ticks then */
+	if (!s->cfg.nr_traces) {
+		c.probe = session_probe;
+		c.probe_arg = s;
+	}
 	if (s->paging)
 		adapt_session_paging_loop(s, &c);
 	adapt_session_bankmap_env(s, &c.env);

@@ -300,6 +300,7 @@ static double loop_steady(void)
 	int64_t c0, c1;
 	uint64_t t_start, t_steady;
 	double ratio = -1, per_tick, amort, floor_ns;
+	uint64_t wakes;
 
 	snprintf(guest, sizeof(guest), "%s/guests/hello.elf", bench_build());
 	c.vm.guest_path = guest;
@@ -332,9 +333,18 @@ static double loop_steady(void)
 	adapt_driver_stats(adapt_session_driver(s), &b);
 	adapt_session_cost(s, &kb);
 	print_start(s, &prof, t_start, t_steady);
-	if (!t_steady || c0 < 0 || c1 < 0 || b.ticks == a.ticks || w.ns_per_wake <= 0)
+	wakes = b.ticks + b.quiet_ticks - a.ticks - a.quiet_ticks;
+	if (!t_steady || c0 < 0 || c1 < 0 || !wakes || w.ns_per_wake <= 0)
 		goto stop;
-	printf("steady loop, in the window of %.0f s: %llu ticks; host load read on %llu "
+	printf("steady loop, in the window of %.0f s: %llu ticks: %llu quiet (a look at the vCPU's "
+	       "CPU time alone), %llu full (", WINDOW_NS / 1e9, (unsigned long long)wakes,
+	       (unsigned long long)(b.quiet_ticks - a.quiet_ticks),
+	       (unsigned long long)(b.ticks - a.ticks));
+	for (int k = ADAPT_FULL_OFF; k < ADAPT_FULL_COUNT; k++)
+		printf("%s%s %llu", k == ADAPT_FULL_OFF ? "" : ", ", adapt_full_why_name(k),
+		       (unsigned long long)(b.full_why[k] - a.full_why[k]));
+	printf(")\n");
+	printf("full ticks, in the window of %.0f s: %llu; host load read on %llu "
 	       "(first %llu, fast %llu, age %llu, jump %llu, delayed %llu), kept on %llu; "
 	       "paging estimate made %llu, reused %llu; period now %.0f ms\n", WINDOW_NS / 1e9,
 	       (unsigned long long)(b.ticks - a.ticks),
@@ -354,7 +364,7 @@ static double loop_steady(void)
 			     kb.smaps_cpu_ns, kb.reread_max_age_ns, prof.period_ns) +
 		amortised_ns("bankmap pass over guest RAM (one node)", ka.bm_passes, kb.bm_passes,
 			     kb.bm_pass_cpu_ns, kb.reread_max_age_ns, prof.period_ns);
-	per_tick = (double)(c1 - c0) / (double)(b.ticks - a.ticks);
+	per_tick = (double)(c1 - c0) / (double)wakes;
 	floor_ns = w.ns_per_wake * (double)WINDOW_NS / (double)w.period_ns;
 	ratio = ((double)(c1 - c0) + amort * (double)WINDOW_NS / (double)prof.period_ns) / floor_ns;
 	printf("steady loop, 1-vCPU VM (%s: period_ms %.0f, fast_period_ms %.0f): %.1f us CPU "

@@ -88,6 +88,7 @@ struct pol_profile {
 	double power_cap_w;              /* power-cap objective: the cap */
 	uint64_t period_ns;              /* sampling / decision period when steady (the slow bound) */
 	uint64_t fast_period_ns;         /* period while something changes (the fast bound); 0 = fixed period_ns */
+	uint64_t steady_sample_ns;       /* while steady, a full sample this often, quiet ticks between; 0 = every tick */
 	double hysteresis_pct;           /* thresholds widen by this much */
 	int confirm_ticks;               /* a proposal must persist this many ticks */
 	uint64_t confirm_ns;             /* ... and at least this long (first to last tick that saw it) */

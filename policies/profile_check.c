@@ -52,6 +52,11 @@ int pol_profile_check(const struct pol_profile *p, struct pol_errs *e)
 		pol_err(e, f, line, "fast_period_ms (%g) must be 0 (off) or at least 10",
 			(double)p->fast_period_ns / 1e6);
 	}
+	if (p->steady_sample_ns && p->steady_sample_ns < p->period_ns) {
+		line = origin_of(p, "goal", "steady_sample_ms", &f);
+		pol_err(e, f, line, "steady_sample_ms (%g) is shorter than period_ms (%g); use 0 (a full sample every tick) or at least one period",
+			(double)p->steady_sample_ns / 1e6, (double)p->period_ns / 1e6);
+	}
 	if (p->paging.nested_walk_factor_2m > p->paging.nested_walk_factor) {
 		line = origin_of(p, "paging-mode", "nested_walk_factor_2m", &f);
 		pol_err(e, f, line, "nested_walk_factor_2m (%g) is above nested_walk_factor (%g): 2 MiB host pages shorten the 2-D walk; lower it",

@@ -135,6 +135,9 @@ int tel_prom_render(const struct tel_prom_in *in, FILE *f)
 	l.source = NULL;
 	tel_prom_family(f, "avmm_telemetry_samples_total", "counter", "Samples taken");
 	tel_prom_series(f, "avmm_telemetry_samples_total", &l, (double)in->samples_total);
+	tel_prom_family(f, "avmm_telemetry_probes_total", "counter", "Quiet looks between samples "
+	       "while the machine is steady (each vCPU's CPU time alone)");
+	tel_prom_series(f, "avmm_telemetry_probes_total", &l, (double)in->probes_total);
 	tel_prom_family(f, "avmm_telemetry_cpu_seconds_total", "counter", "CPU time telemetry itself "
 	       "used, by part (sampler: the samples, and on its own thread its waits and "
 	       "wake-ups too)");
@@ -226,6 +229,7 @@ int tel_metrics_text(struct tel *t, char **text)
 	in.vcpu_idx = t->vcpu_labels ? t->vcpu_idx : NULL;
 	in.vcpu_job = t->vcpu_labels ? t->vcpu_job_ptr : NULL;
 	in.samples_total = t->nr_samples;
+	in.probes_total = t->nr_probes;
 	in.sampler_cpu_ns = t->sampler_cpu_ns;
 	in.http_cpu_ns = t->http_cpu_ns;
 	in.period_ns = t->cfg.period_ns;

@@ -211,6 +211,17 @@ struct tel_sample {
 	struct tel_vcpu_sample vcpu[TEL_MAX_VCPUS];
 };
 
+/* A quiet tick's look at the vCPUs (tel_probe): each vCPU thread's CPU
+ * share since the later of the previous probe and the last full sample, and
+ * its run-delay share where the same read gives it (another process's
+ * thread: schedstat has both; NAN otherwise). */
+struct tel_probe {
+	uint64_t t_ns;
+	int nr_vcpus;
+	bool stale;     /* a vCPU's thread is new, gone or not read yet: sample fully */
+	double cpu_pct[TEL_MAX_VCPUS], run_delay_pct[TEL_MAX_VCPUS];
+};
+
 /* One adaptation decision as exported (decision log, dashboard timeline). */
 struct tel_decision {
 	uint64_t t_ns;

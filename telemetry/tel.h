@@ -176,6 +176,11 @@ int tel_open_target(const struct tel_config *c, const struct tel_target *tg,
 		    struct tel **out);
 /* Reads every source into *out (may be NULL), derives, records, exports. */
 int tel_sample(struct tel *t, struct tel_sample *out);
+/* The cheapest look between two samples (probe.c): per vCPU one read of its
+ * thread's CPU time (a clock_gettime in this process, schedstat in
+ * another), nothing else; counted in avmm_telemetry_probes_total. 0 or
+ * -errno (a thread's read failed). */
+int tel_probe(struct tel *t, struct tel_probe *out);
 int tel_start(struct tel *t);   /* own sampling thread every period_ns */
 void tel_stop(struct tel *t);
 void tel_set_energy_fn(struct tel *t, tel_energy_fn fn, void *arg);

@@ -143,7 +143,7 @@ struct tel_prom_in {
 	const char *const *vcpu_vm;   /* per vCPU: its VM's name; NULL: vm */
 	const char *const *vcpu_job;  /* per vCPU: its VM's job id ("" none); NULL: none */
 	const int *vcpu_idx;          /* per vCPU: its index in that VM; NULL: i */
-	uint64_t samples_total, http_cpu_ns, sampler_cpu_ns;
+	uint64_t samples_total, probes_total, http_cpu_ns, sampler_cpu_ns;
 	uint64_t period_ns;
 	const struct tel_paging_estimate *paging_est; /* NULL: none published */
 };
@@ -205,6 +205,8 @@ struct tel_vcpu_src {
 	uint64_t cpu_t_ns;                 /* when last_cpu_ns was read, 0: never */
 	double share_pct;                  /* CPU share over the last sample, -1 unknown */
 	int delay_burst;                   /* samples that still re-read the run delay */
+	/* the last probe's reads (probe.c), 0: none since it was attached */
+	uint64_t probe_t_ns, probe_cpu_ns, probe_delay_ns;
 };
 
 struct tel {
@@ -252,6 +254,7 @@ struct tel {
 	size_t slot_bytes, sample_bytes;
 	int ring_len;
 	uint64_t nr_samples;               /* seq of the next sample */
+	uint64_t nr_probes;                /* tel_probe calls */
 	/* decisions */
 	struct tel_decision dec[TEL_MAX_DECISIONS];
 	uint64_t nr_dec;

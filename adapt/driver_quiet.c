@@ -1,0 +1,48 @@
+/* adapt: the driver's quiet ticks. While steady, a tick probes each vCPU's
+ * CPU time (cfg.probe) instead of taking the full sample; the full tick comes
+ * every steady_sample_ms, or at once when a probe shows a vCPU moved, and is
+ * counted by why it was full. The loop says at -v when it goes quiet and
+ * what woke it. */
+#include "adapt/adapt_drv.h"
+#include "common/util.h"
+
+#include <math.h>
+
+static void count(struct adapt_driver *d, enum adapt_full_why why)
+{
+	pthread_mutex_lock(&d->lock);
+	if (why == ADAPT_FULL_NONE)
+		d->stats.quiet_ticks++;
+	else
+		d->stats.full_why[why]++;
+	pthread_mutex_unlock(&d->lock);
+}
+
+bool adapt_drv_quiet_tick(struct adapt_driver *d)
+{
+	const struct tel_vcpu_sample *v;
+	enum adapt_full_why why;
+	int i = -1;
+
+	if (!d->cfg.probe)
+		return false;
+	why = adapt_full_due(&d->profile, &d->state, d->last_hold != ADAPT_HOLD_NONE, &d->sample,
+			     util_now_ns());
+	if (why == ADAPT_FULL_NONE)
+		why = d->cfg.probe(d->cfg.probe_arg, &d->probe) ? ADAPT_FULL_STALE
+			: adapt_probe_jumped(&d->sample, &d->probe, &i);
+	count(d, why);
+	if (why == ADAPT_FULL_NONE && !d->quiet)
+		util_info("steady: a full sample every %.1f s, between them a look at each vCPU's "
+			  "CPU time every %.1f s", (double)d->profile.steady_sample_ns / 1e9,
+			  (double)d->profile.period_ns / 1e9);
+	v = why == ADAPT_FULL_JUMP ? &d->sample.vcpu[i] : NULL;
+	if (v && isfinite(d->probe.cpu_pct[i]) && fabs(d->probe.cpu_pct[i] - v->cpu_pct) >= ADAPT_JUMP_PCT)
+		util_info("vcpu%d's CPU share is %.0f%% (%.0f%% at the last sample): sampling now", i,
+			  d->probe.cpu_pct[i], v->cpu_pct);
+	else if (v)
+		util_info("vcpu%d's run delay is %.0f%% (%.0f%% at the last sample): sampling now", i,
+			  d->probe.run_delay_pct[i], v->run_delay_pct);
+	d->quiet = why == ADAPT_FULL_NONE;
+	return d->quiet;
+}

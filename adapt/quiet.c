@@ -1,0 +1,56 @@
+/* adapt: quiet ticks. A steady machine needs no full sample every period:
+ * between full samples every steady_sample_ms, a tick looks at each vCPU's
+ * CPU time alone, and a share that moved brings the full sample (and with
+ * it the fast period) at once. Pure: the profile, the state, the last
+ * sample and the probe in, a reason out. */
+#include "adapt/adapt_int.h"
+
+#include <math.h>
+
+static const char *const why_names[ADAPT_FULL_COUNT] = {
+	[ADAPT_FULL_NONE] = "quiet", [ADAPT_FULL_OFF] = "off", [ADAPT_FULL_UNSTEADY] = "unsteady",
+	[ADAPT_FULL_DUE] = "due", [ADAPT_FULL_JUMP] = "jump", [ADAPT_FULL_STALE] = "stale",
+};
+
+const char *adapt_full_why_name(enum adapt_full_why w)
+{
+	return (unsigned)w < ADAPT_FULL_COUNT ? why_names[w] : "?";
+}
+
+enum adapt_full_why adapt_full_due(const struct pol_profile *g, const struct adapt_state *st,
+				   bool held, const struct tel_sample *last, uint64_t now_ns)
+{
+	if (!g->steady_sample_ns || g->steady_sample_ns <= g->period_ns)
+		return ADAPT_FULL_OFF;
+	if (held || st->pending || st->period_ns != g->period_ns)
+		return ADAPT_FULL_UNSTEADY;
+	for (int k = 0; k < ADAPT_KIND_COUNT; k++)
+		if (st->streak[k])
+			return ADAPT_FULL_UNSTEADY;
+	if (!last->t_ns || !last->dt_ns)
+		return ADAPT_FULL_STALE;
+	/* half a period of slack: a tick that comes a little early still counts */
+	if (now_ns + g->period_ns / 2 >= last->t_ns + g->steady_sample_ns)
+		return ADAPT_FULL_DUE;
+	return ADAPT_FULL_NONE;
+}
+
+static bool moved(double now, double ref)
+{
+	return isfinite(now) && isfinite(ref) && fabs(now - ref) >= ADAPT_JUMP_PCT;
+}
+
+enum adapt_full_why adapt_probe_jumped(const struct tel_sample *last, const struct tel_probe *p,
+				       int *vcpu)
+{
+	if (p->stale || p->nr_vcpus != last->nr_vcpus)
+		return ADAPT_FULL_STALE;
+	for (int i = 0; i < p->nr_vcpus; i++) {
+		if (moved(p->cpu_pct[i], last->vcpu[i].cpu_pct) ||
+		    moved(p->run_delay_pct[i], last->vcpu[i].run_delay_pct)) {
+			*vcpu = i;
+			return ADAPT_FULL_JUMP;
+		}
+	}
+	return ADAPT_FULL_NONE;
+}

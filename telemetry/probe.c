@@ -1,0 +1,59 @@
+/* The quiet tick's probe: between two full samples, each vCPU thread's CPU
+ * time alone (one system call per vCPU), as a share of the interval since
+ * the later of the previous probe and the last full sample. It leaves the
+ * sample's own state alone, so the next full sample's rates are exact. */
+#include "telemetry/tel_int.h"
+
+#include <math.h>
+
+#include "common/util.h"
+
+static double share_pct(uint64_t now, uint64_t then, uint64_t t_ns, uint64_t t0_ns)
+{
+	return t_ns > t0_ns && now >= then ? 100.0 * (double)(now - then) / (double)(t_ns - t0_ns)
+					   : NAN;
+}
+
+static int probe_vcpu(struct tel *t, int i, uint64_t now_ns, struct tel_probe *o)
+{
+	struct tel_vcpu_src *v = &t->vs[i];
+	pid_t tid = t->tg.vcpu_tid ? t->tg.vcpu_tid(t->tg.arg, i) : 0;
+	bool from_probe = v->probe_t_ns > v->cpu_t_ns, schedstat = !v->th.has_clock;
+	uint64_t cpu_ns, delay_ns = 0;
+	int err;
+
+	o->cpu_pct[i] = o->run_delay_pct[i] = NAN;
+	if (!v->th_ok || tid <= 0 || tid != v->tid || !v->cpu_t_ns) {
+		o->stale = true;   /* the next full sample attaches it */
+		return 0;
+	}
+	err = schedstat ? tel_thread_read(&v->th, &cpu_ns, &delay_ns) : tel_thread_cpu(&v->th, &cpu_ns);
+	if (err)
+		return err;
+	o->cpu_pct[i] = from_probe ? share_pct(cpu_ns, v->probe_cpu_ns, now_ns, v->probe_t_ns)
+				   : share_pct(cpu_ns, v->last_cpu_ns, now_ns, v->cpu_t_ns);
+	if (schedstat && from_probe)
+		o->run_delay_pct[i] = share_pct(delay_ns, v->probe_delay_ns, now_ns, v->probe_t_ns);
+	else if (schedstat && v->delay_t_ns)
+		o->run_delay_pct[i] = share_pct(delay_ns, v->last_delay_ns, now_ns, v->delay_t_ns);
+	v->probe_t_ns = now_ns;
+	v->probe_cpu_ns = cpu_ns;
+	v->probe_delay_ns = delay_ns;
+	return 0;
+}
+
+int tel_probe(struct tel *t, struct tel_probe *out)
+{
+	uint64_t now_ns = util_now_ns();
+	int err = 0;
+
+	pthread_mutex_lock(&t->lock);
+	out->t_ns = now_ns;
+	out->nr_vcpus = t->nr_vcpus;
+	out->stale = !t->nr_samples;
+	for (int i = 0; i < t->nr_vcpus && !err; i++)
+		err = probe_vcpu(t, i, now_ns, out);
+	t->nr_probes++;
+	pthread_mutex_unlock(&t->lock);
+	return err;
+}
