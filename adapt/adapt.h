@@ -156,11 +156,12 @@ enum adapt_full_why {
 /* "quiet", "off", "unsteady", "due", "jump", "stale". */
 const char *adapt_full_why_name(enum adapt_full_why w);
 struct adapt_state;
-/* Before probing: whether this tick must be full anyway (held: the last
- * tick held a proposal back; last: the last full sample; now_ns: the
- * tick's time). NONE: probe, then ask adapt_probe_jumped. */
-enum adapt_full_why adapt_full_due(const struct pol_profile *g, const struct adapt_state *st,
-				   bool held, const struct tel_sample *last, uint64_t now_ns);
+/* After a full tick (held: it held a proposal back; last: its sample):
+ * whether the ticks that follow may be quiet (NONE), else OFF, UNSTEADY
+ * or STALE; and when the next full sample is due (DUE from then on). */
+enum adapt_full_why adapt_steady_why(const struct pol_profile *g, const struct adapt_state *st,
+				     bool held, const struct tel_sample *last);
+uint64_t adapt_full_due_ns(const struct pol_profile *g, const struct tel_sample *last);
 /* After probing: JUMP (the first vCPU that moved in *vcpu), STALE or NONE. */
 enum adapt_full_why adapt_probe_jumped(const struct tel_sample *last, const struct tel_probe *p,
 				       int *vcpu);
@@ -314,6 +315,10 @@ struct adapt_state {
 	/* the adaptive period: the one last given, and the references the
 	 * change detector compares each sample with (smoothed, alpha 1/2) */
 	uint64_t period_ns;
+	/* a quiet tick's probe saw a vCPU move (set by the driver): the next
+	 * step counts as a change though its sample, over the long quiet
+	 * interval, may have smoothed the move away */
+	bool probe_moved;
 	bool have_ref;
 	double ref_exits[ADAPT_MAX_VCPUS];
 	int nr_ref_busy;

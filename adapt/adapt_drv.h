@@ -33,8 +33,13 @@ struct adapt_driver {
 	enum adapt_kind last_hold_kind;
 	uint64_t next_period_ns;    /* the loop thread's: adapt_step's choice */
 	uint64_t pause_transitions; /* the loop thread's: cfg.paused at the last tick */
-	struct tel_probe probe;     /* the loop thread's: the last quiet tick's look */
-	bool quiet;                 /* the loop thread's: the last tick was quiet */
+	/* the loop thread's, for quiet ticks: the last probe; adapt_steady_why
+	 * and the due time as of the full tick numbered steady_tick; whether
+	 * the last tick was quiet */
+	struct tel_probe probe;
+	enum adapt_full_why steady_why;
+	uint64_t steady_tick, full_due_ns;
+	bool quiet;
 };
 
 /* Actuate one decision, log and publish it (on the loop thread, or before

@@ -8,14 +8,27 @@
 
 #include <math.h>
 
+/* Without the lock: the loop thread is the only writer, and a reader's
+ * copy of an aligned counter is whole. */
 static void count(struct adapt_driver *d, enum adapt_full_why why)
 {
-	pthread_mutex_lock(&d->lock);
-	if (why == ADAPT_FULL_NONE)
-		d->stats.quiet_ticks++;
-	else
-		d->stats.full_why[why]++;
-	pthread_mutex_unlock(&d->lock);
+	uint64_t *c = why == ADAPT_FULL_NONE ? &d->stats.quiet_ticks : &d->stats.full_why[why];
+
+	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
+}
+
+/* The state changes only in full ticks: judged once after each. */
+static enum adapt_full_why due(struct adapt_driver *d)
+{
+	if (d->steady_tick != d->stats.ticks + 1) {
+		d->steady_tick = d->stats.ticks + 1;
+		d->steady_why = adapt_steady_why(&d->profile, &d->state,
+						 d->last_hold != ADAPT_HOLD_NONE, &d->sample);
+		d->full_due_ns = adapt_full_due_ns(&d->profile, &d->sample);
+	}
+	if (d->steady_why != ADAPT_FULL_NONE)
+		return d->steady_why;
+	return util_now_ns() >= d->full_due_ns ? ADAPT_FULL_DUE : ADAPT_FULL_NONE;
 }
 
 bool adapt_drv_quiet_tick(struct adapt_driver *d)
@@ -26,8 +39,7 @@ bool adapt_drv_quiet_tick(struct adapt_driver *d)
 
 	if (!d->cfg.probe)
 		return false;
-	why = adapt_full_due(&d->profile, &d->state, d->last_hold != ADAPT_HOLD_NONE, &d->sample,
-			     util_now_ns());
+	why = due(d);
 	if (why == ADAPT_FULL_NONE)
 		why = d->cfg.probe(d->cfg.probe_arg, &d->probe) ? ADAPT_FULL_STALE
 			: adapt_probe_jumped(&d->sample, &d->probe, &i);
@@ -43,6 +55,7 @@ bool adapt_drv_quiet_tick(struct adapt_driver *d)
 	else if (v)
 		util_info("vcpu%d's run delay is %.0f%% (%.0f%% at the last sample): sampling now", i,
 			  d->probe.run_delay_pct[i], v->run_delay_pct);
+	d->state.probe_moved = why == ADAPT_FULL_JUMP;
 	d->quiet = why == ADAPT_FULL_NONE;
 	return d->quiet;
 }

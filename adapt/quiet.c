@@ -17,8 +17,8 @@ const char *adapt_full_why_name(enum adapt_full_why w)
 	return (unsigned)w < ADAPT_FULL_COUNT ? why_names[w] : "?";
 }
 
-enum adapt_full_why adapt_full_due(const struct pol_profile *g, const struct adapt_state *st,
-				   bool held, const struct tel_sample *last, uint64_t now_ns)
+enum adapt_full_why adapt_steady_why(const struct pol_profile *g, const struct adapt_state *st,
+				     bool held, const struct tel_sample *last)
 {
 	if (!g->steady_sample_ns || g->steady_sample_ns <= g->period_ns)
 		return ADAPT_FULL_OFF;
@@ -29,10 +29,13 @@ enum adapt_full_why adapt_full_due(const struct pol_profile *g, const struct ada
 			return ADAPT_FULL_UNSTEADY;
 	if (!last->t_ns || !last->dt_ns)
 		return ADAPT_FULL_STALE;
-	/* half a period of slack: a tick that comes a little early still counts */
-	if (now_ns + g->period_ns / 2 >= last->t_ns + g->steady_sample_ns)
-		return ADAPT_FULL_DUE;
 	return ADAPT_FULL_NONE;
+}
+
+/* half a period of slack: a tick that comes a little early still counts */
+uint64_t adapt_full_due_ns(const struct pol_profile *g, const struct tel_sample *last)
+{
+	return last->t_ns + g->steady_sample_ns - g->period_ns / 2;
 }
 
 static bool moved(double now, double ref)

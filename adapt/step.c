@@ -79,7 +79,8 @@ int adapt_step(const struct pol_profile *goal, const struct adapt_env *env,
 	if (!goal || !env || !st || !s || !out || s->nr_vcpus < 0 || s->nr_vcpus > ADAPT_MAX_VCPUS)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
-	out->changed = adapt_detect_change(env, st, s);
+	out->changed = adapt_detect_change(env, st, s) || st->probe_moved;
+	st->probe_moved = false;
 	adapt_smooth(s, st);
 	adapt_paging_smooth(s, st);
 	valid = adapt_metric(goal, s, st, out, &ls, &lp, &lw);

@@ -14,22 +14,25 @@ static double share_pct(uint64_t now, uint64_t then, uint64_t t_ns, uint64_t t0_
 					   : NAN;
 }
 
-static int probe_vcpu(struct tel *t, int i, uint64_t now_ns, struct tel_probe *o)
+static void probe_vcpu(struct tel *t, int i, uint64_t now_ns, struct tel_probe *o)
 {
 	struct tel_vcpu_src *v = &t->vs[i];
-	pid_t tid = t->tg.vcpu_tid ? t->tg.vcpu_tid(t->tg.arg, i) : 0;
 	bool from_probe = v->probe_t_ns > v->cpu_t_ns, schedstat = !v->th.has_clock;
 	uint64_t cpu_ns, delay_ns = 0;
 	int err;
 
 	o->cpu_pct[i] = o->run_delay_pct[i] = NAN;
-	if (!v->th_ok || tid <= 0 || tid != v->tid || !v->cpu_t_ns) {
+	if (!v->th_ok || !v->cpu_t_ns) {
 		o->stale = true;   /* the next full sample attaches it */
-		return 0;
+		return;
 	}
+	/* a thread that ended fails its read (a new one is attached by the
+	 * next full sample) */
 	err = schedstat ? tel_thread_read(&v->th, &cpu_ns, &delay_ns) : tel_thread_cpu(&v->th, &cpu_ns);
-	if (err)
-		return err;
+	if (err) {
+		o->stale = true;
+		return;
+	}
 	o->cpu_pct[i] = from_probe ? share_pct(cpu_ns, v->probe_cpu_ns, now_ns, v->probe_t_ns)
 				   : share_pct(cpu_ns, v->last_cpu_ns, now_ns, v->cpu_t_ns);
 	if (schedstat && from_probe)
@@ -39,21 +42,19 @@ static int probe_vcpu(struct tel *t, int i, uint64_t now_ns, struct tel_probe *o
 	v->probe_t_ns = now_ns;
 	v->probe_cpu_ns = cpu_ns;
 	v->probe_delay_ns = delay_ns;
-	return 0;
 }
 
+/* On the sampling thread (the only one that touches t->vs), without the
+ * lock: the exporters read only the count. */
 int tel_probe(struct tel *t, struct tel_probe *out)
 {
 	uint64_t now_ns = util_now_ns();
-	int err = 0;
 
-	pthread_mutex_lock(&t->lock);
 	out->t_ns = now_ns;
 	out->nr_vcpus = t->nr_vcpus;
 	out->stale = !t->nr_samples;
-	for (int i = 0; i < t->nr_vcpus && !err; i++)
-		err = probe_vcpu(t, i, now_ns, out);
-	t->nr_probes++;
-	pthread_mutex_unlock(&t->lock);
-	return err;
+	for (int i = 0; i < t->nr_vcpus; i++)
+		probe_vcpu(t, i, now_ns, out);
+	__atomic_add_fetch(&t->nr_probes, 1, __ATOMIC_RELAXED);
+	return 0;
 }

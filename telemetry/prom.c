@@ -229,7 +229,7 @@ int tel_metrics_text(struct tel *t, char **text)
 	in.vcpu_idx = t->vcpu_labels ? t->vcpu_idx : NULL;
 	in.vcpu_job = t->vcpu_labels ? t->vcpu_job_ptr : NULL;
 	in.samples_total = t->nr_samples;
-	in.probes_total = t->nr_probes;
+	in.probes_total = __atomic_load_n(&t->nr_probes, __ATOMIC_RELAXED);
 	in.sampler_cpu_ns = t->sampler_cpu_ns;
 	in.http_cpu_ns = t->http_cpu_ns;
 	in.period_ns = t->cfg.period_ns;

@@ -176,10 +176,11 @@ int tel_open_target(const struct tel_config *c, const struct tel_target *tg,
 		    struct tel **out);
 /* Reads every source into *out (may be NULL), derives, records, exports. */
 int tel_sample(struct tel *t, struct tel_sample *out);
-/* The cheapest look between two samples (probe.c): per vCPU one read of its
- * thread's CPU time (a clock_gettime in this process, schedstat in
- * another), nothing else; counted in avmm_telemetry_probes_total. 0 or
- * -errno (a thread's read failed). */
+/* The cheapest look between two samples (probe.c), on the thread that
+ * samples: per vCPU one read of its thread's CPU time (a clock_gettime in
+ * this process, schedstat in another), nothing else; a thread that could
+ * not be read makes it stale. Counted in avmm_telemetry_probes_total.
+ * Returns 0. */
 int tel_probe(struct tel *t, struct tel_probe *out);
 int tel_start(struct tel *t);   /* own sampling thread every period_ns */
 void tel_stop(struct tel *t);

@@ -1,0 +1,108 @@
+/*
+ * Integration: quiet ticks under the shipped `performance` profile. A real
+ * `avmm run -v` of a compute guest, started on CPU 0 with nothing else
+ * there, settles: the log says it went quiet and /metrics counts the probes.
+ * Then a host hog starts on CPU 0: the next probe sees the vCPU's share
+ * fall ("sampling now") and the loop moves the vCPU to CPU 1 within a few
+ * seconds, not at the next full sample.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "tests/lib/bg_avmm.h"
+#include "tests/lib/run_helpers.h"
+
+static atomic_bool hog_stop;
+
+static void *hog(void *arg)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	while (!hog_stop)
+		;
+	return arg;
+}
+
+static pid_t start(const char *log, const char *sock)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(0, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+		if (!freopen(log, "w", stderr) || !freopen("/dev/null", "w", stdout))
+			_exit(126);
+		setenv("AVMM_PROFILE_DIR", "policies/profiles", 1);
+		execl(build_path("avmm"), "avmm", "-v", "run", "--no-agent", "--socket", sock,
+		      "--profile", "performance", build_path("guests/compute.elf"), "--cmdline",
+		      "secs=60", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Waits up to ms for what to appear in the log; returns the log or NULL. */
+static char *wait_log(const char *log, const char *what, int ms)
+{
+	char *text = NULL;
+
+	for (int i = 0; i <= ms / 100; i++) {
+		free(text);
+		text = file_text(log);
+		if (text && strstr(text, what))
+			return text;
+		util_sleep_ns(100000000);
+	}
+	free(text);
+	return NULL;
+}
+
+Test(quiet, steady_run_goes_quiet_and_a_new_hog_is_left_within_seconds, .timeout = 120)
+{
+	char log[64], sock[64], *text;
+	uint64_t t_hog;
+	pthread_t h;
+	pid_t pid;
+	int status;
+
+	require_kvm();
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		cr_skip_test("needs 2 host CPUs to move a vCPU off a noisy one");
+	snprintf(log, sizeof(log), "/tmp/avmm-quiet-%d.log", (int)getpid());
+	snprintf(sock, sizeof(sock), "/tmp/avmm-quiet-%d.sock", (int)getpid());
+	pid = start(log, sock);
+	text = wait_log(log, "steady: a full sample every 10.0 s", 30000);
+	cr_assert(text, "the loop never went quiet under performance in 30 s:\n%s", file_text(log));
+	cr_assert_null(strstr(text, "decision coremap:"), "moved with no noise:\n%s", text);
+	free(text);
+	util_sleep_ns(1500000000);   /* a quiet tick or more */
+	t_hog = util_now_ns();
+	pthread_create(&h, NULL, hog, NULL);
+	text = wait_log(log, "decision coremap:", 8000);
+	hog_stop = true;
+	pthread_join(h, NULL);
+	cr_assert(text, "the vCPU was not moved off the hog's CPU within 8 s (a full sample "
+		  "comes every 10 s):\n%s", file_text(log));
+	cr_assert(strstr(text, "sampling now"), "the probe that saw the hog says so:\n%s", text);
+	cr_assert(strstr(text, "cpu0->cpu1"), "%s", text);
+	cr_log_info("moved %.2f s after the hog started", (double)(util_now_ns() - t_hog) / 1e9);
+	free(text);
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	unlink(log);
+}

@@ -1,0 +1,98 @@
+/* tel_probe, the quiet tick's look: a real KVM vCPU thread's CPU share from
+ * its CPU clock alone, the same as a full sample's while nothing changes,
+ * and lower at once when a host hog takes half of its CPU; stale before the
+ * first sample; counted in /metrics; the next full sample's rates unchanged
+ * by the probes between. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "telemetry/tel.h"
+#include "tinyvm.h"
+
+static atomic_bool hog_stop;
+
+static void *hog(void *arg)
+{
+	cpu_set_t set;
+	volatile unsigned long x = 0;
+
+	CPU_ZERO(&set);
+	CPU_SET(*(int *)arg, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	while (!hog_stop)
+		x++;
+	return NULL;
+}
+
+static int last_cpu(void)
+{
+	cpu_set_t mine;
+
+	sched_getaffinity(0, sizeof(mine), &mine);
+	for (int i = CPU_SETSIZE - 1; i >= 0; i--)
+		if (CPU_ISSET(i, &mine))
+			return i;
+	return 0;
+}
+
+Test(probe, clock_share_matches_the_sample_and_drops_with_a_hog, .timeout = 60)
+{
+	struct tel_config c = { .counters = "none", .vm_name = "p" };
+	static struct tel_sample s;
+	struct tel_probe p;
+	struct tel *t;
+	struct tvm vm;
+	cpu_set_t one;
+	pthread_t h;
+	char *text;
+	int cpu = last_cpu(), err;
+
+	err = tvm_create(&vm, 1);
+	if (err)
+		cr_skip_test("no usable /dev/kvm (%s)", strerror(-err));
+	cr_assert_eq(tvm_start_threads(&vm, 0), 0);   /* busy: KVM_RUN back to back */
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	cr_assert_eq(sched_setaffinity(vm.tid[0], sizeof(one), &one), 0);
+	struct tel_target tg = { .nr_vcpus = 1, .vm_fd = tvm_vm_fd, .vcpu_fd = tvm_vcpu_fd,
+				 .vcpu_tid = tvm_vcpu_tid, .arg = &vm };
+	cr_assert_eq(tel_open_target(&c, &tg, &t), 0);
+	cr_assert_eq(tel_probe(t, &p), 0);
+	cr_assert(p.stale, "no sample yet: nothing to compare with");
+	for (int i = 0; i < 3; i++) {
+		util_sleep_ns(100000000);
+		cr_assert_eq(tel_sample(t, &s), 0);
+	}
+	if (s.vcpu[0].cpu_pct < 60)
+		cr_skip_test("the vCPU thread gets only %.0f%% of CPU %d alone (a busy host)",
+			     s.vcpu[0].cpu_pct, cpu);
+	util_sleep_ns(100000000);
+	cr_assert_eq(tel_probe(t, &p), 0);
+	cr_assert_not(p.stale);
+	cr_assert_eq(p.nr_vcpus, 1);
+	cr_assert(isnan(p.run_delay_pct[0]), "a thread of this process: the clock alone");
+	cr_assert_lt(fabs(p.cpu_pct[0] - s.vcpu[0].cpu_pct), 25, "probe %.0f%%, sample %.0f%%",
+		     p.cpu_pct[0], s.vcpu[0].cpu_pct);
+	cr_assert_eq(pthread_create(&h, NULL, hog, &cpu), 0);
+	util_sleep_ns(300000000);
+	cr_assert_eq(tel_probe(t, &p), 0);   /* over the hog's 300 ms alone */
+	hog_stop = true;
+	pthread_join(h, NULL);
+	cr_assert_lt(p.cpu_pct[0], s.vcpu[0].cpu_pct - 15, "probe %.0f%% with a hog on its CPU "
+		     "(%.0f%% alone)", p.cpu_pct[0], s.vcpu[0].cpu_pct);
+	/* the full sample's share spans both probes: since the last sample */
+	cr_assert_eq(tel_sample(t, &s), 0);
+	cr_assert_gt(s.dt_ns, 350000000ull, "the sample's interval is since the last sample");
+	cr_assert_eq(tel_metrics_text(t, &text), 0);
+	cr_assert(strstr(text, "avmm_telemetry_probes_total{vm=\"p\"} 3"), "%.400s",
+		  strstr(text, "avmm_telemetry_probes") ? strstr(text, "avmm_telemetry_probes") : text);
+	free(text);
+	tel_close(t);
+	tvm_destroy(&vm);
+}
