@@ -253,7 +253,7 @@ struct adapt_cm_cache {
 /* The paging model's last estimate and its inputs: a steady tick whose
  * inputs moved less than noise reuses it (propose_paging.c), so a tick does
  * not format the model's texts again; at most ADAPT_PG_REUSE_NS old. */
-#define ADAPT_PG_REUSE_NS 10000000000ull
+#define ADAPT_PG_REUSE_NS 60000000000ull
 struct adapt_pg_cache {
 	bool have;
 	uint64_t t_ns;           /* the sample it was computed on */
@@ -350,15 +350,19 @@ enum adapt_load_due {
 	ADAPT_LOAD_KEEP,      /* nothing moved: keep the last reading */
 	ADAPT_LOAD_FIRST,     /* no reading yet, or the vCPUs changed */
 	ADAPT_LOAD_FAST,      /* the loop samples fast (something changes) */
-	ADAPT_LOAD_AGE,       /* ADAPT_LOAD_MAX_TICKS steady periods since the last */
+	ADAPT_LOAD_AGE,       /* ADAPT_LOAD_MAX_TICKS samples since the last */
 	ADAPT_LOAD_JUMP,      /* a vCPU's run delay, CPU share or exit rate jumped */
 	ADAPT_LOAD_DELAYED,   /* a vCPU waits half noisy_run_delay_pct or more */
 	ADAPT_LOAD_DUE_COUNT
 };
-/* At the steady period a reading is at most this many periods old. */
+/* A reading is at most this many samples old (the counters are cumulative:
+ * the next reading averages over the whole gap, and the energy split over
+ * it is exact; while steady with quiet ticks, samples come every
+ * steady_sample_ms). */
 #define ADAPT_LOAD_MAX_TICKS 10
 struct adapt_load_gate {
 	uint64_t read_ns;                 /* the sample of the last reading, 0: none */
+	int kept;                         /* samples that kept it since */
 	int nr;                           /* vCPUs in the references */
 	double delay_pct[ADAPT_MAX_VCPUS], cpu_pct[ADAPT_MAX_VCPUS], exits[ADAPT_MAX_VCPUS];
 	uint64_t count[ADAPT_LOAD_DUE_COUNT]; /* samples by the gate's answer */

@@ -2,7 +2,7 @@
  * which the sample reads anyway (run delay, CPU share, exit rate), say when
  * contention may have changed; the host-wide file is read then, while the
  * loop samples fast, while a vCPU waits (the coremap rule then looks for a
- * quieter CPU), and at least every ADAPT_LOAD_MAX_TICKS steady periods. */
+ * quieter CPU), and at least every ADAPT_LOAD_MAX_TICKS samples. */
 #include "adapt/adapt_int.h"
 
 #include <math.h>
@@ -32,8 +32,7 @@ enum adapt_load_due adapt_load_due(const struct adapt_load_gate *g, const struct
 		return ADAPT_LOAD_FIRST;
 	if (!period_ns || period_ns < steady_ns)
 		return ADAPT_LOAD_FAST;
-	/* half a period of slack: a tick that comes a little early still counts */
-	if (s->t_ns - g->read_ns + steady_ns / 2 >= ADAPT_LOAD_MAX_TICKS * steady_ns)
+	if (g->kept + 1 >= ADAPT_LOAD_MAX_TICKS)
 		return ADAPT_LOAD_AGE;
 	for (i = 0; i < s->nr_vcpus; i++) {
 		const struct tel_vcpu_sample *v = &s->vcpu[i];
@@ -54,8 +53,11 @@ void adapt_load_gate_note(struct adapt_load_gate *g, const struct tel_sample *s,
 
 	if ((unsigned)due < ADAPT_LOAD_DUE_COUNT)
 		g->count[due]++;
-	if (due == ADAPT_LOAD_KEEP)
+	if (due == ADAPT_LOAD_KEEP) {
+		g->kept++;
 		return;
+	}
+	g->kept = 0;
 	g->read_ns = s->t_ns ? s->t_ns : 1;
 	g->nr = n;
 	for (i = 0; i < n; i++) {

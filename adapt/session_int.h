@@ -187,7 +187,7 @@ bool adapt_mem_reread_due(uint64_t age_ns, bool moved);
  * MemAvailable is ADAPT_MEMINFO_HEADROOM_PCT points or more above the
  * profile's mem_available_low_pct, else every ADAPT_MEMINFO_FAST_NS. */
 #define ADAPT_MEMINFO_FAST_NS 1000000000ull
-#define ADAPT_MEMINFO_SLOW_NS 5000000000ull
+#define ADAPT_MEMINFO_SLOW_NS 30000000000ull
 #define ADAPT_MEMINFO_HEADROOM_PCT 20.0
 uint64_t adapt_meminfo_every_ns(double available_pct, double low_pct);
 /* The page faults (minor + major, cumulative) of the process's threads but

@@ -1,7 +1,7 @@
 /* When a tick reads the host's per-CPU load (adapt_load_due): at the first
  * sample, while the loop samples fast, when a vCPU's run delay, CPU share or
  * exit rate moved from the last reading, while a vCPU waits, and at least
- * every ADAPT_LOAD_MAX_TICKS steady periods; otherwise the steady tick keeps
+ * every ADAPT_LOAD_MAX_TICKS samples; otherwise the steady tick keeps
  * the last reading. */
 #include <criterion/criterion.h>
 #include <string.h>
