@@ -13,13 +13,13 @@ struct adapt_log_entry {
 
 struct adapt_driver {
 	pthread_mutex_t lock;   /* profile, next, actuators, log, stats */
-	pthread_cond_t cond;
 	pthread_t thread;
-	bool running, stop;
+	bool running;
+	uint32_t stop;          /* the loop sleeps on it (util_sleep_until_stop) */
 	bool warm;              /* cfg.warmup has run */
 	struct adapt_driver_cfg cfg;
 	struct pol_profile profile, next;
-	bool have_next;
+	bool have_next;         /* under the lock; the loop peeks at it without */
 	struct adapt_state state;   /* the loop thread's */
 	struct tel_sample sample;   /* the loop thread's */
 	struct adapt_actuator act[ADAPT_MAX_ACTUATORS];

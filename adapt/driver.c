@@ -26,7 +26,6 @@ int adapt_driver_create(const struct adapt_driver_cfg *cfg, struct adapt_driver 
 	d->profile = *cfg->profile;
 	adapt_state_init(&d->state);
 	pthread_mutex_init(&d->lock, NULL);
-	util_cond_init_mono(&d->cond);
 	*out = d;
 	return 0;
 }
@@ -49,42 +48,50 @@ int adapt_driver_register(struct adapt_driver *d, const struct adapt_actuator *a
 	return rc;
 }
 
+static bool swap_waits(struct adapt_driver *d)
+{
+	return __atomic_load_n(&d->have_next, __ATOMIC_ACQUIRE);
+}
+
+/* adapt_step's choice (fast while something changes), the profile's fast
+ * period before the first tick and after a swap. On the loop thread: only
+ * a waiting swap needs the lock. */
+static uint64_t next_period(struct adapt_driver *d)
+{
+	uint64_t period = 0;
+
+	if (swap_waits(d)) {
+		pthread_mutex_lock(&d->lock);
+		if (d->have_next)
+			period = d->next.fast_period_ns ? d->next.fast_period_ns : d->next.period_ns;
+		pthread_mutex_unlock(&d->lock);
+		if (period)
+			return period;
+	}
+	period = d->next_period_ns ? d->next_period_ns
+		 : d->profile.fast_period_ns ? d->profile.fast_period_ns : d->profile.period_ns;
+	return period > d->profile.period_ns ? d->profile.period_ns : period;
+}
+
 /* The first tick comes one period after start, like every other. */
 static void *loop(void *arg)
 {
 	struct adapt_driver *d = arg;
-	uint64_t next = util_now_ns(), period;
-	bool swap;
+	uint64_t next = util_now_ns();
 
 	/* Named here, before its filter, so a seccomp report names it. */
 	pthread_setname_np(pthread_self(), "avmm-adapt");
 	util_sandbox_enter(UTIL_SANDBOX_DRIVER);       /* prints why when it fails */
-	pthread_mutex_lock(&d->lock);
 	for (;;) {
-		/* adapt_step's choice (fast while something changes), the
-		 * profile's fast period before the first tick and after a swap */
-		period = d->have_next ? (d->next.fast_period_ns ? d->next.fast_period_ns : d->next.period_ns)
-				      : d->next_period_ns ? d->next_period_ns
-				      : d->profile.fast_period_ns ? d->profile.fast_period_ns
-				      : d->profile.period_ns;
-		if (period > d->profile.period_ns && !d->have_next)
-			period = d->profile.period_ns;
-		next += period;
+		next += next_period(d);
 		if (next < util_now_ns())
 			next = util_now_ns(); /* overran: do not catch up in a burst */
-		while (!d->stop && util_now_ns() < next)
-			if (util_cond_wait_until_ns(&d->cond, &d->lock, next) == ETIMEDOUT)
-				break;
-		if (d->stop)
+		if (util_sleep_until_stop(&d->stop, next))
 			break;
-		swap = d->have_next;
-		pthread_mutex_unlock(&d->lock);
 		adapt_drv_warmup(d);
-		if (swap || !adapt_drv_quiet_tick(d))
+		if (swap_waits(d) || !adapt_drv_quiet_tick(d))
 			adapt_driver_tick(d);
-		pthread_mutex_lock(&d->lock);
 	}
-	pthread_mutex_unlock(&d->lock);
 	return NULL;
 }
 
@@ -94,7 +101,7 @@ int adapt_driver_start(struct adapt_driver *d)
 
 	if (d->running)
 		return -EALREADY;
-	d->stop = false;
+	d->stop = 0;
 	rc = -pthread_create(&d->thread, NULL, loop, d);
 	if (rc)
 		return rc;
@@ -106,10 +113,7 @@ void adapt_driver_stop(struct adapt_driver *d)
 {
 	if (!d || !d->running)
 		return;
-	pthread_mutex_lock(&d->lock);
-	d->stop = true;
-	pthread_cond_broadcast(&d->cond);
-	pthread_mutex_unlock(&d->lock);
+	util_stop_wake(&d->stop);
 	pthread_join(d->thread, NULL);
 	d->running = false;
 }
@@ -119,7 +123,6 @@ void adapt_driver_destroy(struct adapt_driver *d)
 	if (!d)
 		return;
 	adapt_driver_stop(d);
-	pthread_cond_destroy(&d->cond);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
@@ -130,7 +133,7 @@ int adapt_driver_set_profile(struct adapt_driver *d, const struct pol_profile *p
 		return -EINVAL;
 	pthread_mutex_lock(&d->lock);
 	d->next = *p;
-	d->have_next = true;
+	__atomic_store_n(&d->have_next, true, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&d->lock);
 	return 0;
 }

@@ -26,7 +26,7 @@ static void take_new_profile(struct adapt_driver *d)
 			 pol_objective_name(d->next.objective), d->next.path);
 		td.dry_run = d->cfg.dry_run;
 		d->profile = d->next;
-		d->have_next = false;
+		__atomic_store_n(&d->have_next, false, __ATOMIC_RELEASE);
 		adapt_state_reset_goal(&d->state);
 		adapt_drv_log_add(d, 0, &td);
 	}

@@ -179,9 +179,10 @@ int adapt_parse_meminfo(const char *buf, double *available_pct);
 /* Pure: a re-read of guest memory's layout (smaps; the one-node bankmap
  * pass) is due ADAPT_MEM_MAX_AGE_NS after the last in any case, and
  * ADAPT_MEM_MIN_AGE_NS after it when moved (page faults, the host's huge
- * pages). */
+ * pages: what changes the layout shows in one of them; the hour is a safety
+ * net). */
 #define ADAPT_MEM_MIN_AGE_NS 10000000000ull
-#define ADAPT_MEM_MAX_AGE_NS 600000000000ull
+#define ADAPT_MEM_MAX_AGE_NS 3600000000000ull
 bool adapt_mem_reread_due(uint64_t age_ns, bool moved);
 /* Pure: how often /proc/meminfo is read: every ADAPT_MEMINFO_SLOW_NS while
  * MemAvailable is ADAPT_MEMINFO_HEADROOM_PCT points or more above the

@@ -215,7 +215,8 @@ static void *wake_at(void *arg)
 	return NULL;
 }
 
-#define WINDOW_NS 20000000000ull
+/* Three full samples' worth of quiet ticks under performance (steady_sample_ms 10 s). */
+#define WINDOW_NS 30000000000ull
 
 /* Waits (up to 30 s) until the session says its one-off start work is done
  * and the loop samples at its steady period. Returns the time it became

@@ -47,6 +47,11 @@ int util_rseq_cpu(const volatile uint32_t *cpu_id);
 void util_cond_init_mono(pthread_cond_t *cond);
 int util_cond_wait_until_ns(pthread_cond_t *cond, pthread_mutex_t *lock, uint64_t due_ns);
 void util_thread_stop(pthread_mutex_t *lock, pthread_cond_t *cond, bool *stop, pthread_t th);
+/* A periodic thread's sleep without a mutex (one futex wait, as cheap as a
+ * bare clock_nanosleep): sleeps until due_ns (util_now_ns) or until another
+ * thread calls util_stop_wake on the same word; returns whether stopped. */
+bool util_sleep_until_stop(uint32_t *stop, uint64_t due_ns);
+void util_stop_wake(uint32_t *stop);
 
 /* "64M", "2G", "4096", "512k" -> bytes (binary multiples). -EINVAL, -ERANGE. */
 int util_parse_size(const char *s, uint64_t *bytes);
