@@ -98,6 +98,7 @@ static int open_run(struct exp_run *run, int ri, char *console, size_t console_l
 	cfg.run_id = run_id;
 	cfg.dry_run = c->dry_run;
 	cfg.no_agent = true; /* each run is driven by the profile it compares, never an agent */
+	cfg.every_tick = true; /* its phases are measured from every period's sample */
 	if (x->trace[0]) {
 		adapt_exp_trace_path(c, run->r->profile, run->rep, trace, sizeof(trace));
 		cfg.traces[cfg.nr_traces++] = trace;

@@ -32,6 +32,8 @@ struct adapt_session_cfg {
 	const char *run_id;           /* NULL: generated */
 	bool dry_run;
 	bool no_adapt;                /* telemetry only, no control loop */
+	bool every_tick;              /* a full sample every period, never a quiet tick
+				       * (an experiment's phases; a trace implies it) */
 	bool best_effort;             /* a --metrics or --trace that fails is reported and
 				       * left out; else the session does not open */
 	bool agent;                   /* `avmm agent`: no VM; the loop drives every

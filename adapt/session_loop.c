@@ -167,8 +167,9 @@ int adapt_session_loop_init(struct adapt_session *s)
 	c.env.nr_pu_busy = ADAPT_CPU_LOAD_MAX;
 	c.warmup = warmup;
 	c.warmup_arg = s;
-	/* a trace has one record per period: no quiet ticks then */
-	if (!s->cfg.nr_traces) {
+	/* a trace has one record per period, an experiment's phases are
+	 * measured from every period's sample: no quiet ticks then */
+	if (!s->cfg.nr_traces && !s->cfg.every_tick) {
 		c.probe = session_probe;
 		c.probe_arg = s;
 	}
