@@ -25,7 +25,7 @@ struct tel_source_status {
 };
 
 /* Cumulative values unless the name says per second / ratio / pct. What
- * every sample writes comes first (the first 192 bytes: tid ... hw_host_valid),
+ * every sample writes comes first (the first 184 bytes: tid ... hw_host_valid),
  * the hardware counters after it, so a sample without counters touches
  * three cache lines per vCPU, not seven. */
 struct tel_vcpu_sample {
