@@ -27,7 +27,7 @@ struct tel_source_status {
 /* Cumulative values unless the name says per second / ratio / pct. What
  * every sample writes comes first (the first 184 bytes: tid ... hw_host_valid),
  * the hardware counters after it, so a sample without counters touches
- * three cache lines per vCPU, not seven. */
+ * three or four cache lines per vCPU record (400 bytes), not all seven. */
 struct tel_vcpu_sample {
 	pid_t tid;
 	int pcpu;                    /* CPU the thread last ran on, -1 unknown */
