@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -95,6 +96,7 @@ static void attach_vcpu(struct tel *t, int i)
 			else {
 				lookup(&v->kvm, vcpu_stats, (int)UTIL_ARRAY_SIZE(vcpu_stats),
 				       v->kvm_idx, "vCPU");
+				tel_kvmstats_place(&v->kvm, v->kvm_span, sizeof(v->kvm_span));
 				v->kvm_ok = true;
 			}
 		}
@@ -137,15 +139,16 @@ static bool turn(const struct tel *t, int i, int n)
  * and in a burst, and only if the thread ran: from the target without a system call
  * (the thread's rseq area: a cache and TLB miss, ~0.4 us here), else from
  * stat (the costliest read). Values not re-read are carried with the time
- * they were read (run_delay_t_ns), so rates stay exact. */
+ * they were read (run_delay_t_ns), so rates stay exact. The last CPU is read
+ * after every vCPU's system calls (read_pcpus): *pcpu_due says it is due. */
 static int read_thread(struct tel *t, int i, uint64_t now, struct tel_vcpu_sample *o,
-		       bool *ran)
+		       bool *ran, bool *pcpu_due)
 {
 	struct tel_vcpu_src *v = &t->vs[i];
 	bool first = !v->delay_t_ns, burst;
 	double share = -1;
 	uint64_t cpu_ns;
-	int err, cpu;
+	int err;
 
 	if (first) {    /* a new thread: its first rate comes from a read too */
 		v->cpu_t_ns = 0;
@@ -184,17 +187,18 @@ static int read_thread(struct tel *t, int i, uint64_t now, struct tel_vcpu_sampl
 	o->run_delay_ns = v->last_delay_ns;
 	o->run_delay_t_ns = v->delay_t_ns;
 	*ran = first || o->cpu_time_ns != v->last_cpu_ns;
-	if (v->last_pcpu < 0 || (*ran && (burst || turn(t, i, t->cfg.pcpu_every)))) {
-		cpu = t->tg.vcpu_pcpu ? t->tg.vcpu_pcpu(t->tg.arg, i) : -1;
-		v->last_pcpu = cpu >= 0 ? cpu : tel_thread_pcpu(&v->th);
-	}
+	*pcpu_due = v->last_pcpu < 0 || (*ran && (burst || turn(t, i, t->cfg.pcpu_every)));
 	o->pcpu = v->last_pcpu;
 	v->last_cpu_ns = o->cpu_time_ns;
 	return 0;
 }
 
+/* Fills s->vcpu[i]: every field of its first TEL_VCPU_HOT_BYTES (the
+ * derived ones are tel_derive's), the hardware counters when there are any
+ * (without a backend they stay 0 from the ring's start: the slot is not
+ * cleared as a whole). */
 static void read_vcpu(struct tel *t, int i, uint64_t now, struct tel_vcpu_sample *o,
-		      bool *th_up, bool *hw_up)
+		      bool *th_up, bool *hw_up, bool *pcpu_due)
 {
 	struct tel_vcpu_src *v = &t->vs[i];
 	uint64_t *f[] = { &o->exits, &o->io_exits, &o->mmio_exits, &o->halt_exits,
@@ -203,10 +207,11 @@ static void read_vcpu(struct tel *t, int i, uint64_t now, struct tel_vcpu_sample
 	bool ran = true;
 	int err;
 
+	memset(o, 0, t->hw ? sizeof(*o) : TEL_VCPU_HOT_BYTES);
 	o->tid = v->tid;
 	o->pcpu = -1;
 	if (v->th_ok) {
-		err = read_thread(t, i, now, o, &ran);
+		err = read_thread(t, i, now, o, &ran, pcpu_due);
 		if (err) {
 			tel_set_down(&t->src[TEL_SRC_THREAD], "vcpu%d thread %d: %s", i,
 				     (int)v->tid, strerror(-err));
@@ -228,21 +233,55 @@ static void read_vcpu(struct tel *t, int i, uint64_t now, struct tel_vcpu_sample
 		*hw_up = false;
 }
 
+/* The last CPU of the vCPUs whose turn it was, after every vCPU's system
+ * calls: each is a load from a thread's rseq area, a line another core
+ * wrote (a cache and TLB miss); one after the other with nothing between
+ * them, the misses overlap instead of adding up. */
+static void read_pcpus(struct tel *t, struct tel_sample *s, const int *due, int n)
+{
+	for (int k = 0; k < n; k++) {
+		struct tel_vcpu_src *v = &t->vs[due[k]];
+		int cpu = t->tg.vcpu_pcpu ? t->tg.vcpu_pcpu(t->tg.arg, due[k]) : -1;
+
+		v->last_pcpu = cpu >= 0 ? cpu : tel_thread_pcpu(&v->th);
+		s->vcpu[due[k]].pcpu = v->last_pcpu;
+	}
+}
+
+/* The next vCPU's state and record, fetched while this one's system calls
+ * run (what of them every sample touches). */
+static void prefetch_vcpu(const struct tel *t, const struct tel_sample *s, int i)
+{
+	const char *v = (const char *)&t->vs[i], *o = (const char *)&s->vcpu[i];
+
+	for (size_t k = 0; k < offsetof(struct tel_vcpu_src, kvm_idx); k += 64)
+		__builtin_prefetch(v + k, 1);
+	for (size_t k = 0; k < TEL_VCPU_HOT_BYTES + 63; k += 64)
+		__builtin_prefetch(o + k, 1);
+}
+
 void tel_collect(struct tel *t, struct tel_sample *s)
 {
 	bool th_up = true, hw_up = t->hw != NULL, kvm_up = t->vm_ok || t->vm_level_na;
 	uint64_t *f[] = { &s->vm.mmu_pte_write, &s->vm.mmu_shadow_zapped,
 			  &s->vm.remote_tlb_flush, &s->vm.pages_4k, &s->vm.pages_2m,
 			  &s->vm.pages_1g };
-	int started = 0;
+	int started = 0, due[TEL_MAX_VCPUS], nr_due = 0;
 
 	s->nr_vcpus = t->nr_vcpus;
 	for (int i = 0; i < t->nr_vcpus; i++) {
+		bool pcpu_due = false;
+
+		if (i + 1 < t->nr_vcpus)
+			prefetch_vcpu(t, s, i + 1);
 		attach_vcpu(t, i);
 		started += t->vs[i].tid > 0;
 		kvm_up &= t->vs[i].kvm_ok;
-		read_vcpu(t, i, s->t_ns, &s->vcpu[i], &th_up, &hw_up);
+		read_vcpu(t, i, s->t_ns, &s->vcpu[i], &th_up, &hw_up, &pcpu_due);
+		if (pcpu_due)
+			due[nr_due++] = i;
 	}
+	read_pcpus(t, s, due, nr_due);
 	if (t->vm_ok && !tel_kvmstats_read(&t->vmstats))
 		tel_kvmstats_values(&t->vmstats, f);
 	s->vm.console_valid = t->tg.console != NULL;

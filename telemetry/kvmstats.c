@@ -109,6 +109,7 @@ int tel_kvmstats_open(int kvm_fd, bool is_stats_fd, struct tel_kvmstats *s, char
 		goto fail;
 	s->fd = fd;
 	s->rd_len = s->data_len;     /* every stat until tel_kvmstats_select() */
+	s->rd_buf = s->data;
 	free(buf);
 	return 0;
 fail:
@@ -144,6 +145,7 @@ void tel_kvmstats_select(struct tel_kvmstats *s, const int *idx, int n)
 	}
 	s->rd_off = hi ? lo : 0;
 	s->rd_len = hi ? hi - lo : 0;
+	s->rd_buf = s->data + s->rd_off / 8;
 	s->nr_sel = 0;
 	for (int i = 0; i < n && i < TEL_KVM_MAX_SEL; i++) {
 		bool one = idx[i] >= 0 && idx[i] < s->nr && s->desc[idx[i]].size == 1;
@@ -154,10 +156,26 @@ void tel_kvmstats_select(struct tel_kvmstats *s, const int *idx, int n)
 	}
 }
 
+bool tel_kvmstats_place(struct tel_kvmstats *s, uint64_t *buf, size_t bytes)
+{
+	if (s->rd_len > bytes)
+		return false;
+	s->rd_buf = buf;
+	return true;
+}
+
+/* Word w of the data block: from where the reads land when in the span. */
+static uint64_t word(const struct tel_kvmstats *s, uint32_t w)
+{
+	uint32_t lo = s->rd_off / 8;
+
+	return w >= lo && w - lo < s->rd_len / 8 ? s->rd_buf[w - lo] : s->data[w];
+}
+
 void tel_kvmstats_values(const struct tel_kvmstats *s, uint64_t *const *out)
 {
 	for (int i = 0; i < s->nr_sel; i++)
-		*out[i] = s->sel_word[i] >= 0 ? s->data[s->sel_word[i]] :
+		*out[i] = s->sel_word[i] >= 0 ? word(s, (uint32_t)s->sel_word[i]) :
 			tel_kvmstats_value(s, s->sel_idx[i]);
 }
 
@@ -169,7 +187,7 @@ int tel_kvmstats_read(struct tel_kvmstats *s)
 		return -EBADF;
 	if (!s->rd_len)
 		return 0;
-	n = pread(s->fd, (char *)s->data + s->rd_off, s->rd_len, s->data_off + s->rd_off);
+	n = pread(s->fd, s->rd_buf, s->rd_len, s->data_off + s->rd_off);
 	if (n < 0)
 		return -errno;
 	if ((size_t)n != s->rd_len)
@@ -187,7 +205,7 @@ uint64_t tel_kvmstats_value(const struct tel_kvmstats *s, int idx)
 		return 0;
 	d = &s->desc[idx];
 	for (unsigned i = 0; i < d->size; i++)
-		v += s->data[d->offset / 8 + i];
+		v += word(s, d->offset / 8 + i);
 	return v;
 }
 

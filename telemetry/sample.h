@@ -3,6 +3,7 @@
 #define AVMM_TEL_SAMPLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -23,7 +24,10 @@ struct tel_source_status {
 	char why[160];      /* reason when !up, e.g. "no hardware PMU (ENOENT)" */
 };
 
-/* Cumulative values unless the name says per second / ratio / pct. */
+/* Cumulative values unless the name says per second / ratio / pct. What
+ * every sample writes comes first (the first 184 bytes: tid ... hw_host_valid),
+ * the hardware counters after it, so a sample without counters touches
+ * three or four cache lines per vCPU record (400 bytes), not all seven. */
 struct tel_vcpu_sample {
 	pid_t tid;
 	int pcpu;                    /* CPU the thread last ran on, -1 unknown */
@@ -32,22 +36,6 @@ struct tel_vcpu_sample {
 	/* KVM per-vCPU statistics */
 	uint64_t exits, io_exits, mmio_exits, halt_exits;
 	uint64_t pf_taken, pf_fixed, pf_emulate, tlb_flush, invlpg;
-	/* hardware counters (valid only when hw_valid) */
-	bool hw_valid;
-	uint64_t cycles, instructions, llc_misses, dtlb_misses, walk_cycles;
-	double multiplex_ratio;      /* time_running / time_enabled, 1 = none */
-	/* derived over the last tick */
-	double ipc, exits_per_s, paging_exits_per_s, tlb_misses_per_kinstr;
-	double llc_misses_per_kinstr, cpu_pct, run_delay_pct;
-	/* added by telemetry: the fields above (cycles ... walk_cycles) count
-	 * guest mode only (exclude_host); these count host mode only
-	 * (exclude_guest), valid only when hw_host_valid */
-	bool hw_host_valid;
-	uint64_t host_cycles, host_instructions, host_llc_misses, host_dtlb_misses,
-		host_walk_cycles;
-	/* every configured counter event by index (tel_event_name()), scaled
-	 * for multiplexing: guest-only and host-only */
-	uint64_t ev_guest[TEL_SAMPLE_MAX_EVENTS], ev_host[TEL_SAMPLE_MAX_EVENTS];
 	/* added by telemetry: when run_delay_ns was read (CLOCK_MONOTONIC ns; it
 	 * is re-read every tel_config.delay_every samples, carried in between;
 	 * 0: read at t_ns) */
@@ -56,11 +44,30 @@ struct tel_vcpu_sample {
 	 * 0: at t_ns). cpu_pct is over the time between two reads, so a read
 	 * late in one sample does not show a vCPU above 100% of a core. */
 	uint64_t cpu_t_ns;
+	/* derived over the last tick */
+	double ipc, exits_per_s, paging_exits_per_s, tlb_misses_per_kinstr;
+	double llc_misses_per_kinstr, cpu_pct, run_delay_pct;
 	/* added for energy attribution: this vCPU's share of the node's energy
 	 * since start (CPU-time share, see energy_attribute); valid when
 	 * tel_energy_sample.attributed */
 	uint64_t energy_uj;
+	/* hardware counters (valid only when hw_valid) */
+	bool hw_valid;
+	/* added by telemetry: the fields cycles ... walk_cycles count guest
+	 * mode only (exclude_host); host_cycles ... host_walk_cycles count host
+	 * mode only (exclude_guest), valid only when hw_host_valid */
+	bool hw_host_valid;
+	uint64_t cycles, instructions, llc_misses, dtlb_misses, walk_cycles;
+	double multiplex_ratio;      /* time_running / time_enabled, 1 = none */
+	uint64_t host_cycles, host_instructions, host_llc_misses, host_dtlb_misses,
+		host_walk_cycles;
+	/* every configured counter event by index (tel_event_name()), scaled
+	 * for multiplexing: guest-only and host-only */
+	uint64_t ev_guest[TEL_SAMPLE_MAX_EVENTS], ev_host[TEL_SAMPLE_MAX_EVENTS];
 };
+/* The part of struct tel_vcpu_sample every sample writes (the rest: the
+ * hardware counters). */
+#define TEL_VCPU_HOT_BYTES offsetof(struct tel_vcpu_sample, cycles)
 
 struct tel_vm_sample {
 	uint64_t mmu_pte_write, mmu_shadow_zapped, remote_tlb_flush;

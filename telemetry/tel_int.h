@@ -20,13 +20,16 @@ struct tel_kvm_desc {
 struct tel_kvmstats {
 	int fd;
 	uint32_t data_off;
-	size_t data_len;          /* bytes */
-	uint64_t *data;
 	uint32_t rd_off;          /* what tel_kvmstats_read() reads of the block */
 	size_t rd_len;
+	/* where the reads land: data + rd_off, or the caller's buffer
+	 * (tel_kvmstats_place), holding words rd_off/8 ... of the block */
+	uint64_t *rd_buf;
 #define TEL_KVM_MAX_SEL 16
 	int nr_sel;               /* the selected stats: word in data or -1 */
 	int sel_word[TEL_KVM_MAX_SEL], sel_idx[TEL_KVM_MAX_SEL];
+	size_t data_len;          /* bytes */
+	uint64_t *data;
 	int nr;
 	struct tel_kvm_desc *desc;
 };
@@ -42,6 +45,10 @@ int tel_kvmstats_find(const struct tel_kvmstats *s, const char *name);
 /* Narrows the reads to the span of these stats (others then stay 0). */
 void tel_kvmstats_select(struct tel_kvmstats *s, const int *idx, int n);
 int tel_kvmstats_read(struct tel_kvmstats *s);  /* one pread of the (selected) data */
+/* After select: reads land in buf (bytes long) instead, if the span fits;
+ * for a caller that keeps many of them next to its own state (each vCPU's
+ * span beside its thread's, not on a page of its own). False: it does not fit. */
+bool tel_kvmstats_place(struct tel_kvmstats *s, uint64_t *buf, size_t bytes);
 /* The selected stats' values, in the order given to tel_kvmstats_select(). */
 void tel_kvmstats_values(const struct tel_kvmstats *s, uint64_t *const *out);
 uint64_t tel_kvmstats_value(const struct tel_kvmstats *s, int idx);
@@ -192,21 +199,28 @@ void tel_bankmap_csv(FILE *f, const struct tel_bankmap_sample *b);
 #define TEL_MAX_DECISIONS 256
 #define TEL_MAX_KINDS 8
 
+/* Per vCPU: what every sample reads and writes first, next to each other
+ * (a sample's time beyond its system calls is mostly cache misses on this),
+ * the KVM statistics' read buffer after it, the layout kept for lookups last. */
 struct tel_vcpu_src {
-	struct tel_kvmstats kvm;
-	int kvm_idx[16];
-	bool kvm_ok, kvm_tried, kvm_read;  /* kvm_read: kvm.data holds values */
 	struct tel_thread th;
 	bool th_ok, hw_ok;
+	bool kvm_ok, kvm_tried, kvm_read;  /* kvm_read: the span holds values */
 	pid_t tid;
 	int last_pcpu;
+	int delay_burst;                   /* samples that still re-read the run delay */
 	uint64_t last_cpu_ns, last_delay_ns;
 	uint64_t delay_t_ns;               /* when last_delay_ns was read, 0: never */
 	uint64_t cpu_t_ns;                 /* when last_cpu_ns was read, 0: never */
 	double share_pct;                  /* CPU share over the last sample, -1 unknown */
-	int delay_burst;                   /* samples that still re-read the run delay */
 	/* the last probe's reads (probe.c), 0: none since it was attached */
 	uint64_t probe_t_ns, probe_cpu_ns, probe_delay_ns;
+	/* where the KVM statistics' reads land (tel_kvmstats_place): here, not
+	 * on a page of their own (the span of the 9 statistics: 136 bytes here) */
+#define TEL_VCPU_SPAN_WORDS 20
+	uint64_t kvm_span[TEL_VCPU_SPAN_WORDS];
+	struct tel_kvmstats kvm;
+	int kvm_idx[16];
 };
 
 struct tel {

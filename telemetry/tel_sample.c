@@ -4,6 +4,7 @@
 #include "telemetry/tel_int.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "common/util.h"
@@ -26,7 +27,8 @@ static int sample(struct tel *t, struct tel_sample *out, bool own)
 	s = tel_slot(t, t->nr_samples);
 	if (t->nr_samples)
 		prev = tel_slot(t, t->nr_samples - 1);
-	memset(s, 0, t->sample_bytes);
+	/* the vCPUs' records are written in full by tel_collect */
+	memset(s, 0, offsetof(struct tel_sample, vcpu));
 	s->seq = t->nr_samples;
 	s->t_ns = t0;
 	s->wall_ns = w0;

@@ -47,6 +47,51 @@ Test(kvmstats, vcpu_stats_by_name_follow_real_exits, .fini = NULL)
 	tvm_destroy(&vm);
 }
 
+/* tel_kvmstats_place: the selected span's reads land in the caller's buffer
+ * (not in the stats' own data block), and the values come from there; a
+ * buffer smaller than the span is refused. Checked against a second reader
+ * of the same vCPU that keeps the default. */
+Test(kvmstats, placed_reads_land_in_the_callers_buffer)
+{
+	static const char *const names[] = { "exits", "halt_exits" };
+	struct tel_kvmstats s, ref;
+	uint64_t buf[64], tiny[1], e = 0, h = 0, re = 0, rh = 0;
+	uint64_t *out[] = { &e, &h }, *rout[] = { &re, &rh };
+	char why[160] = "";
+	int idx[2], ridx[2];
+
+	need_kvm();
+	cr_assert_eq(tel_kvmstats_open(vm.vcpu[0], false, &s, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(tel_kvmstats_open(vm.vcpu[0], false, &ref, why, sizeof(why)), 0, "%s", why);
+	for (int i = 0; i < 2; i++) {
+		idx[i] = tel_kvmstats_find(&s, names[i]);
+		ridx[i] = tel_kvmstats_find(&ref, names[i]);
+		cr_assert(idx[i] >= 0 && ridx[i] >= 0, "no %s", names[i]);
+	}
+	tel_kvmstats_select(&s, idx, 2);
+	tel_kvmstats_select(&ref, ridx, 2);
+	cr_assert(s.rd_len > sizeof(tiny));
+	cr_assert(!tel_kvmstats_place(&s, tiny, sizeof(tiny)), "a buffer of 8 bytes for %zu", s.rd_len);
+	cr_assert(s.rd_len <= sizeof(buf), "span of %zu bytes", s.rd_len);
+	memset(buf, 0, sizeof(buf));
+	cr_assert(tel_kvmstats_place(&s, buf, sizeof(buf)));
+	cr_assert_eq(tvm_run(&vm, 0, 20), 20);
+	cr_assert_eq(tel_kvmstats_read(&s), 0);
+	cr_assert_eq(tel_kvmstats_read(&ref), 0);
+	tel_kvmstats_values(&s, out);
+	tel_kvmstats_values(&ref, rout);
+	cr_assert_geq(e, 20);
+	cr_assert_eq(e, re, "exits %llu placed, %llu not", (unsigned long long)e,
+		     (unsigned long long)re);
+	cr_assert_eq(h, rh);
+	cr_assert_eq(tel_kvmstats_value(&s, idx[0]), e);
+	cr_assert_eq(buf[s.desc[idx[0]].offset / 8 - s.rd_off / 8], e);
+	cr_assert_eq(s.data[s.desc[idx[0]].offset / 8], 0, "the data block was written");
+	tel_kvmstats_close(&s);
+	tel_kvmstats_close(&ref);
+	tvm_destroy(&vm);
+}
+
 Test(kvmstats, vm_stats_have_paging_names)
 {
 	struct tel_kvmstats s;

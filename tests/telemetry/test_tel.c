@@ -413,6 +413,50 @@ Test(tel, vanished_thread_reported)
 	tel_close(t);
 }
 
+static int tid_samples;   /* samples that still see vCPU 0's real thread */
+
+static pid_t tid_then_gone(void *arg, int i)
+{
+	return tid_samples > 0 ? tvm_vcpu_tid(arg, i) : gone_tid(arg, i);
+}
+
+/* The ring's slots are reused without being cleared as a whole (each vCPU's
+ * record is written field by field): a thread that vanishes leaves no
+ * value of the sample that used the slot before (ring of 2), and without a
+ * counters backend the counters stay 0. */
+Test(tel, reused_ring_slot_holds_this_samples_values_only)
+{
+	struct tel_config c = { .counters = "none", .ring_len = 2 };
+	struct tel_sample s;
+	struct tel *t;
+
+	need_vm(1);
+	struct tel_target tg = target();
+	tg.vcpu_tid = tid_then_gone;
+	cr_assert_eq(tel_open_target(&c, &tg, &t), 0);
+	for (tid_samples = 4; tid_samples > 0; tid_samples--) {
+		util_sleep_ns(10000000);
+		cr_assert_eq(tel_sample(t, &s), 0);
+	}
+	cr_assert_gt(s.vcpu[0].cpu_time_ns, 0);
+	cr_assert_gt(s.vcpu[0].run_delay_t_ns, 0);
+	cr_assert_gt(s.vcpu[0].exits, 0);
+	cr_assert(!s.vcpu[0].hw_valid && !s.vcpu[0].hw_host_valid);
+	cr_assert_eq(s.vcpu[0].cycles + s.vcpu[0].ev_guest[0] + s.vcpu[0].ev_host[7], 0);
+	for (int k = 0; k < 3; k++) {    /* the thread is gone: every slot reused */
+		util_sleep_ns(10000000);
+		cr_assert_eq(tel_sample(t, &s), 0);
+		cr_assert_eq(s.vcpu[0].tid, 0x3ffffff0);
+		cr_assert_eq(s.vcpu[0].cpu_time_ns, 0, "stale CPU time in sample %d", k);
+		cr_assert_eq(s.vcpu[0].cpu_t_ns + s.vcpu[0].run_delay_ns + s.vcpu[0].run_delay_t_ns, 0);
+		cr_assert_eq(s.vcpu[0].cpu_pct, 0);
+		cr_assert_eq(s.vcpu[0].pcpu, -1);
+		cr_assert_gt(s.vcpu[0].exits, 0, "the KVM statistics are still read");
+		cr_assert(!s.src[TEL_SRC_THREAD].up);
+	}
+	tel_close(t);
+}
+
 Test(tel, counters_on_this_host)
 {
 	struct tel_config c = { .counters = "perf" };
