@@ -34,11 +34,11 @@ struct adapt_driver {
 	uint64_t next_period_ns;    /* the loop thread's: adapt_step's choice */
 	uint64_t pause_transitions; /* the loop thread's: cfg.paused at the last tick */
 	/* the loop thread's, for quiet ticks: the last probe; adapt_steady_why
-	 * and the due time as of the full tick numbered steady_tick; whether
-	 * the last tick was quiet */
+	 * and the due time as of the last full tick; whether the last tick was
+	 * quiet */
 	struct tel_probe probe;
 	enum adapt_full_why steady_why;
-	uint64_t steady_tick, full_due_ns;
+	uint64_t full_due_ns;
 	bool quiet;
 };
 
@@ -48,6 +48,10 @@ void adapt_drv_carry_out(struct adapt_driver *d, const struct adapt_decision *de
 /* A quiet tick instead of a full one (quiet.c's rules, cfg.probe): true
  * when it only probed; false: take the full tick now (counted by why). */
 bool adapt_drv_quiet_tick(struct adapt_driver *d);
+/* After a full tick's step (held: it held a proposal back): whether quiet
+ * ticks may follow and when the next full one is due. Returns the full
+ * samples' interval while quiet (0: every tick is full). */
+uint64_t adapt_drv_judge_steady(struct adapt_driver *d, bool held);
 /* Runs cfg.warmup once (the first tick, or a placement before it). */
 void adapt_drv_warmup(struct adapt_driver *d);
 /* driver_act.c: the decision log (under the lock): add an entry, find the

@@ -24,6 +24,7 @@ int adapt_driver_create(const struct adapt_driver_cfg *cfg, struct adapt_driver 
 	d->cfg.profile = NULL;
 	d->cfg.env.dry_run = cfg->dry_run;
 	d->profile = *cfg->profile;
+	d->steady_why = ADAPT_FULL_OFF;   /* until the first full tick judges it */
 	adapt_state_init(&d->state);
 	pthread_mutex_init(&d->lock, NULL);
 	*out = d;

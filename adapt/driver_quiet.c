@@ -17,15 +17,18 @@ static void count(struct adapt_driver *d, enum adapt_full_why why)
 	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
 }
 
-/* The state changes only in full ticks: judged once after each. */
+uint64_t adapt_drv_judge_steady(struct adapt_driver *d, bool held)
+{
+	d->steady_why = d->cfg.probe ? adapt_steady_why(&d->profile, &d->state, held, &d->sample)
+				     : ADAPT_FULL_OFF;
+	d->full_due_ns = adapt_full_due_ns(&d->profile, &d->sample);
+	return d->steady_why == ADAPT_FULL_NONE ? d->profile.steady_sample_ns : 0;
+}
+
+/* The state changes only in full ticks: judged after each (before the
+ * first, steady_why is OFF). */
 static enum adapt_full_why due(struct adapt_driver *d)
 {
-	if (d->steady_tick != d->stats.ticks + 1) {
-		d->steady_tick = d->stats.ticks + 1;
-		d->steady_why = adapt_steady_why(&d->profile, &d->state,
-						 d->last_hold != ADAPT_HOLD_NONE, &d->sample);
-		d->full_due_ns = adapt_full_due_ns(&d->profile, &d->sample);
-	}
 	if (d->steady_why != ADAPT_FULL_NONE)
 		return d->steady_why;
 	return util_now_ns() >= d->full_due_ns ? ADAPT_FULL_DUE : ADAPT_FULL_NONE;

@@ -51,6 +51,7 @@ static void count_hold(struct adapt_driver *d, const struct adapt_out *out)
 	snprintf(h->reason, sizeof(h->reason), "%s", reason);
 	h->left_ns = out->hold_left_ns;
 	h->period_ns = out->next_period_ns;
+	h->full_every_ns = adapt_drv_judge_steady(d, out->hold != ADAPT_HOLD_NONE);
 	snprintf(h->note, sizeof(h->note), "%s", out->note);
 	d->stats.period_ns = out->next_period_ns;
 	if (!out->hold)

@@ -139,10 +139,11 @@ json_t *tel_held_json(const struct tel_held *h)
 			"adaptation", h->c[i].adaptation, strnlen(h->c[i].adaptation, sizeof(h->c[i].adaptation)),
 			"reason", h->c[i].reason, strnlen(h->c[i].reason, sizeof(h->c[i].reason)),
 			"ticks", (json_int_t)h->c[i].ticks));
-	return json_pack("{s:I, s:s%, s:s%, s:I, s:I, s:s%, s:o}", "t_ns", (json_int_t)h->t_ns,
+	return json_pack("{s:I, s:s%, s:s%, s:I, s:I, s:I, s:s%, s:o}", "t_ns", (json_int_t)h->t_ns,
 			 "adaptation", h->adaptation, strnlen(h->adaptation, sizeof(h->adaptation)),
 			 "reason", h->reason, strnlen(h->reason, sizeof(h->reason)),
 			 "left_ns", (json_int_t)h->left_ns, "period_ns", (json_int_t)h->period_ns,
+			 "full_every_ns", (json_int_t)h->full_every_ns,
 			 "note", h->note, strnlen(h->note, sizeof(h->note)), "counts", counts);
 }
 

@@ -258,6 +258,8 @@ struct tel_held {
 	char adaptation[16], reason[16];
 	uint64_t left_ns;              /* how long it still holds; 0: not bounded in time */
 	uint64_t period_ns;            /* the loop's period after that tick */
+	uint64_t full_every_ns;        /* while steady, a full sample this often and
+					* quiet ticks between (0: every tick is full) */
 	char note[192];                /* the loop's own words for it */
 };
 

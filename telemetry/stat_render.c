@@ -16,6 +16,12 @@ static void held(json_t *h, FILE *f)
 
 	if (!json_is_object(h) || !reason)
 		return;
+	if (!*reason && num(h, "full_every_ns") > 0) {
+		fprintf(f, "loop steady, period %.0f ms: a full sample every %.0f s, each period "
+			"between a look at the vCPUs' CPU time\n", num(h, "period_ns") / 1e6,
+			num(h, "full_every_ns") / 1e9);
+		return;
+	}
 	if (!*reason) {
 		fprintf(f, "loop not held, period %.0f ms\n", num(h, "period_ns") / 1e6);
 		return;

@@ -99,3 +99,30 @@ Test(held, stat_prints_the_hold)
 	free(j);
 	tel_close(t);
 }
+
+/* A steady loop with quiet ticks says how often it samples fully. */
+Test(held, stat_and_json_say_when_the_loop_is_steady_and_quiet)
+{
+	char *buf = NULL, *j;
+	size_t len;
+	struct tel_config c = { .counters = "none", .vm_name = "h" };
+	struct tel_target tg = { .nr_vcpus = 1 };
+	struct tel_held h = { .period_ns = 1000000000ull, .full_every_ns = 10000000000ull,
+			      .note = "nothing to change" };
+	struct tel *t;
+	FILE *f;
+
+	cr_assert_eq(tel_open_target(&c, &tg, &t), 0);
+	tel_publish_held(t, &h);
+	cr_assert_eq(tel_sample(t, NULL), 0);
+	cr_assert_eq(tel_samples_json(t, 0, &j), 0);
+	cr_assert(strstr(j, "\"full_every_ns\": 10000000000") || strstr(j, "\"full_every_ns\":10000000000"),
+		  "%s", j);
+	f = open_memstream(&buf, &len);
+	tel_stat_render(j, f);
+	fclose(f);
+	cr_assert(strstr(buf, "loop steady, period 1000 ms: a full sample every 10 s"), "%s", buf);
+	free(buf);
+	free(j);
+	tel_close(t);
+}
