@@ -358,3 +358,58 @@ Test(agent, metrics_name_each_vm)
 		  strstr(body, "avmm_vcpu_pcpu{vm=\"beta\",vcpu=\"0\""), "%s", body ? body : "");
 	free(body);
 }
+
+/* The agent's quiet ticks read another process's vCPU threads through
+ * schedstat (CPU time and run delay in one read): a steady VM makes the
+ * agent go quiet and count its probes, and a hog put on the VM's CPU wakes
+ * it at the next probe. */
+Test(agent, a_steady_vm_goes_quiet_and_a_hog_wakes_the_agent)
+{
+	char metrics[32], log[160], *body = NULL, *text = NULL, *p;
+	pid_t tids[4];
+	int port = 23000 + getpid() % 20000, cpu = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1, i;
+	double probes = 0;
+
+	if (cpu < 1)
+		cr_skip_test("needs 2 host CPUs");
+	bg_prepare(&b);
+	snprintf(metrics, sizeof(metrics), "127.0.0.1:%d", port);
+	snprintf(log, sizeof(log), "%s/agent.log", b.dir);
+	start_agent("performance", false, metrics);
+	start_vm(0, "gamma", cpu, 40, false);
+	cr_assert(wait_vms(1, tids, 4, 5000));
+	for (i = 0; i < 300 && !(text && strstr(text, "steady: a full sample every 10.0 s")); i++) {
+		free(text);
+		util_sleep_ns(100000000);
+		text = file_text(log);
+	}
+	cr_assert(text && strstr(text, "steady: a full sample every 10.0 s"),
+		  "the agent never went quiet in 30 s:\n%s", text ? text : "");
+	free(text);
+	util_sleep_ns(2500000000ull);   /* two quiet looks at least */
+	cr_assert_eq(http_get(port, "/metrics", &body, NULL, 0), 200);
+	p = strstr(body, "\navmm_telemetry_probes_total{");
+	cr_assert(p && (p = strchr(p, '}')), "%s", body);
+	probes = atof(p + 1);
+	free(body);
+	cr_assert_geq(probes, 2, "probes counted: %g", probes);
+	vm_pid[3] = fork();             /* a hog on the VM's CPU */
+	if (vm_pid[3] == 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+		for (;;)
+			;
+	}
+	text = NULL;
+	for (i = 0; i < 50 && !(text && strstr(text, "sampling now")); i++) {
+		free(text);
+		util_sleep_ns(100000000);
+		text = file_text(log);
+	}
+	cr_assert(text && strstr(text, "sampling now"), "no probe saw the hog within 5 s:\n%s",
+		  text ? text : "");
+	free(text);
+}
