@@ -10,7 +10,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,23 +17,10 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "tests/lib/hog.h"
 #include "tests/lib/dashboard.h"
 #include "tests/lib/promtool.h"
 #include "tests/lib/run_helpers.h"
-
-static atomic_bool hog_stop;
-
-static void *hog(void *arg)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-	while (!hog_stop)
-		;
-	return arg;
-}
 
 /* Allowed CPUs of the avmm-vcpu0 thread of pid, e.g. "1", from procfs. */
 static void vcpu0_allowed(pid_t pid, char *out, size_t len)
@@ -106,7 +92,7 @@ Test(metrics, noisy_core_is_left_and_everything_is_exported, .timeout = 240)
 	static char buf[1 << 18];
 	char sock[64], dir[512], allowed[64];
 	int port = 20000 + getpid() % 20000, status, i;
-	pthread_t h;
+	struct hog h;
 	char *body = NULL;
 	pid_t pid;
 
@@ -114,7 +100,7 @@ Test(metrics, noisy_core_is_left_and_everything_is_exported, .timeout = 240)
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		cr_skip_test("needs 2 host CPUs to move a vCPU off a noisy one");
 	snprintf(sock, sizeof(sock), "/tmp/avmm-metrics-%d.sock", (int)getpid());
-	pthread_create(&h, NULL, hog, NULL);
+	cr_assert_eq(hog_start(&h, 0), 0);
 	pid = start_pinned_avmm(port, sock);
 	for (i = 0; i < 200; i++) { /* the loop's move: a decision counted in /metrics */
 		util_sleep_ns(100000000);
@@ -142,8 +128,7 @@ Test(metrics, noisy_core_is_left_and_everything_is_exported, .timeout = 240)
 		  rc, ptool);
 	if (rc == -ENOENT)
 		cr_log_warn("promtool check not run: %s", ptool);
-	hog_stop = true;
-	pthread_join(h, NULL);
+	hog_stop(&h);
 	if (access(CHROMIUM, X_OK) == 0) {
 		dashboard_out_dir(dir, sizeof(dir));
 		dashboard_check(port, dir, 1, 1);

@@ -10,7 +10,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,22 +17,9 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "tests/lib/hog.h"
 #include "tests/lib/bg_avmm.h"
 #include "tests/lib/run_helpers.h"
-
-static atomic_bool hog_stop;
-
-static void *hog(void *arg)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-	while (!hog_stop)
-		;
-	return arg;
-}
 
 static pid_t start(const char *log, const char *sock)
 {
@@ -77,7 +63,7 @@ Test(quiet, steady_run_goes_quiet_and_a_new_hog_is_left_within_seconds, .timeout
 	char log[64], sock[64], *text = NULL, *quiet;
 	double moved_s = 0;
 	uint64_t t_hog;
-	pthread_t h;
+	struct hog h;
 	pid_t pid;
 	int status;
 
@@ -91,11 +77,10 @@ Test(quiet, steady_run_goes_quiet_and_a_new_hog_is_left_within_seconds, .timeout
 	if (quiet && !strstr(quiet, "decision coremap:")) {
 		util_sleep_ns(1500000000);   /* a quiet tick or more */
 		t_hog = util_now_ns();
-		pthread_create(&h, NULL, hog, NULL);
+		cr_assert_eq(hog_start(&h, 0), 0);
 		text = wait_log(log, "decision coremap:", 8000);
 		moved_s = (double)(util_now_ns() - t_hog) / 1e9;
-		hog_stop = true;
-		pthread_join(h, NULL);
+		hog_stop(&h);
 	}
 	kill(pid, SIGTERM);
 	waitpid(pid, &status, 0);

@@ -5,28 +5,13 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/util.h"
+#include "tests/lib/hog.h"
 #include "telemetry/tel.h"
 #include "tinyvm.h"
-
-static atomic_bool hog_stop;
-
-static void *hog(void *arg)
-{
-	cpu_set_t set;
-	volatile unsigned long x = 0;
-
-	CPU_ZERO(&set);
-	CPU_SET(*(int *)arg, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-	while (!hog_stop)
-		x++;
-	return NULL;
-}
 
 Test(delay, a_new_wait_shows_at_the_next_sample, .timeout = 60)
 {
@@ -35,7 +20,7 @@ Test(delay, a_new_wait_shows_at_the_next_sample, .timeout = 60)
 	struct tel *t;
 	struct tvm vm;
 	cpu_set_t mine, one;
-	pthread_t h;
+	struct hog h;
 	int cpu = -1, err;
 
 	sched_getaffinity(0, sizeof(mine), &mine);
@@ -60,13 +45,12 @@ Test(delay, a_new_wait_shows_at_the_next_sample, .timeout = 60)
 		cr_skip_test("the vCPU thread gets only %.0f%% of CPU %d alone (a busy host)",
 			     s.vcpu[0].cpu_pct, cpu);
 	cr_assert_lt(s.vcpu[0].run_delay_pct, 30, "waits %.0f%% alone", s.vcpu[0].run_delay_pct);
-	cr_assert_eq(pthread_create(&h, NULL, hog, &cpu), 0);
+	cr_assert_eq(hog_start(&h, cpu), 0);
 	util_sleep_ns(100000000);
 	cr_assert_eq(tel_sample(t, &s), 0);   /* its share fell: the delay is read */
 	util_sleep_ns(100000000);
 	cr_assert_eq(tel_sample(t, &s), 0);   /* and again: over a fresh interval */
-	hog_stop = true;
-	pthread_join(h, NULL);
+	hog_stop(&h);
 	cr_assert_lt(s.vcpu[0].cpu_pct, 75, "the hog took no CPU (%.0f%%)", s.vcpu[0].cpu_pct);
 	cr_assert_gt(s.vcpu[0].run_delay_pct, 25, "run delay %.0f%% with a hog on its CPU "
 		     "(cpu %.0f%%)", s.vcpu[0].run_delay_pct, s.vcpu[0].cpu_pct);

@@ -7,28 +7,13 @@
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/util.h"
+#include "tests/lib/hog.h"
 #include "telemetry/tel.h"
 #include "tinyvm.h"
-
-static atomic_bool hog_stop;
-
-static void *hog(void *arg)
-{
-	cpu_set_t set;
-	volatile unsigned long x = 0;
-
-	CPU_ZERO(&set);
-	CPU_SET(*(int *)arg, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-	while (!hog_stop)
-		x++;
-	return NULL;
-}
 
 static int last_cpu(void)
 {
@@ -49,7 +34,7 @@ Test(probe, clock_share_matches_the_sample_and_drops_with_a_hog, .timeout = 60)
 	struct tel *t;
 	struct tvm vm;
 	cpu_set_t one;
-	pthread_t h;
+	struct hog h;
 	char *text;
 	int cpu = last_cpu(), err;
 
@@ -79,11 +64,10 @@ Test(probe, clock_share_matches_the_sample_and_drops_with_a_hog, .timeout = 60)
 	cr_assert(isnan(p.run_delay_pct[0]), "a thread of this process: the clock alone");
 	cr_assert_lt(fabs(p.cpu_pct[0] - s.vcpu[0].cpu_pct), 25, "probe %.0f%%, sample %.0f%%",
 		     p.cpu_pct[0], s.vcpu[0].cpu_pct);
-	cr_assert_eq(pthread_create(&h, NULL, hog, &cpu), 0);
+	cr_assert_eq(hog_start(&h, cpu), 0);
 	util_sleep_ns(300000000);
 	cr_assert_eq(tel_probe(t, &p), 0);   /* over the hog's 300 ms alone */
-	hog_stop = true;
-	pthread_join(h, NULL);
+	hog_stop(&h);
 	cr_assert_lt(p.cpu_pct[0], s.vcpu[0].cpu_pct - 15, "probe %.0f%% with a hog on its CPU "
 		     "(%.0f%% alone)", p.cpu_pct[0], s.vcpu[0].cpu_pct);
 	/* the full sample's share spans both probes: since the last sample */
