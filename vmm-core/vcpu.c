@@ -43,7 +43,7 @@ int vmm_vcpu_create(struct vmm *vm, int idx)
 	/* Now, while no thread runs it: vCPU ioctls wait for KVM_RUN to return. */
 	v->stats_fd = ioctl(v->fd, KVM_GET_STATS_FD, 0);
 	pthread_mutex_init(&v->lock, NULL);
-	pthread_cond_init(&v->cond, NULL);
+	util_cond_init_mono(&v->cond);   /* the watchdog's timed waits are monotonic */
 	rc = vmm_dirty_vcpu_init(vm, idx); /* its dirty ring, where tracking is on */
 	return rc ? rc : vmm_cpuid_set(vm, v);
 }

@@ -52,24 +52,13 @@ void vmm_watchdog_answer(struct vmm_vcpu *v)
 	pthread_mutex_unlock(&v->lock);
 }
 
-static void deadline_in(struct timespec *ts, uint64_t ns)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += (time_t)(ns / 1000000000ull);
-	ts->tv_nsec += (long)(ns % 1000000000ull);
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 /* Asks every vCPU; returns its look, or UNKNOWN when one is paused, gone or
  * does not answer within a second. */
 static enum vmm_vcpu_look look_at(struct vmm *vm, int i)
 {
 	struct vmm_vcpu *v = &vm->vcpu[i];
 	enum vmm_vcpu_look look = VMM_LOOK_UNKNOWN;
-	struct timespec until;
+	uint64_t until;
 
 	pthread_mutex_lock(&v->lock);
 	if (v->paused || v->pause_req || v->exited || !v->started) {
@@ -80,10 +69,10 @@ static enum vmm_vcpu_look look_at(struct vmm *vm, int i)
 	v->look_done = false;
 	pthread_mutex_unlock(&v->lock);
 	vmm_vcpu_kick(v);
-	deadline_in(&until, WD_ANSWER_NS);
+	until = util_now_ns() + WD_ANSWER_NS;
 	pthread_mutex_lock(&v->lock);
 	while (!v->look_done && !v->exited && !vm->stop)
-		if (pthread_cond_timedwait(&v->cond, &v->lock, &until) == ETIMEDOUT)
+		if (util_cond_wait_until_ns(&v->cond, &v->lock, until) == ETIMEDOUT)
 			break;
 	if (v->look_done)
 		look = v->look;
@@ -130,7 +119,6 @@ static void *watchdog_thread(void *arg)
 	struct vmm *vm = arg;
 	struct vmm_watchdog *wd = &vm->wd;
 	uint64_t last[VMM_MAX_VCPUS] = { 0 }, quiet_since = util_now_ns(), rip = 0;
-	struct timespec until;
 	int first;
 
 	pthread_setname_np(pthread_self(), "avmm-watchdog");
@@ -139,8 +127,8 @@ static void *watchdog_thread(void *arg)
 	exits_changed(vm, last);
 	pthread_mutex_lock(&wd->lock);
 	while (!wd->stop && !vm->stop) {
-		deadline_in(&until, UTIL_MIN(WD_TICK_NS, wd->timeout_ns));
-		pthread_cond_timedwait(&wd->cond, &wd->lock, &until);
+		util_cond_wait_until_ns(&wd->cond, &wd->lock,
+					util_now_ns() + UTIL_MIN(WD_TICK_NS, wd->timeout_ns));
 		if (wd->stop || vm->stop)
 			break;
 		pthread_mutex_unlock(&wd->lock);
@@ -175,7 +163,7 @@ int vmm_watchdog_start(struct vmm *vm, uint64_t timeout_ms)
 		return 0;
 	wd->timeout_ns = (timeout_ms ? timeout_ms : VMM_HALT_WATCHDOG_DEFAULT_MS) * 1000000ull;
 	pthread_mutex_init(&wd->lock, NULL);
-	pthread_cond_init(&wd->cond, NULL);
+	util_cond_init_mono(&wd->cond);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 << 10);
 	rc = -pthread_create(&wd->thread, &attr, watchdog_thread, vm);
