@@ -101,7 +101,8 @@ $(BUILD)/guests/%.elf: $(BUILD)/guestobj/tests/guests/%.c.o $(GUEST_LIB_OBJ) tes
 $(BUILD)/guests/lowload.elf: tests/guests/lowload.ld
 
 # ---- Criterion tests: one binary per folder under tests/ with test_*.c ----
-# (tests/lib/*.c: helpers linked into every test binary)
+# (tests/lib/*.c: helpers linked into every test binary; `make test-DIR`
+# builds the program and the guests its real runs use)
 TEST_DIRS := $(sort $(patsubst tests/%/,%,$(dir $(wildcard tests/*/test_*.c))))
 TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 TEST_BINS := $(patsubst %,$(BUILD)/tests/%,$(TEST_DIRS))
@@ -110,7 +111,7 @@ $(BUILD)/tests/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/$(1)/*.c))
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $$(SYS_LIBS) -lcriterion
 .PHONY: test-$(1)
-test-$(1): $(BUILD)/tests/$(1)
+test-$(1): $(BUILD)/tests/$(1) $(BUILD)/avmm guests
 	AVMM_BUILD=$(BUILD) $(BUILD)/tests/$(1) --jobs 1 $(TEST_ARGS)
 endef
 $(foreach t,$(TEST_DIRS),$(eval $(call TEST_RULES,$(t))))
