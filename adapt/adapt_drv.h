@@ -34,8 +34,8 @@ struct adapt_driver {
 	uint64_t next_period_ns;    /* the loop thread's: adapt_step's choice */
 	uint64_t pause_transitions; /* the loop thread's: cfg.paused at the last tick */
 	/* the loop thread's, for quiet ticks: the last probe; adapt_steady_why
-	 * and the due time as of the last full tick; whether the last tick was
-	 * quiet */
+	 * and the due time as of the last full tick; whether the loop is in a
+	 * quiet stretch (full samples that were only due do not end it) */
 	struct tel_probe probe;
 	enum adapt_full_why steady_why;
 	uint64_t full_due_ns;

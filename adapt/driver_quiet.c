@@ -47,6 +47,7 @@ bool adapt_drv_quiet_tick(struct adapt_driver *d)
 		why = d->cfg.probe(d->cfg.probe_arg, &d->probe) ? ADAPT_FULL_STALE
 			: adapt_probe_jumped(&d->sample, &d->probe, &i);
 	count(d, why);
+	/* said once per quiet stretch: a full sample that was only due goes on with it */
 	if (why == ADAPT_FULL_NONE && !d->quiet)
 		util_info("steady: a full sample every %.1f s, between them a look at each vCPU's "
 			  "CPU time every %.1f s", (double)d->profile.steady_sample_ns / 1e9,
@@ -59,6 +60,7 @@ bool adapt_drv_quiet_tick(struct adapt_driver *d)
 		util_info("vcpu%d's run delay is %.0f%% (%.0f%% at the last sample): sampling now", i,
 			  d->probe.run_delay_pct[i], v->run_delay_pct);
 	d->state.probe_moved = why == ADAPT_FULL_JUMP;
-	d->quiet = why == ADAPT_FULL_NONE;
-	return d->quiet;
+	if (why != ADAPT_FULL_DUE)
+		d->quiet = why == ADAPT_FULL_NONE;
+	return why == ADAPT_FULL_NONE;
 }
