@@ -53,27 +53,44 @@ static void field(const char *line, const char *name, uint64_t *v)
 		*v = strtoull(line + n + 1, NULL, 10);
 }
 
+/* kB of a field in bytes, at most the mapping's size (a text that claims
+ * more, or overflows, is not what the kernel writes) */
+static uint64_t bytes_of(uint64_t kib, uint64_t size)
+{
+	return kib > size / KIB ? size : kib * KIB;
+}
+
+/* Sums saturate: no text makes a total wrap round. */
+static void add(uint64_t *sum, uint64_t v)
+{
+	*sum = *sum > UINT64_MAX - v ? UINT64_MAX : *sum + v;
+}
+
 static void add_vma(const struct vma *m, struct pgmode_backing *b)
 {
-	uint64_t rss = m->rss_kib * KIB;
-	uint64_t huge = (m->anon_huge_kib + m->shmem_pmd_kib + m->file_pmd_kib) * KIB;
-	uint64_t hugetlb = (m->private_hugetlb_kib + m->shared_hugetlb_kib) * KIB;
+	uint64_t size = m->end - m->start, rss = bytes_of(m->rss_kib, size);
+	uint64_t huge = bytes_of(m->anon_huge_kib, size), hugetlb;
 
-	b->size += m->end - m->start;
+	add(&huge, bytes_of(m->shmem_pmd_kib, size));
+	add(&huge, bytes_of(m->file_pmd_kib, size));
+	hugetlb = bytes_of(m->private_hugetlb_kib, size);
+	add(&hugetlb, bytes_of(m->shared_hugetlb_kib, size));
+	add(&b->size, size);
 	if (hugetlb && (m->kernel_page_kib == 2048 || m->kernel_page_kib == 1048576)) {
 		if (m->kernel_page_kib == 2048)
-			b->bytes_2m += hugetlb;
+			add(&b->bytes_2m, hugetlb);
 		else
-			b->bytes_1g += hugetlb;
-		b->rss += hugetlb + rss;
-		b->bytes_4k += rss;
+			add(&b->bytes_1g, hugetlb);
+		add(&b->rss, hugetlb);
+		add(&b->rss, rss);
+		add(&b->bytes_4k, rss);
 		return;
 	}
 	if (huge > rss)
 		huge = rss;
-	b->rss += rss;
-	b->bytes_2m += huge;
-	b->bytes_4k += rss - huge;
+	add(&b->rss, rss);
+	add(&b->bytes_2m, huge);
+	add(&b->bytes_4k, rss - huge);
 }
 
 int pgmode_parse_smaps(const char *smaps, uint64_t start, uint64_t len, struct pgmode_backing *out)

@@ -164,3 +164,17 @@ Test(smaps, read_backing_of_this_process)
 	cr_assert_eq(b.bytes_2m, 0, "MADV_NOHUGEPAGE memory has no 2 MiB pages");
 	munmap(p, len);
 }
+
+/* A text that claims more than its mapping holds (or more than 64 bits of
+ * bytes) is held to the mapping's size, and no total wraps round. */
+Test(smaps, claims_beyond_the_mapping_are_held_to_its_size)
+{
+	snprintf(text, sizeof(text),
+		 "%llx-%llx rw-p 00000000 00:00 0 \n"
+		 "Rss:  666666666666666666666666 kB\n"
+		 "AnonHugePages:  77777877777777760 kB\n", BASE, BASE + 4 * M);
+	cr_assert_eq(pgmode_parse_smaps(text, BASE, 4 * M, &b), 0, "%s", b.why);
+	cr_assert_eq(b.rss, 4 * M);
+	cr_assert_eq(b.bytes_2m, 4 * M);
+	cr_assert_eq(b.bytes_4k, 0);
+}
