@@ -84,28 +84,10 @@ static int64_t thread_cpu_ns(pid_t pid, pid_t tid)
 	return util_read_file(NULL, path, buf, sizeof(buf)) > 0 ? strtoll(buf, NULL, 10) : -1;
 }
 
-struct waker {
-	uint64_t until_ns;
-	double ns_per_wake;
-};
-
-static void *wake_at(void *arg)
-{
-	struct waker *w = arg;
-	uint64_t c0 = util_thread_cpu_ns(), n = 0;
-
-	while (util_now_ns() + PERIOD_NS <= w->until_ns) {
-		util_sleep_ns(PERIOD_NS);
-		n++;
-	}
-	w->ns_per_wake = n ? (double)(util_thread_cpu_ns() - c0) / (double)n : -1;
-	return NULL;
-}
-
 int main(void)
 {
 	char avmm[256], guest[256], vm_log[128];
-	struct waker w = { 0 };
+	struct bench_waker w = { .period_ns = PERIOD_NS };
 	pid_t agent, vm, tid = -1;
 	int64_t c0, c1;
 	pthread_t th;
@@ -141,7 +123,7 @@ int main(void)
 		       "measured after 20 s\n");
 	w.until_ns = util_now_ns() + WINDOW_NS;
 	c0 = thread_cpu_ns(agent, tid);
-	if (pthread_create(&th, NULL, wake_at, &w))
+	if (pthread_create(&th, NULL, bench_wake_at, &w))
 		goto out;
 	pthread_join(th, NULL);
 	c1 = thread_cpu_ns(agent, tid);

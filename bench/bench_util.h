@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/util.h"
+
 static inline int bench_cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -73,6 +75,32 @@ static inline double bench_result(const char *out, const char *key)
 	snprintf(k, sizeof(k), " %s=", key);
 	p = strstr(line, k);
 	return p ? strtod(p + strlen(k), NULL) : -1;
+}
+
+/* The floor of a steady loop: a thread that only wakes every period_ns
+ * over a window, and its CPU time per wake-up. Created before the window (a
+ * thread's creation faults in its stack, which a measured process may count
+ * as its guest touching memory), it starts when until_ns is set (or at
+ * once when it is set before). pthread_create(..., bench_wake_at, w). */
+struct bench_waker {
+	uint64_t period_ns, until_ns;   /* until_ns: 0 until the window starts */
+	double ns_per_wake;             /* -1: no wake-up in the window */
+};
+
+static inline void *bench_wake_at(void *arg)
+{
+	struct bench_waker *w = arg;
+	uint64_t c0, n = 0, until;
+
+	while (!(until = __atomic_load_n(&w->until_ns, __ATOMIC_ACQUIRE)))
+		util_sleep_ns(10000000);
+	c0 = util_thread_cpu_ns();
+	while (util_now_ns() + w->period_ns <= until) {
+		util_sleep_ns(w->period_ns);
+		n++;
+	}
+	w->ns_per_wake = n ? (double)(util_thread_cpu_ns() - c0) / (double)n : -1;
+	return NULL;
 }
 
 #endif

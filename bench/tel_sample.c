@@ -190,31 +190,6 @@ static void *idle_10hz(void *arg)
 	return NULL;
 }
 
-/* The floor of the steady loop: a thread that only wakes at the loop's
- * steady period, over the same window. */
-struct waker {
-	uint64_t period_ns, until_ns;   /* until_ns: 0 until the window starts */
-	double ns_per_wake;
-};
-
-/* Created before the window (a thread's creation faults in its stack, which
- * would count as the guest touching memory), it starts when until_ns is set. */
-static void *wake_at(void *arg)
-{
-	struct waker *w = arg;
-	uint64_t c0, n = 0, until;
-
-	while (!(until = __atomic_load_n(&w->until_ns, __ATOMIC_ACQUIRE)))
-		util_sleep_ns(10000000);
-	c0 = util_thread_cpu_ns();
-	while (util_now_ns() + w->period_ns <= until) {
-		util_sleep_ns(w->period_ns);
-		n++;
-	}
-	w->ns_per_wake = n ? (double)(util_thread_cpu_ns() - c0) / (double)n : -1;
-	return NULL;
-}
-
 /* Three full samples' worth of quiet ticks under performance (steady_sample_ms 10 s). */
 #define WINDOW_NS 30000000000ull
 
@@ -295,7 +270,7 @@ static double loop_steady(void)
 	struct adapt_session_cost ka, kb;
 	struct adapt_session *s = NULL;
 	struct pol_profile prof;
-	struct waker w = { 0 };
+	struct bench_waker w = { 0 };
 	struct vmm_result vr;
 	pthread_t th;
 	int64_t c0, c1;
@@ -322,7 +297,7 @@ static double loop_steady(void)
 	adapt_driver_get_profile(adapt_session_driver(s), &prof);
 	tvm_thread_cpu_ns("avmm-adapt");   /* its directory buffer faulted in now, too */
 	w.period_ns = prof.period_ns;
-	if (pthread_create(&th, NULL, wake_at, &w))
+	if (pthread_create(&th, NULL, bench_wake_at, &w))
 		goto stop;
 	t_steady = wait_steady(s, &prof);
 	adapt_driver_stats(adapt_session_driver(s), &a);
