@@ -25,44 +25,10 @@ static char agent_sock[160], out[1 << 16];
 
 static void teardown(void)
 {
-	for (int i = 0; i < MAX_BG; i++)
-		if (vm_pid[i] > 0) {
-			kill(vm_pid[i], SIGKILL);
-			waitpid(vm_pid[i], NULL, 0);
-			vm_pid[i] = 0;
-		}
+	bg_reap(vm_pid, MAX_BG);
 	bg_cleanup(&b);
 }
 TestSuite(agent, .fini = teardown, .timeout = 90);
-
-static pid_t spawn(const char *log, int cpu, const char *const args[])
-{
-	const char *argv[32] = { build_path("avmm") };
-	pid_t pid;
-	int n = 1;
-
-	for (int i = 0; args[i] && n < 31; i++)
-		argv[n++] = args[i];
-	pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		if (cpu >= 0) {
-			cpu_set_t set;
-
-			CPU_ZERO(&set);
-			CPU_SET(cpu, &set);
-			sched_setaffinity(0, sizeof(set), &set);
-		}
-		setenv("AVMM_RUN_DIR", b.run_dir, 1);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
-}
 
 /* The agent under profile, on the fake powercap tree when fake_power, with
  * --metrics when metrics is not NULL; waits until it answers. */
@@ -85,7 +51,7 @@ static void start_agent(const char *profile, bool fake_power, const char *metric
 	snprintf(log, sizeof(log), "%s/agent.log", b.dir);
 	snprintf(agent_sock, sizeof(agent_sock), "%s/agent.sock", b.run_dir);
 	unlink(agent_sock);
-	b.pid = spawn(log, -1, args);
+	b.pid = bg_spawn(&b, log, -1, args);
 	for (int i = 0; i < 250 && vmm_ctl_call(agent_sock, NULL, NULL); i++)
 		util_sleep_ns(20000000);
 	cr_assert_eq(vmm_ctl_call(agent_sock, NULL, NULL), 0, "the agent did not answer");
@@ -101,7 +67,7 @@ static pid_t start_vm(int i, const char *name, int cpu, int secs, bool no_agent)
 	snprintf(log, sizeof(log), "%s/%s.log", b.dir, name);
 	snprintf(sock, sizeof(sock), "%s/%s.sock", b.run_dir, name);
 	snprintf(cmd, sizeof(cmd), "secs=%d", secs);
-	vm_pid[i] = spawn(log, cpu, args);
+	vm_pid[i] = bg_spawn(&b, log, cpu, args);
 	return vm_pid[i];
 }
 

@@ -31,38 +31,18 @@ static char agent_sock[160], agent_log[160];
 
 static void teardown(void)
 {
-	for (int i = 0; i < 3; i++)
-		if (kids[i] > 0) {
-			kill(kids[i], SIGKILL);
-			waitpid(kids[i], NULL, 0);
-			kids[i] = 0;
-		}
+	bg_reap(kids, 3);
 	bg_cleanup(&b);
 }
 TestSuite(ft, .fini = teardown, .timeout = 120);
 
+/* build/avmm with args, its output in NAME.log of the test folder */
 static pid_t spawn(const char *name, const char *const args[])
 {
-	const char *argv[32] = { build_path("avmm") };
 	char log[160];
-	pid_t pid;
-	int n = 1;
 
-	for (int i = 0; args[i] && n < 31; i++)
-		argv[n++] = args[i];
 	snprintf(log, sizeof(log), "%s/%s.log", b.dir, name);
-	pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		setenv("AVMM_RUN_DIR", b.run_dir, 1);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
+	return bg_spawn(&b, log, -1, args);
 }
 
 static void write_file(const char *path, const char *text)

@@ -51,18 +51,9 @@ Test(agent_profile, set_before_any_vm_and_kept_when_one_registers, .fini = stop,
 	bg_prepare(&b);
 	snprintf(sock, sizeof(sock), "%s/agent.sock", b.run_dir);
 	snprintf(log, sizeof(log), "%s/agent.log", b.dir);
-	agent = fork();
-	cr_assert(agent >= 0);
-	if (agent == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		setenv("AVMM_RUN_DIR", b.run_dir, 1);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(build_path("avmm"), "avmm", "agent", "--profile", "balanced", "--socket", sock,
-		      "--metrics", metrics, (char *)NULL);
-		_exit(127);
-	}
+	agent = bg_spawn(&b, log, -1, (const char *const[]){ "agent", "--profile", "balanced",
+							    "--socket", sock, "--metrics", metrics,
+							    NULL });
 	for (int i = 0; i < 250 && access(sock, F_OK); i++)
 		util_sleep_ns(20000000);
 	ask("{\"cmd\":\"profile\"}\n", ans, sizeof(ans));

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,4 +198,43 @@ char *file_text(const char *path)
 	}
 	fclose(f);
 	return buf;
+}
+
+pid_t bg_spawn(const struct bg_avmm *b, const char *log, int cpu, const char *const args[])
+{
+	const char *argv[32] = { build_path("avmm") };
+	pid_t pid;
+	int n = 1;
+
+	for (int i = 0; args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (cpu >= 0) {
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			CPU_SET(cpu, &set);
+			sched_setaffinity(0, sizeof(set), &set);
+		}
+		setenv("AVMM_RUN_DIR", b->run_dir, 1);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+void bg_reap(pid_t *pids, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (pids[i] > 0) {
+			kill(pids[i], SIGKILL);
+			waitpid(pids[i], NULL, 0);
+			pids[i] = 0;
+		}
 }

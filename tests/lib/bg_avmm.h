@@ -25,6 +25,11 @@ void bg_start(struct bg_avmm *b, int secs, int umask_val, const char *const extr
 int bg_wait(struct bg_avmm *b, int ms);
 void bg_cleanup(struct bg_avmm *b);
 bool bg_alive(const struct bg_avmm *b);
+/* Starts build/avmm with args (NULL-terminated, argv[1] on) in AVMM_RUN_DIR =
+ * b's run folder, stdout+stderr into log, pinned to cpu when cpu >= 0. */
+pid_t bg_spawn(const struct bg_avmm *b, const char *log, int cpu, const char *const args[]);
+/* SIGKILLs and reaps every pid above 0 of pids[n], leaving them 0. */
+void bg_reap(pid_t *pids, int n);
 
 uint64_t fake_limit_uw(const struct bg_avmm *b);
 /* Waits up to ms for the limit to leave 200 W (the loop capping). */
