@@ -19,21 +19,12 @@ Test(delay, a_new_wait_shows_at_the_next_sample, .timeout = 60)
 	static struct tel_sample s;
 	struct tel *t;
 	struct tvm vm;
-	cpu_set_t mine, one;
 	struct hog h;
-	int cpu = -1, err;
+	int cpu, err = tvm_create(&vm, 1);
 
-	sched_getaffinity(0, sizeof(mine), &mine);
-	for (int i = CPU_SETSIZE - 1; i >= 0 && cpu < 0; i--)
-		if (CPU_ISSET(i, &mine))
-			cpu = i;
-	err = tvm_create(&vm, 1);
 	if (err)
 		cr_skip_test("no usable /dev/kvm (%s)", strerror(-err));
-	cr_assert_eq(tvm_start_threads(&vm, 0), 0);   /* busy: KVM_RUN back to back */
-	CPU_ZERO(&one);
-	CPU_SET(cpu, &one);
-	cr_assert_eq(sched_setaffinity(vm.tid[0], sizeof(one), &one), 0);
+	cr_assert_eq(tvm_busy_on_last_cpu(&vm, &cpu), 0);
 	struct tel_target tg = { .nr_vcpus = 1, .vm_fd = tvm_vm_fd, .vcpu_fd = tvm_vcpu_fd,
 				 .vcpu_tid = tvm_vcpu_tid, .arg = &vm };
 	cr_assert_eq(tel_open_target(&c, &tg, &t), 0);

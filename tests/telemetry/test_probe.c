@@ -15,17 +15,6 @@
 #include "telemetry/tel.h"
 #include "tinyvm.h"
 
-static int last_cpu(void)
-{
-	cpu_set_t mine;
-
-	sched_getaffinity(0, sizeof(mine), &mine);
-	for (int i = CPU_SETSIZE - 1; i >= 0; i--)
-		if (CPU_ISSET(i, &mine))
-			return i;
-	return 0;
-}
-
 Test(probe, clock_share_matches_the_sample_and_drops_with_a_hog, .timeout = 60)
 {
 	struct tel_config c = { .counters = "none", .vm_name = "p" };
@@ -33,18 +22,13 @@ Test(probe, clock_share_matches_the_sample_and_drops_with_a_hog, .timeout = 60)
 	struct tel_probe p;
 	struct tel *t;
 	struct tvm vm;
-	cpu_set_t one;
 	struct hog h;
 	char *text;
-	int cpu = last_cpu(), err;
+	int cpu, err = tvm_create(&vm, 1);
 
-	err = tvm_create(&vm, 1);
 	if (err)
 		cr_skip_test("no usable /dev/kvm (%s)", strerror(-err));
-	cr_assert_eq(tvm_start_threads(&vm, 0), 0);   /* busy: KVM_RUN back to back */
-	CPU_ZERO(&one);
-	CPU_SET(cpu, &one);
-	cr_assert_eq(sched_setaffinity(vm.tid[0], sizeof(one), &one), 0);
+	cr_assert_eq(tvm_busy_on_last_cpu(&vm, &cpu), 0);
 	struct tel_target tg = { .nr_vcpus = 1, .vm_fd = tvm_vm_fd, .vcpu_fd = tvm_vcpu_fd,
 				 .vcpu_tid = tvm_vcpu_tid, .arg = &vm };
 	cr_assert_eq(tel_open_target(&c, &tg, &t), 0);

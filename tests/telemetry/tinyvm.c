@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,4 +210,22 @@ int64_t tvm_thread_cpu_ns(const char *name)
 	if (d)
 		closedir(d);
 	return ns;
+}
+
+int tvm_busy_on_last_cpu(struct tvm *t, int *cpu)
+{
+	cpu_set_t mine, one;
+	int err;
+
+	*cpu = 0;
+	sched_getaffinity(0, sizeof(mine), &mine);
+	for (int i = CPU_SETSIZE - 1; i > 0 && !*cpu; i--)
+		if (CPU_ISSET(i, &mine))
+			*cpu = i;
+	err = tvm_start_threads(t, 0);
+	CPU_ZERO(&one);
+	CPU_SET(*cpu, &one);
+	if (!err && sched_setaffinity(t->tid[0], sizeof(one), &one))
+		err = -errno;
+	return err;
 }

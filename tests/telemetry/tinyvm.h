@@ -32,6 +32,9 @@ int tvm_run(struct tvm *t, int vcpu, int n);
  * until every thread has published its tid. */
 int tvm_start_threads(struct tvm *t, unsigned pause_us);
 void tvm_destroy(struct tvm *t);
+/* After tvm_create: vCPU 0's thread runs KVM_RUN back to back (busy),
+ * pinned to the last CPU this process may use (*cpu). 0 or -errno. */
+int tvm_busy_on_last_cpu(struct tvm *t, int *cpu);
 
 /* struct tel_target callbacks over a tvm (arg = struct tvm *). */
 int tvm_vm_fd(void *arg);
