@@ -3,6 +3,7 @@
 # the totals over all of them. Exit status is nonzero if any test failed.
 set -u
 passed=0 failed=0 skipped=0 status=0
+recap=""
 for bin in "$@"; do
 	echo "== $bin"
 	out=$("$bin" --jobs 1 --verbose=0 2>&1)
@@ -10,8 +11,12 @@ for bin in "$@"; do
 	# failures with their messages, skips with their reasons, the synthesis
 	printf '%s\n' "$out" | grep -v -E '^\[(RUN |PASS)\]|^\[----\] *$|^avmm: ' || true
 	line=$(printf '%s\n' "$out" | grep 'Synthesis' | tail -1)
+	# what failed, with its messages, again at the end (CI shows the tail)
+	bad=$(printf '%s\n' "$out" | grep -E '^\[(FAIL|----)\] ..|^\[ERR \]|CRASH' | grep -v '^\[----\] *$' || true)
 	if [ -z "$line" ]; then
-		echo "   $bin printed no summary (rc=$rc)"; failed=$((failed + 1)); status=1; continue
+		echo "   $bin printed no summary (rc=$rc)"; failed=$((failed + 1)); status=1
+		recap+="== $bin printed no summary (rc=$rc)"$'\n'"$(printf '%s\n' "$out" | tail -5)"$'\n'
+		continue
 	fi
 	t=$(sed -E 's/.*Tested: *([0-9]+).*/\1/' <<<"$line")
 	p=$(sed -E 's/.*Passing: *([0-9]+).*/\1/' <<<"$line")
@@ -20,8 +25,12 @@ for bin in "$@"; do
 	s=$(printf '%s\n' "$out" | grep -c '\[SKIP\]' || true)
 	# Criterion counts a skipped test as passing
 	passed=$((passed + p - s)); failed=$((failed + f + c)); skipped=$((skipped + s))
-	[ "$f" -gt 0 ] || [ "$c" -gt 0 ] || [ "$rc" -ne 0 ] && status=1
+	if [ "$f" -gt 0 ] || [ "$c" -gt 0 ] || [ "$rc" -ne 0 ]; then
+		status=1
+		recap+="== $bin (rc=$rc)"$'\n'"$(printf "%s\n" "$bad" | head -40)"$'\n'
+	fi
 	: "$t"
 done
+[ -z "$recap" ] || printf '\nwhat failed:\n%s\n' "$recap"
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit $status
