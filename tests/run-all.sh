@@ -12,7 +12,8 @@ for bin in "$@"; do
 	printf '%s\n' "$out" | grep -v -E '^\[(RUN |PASS)\]|^\[----\] *$|^avmm: ' || true
 	line=$(printf '%s\n' "$out" | grep 'Synthesis' | tail -1)
 	# what failed, with its messages, again at the end (CI shows the tail)
-	bad=$(printf '%s\n' "$out" | grep -E '^\[(FAIL|----)\] ..|^\[ERR \]|CRASH' | grep -v '^\[----\] *$' || true)
+	bad=$(printf '%s\n' "$out" | awk '/Assertion Failed|CRASH|^\[FAIL\]|^\[ERR \]/ { print; more = /Assertion Failed/; next }
+		more && /^\[----\]   / { print; next } { more = 0 }')
 	if [ -z "$line" ]; then
 		echo "   $bin printed no summary (rc=$rc)"; failed=$((failed + 1)); status=1
 		recap+="== $bin printed no summary (rc=$rc)"$'\n'"$(printf '%s\n' "$out" | tail -5)"$'\n'
