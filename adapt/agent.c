@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,6 +63,8 @@ void adapt_agent_drop_vm(struct adapt_agent *a, int i)
 	for (int k = 0; k < v->nr_vcpus; k++)
 		if (v->stats_fd[k] >= 0)
 			close(v->stats_fd[k]);
+	if (v->steal)
+		munmap((void *)v->steal, UTIL_STEAL_PAGE_BYTES);
 	if (v->pidfd >= 0)
 		close(v->pidfd);
 	a->vm[i] = a->vm[--a->nr_vms];
@@ -113,14 +116,15 @@ static void profile_now(struct adapt_session *s, char *out, size_t len)
 	free(cur);
 }
 
-/* {"cmd":"register","name":N,"pid":P,"vcpus":[{"tid":T,"stats_fd":F},...]}
+/* {"cmd":"register","name":N,"pid":P,"vcpus":[{"tid":T,"stats_fd":F},...],
+ *  "steal_fd":S}
  * from the VM's own process (the peer's pid must be P). */
 static char *cmd_register(const char *req, const struct vmm_ctl_peer *peer, void *arg, int *err)
 {
 	struct adapt_session *s = arg;
 	struct adapt_agent *a = s->agent;
 	json_t *o = json_loads(req, 0, NULL), *vcpus, *e;
-	struct agent_vm v = { .pidfd = -1 };
+	struct agent_vm v = { .pidfd = -1, .remote_steal_fd = -1 };
 	const char *name;
 	char path[64], msg[160], pname[POL_NAME_MAX];
 	size_t k;
@@ -145,6 +149,8 @@ static char *cmd_register(const char *req, const struct vmm_ctl_peer *peer, void
 	job_id_of(o, v.job_id, sizeof(v.job_id));
 	ctl_of(o, v.uid, v.ctl, sizeof(v.ctl));
 	v.paused = json_is_true(json_object_get(o, "paused"));
+	if (json_is_integer(json_object_get(o, "steal_fd")))
+		v.remote_steal_fd = (int)json_integer_value(json_object_get(o, "steal_fd"));
 	json_array_foreach(vcpus, k, e) {
 		v.tid[k] = (pid_t)json_integer_value(json_object_get(e, "tid"));
 		v.remote_fd[k] = json_is_integer(json_object_get(e, "stats_fd")) ?

@@ -53,11 +53,12 @@ static int do_register(struct adapt_session *s)
 
 	if (!job || !*job)
 		job = getenv("SLURM_JOB_ID");
-	rc = call(&s->link, json_pack("{s:s,s:s,s:i,s:o,s:s,s:s,s:b}", "cmd", "register", "name",
-				      s->cfg.name ? s->cfg.name : "avmm", "pid", (int)getpid(),
-				      "vcpus", vcpus, "job_id", job ? job : "", "ctl",
-				      s->ctl ? s->socket : "", "paused",
-				      vmm_vm_paused(s->vm, NULL)), &ans);
+	rc = call(&s->link, json_pack("{s:s,s:s,s:i,s:o,s:s,s:s,s:b,s:i}", "cmd", "register",
+				      "name", s->cfg.name ? s->cfg.name : "avmm", "pid",
+				      (int)getpid(), "vcpus", vcpus, "job_id", job ? job : "",
+				      "ctl", s->ctl ? s->socket : "", "paused",
+				      vmm_vm_paused(s->vm, NULL), "steal_fd", vmm_steal_fd(s->vm)),
+		  &ans);
 	if (!rc) {
 		util_info("registered with the node agent at %s (profile %s): it drives this VM's "
 			  "vCPUs; --no-agent runs this VM's own loop", s->link.path,

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -19,6 +20,11 @@
 static int slot_stats_fd(void *arg, int i)
 {
 	return ((struct adapt_agent *)arg)->slot[i].stats_fd;
+}
+
+static const struct util_steal_area *slot_steal(void *arg, int i)
+{
+	return ((struct adapt_agent *)arg)->slot[i].steal;
 }
 
 static pid_t slot_tid(void *arg, int i)
@@ -46,6 +52,24 @@ static int slot_index(void *arg, int i)
 	return ((struct adapt_agent *)arg)->slot[i].vcpu;
 }
 
+/* The VM's run-delay page (common/steal.h), mapped read-only: the quiet
+ * ticks look at each vCPU's run delay there instead of in schedstat. */
+static void map_steal(struct agent_vm *v)
+{
+	int fd = v->remote_steal_fd < 0 ? -1 :
+		(int)syscall(SYS_pidfd_getfd, v->pidfd, v->remote_steal_fd, 0);
+	void *p = fd < 0 ? MAP_FAILED :
+		mmap(NULL, UTIL_STEAL_PAGE_BYTES, PROT_READ, MAP_SHARED, fd, 0);
+
+	if (fd >= 0)
+		close(fd);
+	if (p != MAP_FAILED)
+		v->steal = p;
+	else if (v->remote_steal_fd >= 0)
+		util_debug("agent: VM %s: its run-delay page is out of reach (%s): quiet ticks "
+			   "read schedstat", v->name, strerror(errno));
+}
+
 /* On the main thread: a pidfd for the VM, copies of its KVM stats fds. */
 static void attach(struct agent_vm *v)
 {
@@ -65,6 +89,7 @@ static void attach(struct agent_vm *v)
 				  "%s); thread figures still come from /proc", v->name,
 				  strerror(errno));
 	}
+	map_steal(v);
 }
 
 /* Telemetry and the loop anew over every registered vCPU (lock held). */
@@ -72,6 +97,7 @@ static int rebuild(struct adapt_session *s)
 {
 	struct adapt_agent *a = s->agent;
 	struct tel_target tg = { .vcpu_stats_fd = slot_stats_fd, .vcpu_tid = slot_tid,
+				 .vcpu_steal = slot_steal,
 				 .vcpu_pid = slot_pid, .vcpu_vm = slot_vm,
 				 .vcpu_index = slot_index, .vcpu_job = slot_job, .arg = a };
 	int n = 0, nr_paused = 0, rc;
@@ -86,7 +112,9 @@ static int rebuild(struct adapt_session *s)
 		for (int k = 0; k < a->vm[i].nr_vcpus && n < TEL_MAX_VCPUS && !a->vm[i].paused; k++)
 		{
 			a->slot[n] = (struct agent_slot){ a->vm[i].pid, a->vm[i].tid[k], k,
-							  a->vm[i].stats_fd[k], "", "" };
+							  a->vm[i].stats_fd[k],
+							  a->vm[i].steal ? a->vm[i].steal + k : NULL,
+							  "", "" };
 			snprintf(a->slot[n].job_id, sizeof(a->slot[0].job_id), "%s", a->vm[i].job_id);
 			snprintf(a->slot[n++].vm, sizeof(a->slot[0].vm), "%s", a->vm[i].name);
 		}

@@ -7,6 +7,7 @@
 
 #include "adapt/adapt.h"
 #include "adapt/session.h"
+#include "common/steal.h"
 #include "coremap/coremap.h"
 #include "energy/energy.h"
 #include "paging-mode/pgmode.h"
@@ -24,12 +25,21 @@ struct agent_vm {
 	pid_t tid[VMM_MAX_VCPUS];
 	int remote_fd[VMM_MAX_VCPUS];    /* KVM stats fds in the VM's process, -1 */
 	int stats_fd[VMM_MAX_VCPUS];     /* our copies (pidfd_getfd), -1 */
+	int remote_steal_fd;             /* its run-delay page's memfd there, -1 */
+	const struct util_steal_area *steal; /* that page, mapped read-only; NULL */
 	bool attached;                   /* pidfd and fds taken */
 	char ctl[108];                   /* its control socket ("" unknown): migrate */
 	bool paused;                     /* `avmm ctl pause`: left out of the plan */
 	bool migrated;                   /* the health watch moved it away */
 };
-struct agent_slot { pid_t pid, tid; int vcpu; int stats_fd; char vm[72]; char job_id[24]; };
+struct agent_slot {
+	pid_t pid, tid;
+	int vcpu;
+	int stats_fd;
+	const struct util_steal_area *steal;   /* NULL: schedstat only */
+	char vm[72];
+	char job_id[24];
+};
 struct adapt_agent {
 	pthread_mutex_t lock;
 	int wake_fd;                     /* eventfd: membership changed or stop */

@@ -1,7 +1,10 @@
-/* The quiet tick's probe: between two full samples, each vCPU thread's CPU
- * time alone (one system call per vCPU), as a share of the interval since
- * the later of the previous probe and the last full sample. It leaves the
- * sample's own state alone, so the next full sample's rates are exact. */
+/* The quiet tick's probe: between two full samples, each vCPU's run delay
+ * from its KVM steal-time area (common/steal.h: a memory read, no system
+ * call), else its thread's CPU time (one system call per vCPU; schedstat for
+ * another process's thread, which gives the run delay too), as a share of
+ * the interval since the later of the previous probe and the last full
+ * sample. It leaves the sample's own state alone, so the next full sample's
+ * rates are exact. */
 #include "telemetry/tel_int.h"
 
 #include <math.h>
@@ -12,6 +15,22 @@ static double share_pct(uint64_t now, uint64_t then, uint64_t t_ns, uint64_t t0_
 {
 	return t_ns > t0_ns && now >= then ? 100.0 * (double)(now - then) / (double)(t_ns - t0_ns)
 					   : NAN;
+}
+
+/* The run delay from the steal-time area, where the last full sample read
+ * it too and the guest has not taken the area over. */
+static bool probe_steal(struct tel_vcpu_src *v, uint64_t now_ns, double *delay_pct)
+{
+	bool from_probe = v->probe_steal_t_ns > v->steal_t_ns;
+	uint64_t steal_ns;
+
+	if (!v->steal_t_ns || !util_steal_read(v->steal, &steal_ns))
+		return false;
+	*delay_pct = from_probe ? share_pct(steal_ns, v->probe_steal_ns, now_ns, v->probe_steal_t_ns)
+				: share_pct(steal_ns, v->steal_ns, now_ns, v->steal_t_ns);
+	v->probe_steal_t_ns = now_ns;
+	v->probe_steal_ns = steal_ns;
+	return true;
 }
 
 static void probe_vcpu(struct tel *t, int i, uint64_t now_ns, struct tel_probe *o)
@@ -25,6 +44,10 @@ static void probe_vcpu(struct tel *t, int i, uint64_t now_ns, struct tel_probe *
 	if (!v->th_ok || !v->cpu_t_ns) {
 		o->stale = true;   /* the next full sample attaches it */
 		return;
+	}
+	if (probe_steal(v, now_ns, &o->run_delay_pct[i])) {
+		o->nr_from_memory++;
+		return;            /* the CPU share waits for the full sample */
 	}
 	/* a thread that ended fails its read (a new one is attached by the
 	 * next full sample) */
@@ -52,6 +75,7 @@ int tel_probe(struct tel *t, struct tel_probe *out)
 
 	out->t_ns = now_ns;
 	out->nr_vcpus = t->nr_vcpus;
+	out->nr_from_memory = 0;
 	out->stale = !t->nr_samples;
 	for (int i = 0; i < t->nr_vcpus; i++)
 		probe_vcpu(t, i, now_ns, out);

@@ -218,13 +218,16 @@ struct tel_sample {
 	struct tel_vcpu_sample vcpu[TEL_MAX_VCPUS];
 };
 
-/* A quiet tick's look at the vCPUs (tel_probe): each vCPU thread's CPU
- * share since the later of the previous probe and the last full sample, and
- * its run-delay share where the same read gives it (another process's
- * thread: schedstat has both; NAN otherwise). */
+/* A quiet tick's look at the vCPUs (tel_probe), since the later of the
+ * previous probe and the last full sample: a vCPU with a KVM steal-time area
+ * (common/steal.h) gives its run-delay share alone (cpu_pct NAN), read from
+ * memory; any other its thread's CPU share, and its run-delay share where
+ * the same read gives it (another process's thread: schedstat has both;
+ * NAN otherwise). */
 struct tel_probe {
 	uint64_t t_ns;
 	int nr_vcpus;
+	int nr_from_memory;   /* vCPUs read from their steal-time area */
 	bool stale;     /* a vCPU's thread is new, gone or not read yet: sample fully */
 	double cpu_pct[TEL_MAX_VCPUS], run_delay_pct[TEL_MAX_VCPUS];
 };

@@ -96,6 +96,9 @@ struct tel_target {
 	int (*vm_stats_fd)(void *arg);
 	int (*vcpu_stats_fd)(void *arg, int vcpu);
 	pid_t (*vcpu_tid)(void *arg, int vcpu); /* 0: not started yet */
+	/* the vCPU's KVM steal-time area (common/steal.h), read by quiet ticks
+	 * for its run delay; NULL (or no callback): none */
+	const struct util_steal_area *(*vcpu_steal)(void *arg, int vcpu);
 	/* Optional: the process of vCPU thread i when it is not this one (the
 	 * node agent's VMs); procfs is then read under /proc/PID/task/TID. */
 	pid_t (*vcpu_pid)(void *arg, int vcpu);

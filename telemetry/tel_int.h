@@ -5,6 +5,8 @@
 #include <linux/perf_event.h>
 #include <pthread.h>
 #include <stdarg.h>
+
+#include "common/steal.h"
 #include <string.h>
 #include <time.h>
 
@@ -215,6 +217,10 @@ struct tel_vcpu_src {
 	double share_pct;                  /* CPU share over the last sample, -1 unknown */
 	/* the last probe's reads (probe.c), 0: none since it was attached */
 	uint64_t probe_t_ns, probe_cpu_ns, probe_delay_ns;
+	/* the run-delay area (common/steal.h; NULL: none), its value at the
+	 * last full sample (steal_t_ns 0: none) and at the last probe */
+	const struct util_steal_area *steal;
+	uint64_t steal_ns, steal_t_ns, probe_steal_ns, probe_steal_t_ns;
 	/* where the KVM statistics' reads land (tel_kvmstats_place): here, not
 	 * on a page of their own (the span of the 9 statistics: 136 bytes here) */
 #define TEL_VCPU_SPAN_WORDS 20

@@ -27,6 +27,11 @@ static pid_t vcpu_tid(void *arg, int i)
 	return vmm_vcpu_tid(arg, i);
 }
 
+static const struct util_steal_area *vcpu_steal(void *arg, int i)
+{
+	return vmm_vcpu_steal(arg, i);
+}
+
 static int vcpu_pcpu(void *arg, int i)
 {
 	return vmm_vcpu_pcpu(arg, i);
@@ -47,7 +52,7 @@ int tel_open(const struct tel_config *c, struct vmm *vm, struct tel **out)
 	struct tel_target tg = {
 		.nr_vcpus = vmm_nr_vcpus(vm), .vm_fd = vm_fd, .vcpu_fd = vcpu_fd,
 		.vm_stats_fd = vm_stats_fd, .vcpu_stats_fd = vcpu_stats_fd,
-		.vcpu_tid = vcpu_tid, .vcpu_pcpu = vcpu_pcpu, .console = console, .arg = vm,
+		.vcpu_tid = vcpu_tid, .vcpu_pcpu = vcpu_pcpu, .vcpu_steal = vcpu_steal, .console = console, .arg = vm,
 	};
 
 	return tel_open_target(c, &tg, out);

@@ -7,10 +7,12 @@
  *   [0xe0000, 0x100000)           reserved   BIOS area: ACPI tables at 0xe0000, MP table
  *                                            at 0xf0000, SMBIOS at 0xf1000 (firmware.h)
  *   [1 MiB, end of region 0)      usable
+ *   [0xfeb00000, +4 KiB)          reserved   avmm's run-delay page (steal.c)
  *   [4 GiB, 4 GiB + region 1)     usable     RAM moved above the MMIO hole
  * The VGA/ROM window [0xa0000, 0xe0000) is left out (neither RAM nor listed).
  */
 #include "vmm-core/loader.h"
+#include "vmm-core/pc.h"
 
 #include "common/util.h"
 
@@ -77,7 +79,9 @@ int vmm_e820_build(const struct vmm_mem_map *map, struct vmm_e820 *out, int max)
 			   VMM_E820_RESERVED)) ||
 	    (rc = e820_add(out, max, &n, E820_BIOS_GPA, E820_HIGH_GPA - E820_BIOS_GPA,
 			   VMM_E820_RESERVED)) ||
-	    (rc = e820_add(out, max, &n, E820_HIGH_GPA, end0 - E820_HIGH_GPA, VMM_E820_RAM)))
+	    (rc = e820_add(out, max, &n, E820_HIGH_GPA, end0 - E820_HIGH_GPA, VMM_E820_RAM)) ||
+	    (end0 <= PC_STEAL_GPA &&
+	     (rc = e820_add(out, max, &n, PC_STEAL_GPA, PC_STEAL_LEN, VMM_E820_RESERVED))))
 		return rc;
 	if (map->nr == 2) {
 		if (map->r[1].gpa < end0) {

@@ -187,6 +187,7 @@ static const exit_fn exit_table[] = {
 	[KVM_EXIT_INTR] = on_intr,
 	[KVM_EXIT_IRQ_WINDOW_OPEN] = on_intr,
 	[KVM_EXIT_DIRTY_RING_FULL] = on_dirty_ring_full,
+	[KVM_EXIT_X86_WRMSR] = vmm_steal_wrmsr,
 };
 
 int vmm_exit_dispatch(struct vmm_vcpu *v)

@@ -5,6 +5,8 @@
 #ifndef AVMM_VMM_PC_H
 #define AVMM_VMM_PC_H
 
+#include "common/steal.h"
+
 /* fw_cfg: selector (16-bit write), data (8-bit), DMA address (BE, 32+32) */
 #define PC_FWCFG_PORT_SEL   0x510
 #define PC_FWCFG_PORT_DATA  0x511
@@ -42,6 +44,11 @@
 /* IOAPIC and local APIC (KVM's in-kernel irqchip) */
 #define PC_IOAPIC_BASE      0xfec00000ull
 #define PC_LAPIC_BASE       0xfee00000ull
+
+/* avmm's run-delay page (steal.c): KVM steal-time areas, one per vCPU, in
+ * the MMIO hole below the IOAPIC; reserved in the e820 map */
+#define PC_STEAL_GPA        0xfeb00000ull
+#define PC_STEAL_LEN        UTIL_STEAL_PAGE_BYTES
 
 /* QEMU's pc-testdev (--testdev only) */
 #define PC_TESTDEV_PORT     0xe0

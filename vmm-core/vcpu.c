@@ -150,6 +150,8 @@ static void *vcpu_thread(void *arg)
 	while (park_if_requested(v)) {
 		if (v->look_req)
 			vmm_watchdog_answer(v);
+		if (first)
+			vmm_steal_vcpu(v);
 		if (first && util_log_get_level() >= UTIL_LOG_DEBUG)
 			log_first_entry(v);
 		first = false;

@@ -153,7 +153,7 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 
 	if (!vm)
 		return -ENOMEM;
-	vm->kvm_fd = vm->vm_fd = vm->vm_stats_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->vm_stats_fd = vm->steal.fd = -1;
 	for (i = 0; i < VMM_MAX_VCPUS; i++)
 		vm->vcpu[i].fd = vm->vcpu[i].stats_fd = -1;
 	pthread_mutex_init(&vm->end_lock, NULL);
@@ -176,6 +176,8 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 		rc = vmm_dirty_init(vm, cfg); /* before memory slots and vCPUs */
 	if (!rc)
 		rc = vmm_mem_alloc(vm, cfg->mem_bytes, cfg->backing);
+	if (!rc)
+		rc = vmm_steal_init(vm);
 	if (!rc)
 		rc = load_guest(vm, cfg);
 	if (!rc)
@@ -229,6 +231,7 @@ void vmm_destroy(struct vmm *vm)
 	for (i = 0; i < VMM_MAX_VCPUS; i++)
 		vmm_vcpu_destroy(&vm->vcpu[i]);
 	vmm_bus_exit(vm);
+	vmm_steal_exit(vm);
 	vmm_mem_free(vm);
 	vmm_devices_exit(vm);
 	if (vm->vm_stats_fd >= 0)

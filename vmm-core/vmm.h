@@ -239,6 +239,12 @@ int vmm_vm_fd(const struct vmm *vm);
 int vmm_vcpu_fd(const struct vmm *vm, int vcpu);
 int vmm_vm_stats_fd(const struct vmm *vm);
 int vmm_vcpu_stats_fd(const struct vmm *vm, int vcpu);
+/* Each vCPU thread's run delay in memory (common/steal.h): its KVM
+ * steal-time area (NULL: none), and the memfd of the page that holds them,
+ * vCPU i's at offset 64 * i (-1: none; the node agent maps it). */
+struct util_steal_area;
+const struct util_steal_area *vmm_vcpu_steal(const struct vmm *vm, int vcpu);
+int vmm_steal_fd(const struct vmm *vm);
 bool vmm_ended(const struct vmm *vm);
 void vmm_vcpu_counters(const struct vmm *vm, int vcpu, struct vmm_vcpu_counters *out);
 void vmm_console_counters(const struct vmm *vm, struct vmm_console_counters *out);

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
+#include "common/steal.h"
 #include "vmm-core/bus.h"
 #include "vmm-core/loader.h"
 #include "vmm-core/vmm.h"
@@ -143,6 +144,12 @@ struct vmm {
 	struct vmm_watchdog wd;
 	struct vmm_bus bus;                           /* the PC machine's devices */
 	struct vmm_dirty dirty;
+	struct {                   /* steal.c: the run-delay page */
+		struct util_steal_area *area;   /* VMM_MAX_VCPUS of them; NULL: none */
+		size_t bytes;
+		int fd;                         /* its memfd (the node agent maps it) */
+		bool filtered;                  /* guest writes of the MSR reach us */
+	} steal;
 	struct vmm_life life;                         /* whole-VM pause (lifecycle.c) */
 };
 
@@ -164,6 +171,13 @@ int vmm_dirty_init(struct vmm *vm, const struct vmm_config *cfg);
 uint32_t vmm_dirty_slot_flags(const struct vmm *vm);
 int vmm_dirty_vcpu_init(struct vmm *vm, int idx);
 void vmm_dirty_exit(struct vmm *vm);
+/* steal.c (common/steal.h): vmm_steal_init after guest memory (a failure
+ * leaves schedstat in use, never the VM stopped); vmm_steal_vcpu on the vCPU
+ * thread before its first entry; vmm_steal_wrmsr answers the filtered MSR. */
+int vmm_steal_init(struct vmm *vm);
+void vmm_steal_exit(struct vmm *vm);
+void vmm_steal_vcpu(struct vmm_vcpu *v);
+int vmm_steal_wrmsr(struct vmm_vcpu *v);
 int vmm_dirty_ring_full(struct vmm_vcpu *v);
 /* cpu.c: CPUID and the boot vCPU's registers. vmm_cpuid_init builds the
  * table for a machine of nr_vcpus (before any vCPU exists); vmm_cpuid_set

@@ -1,0 +1,163 @@
+/*
+ * The run-delay page (common/steal.h): one KVM steal-time area per vCPU in a
+ * memfd page of avmm's own, in guest-physical memory at PC_STEAL_GPA (in
+ * the MMIO hole, listed reserved in the e820 map), so that telemetry reads
+ * a vCPU thread's run delay from memory instead of schedstat.
+ *
+ * Each vCPU thread points its MSR at its area before it first enters the
+ * guest (after a restore too: a snapshot's value is kept if it is the
+ * guest's). A guest that writes the MSR itself (Linux with steal-time
+ * accounting) leaves through an MSR filter to this thread, which applies the
+ * guest's value and marks avmm's area `guest_area` (readers fall back to
+ * schedstat); a guest that turns its area off gets avmm's back. Where KVM
+ * refuses the MSR or has no MSR filter, the page stays marked and everything
+ * reads schedstat as before.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "vmm-core/pc.h"
+#include "vmm-core/vmm_internal.h"
+
+#define STEAL_SLOT 2   /* RAM uses slots 0 and 1 */
+_Static_assert(VMM_MAX_VCPUS * UTIL_STEAL_AREA_BYTES <= PC_STEAL_LEN, "an area per vCPU");
+
+static uint64_t own_msr(int idx)
+{
+	return (PC_STEAL_GPA + (uint64_t)idx * UTIL_STEAL_AREA_BYTES) | UTIL_STEAL_ENABLE;
+}
+
+static int msr_io(struct vmm_vcpu *v, unsigned long req, uint64_t *val)
+{
+	struct { struct kvm_msrs h; struct kvm_msr_entry e; } m = {
+		.h.nmsrs = 1, .e = { .index = UTIL_STEAL_MSR, .data = *val } };
+	int n = ioctl(v->fd, req, &m);
+
+	*val = m.e.data;
+	return n == 1 ? 0 : -EINVAL;
+}
+
+static void mark(struct vmm *vm, int idx, bool guest)
+{
+	__atomic_store_n(&vm->steal.area[idx].guest_area, guest ? 1u : 0u, __ATOMIC_RELEASE);
+}
+
+/* Guest writes of the MSR leave to user space (the vCPU thread). */
+static void filter_msr(struct vmm *vm)
+{
+	uint8_t deny = 0;
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR,
+				      .args[0] = KVM_MSR_EXIT_REASON_FILTER };
+	struct kvm_msr_filter f = {
+		.flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
+		.ranges[0] = { .flags = KVM_MSR_FILTER_WRITE, .nmsrs = 1, .base = UTIL_STEAL_MSR,
+			       .bitmap = &deny },
+	};
+
+	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) || ioctl(vm->vm_fd, KVM_X86_SET_MSR_FILTER, &f)) {
+		util_debug("steal time: no MSR filter (%s): a guest that enables its own area "
+			   "would go unseen, so run delay is read from schedstat", strerror(errno));
+		return;
+	}
+	vm->steal.filtered = true;
+}
+
+int vmm_steal_init(struct vmm *vm)
+{
+	size_t bytes = PC_STEAL_LEN;
+	struct kvm_userspace_memory_region r = { .slot = STEAL_SLOT, .guest_phys_addr = PC_STEAL_GPA,
+						 .memory_size = bytes };
+	int fd = memfd_create("avmm-steal", MFD_CLOEXEC);
+	void *p;
+
+	vm->steal.fd = -1;
+	if (fd < 0 || ftruncate(fd, (off_t)bytes)) {
+		util_debug("steal time: memfd: %s (run delay from schedstat)", strerror(errno));
+		goto fail;
+	}
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		goto fail;
+	r.userspace_addr = (uintptr_t)p;
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r)) {
+		util_debug("steal time: memory slot at 0x%llx: %s (run delay from schedstat)",
+			   (unsigned long long)PC_STEAL_GPA, strerror(errno));
+		munmap(p, bytes);
+		goto fail;
+	}
+	vm->steal.area = p;
+	vm->steal.bytes = bytes;
+	vm->steal.fd = fd;
+	for (int i = 0; i < VMM_MAX_VCPUS; i++)
+		mark(vm, i, true);   /* until its thread points the MSR here */
+	filter_msr(vm);
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	return 0;   /* not fatal: schedstat remains */
+}
+
+void vmm_steal_exit(struct vmm *vm)
+{
+	if (vm->steal.area)
+		munmap((void *)vm->steal.area, vm->steal.bytes);
+	if (vm->steal.fd >= 0)
+		close(vm->steal.fd);
+	vm->steal.area = NULL;
+	vm->steal.fd = -1;
+}
+
+/* On the vCPU thread before it enters the guest: the MSR points at avmm's
+ * area unless the guest's own is in use (a restored snapshot's). */
+void vmm_steal_vcpu(struct vmm_vcpu *v)
+{
+	struct vmm *vm = v->vm;
+	uint64_t val = 0;
+
+	if (!vm->steal.area || !vm->steal.filtered)
+		return;
+	if (msr_io(v, KVM_GET_MSRS, &val))
+		return;
+	if ((val & UTIL_STEAL_ENABLE) && val != own_msr(v->idx)) {
+		mark(vm, v->idx, true);
+		return;
+	}
+	val = own_msr(v->idx);
+	mark(vm, v->idx, msr_io(v, KVM_SET_MSRS, &val) != 0);
+}
+
+/* KVM_EXIT_X86_WRMSR of the steal-time MSR: the guest's value applies, and
+ * avmm's area comes back when the guest turns its own off. */
+int vmm_steal_wrmsr(struct vmm_vcpu *v)
+{
+	struct vmm *vm = v->vm;
+	uint64_t val = v->run->msr.data;
+	bool guest = val & UTIL_STEAL_ENABLE;
+
+	if (v->run->msr.index != UTIL_STEAL_MSR) {
+		v->run->msr.error = 1;   /* only this one is filtered: #GP */
+		return 0;
+	}
+	if (!guest)
+		val = own_msr(v->idx);
+	v->run->msr.error = msr_io(v, KVM_SET_MSRS, &val) ? 1 : 0;
+	mark(vm, v->idx, guest || v->run->msr.error);
+	util_debug("vcpu%d: the guest %s its steal-time area%s", v->idx,
+		   guest ? "enabled" : "turned off", guest ? ": run delay from schedstat" : "");
+	return 0;
+}
+
+const struct util_steal_area *vmm_vcpu_steal(const struct vmm *vm, int vcpu)
+{
+	return vm->steal.area && vcpu >= 0 && vcpu < vm->nr_vcpus ? &vm->steal.area[vcpu] : NULL;
+}
+
+int vmm_steal_fd(const struct vmm *vm)
+{
+	return vm->steal.fd;
+}
