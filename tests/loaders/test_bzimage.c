@@ -43,13 +43,14 @@ Test(bzimage, zero_page_kernel_and_boot_state)
 	cr_expect_str_eq((const char *)r.buf + VMM_CMDLINE_GPA, "console=ttyS0 root=/dev/vda");
 	cr_expect_eq(tl_rd(bp + 0x218, 4), 0, "no initrd");
 	cr_expect_eq(tl_rd(bp + 0x21c, 4), 0);
-	cr_assert_eq(bp[0x1e8], 4, "e820_entries");
+	cr_assert_eq(bp[0x1e8], 5, "e820_entries (the last: the run-delay page)");
 	e = bp + 0x2d0;
 	cr_expect(tl_rd(e, 8) == 0 && tl_rd(e + 8, 8) == VMM_LOW_RAM_END && tl_rd(e + 16, 4) == 1);
 	cr_expect(tl_rd(e + 20, 8) == VMM_LOW_RAM_END && tl_rd(e + 36, 4) == 2);
 	cr_expect(tl_rd(e + 60, 8) == TL_MIB && tl_rd(e + 68, 8) == 63 * TL_MIB &&
 		  tl_rd(e + 76, 4) == 1);
-	for (i = 4 * 20; i < 128 * 20; i++)
+	cr_expect(tl_rd(e + 80, 8) == 0xfeb00000 && tl_rd(e + 96, 4) == 2);
+	for (i = 5 * 20; i < 128 * 20; i++)
 		cr_assert_eq(e[i], 0, "unused e820 slot byte %zu", i);
 	tl_ram_free(&r);
 }

@@ -10,13 +10,15 @@ Test(e820, shape_64m)
 	struct vmm_e820 e[VMM_E820_MAX];
 	int n = vmm_e820_build(&map, e, VMM_E820_MAX);
 
-	cr_assert_eq(n, 4);
+	cr_assert_eq(n, 5);
 	cr_expect(e[0].addr == 0 && e[0].size == VMM_LOW_RAM_END && e[0].type == VMM_E820_RAM);
 	cr_expect(e[1].addr == VMM_LOW_RAM_END && e[1].addr + e[1].size == 0xa0000 &&
 		  e[1].type == VMM_E820_RESERVED);
 	cr_expect(e[2].addr == 0xe0000 && e[2].size == 0x20000 && e[2].type == VMM_E820_RESERVED);
 	cr_expect(e[3].addr == TL_MIB && e[3].addr + e[3].size == 64 * TL_MIB &&
 		  e[3].type == VMM_E820_RAM);
+	/* the run-delay page (vmm-core/steal.c), in the MMIO hole */
+	cr_expect(e[4].addr == 0xfeb00000 && e[4].size == 4096 && e[4].type == VMM_E820_RESERVED);
 }
 
 Test(e820, shape_above_4g)
@@ -27,10 +29,11 @@ Test(e820, shape_above_4g)
 	struct vmm_e820 e[VMM_E820_MAX];
 	int n = vmm_e820_build(&map, e, VMM_E820_MAX);
 
-	cr_assert_eq(n, 5);
+	cr_assert_eq(n, 6);
 	cr_expect_eq(e[3].addr + e[3].size, VMM_MMIO_HOLE_GPA);
-	cr_expect(e[4].addr == VMM_HIGH_GPA && e[4].size == 2048 * TL_MIB &&
-		  e[4].type == VMM_E820_RAM);
+	cr_expect(e[4].addr == 0xfeb00000 && e[4].type == VMM_E820_RESERVED);
+	cr_expect(e[5].addr == VMM_HIGH_GPA && e[5].size == 2048 * TL_MIB &&
+		  e[5].type == VMM_E820_RAM);
 }
 
 Test(e820, rejects_bad_maps)

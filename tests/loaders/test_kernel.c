@@ -59,7 +59,7 @@ Test(kernel, bzimage_64bit_protocol)
 	bp = r.buf + VMM_BOOTINFO_GPA;
 	cr_expect_eq(memcmp(bp + 0x202, "HdrS", 4), 0);
 	cr_expect_eq(bp[0x210], 0xff);
-	cr_expect_eq(bp[0x1e8], 4);
+	cr_expect_eq(bp[0x1e8], 5);
 	gpa = tl_rd(bp + 0x218, 4);
 	cr_expect_eq(gpa, 256 * TL_MIB - sizeof(initrd), "initrd at the top of RAM");
 	cr_expect_geq(gpa, pref + tl_rd(f.data + 0x260, 4), "initrd above init_size");

@@ -27,7 +27,7 @@ static void check_start_info(const struct tl_ram *r, uint32_t modules)
 	cr_expect_eq(tl_rd(si + 40, 8), VMM_MEMMAP_GPA);
 	n = (uint32_t)tl_rd(si + 48, 4);
 	cr_expect_eq(tl_rd(si + 52, 4), 0, "reserved");
-	cr_assert_eq(n, 4, "64 MiB map has 4 ranges");
+	cr_assert_eq(n, 5, "64 MiB map has 5 ranges");
 	mm = r->buf + VMM_MEMMAP_GPA;
 	for (i = 0; i < n; i++, mm += 24)
 		cr_expect_eq(tl_rd(mm + 20, 4), 0, "entry %u reserved field", i);
@@ -37,6 +37,8 @@ static void check_start_info(const struct tl_ram *r, uint32_t modules)
 	cr_expect_eq(tl_rd(mm + 48, 8), 0xe0000, "BIOS area: ACPI, MP table, SMBIOS");
 	cr_expect(tl_rd(mm + 72, 8) == TL_MIB && tl_rd(mm + 80, 8) == 63 * TL_MIB &&
 		  tl_rd(mm + 88, 4) == 1);
+	cr_expect(tl_rd(mm + 96, 8) == 0xfeb00000 && tl_rd(mm + 112, 4) == 2,
+		  "avmm's run-delay page, reserved");
 }
 
 Test(pvh, elf64_loads_segments_start_info_and_boot_state)
