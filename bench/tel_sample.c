@@ -54,7 +54,8 @@ static struct tel_target target(struct tvm *v)
 {
 	return (struct tel_target){ .nr_vcpus = v->nr, .vm_fd = tvm_vm_fd,
 				    .vcpu_fd = tvm_vcpu_fd, .vcpu_tid = tvm_vcpu_tid,
-				    .vcpu_pcpu = tvm_vcpu_pcpu, .arg = v };
+				    .vcpu_pcpu = tvm_vcpu_pcpu, .vcpu_steal = tvm_vcpu_steal,
+				    .arg = v };
 }
 
 /* The floor of a full sample: what it cannot do without, per vCPU one read

@@ -1,8 +1,9 @@
 /* tel_probe, the quiet tick's look: a real KVM vCPU thread's CPU share from
  * its CPU clock alone, the same as a full sample's while nothing changes,
- * and lower at once when a host hog takes half of its CPU; stale before the
- * first sample; counted in /metrics; the next full sample's rates unchanged
- * by the probes between. */
+ * and lower at once when a host hog takes half of its CPU; or, given the
+ * vCPU's KVM steal-time area, its run delay read from memory, near 0 alone
+ * and high with the hog; stale before the first sample; counted in
+ * /metrics; the next full sample's rates unchanged by the probes between. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <pthread.h>
@@ -15,7 +16,9 @@
 #include "telemetry/tel.h"
 #include "tinyvm.h"
 
-Test(probe, clock_share_matches_the_sample_and_drops_with_a_hog, .timeout = 60)
+/* steal: the vCPU's KVM steal-time area is handed to telemetry (as avmm's
+ * run-delay page is): the probe reads the run delay there and no clock. */
+static void probe_with_a_hog(bool steal)
 {
 	struct tel_config c = { .counters = "none", .vm_name = "p" };
 	static struct tel_sample s;
@@ -28,9 +31,12 @@ Test(probe, clock_share_matches_the_sample_and_drops_with_a_hog, .timeout = 60)
 
 	if (err)
 		cr_skip_test("no usable /dev/kvm (%s)", strerror(-err));
+	if (steal && !tvm_vcpu_steal(&vm, 0))
+		cr_skip_test("this host's KVM refused the steal-time MSR");
 	cr_assert_eq(tvm_busy_on_last_cpu(&vm, &cpu), 0);
 	struct tel_target tg = { .nr_vcpus = 1, .vm_fd = tvm_vm_fd, .vcpu_fd = tvm_vcpu_fd,
-				 .vcpu_tid = tvm_vcpu_tid, .arg = &vm };
+				 .vcpu_tid = tvm_vcpu_tid, .vcpu_steal = steal ? tvm_vcpu_steal : NULL,
+				 .arg = &vm };
 	cr_assert_eq(tel_open_target(&c, &tg, &t), 0);
 	cr_assert_eq(tel_probe(t, &p), 0);
 	cr_assert(p.stale, "no sample yet: nothing to compare with");
@@ -45,15 +51,26 @@ Test(probe, clock_share_matches_the_sample_and_drops_with_a_hog, .timeout = 60)
 	cr_assert_eq(tel_probe(t, &p), 0);
 	cr_assert_not(p.stale);
 	cr_assert_eq(p.nr_vcpus, 1);
-	cr_assert(isnan(p.run_delay_pct[0]), "a thread of this process: the clock alone");
-	cr_assert_lt(fabs(p.cpu_pct[0] - s.vcpu[0].cpu_pct), 25, "probe %.0f%%, sample %.0f%%",
-		     p.cpu_pct[0], s.vcpu[0].cpu_pct);
+	cr_assert_eq(p.nr_from_memory, steal ? 1 : 0);
+	if (steal) {
+		cr_assert(isnan(p.cpu_pct[0]), "the steal-time area alone: no clock read");
+		cr_assert_lt(p.run_delay_pct[0], 15, "run delay %.0f%% alone on its CPU",
+			     p.run_delay_pct[0]);
+	} else {
+		cr_assert(isnan(p.run_delay_pct[0]), "a thread of this process: the clock alone");
+		cr_assert_lt(fabs(p.cpu_pct[0] - s.vcpu[0].cpu_pct), 25, "probe %.0f%%, sample "
+			     "%.0f%%", p.cpu_pct[0], s.vcpu[0].cpu_pct);
+	}
 	cr_assert_eq(hog_start(&h, cpu), 0);
 	util_sleep_ns(300000000);
 	cr_assert_eq(tel_probe(t, &p), 0);   /* over the hog's 300 ms alone */
 	hog_stop(&h);
-	cr_assert_lt(p.cpu_pct[0], s.vcpu[0].cpu_pct - 15, "probe %.0f%% with a hog on its CPU "
-		     "(%.0f%% alone)", p.cpu_pct[0], s.vcpu[0].cpu_pct);
+	if (steal)
+		cr_assert_gt(p.run_delay_pct[0], 25, "run delay %.0f%% with a hog on its CPU",
+			     p.run_delay_pct[0]);
+	else
+		cr_assert_lt(p.cpu_pct[0], s.vcpu[0].cpu_pct - 15, "probe %.0f%% with a hog on its "
+			     "CPU (%.0f%% alone)", p.cpu_pct[0], s.vcpu[0].cpu_pct);
 	/* the full sample's share spans both probes: since the last sample */
 	cr_assert_eq(tel_sample(t, &s), 0);
 	cr_assert_gt(s.dt_ns, 350000000ull, "the sample's interval is since the last sample");
@@ -63,4 +80,14 @@ Test(probe, clock_share_matches_the_sample_and_drops_with_a_hog, .timeout = 60)
 	free(text);
 	tel_close(t);
 	tvm_destroy(&vm);
+}
+
+Test(probe, clock_share_matches_the_sample_and_drops_with_a_hog, .timeout = 60)
+{
+	probe_with_a_hog(false);
+}
+
+Test(probe, steal_time_area_shows_a_hog_with_no_system_call, .timeout = 60)
+{
+	probe_with_a_hog(true);
 }

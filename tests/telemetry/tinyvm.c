@@ -14,10 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/steal.h"
 #include "common/util.h"
 
 #define MEM_SIZE 0x10000
 #define CODE_GPA 0x1000
+#define STEAL_GPA 0x8000  /* TVM_MAX areas of 64 bytes */
 
 /* mov dx,0x500; mov al,'A'; 1: out dx,al; hlt; jmp 1b */
 static const unsigned char code[] = { 0xba, 0x00, 0x05, 0xb0, 0x41, 0xee, 0xf4, 0xeb, 0xfc };
@@ -41,7 +43,18 @@ static int setup_vcpu(struct tvm *t, int i)
 	sr.cs.selector = 0;
 	if (ioctl(t->vcpu[i], KVM_SET_SREGS, &sr) || ioctl(t->vcpu[i], KVM_SET_REGS, &r))
 		return -errno;
+	struct { struct kvm_msrs h; struct kvm_msr_entry e; } m = { .h.nmsrs = 1,
+		.e = { .index = UTIL_STEAL_MSR,
+		       .data = (STEAL_GPA + (uint64_t)i * UTIL_STEAL_AREA_BYTES) | UTIL_STEAL_ENABLE } };
+	t->steal[i] = ioctl(t->vcpu[i], KVM_SET_MSRS, &m) == 1;
 	return 0;
+}
+
+const struct util_steal_area *tvm_vcpu_steal(void *arg, int i)
+{
+	struct tvm *t = arg;
+
+	return t->steal[i] ? (const struct util_steal_area *)((char *)t->mem + STEAL_GPA) + i : NULL;
 }
 
 int tvm_create(struct tvm *t, int nr)

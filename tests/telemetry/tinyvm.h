@@ -1,5 +1,7 @@
 /* A tiny real-mode KVM guest for telemetry tests and benchmarks: each vCPU
- * loops over `out 0x500, al; hlt`, so KVM_RUN returns on every I/O and HLT. */
+ * loops over `out 0x500, al; hlt`, so KVM_RUN returns on every I/O and HLT.
+ * Each vCPU's KVM steal-time area is in guest memory, as avmm's run-delay
+ * page is (common/steal.h), where KVM takes the MSR. */
 #ifndef AVMM_TESTS_TINYVM_H
 #define AVMM_TESTS_TINYVM_H
 
@@ -19,6 +21,7 @@ struct tvm {
 	pthread_t th[TVM_MAX];
 	volatile pid_t tid[TVM_MAX];
 	const volatile uint32_t *cpu[TVM_MAX];  /* each thread's rseq cpu_id */
+	bool steal[TVM_MAX];                    /* its steal-time area is in use */
 	volatile bool stop;
 	unsigned pause_us;       /* sleep between KVM_RUN calls in threads */
 	bool threads;
@@ -41,6 +44,8 @@ int tvm_vm_fd(void *arg);
 int tvm_vcpu_fd(void *arg, int i);
 pid_t tvm_vcpu_tid(void *arg, int i);
 int tvm_vcpu_pcpu(void *arg, int i);   /* from the thread's rseq area, -1 unknown */
+struct util_steal_area;
+const struct util_steal_area *tvm_vcpu_steal(void *arg, int i);  /* NULL: none */
 
 /* CPU time in ns of this process's thread named name (its CPU clock), or -1. */
 int64_t tvm_thread_cpu_ns(const char *name);
