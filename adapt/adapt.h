@@ -151,9 +151,11 @@ enum adapt_full_why {
 	ADAPT_FULL_DUE,        /* steady_sample_ms since the last full sample */
 	ADAPT_FULL_JUMP,       /* a vCPU's CPU share or run delay moved */
 	ADAPT_FULL_STALE,      /* the probe could not tell (new vCPU thread, read failed) */
+	ADAPT_FULL_READ,       /* an exporter read since the last full sample: fresh
+				* figures for the next read (a scrape, the dashboard) */
 	ADAPT_FULL_COUNT
 };
-/* "quiet", "off", "unsteady", "due", "jump", "stale". */
+/* "quiet", "off", "unsteady", "due", "jump", "stale", "read". */
 const char *adapt_full_why_name(enum adapt_full_why w);
 struct adapt_state;
 /* After a full tick (held: it held a proposal back; last: its sample):
@@ -162,7 +164,8 @@ struct adapt_state;
 enum adapt_full_why adapt_steady_why(const struct pol_profile *g, const struct adapt_state *st,
 				     bool held, const struct tel_sample *last);
 uint64_t adapt_full_due_ns(const struct pol_profile *g, const struct tel_sample *last);
-/* After probing: JUMP (the first vCPU that moved in *vcpu), STALE or NONE. */
+/* After probing: JUMP (the first vCPU that moved in *vcpu), STALE, READ
+ * or NONE. */
 enum adapt_full_why adapt_probe_jumped(const struct tel_sample *last, const struct tel_probe *p,
 				       int *vcpu);
 

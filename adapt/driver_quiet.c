@@ -1,6 +1,7 @@
-/* adapt: the driver's quiet ticks. While steady, a tick probes each vCPU's
- * CPU time (cfg.probe) instead of taking the full sample; the full tick comes
- * every steady_sample_ms, or at once when a probe shows a vCPU moved, and is
+/* adapt: the driver's quiet ticks. While steady, a tick probes each vCPU
+ * (cfg.probe: its run delay from memory, else its CPU time) instead of
+ * taking the full sample; the full tick comes every steady_sample_ms, at
+ * once when a probe shows a vCPU moved, or after an exporter read, and is
  * counted by why it was full. The loop says at -v when it goes quiet and
  * what woke it. */
 #include "adapt/adapt_drv.h"
@@ -62,7 +63,7 @@ bool adapt_drv_quiet_tick(struct adapt_driver *d)
 		util_info("vcpu%d's run delay is %.0f%% (%.0f%% at the last sample): sampling now", i,
 			  d->probe.run_delay_pct[i], v->run_delay_pct);
 	d->state.probe_moved = why == ADAPT_FULL_JUMP;
-	if (why != ADAPT_FULL_DUE)
+	if (why != ADAPT_FULL_DUE && why != ADAPT_FULL_READ)   /* these keep it quiet */
 		d->quiet = why == ADAPT_FULL_NONE;
 	return why == ADAPT_FULL_NONE;
 }

@@ -1,8 +1,10 @@
 /* adapt: quiet ticks. A steady machine needs no full sample every period:
  * between full samples every steady_sample_ms, a tick looks at each vCPU's
- * CPU time alone, and a share that moved brings the full sample (and with
- * it the fast period) at once. Pure: the profile, the state, the last
- * sample and the probe in, a reason out. */
+ * run delay (its steal-time area) or CPU time alone, and a share that moved
+ * brings the full sample (and with it the fast period) at once; an
+ * exporter that read since the last full sample brings one too, so a
+ * scrape finds figures no older than its own interval. Pure: the profile,
+ * the state, the last sample and the probe in, a reason out. */
 #include "adapt/adapt_int.h"
 
 #include <math.h>
@@ -10,6 +12,7 @@
 static const char *const why_names[ADAPT_FULL_COUNT] = {
 	[ADAPT_FULL_NONE] = "quiet", [ADAPT_FULL_OFF] = "off", [ADAPT_FULL_UNSTEADY] = "unsteady",
 	[ADAPT_FULL_DUE] = "due", [ADAPT_FULL_JUMP] = "jump", [ADAPT_FULL_STALE] = "stale",
+	[ADAPT_FULL_READ] = "read",
 };
 
 const char *adapt_full_why_name(enum adapt_full_why w)
@@ -55,5 +58,5 @@ enum adapt_full_why adapt_probe_jumped(const struct tel_sample *last, const stru
 			return ADAPT_FULL_JUMP;
 		}
 	}
-	return ADAPT_FULL_NONE;
+	return p->exports_read ? ADAPT_FULL_READ : ADAPT_FULL_NONE;
 }

@@ -3,7 +3,7 @@
  * `avmm -v agent --profile performance` and one `avmm run` of the idle hello
  * guest that registers with it (each in a temporary AVMM_RUN_DIR). Once the
  * agent's log says its loop went quiet, the CPU time of its loop thread
- * (avmm-adapt, from /proc/PID/task/TID/schedstat) over a 30 s window, against
+ * (avmm-adapt, from /proc/PID/task/TID/schedstat) over a 90 s window (three full samples), against
  * a thread of this program that only wakes at the profile's period over the
  * same window. The agent reads the VM's vCPU thread through schedstat (a
  * thread of another process has no CPU clock it can read), so its quiet look
@@ -23,7 +23,7 @@
 #include "bench/bench_util.h"
 #include "common/util.h"
 
-#define WINDOW_NS 30000000000ull
+#define WINDOW_NS 90000000000ull
 #define PERIOD_NS 1000000000ull      /* performance's period_ms */
 
 static char dir[64], log_path[128];
@@ -108,7 +108,7 @@ int main(void)
 						 NULL });
 	util_sleep_ns(500000000);
 	vm = spawn(vm_log, (char *const[]){ avmm, "run", "--name", "bench", "--console", "/dev/null",
-					    guest, "--cmdline", "idle_ms=120000", NULL });
+					    guest, "--cmdline", "idle_ms=300000", NULL });
 	/* quiet, or 20 s (an agent without quiet ticks is at its steady period then) */
 	for (i = 0; i < 200 && !log_has("steady: a full sample every"); i++)
 		util_sleep_ns(100000000);

@@ -191,17 +191,17 @@ static void *idle_10hz(void *arg)
 	return NULL;
 }
 
-/* Three full samples' worth of quiet ticks under performance (steady_sample_ms 10 s). */
-#define WINDOW_NS 30000000000ull
+/* Three full samples' worth of quiet ticks under performance (steady_sample_ms 30 s). */
+#define WINDOW_NS 90000000000ull
 
-/* Waits (up to 30 s) until the session says its one-off start work is done
+/* Waits (up to 90 s) until the session says its one-off start work is done
  * and the loop samples at its steady period. Returns the time it became
  * steady, 0 if it did not. */
 static uint64_t wait_steady(struct adapt_session *s, const struct pol_profile *prof)
 {
 	struct adapt_session_cost k;
 	struct adapt_driver_stats d;
-	uint64_t until = util_now_ns() + 30000000000ull;
+	uint64_t until = util_now_ns() + 90000000000ull;
 
 	do {
 		util_sleep_ns(50000000);
@@ -223,7 +223,7 @@ static void print_start(struct adapt_session *s, const struct pol_profile *prof,
 		printf("  %6.3f s  %-52s %8.1f us CPU\n", (double)(k.oneoff[i].t_ns - t_start) / 1e9,
 		       k.oneoff[i].what, k.oneoff[i].cpu_ns / 1e3);
 	if (!t_steady)
-		printf("  not steady after 30 s (warm %d)\n", k.warm);
+		printf("  not steady after 90 s (warm %d)\n", k.warm);
 	else
 		printf("  warm and at the steady period (%.0f ms) %.3f s after start; the "
 		       "window began then\n", prof->period_ns / 1e6,
@@ -262,7 +262,7 @@ static double loop_steady(void)
 {
 	char guest[512];
 	struct adapt_session_cfg c = {
-		.vm = { .vcpus = 1, .mem_bytes = 32ull << 20, .cmdline = "idle_ms=60000",
+		.vm = { .vcpus = 1, .mem_bytes = 32ull << 20, .cmdline = "idle_ms=300000",
 			.console_path = "/dev/null" },
 		.profile = "performance", .counters = "none", .energy_backend = "estimate",
 		.socket_path = "", .name = "tel-sample-bench",
@@ -314,7 +314,7 @@ static double loop_steady(void)
 	if (!t_steady || c0 < 0 || c1 < 0 || !wakes || w.ns_per_wake <= 0)
 		goto stop;
 	printf("steady loop, in the window of %.0f s: %llu ticks: %llu quiet (a look at the vCPU's "
-	       "CPU time alone), %llu full (", WINDOW_NS / 1e9, (unsigned long long)wakes,
+	       "run delay alone), %llu full (", WINDOW_NS / 1e9, (unsigned long long)wakes,
 	       (unsigned long long)(b.quiet_ticks - a.quiet_ticks),
 	       (unsigned long long)(b.ticks - a.ticks));
 	for (int k = ADAPT_FULL_OFF; k < ADAPT_FULL_COUNT; k++)

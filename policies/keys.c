@@ -29,7 +29,7 @@ const struct pol_key pol_keys[] = {
 	{ "goal", "power_cap_w", PK_DOUBLE, OFF(power_cap_w), 0, 100000, NULL, "power cap in W for objective power-cap", 0 },
 	{ "goal", "period_ms", PK_MS, OFF(period_ns), 10, 3600000, NULL, "sampling and decision period", 0 },
 	{ "goal", "fast_period_ms", PK_MS, OFF(fast_period_ns), 0, 3600000, NULL, "period while run delay, host load or exit rate change (0 = always period_ms)", 0 },
-	{ "goal", "steady_sample_ms", PK_MS, OFF(steady_sample_ns), 0, 3600000, NULL, "while steady, a full sample this often; the ticks between read only each vCPU's CPU time (0 = a full sample every tick)", 0 },
+	{ "goal", "steady_sample_ms", PK_MS, OFF(steady_sample_ns), 0, 3600000, NULL, "while steady, a full sample this often (and after each read of the exports); the ticks between read only each vCPU's run delay or CPU time (0 = a full sample every tick)", 0 },
 	{ "goal", "hysteresis_pct", PK_DOUBLE, OFF(hysteresis_pct), 0, 100, NULL, "band around each threshold, and the least predicted gain worth a change", 0 },
 	{ "goal", "confirm_ticks", PK_INT, OFF(confirm_ticks), 1, 100, NULL, "ticks a proposal must persist before it is applied", 0 },
 	{ "goal", "confirm_ms", PK_MS, OFF(confirm_ns), 0, 3600000, NULL, "time a proposal must persist, from the first tick that saw it, before it is applied", 0 },

@@ -162,6 +162,7 @@ int tel_samples_json(struct tel *t, uint64_t since, char **out)
 	json_t *arr = json_array(), *o;
 	uint64_t first;
 
+	__atomic_store_n(&t->exports_read, true, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&t->lock);
 	first = t->nr_samples > (uint64_t)t->ring_len ? t->nr_samples - (uint64_t)t->ring_len : 0;
 	if (since > first)

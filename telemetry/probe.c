@@ -76,6 +76,7 @@ int tel_probe(struct tel *t, struct tel_probe *out)
 	out->t_ns = now_ns;
 	out->nr_vcpus = t->nr_vcpus;
 	out->nr_from_memory = 0;
+	out->exports_read = __atomic_load_n(&t->exports_read, __ATOMIC_RELAXED);
 	out->stale = !t->nr_samples;
 	for (int i = 0; i < t->nr_vcpus; i++)
 		probe_vcpu(t, i, now_ns, out);

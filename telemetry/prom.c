@@ -211,6 +211,7 @@ int tel_metrics_text(struct tel *t, char **text)
 
 	if (!f)
 		return -ENOMEM;
+	__atomic_store_n(&t->exports_read, true, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&t->lock);
 	for (int i = 0; i < t->nr_kinds; i++)
 		kinds[i] = t->kinds[i];

@@ -228,6 +228,8 @@ struct tel_probe {
 	uint64_t t_ns;
 	int nr_vcpus;
 	int nr_from_memory;   /* vCPUs read from their steal-time area */
+	bool exports_read;    /* an exporter (/metrics, /api/samples, avmm stat)
+			       * read since the last full sample */
 	bool stale;     /* a vCPU's thread is new, gone or not read yet: sample fully */
 	double cpu_pct[TEL_MAX_VCPUS], run_delay_pct[TEL_MAX_VCPUS];
 };

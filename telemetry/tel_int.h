@@ -275,6 +275,8 @@ struct tel {
 	int ring_len;
 	uint64_t nr_samples;               /* seq of the next sample */
 	uint64_t nr_probes;                /* tel_probe calls */
+	bool exports_read;                 /* an exporter read since the last sample
+					    * (atomic: tel_probe reports it) */
 	/* decisions */
 	struct tel_decision dec[TEL_MAX_DECISIONS];
 	uint64_t nr_dec;

@@ -23,6 +23,7 @@ static int sample(struct tel *t, struct tel_sample *out, bool own)
 	int nev;
 
 	pthread_mutex_lock(&t->lock);
+	__atomic_store_n(&t->exports_read, false, __ATOMIC_RELAXED);
 	nev = t->hw ? t->hw_ops->names(t->hw, ev, TEL_MAX_EVENTS) : 0;
 	s = tel_slot(t, t->nr_samples);
 	if (t->nr_samples)
