@@ -108,6 +108,26 @@ Test(quiet, a_probe_that_moved_ten_points_brings_the_full_sample)
 	cr_assert_eq(adapt_probe_jumped(&s, &p, &v), ADAPT_FULL_STALE, "a vCPU more");
 }
 
+Test(quiet, a_read_of_the_exports_brings_the_next_full_sample)
+{
+	struct pol_profile g = quiet_profile();
+	struct adapt_state st;
+	struct tel_sample s;
+	struct tel_probe p = { .nr_vcpus = 2 };
+	int v = -1;
+
+	steady_state(&g, &st, &s);
+	p.cpu_pct[0] = p.cpu_pct[1] = NAN;
+	p.run_delay_pct[0] = p.run_delay_pct[1] = 0;   /* from the steal-time areas */
+	cr_assert_eq(adapt_probe_jumped(&s, &p, &v), ADAPT_FULL_NONE);
+	p.exports_read = true;    /* a scrape since the last full sample */
+	cr_assert_eq(adapt_probe_jumped(&s, &p, &v), ADAPT_FULL_READ);
+	cr_assert_str_eq(adapt_full_why_name(ADAPT_FULL_READ), "read");
+	p.run_delay_pct[1] = 40;  /* a move says more: it also speeds the loop up */
+	cr_assert_eq(adapt_probe_jumped(&s, &p, &v), ADAPT_FULL_JUMP);
+	cr_assert_eq(v, 1);
+}
+
 /* The driver thread: a fake VM whose vCPU runs at cpu_pct. */
 static struct {
 	pthread_mutex_t lock;

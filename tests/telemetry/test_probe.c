@@ -52,6 +52,11 @@ static void probe_with_a_hog(bool steal)
 	cr_assert_not(p.stale);
 	cr_assert_eq(p.nr_vcpus, 1);
 	cr_assert_eq(p.nr_from_memory, steal ? 1 : 0);
+	cr_assert_not(p.exports_read);
+	cr_assert_eq(tel_metrics_text(t, &text), 0);   /* a scrape: the next tick samples */
+	free(text);
+	cr_assert_eq(tel_probe(t, &p), 0);
+	cr_assert(p.exports_read, "a scrape since the last full sample");
 	if (steal) {
 		cr_assert(isnan(p.cpu_pct[0]), "the steal-time area alone: no clock read");
 		cr_assert_lt(p.run_delay_pct[0], 15, "run delay %.0f%% alone on its CPU",
@@ -74,8 +79,10 @@ static void probe_with_a_hog(bool steal)
 	/* the full sample's share spans both probes: since the last sample */
 	cr_assert_eq(tel_sample(t, &s), 0);
 	cr_assert_gt(s.dt_ns, 350000000ull, "the sample's interval is since the last sample");
+	cr_assert_eq(tel_probe(t, &p), 0);
+	cr_assert_not(p.exports_read, "the full sample answered the scrape");
 	cr_assert_eq(tel_metrics_text(t, &text), 0);
-	cr_assert(strstr(text, "avmm_telemetry_probes_total{vm=\"p\"} 3"), "%.400s",
+	cr_assert(strstr(text, "avmm_telemetry_probes_total{vm=\"p\"} 5"), "%.400s",
 		  strstr(text, "avmm_telemetry_probes") ? strstr(text, "avmm_telemetry_probes") : text);
 	free(text);
 	tel_close(t);
