@@ -256,7 +256,7 @@ struct adapt_cm_cache {
 /* The paging model's last estimate and its inputs: a steady tick whose
  * inputs moved less than noise reuses it (propose_paging.c), so a tick does
  * not format the model's texts again; at most ADAPT_PG_REUSE_NS old. */
-#define ADAPT_PG_REUSE_NS 60000000000ull
+#define ADAPT_PG_REUSE_NS 600000000000ull   /* 20 full samples of a steady loop */
 struct adapt_pg_cache {
 	bool have;
 	uint64_t t_ns;           /* the sample it was computed on */

@@ -100,6 +100,9 @@ int vmm_snap_vcpu_set(struct vmm_vcpu *v, const struct vmm_snap_vcpu *s, char *w
 					 n >= 0 && n < (int)s->msrs.head.nmsrs ? s->msrs.e[n].index : 0);
 				return -EIO;
 			}
+			for (uint32_t k = 0; k < s->msrs.head.nmsrs; k++)
+				if (s->msrs.e[k].index == UTIL_STEAL_MSR)
+					vmm_steal_note(v, s->msrs.e[k].data);
 		} else if (ioctl(v->fd, p->set, (const uint8_t *)s + p->off)) {
 			snprintf(why, len, "vcpu%d: KVM_SET_%s: %s", v->idx, p->name, strerror(errno));
 			return -errno;

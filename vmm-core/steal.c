@@ -112,6 +112,16 @@ void vmm_steal_exit(struct vmm *vm)
 	vm->steal.fd = -1;
 }
 
+/* A value KVM now holds (a restored snapshot's): whose area is in use. */
+bool vmm_steal_note(struct vmm_vcpu *v, uint64_t val)
+{
+	bool guest = (val & UTIL_STEAL_ENABLE) && val != own_msr(v->idx);
+
+	if (v->vm->steal.area && guest)
+		mark(v->vm, v->idx, true);
+	return guest;
+}
+
 /* On the vCPU thread before it enters the guest: the MSR points at avmm's
  * area unless the guest's own is in use (a restored snapshot's). */
 void vmm_steal_vcpu(struct vmm_vcpu *v)
@@ -121,12 +131,8 @@ void vmm_steal_vcpu(struct vmm_vcpu *v)
 
 	if (!vm->steal.area || !vm->steal.filtered)
 		return;
-	if (msr_io(v, KVM_GET_MSRS, &val))
+	if (msr_io(v, KVM_GET_MSRS, &val) || vmm_steal_note(v, val))
 		return;
-	if ((val & UTIL_STEAL_ENABLE) && val != own_msr(v->idx)) {
-		mark(vm, v->idx, true);
-		return;
-	}
 	val = own_msr(v->idx);
 	mark(vm, v->idx, msr_io(v, KVM_SET_MSRS, &val) != 0);
 }

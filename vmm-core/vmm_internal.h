@@ -177,6 +177,7 @@ void vmm_dirty_exit(struct vmm *vm);
 int vmm_steal_init(struct vmm *vm);
 void vmm_steal_exit(struct vmm *vm);
 void vmm_steal_vcpu(struct vmm_vcpu *v);
+bool vmm_steal_note(struct vmm_vcpu *v, uint64_t msr_val);  /* true: the guest's area */
 int vmm_steal_wrmsr(struct vmm_vcpu *v);
 int vmm_dirty_ring_full(struct vmm_vcpu *v);
 /* cpu.c: CPUID and the boot vCPU's registers. vmm_cpuid_init builds the
