@@ -108,6 +108,7 @@ static void attach_vcpu(struct tel *t, int i)
 		tel_thread_close(&v->th);
 	v->tid = tid;
 	v->steal = t->tg.vcpu_steal ? t->tg.vcpu_steal(t->tg.arg, i) : NULL;
+	v->probe_steal_t_ns = 0;
 	v->last_pcpu = -1;
 	v->last_cpu_ns = 0;
 	v->delay_t_ns = 0;
@@ -184,7 +185,6 @@ static int read_thread(struct tel *t, int i, uint64_t now, struct tel_vcpu_sampl
 	}
 	if (share >= 0)
 		v->share_pct = share;
-	v->steal_t_ns = util_steal_read(v->steal, &v->steal_ns) ? now : 0;
 	v->cpu_t_ns = now;
 	o->run_delay_ns = v->last_delay_ns;
 	o->run_delay_t_ns = v->delay_t_ns;

@@ -17,17 +17,20 @@ static double share_pct(uint64_t now, uint64_t then, uint64_t t_ns, uint64_t t0_
 					   : NAN;
 }
 
-/* The run delay from the steal-time area, where the last full sample read
- * it too and the guest has not taken the area over. */
+/* The run delay from the steal-time area where the guest has not taken it
+ * over, as a share of the time since the previous probe's read (full
+ * samples do not read the area, so they cost nothing more): NAN on the
+ * first read, or after the area was out of use. */
 static bool probe_steal(struct tel_vcpu_src *v, uint64_t now_ns, double *delay_pct)
 {
-	bool from_probe = v->probe_steal_t_ns > v->steal_t_ns;
 	uint64_t steal_ns;
 
-	if (!v->steal_t_ns || !util_steal_read(v->steal, &steal_ns))
+	if (!util_steal_read(v->steal, &steal_ns)) {
+		v->probe_steal_t_ns = 0;
 		return false;
-	*delay_pct = from_probe ? share_pct(steal_ns, v->probe_steal_ns, now_ns, v->probe_steal_t_ns)
-				: share_pct(steal_ns, v->steal_ns, now_ns, v->steal_t_ns);
+	}
+	if (v->probe_steal_t_ns)
+		*delay_pct = share_pct(steal_ns, v->probe_steal_ns, now_ns, v->probe_steal_t_ns);
 	v->probe_steal_t_ns = now_ns;
 	v->probe_steal_ns = steal_ns;
 	return true;

@@ -217,10 +217,10 @@ struct tel_vcpu_src {
 	double share_pct;                  /* CPU share over the last sample, -1 unknown */
 	/* the last probe's reads (probe.c), 0: none since it was attached */
 	uint64_t probe_t_ns, probe_cpu_ns, probe_delay_ns;
-	/* the run-delay area (common/steal.h; NULL: none), its value at the
-	 * last full sample (steal_t_ns 0: none) and at the last probe */
+	/* the run-delay area (common/steal.h; NULL: none) and its value at the
+	 * last probe (probe_steal_t_ns 0: none); full samples leave it alone */
 	const struct util_steal_area *steal;
-	uint64_t steal_ns, steal_t_ns, probe_steal_ns, probe_steal_t_ns;
+	uint64_t probe_steal_ns, probe_steal_t_ns;
 	/* where the KVM statistics' reads land (tel_kvmstats_place): here, not
 	 * on a page of their own (the span of the 9 statistics: 136 bytes here) */
 #define TEL_VCPU_SPAN_WORDS 20

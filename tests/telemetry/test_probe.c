@@ -53,8 +53,12 @@ static void probe_with_a_hog(bool steal)
 	cr_assert_eq(p.nr_vcpus, 1);
 	cr_assert_eq(p.nr_from_memory, steal ? 1 : 0);
 	cr_assert_not(p.exports_read);
+	if (steal)
+		cr_assert(isnan(p.run_delay_pct[0]) && isnan(p.cpu_pct[0]),
+			  "the area's first read is only a reference, and no clock is read");
 	cr_assert_eq(tel_metrics_text(t, &text), 0);   /* a scrape: the next tick samples */
 	free(text);
+	util_sleep_ns(100000000);
 	cr_assert_eq(tel_probe(t, &p), 0);
 	cr_assert(p.exports_read, "a scrape since the last full sample");
 	if (steal) {
