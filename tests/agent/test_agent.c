@@ -325,10 +325,10 @@ Test(agent, metrics_name_each_vm)
 	free(body);
 }
 
-/* The agent's quiet ticks read another process's vCPU threads through
- * schedstat (CPU time and run delay in one read): a steady VM makes the
- * agent go quiet and count its probes, and a hog put on the VM's CPU wakes
- * it at the next probe. */
+/* The agent's quiet ticks read each registered VM's run-delay page (mapped
+ * from the VM's memfd; schedstat where KVM has no MSR filter): a steady VM
+ * makes the agent go quiet and count its probes, and a hog put on the VM's
+ * CPU wakes it at the next probe. */
 Test(agent, a_steady_vm_goes_quiet_and_a_hog_wakes_the_agent)
 {
 	char metrics[32], log[160], *body = NULL, *text = NULL, *p;
@@ -351,6 +351,9 @@ Test(agent, a_steady_vm_goes_quiet_and_a_hog_wakes_the_agent)
 	}
 	cr_assert(text && strstr(text, "steady: a full sample every 30.0 s"),
 		  "the agent never went quiet in 30 s:\n%s", text ? text : "");
+	if (kvm_has_msr_filter())
+		cr_assert(strstr(text, "(1 of 1 read from memory"), "the agent looks at the VM's "
+			  "run-delay page, with no system call:\n%s", text);
 	free(text);
 	util_sleep_ns(2500000000ull);   /* two quiet looks at least */
 	cr_assert_eq(http_get(port, "/metrics", &body, NULL, 0), 200);

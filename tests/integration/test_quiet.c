@@ -8,15 +8,12 @@
  * not at the next full sample.
  */
 #include <criterion/criterion.h>
-#include <fcntl.h>
-#include <linux/kvm.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,18 +41,6 @@ static pid_t start(const char *log, const char *sock)
 		_exit(127);
 	}
 	return pid;
-}
-
-/* Whether this KVM lets avmm see guest writes of MSRs (its steal-time page
- * needs it). */
-static bool kvm_has_msr_filter(void)
-{
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	bool has = fd >= 0 && ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_MSR_FILTER) > 0;
-
-	if (fd >= 0)
-		close(fd);
-	return has;
 }
 
 /* CPU cpu's busy share over the next second, from /proc/stat. */

@@ -3,9 +3,11 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +40,16 @@ void require_kvm(void)
 	if (fd < 0)
 		cr_skip_test("/dev/kvm is not available here (%s)", strerror(errno));
 	close(fd);
+}
+
+bool kvm_has_msr_filter(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	bool has = fd >= 0 && ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_MSR_FILTER) > 0;
+
+	if (fd >= 0)
+		close(fd);
+	return has;
 }
 
 int run_avmm(char *out, size_t len, const char *const args[])

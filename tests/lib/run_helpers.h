@@ -2,6 +2,7 @@
 #ifndef AVMM_TEST_RUN_HELPERS_H
 #define AVMM_TEST_RUN_HELPERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* $AVMM_BUILD (default "build") + "/" + rel. */
@@ -11,6 +12,9 @@ const char *build_path(const char *rel);
 int run_avmm(char *out, size_t len, const char *const args[]);
 /* Skips the test when /dev/kvm cannot be opened. */
 void require_kvm(void);
+/* Whether this KVM lets avmm see guest writes of MSRs, which its run-delay
+ * page (vmm-core/steal.c) needs. */
+bool kvm_has_msr_filter(void);
 /* Value of key in the first "AVMM-RESULT" line containing guest=name. */
 int result_value(const char *out, const char *guest, const char *key, char *val, size_t len);
 
