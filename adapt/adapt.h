@@ -501,9 +501,9 @@ struct adapt_driver_cfg {
 	/* After each tick with an estimate (adapt_out.have_paging). May be NULL. */
 	void (*paging)(void *arg, const struct tel_paging_estimate *e);
 	void *paging_arg;
-	/* A quiet tick's look at the vCPUs (e.g. tel_probe). NULL: every tick
-	 * takes a full sample. */
-	int (*probe)(void *arg, struct tel_probe *out);
+	/* A quiet tick's look at the vCPUs (e.g. tel_probe) at now_ns, the time
+	 * the tick was due. NULL: every tick takes a full sample. */
+	int (*probe)(void *arg, uint64_t now_ns, struct tel_probe *out);
 	void *probe_arg;
 	const char *const *profile_dirs;                   /* for the ctl command */
 	int nr_profile_dirs;

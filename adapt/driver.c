@@ -90,7 +90,7 @@ static void *loop(void *arg)
 		if (util_sleep_until_stop(&d->stop, next))
 			break;
 		adapt_drv_warmup(d);
-		if (swap_waits(d) || !adapt_drv_quiet_tick(d))
+		if (swap_waits(d) || !adapt_drv_quiet_tick(d, next))
 			adapt_driver_tick(d);
 	}
 	return NULL;

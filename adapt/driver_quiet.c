@@ -28,14 +28,14 @@ uint64_t adapt_drv_judge_steady(struct adapt_driver *d, bool held)
 
 /* The state changes only in full ticks: judged after each (before the
  * first, steady_why is OFF). */
-static enum adapt_full_why due(struct adapt_driver *d)
+static enum adapt_full_why due(const struct adapt_driver *d, uint64_t now_ns)
 {
 	if (d->steady_why != ADAPT_FULL_NONE)
 		return d->steady_why;
-	return util_now_ns() >= d->full_due_ns ? ADAPT_FULL_DUE : ADAPT_FULL_NONE;
+	return now_ns >= d->full_due_ns ? ADAPT_FULL_DUE : ADAPT_FULL_NONE;
 }
 
-bool adapt_drv_quiet_tick(struct adapt_driver *d)
+bool adapt_drv_quiet_tick(struct adapt_driver *d, uint64_t now_ns)
 {
 	const struct tel_vcpu_sample *v;
 	enum adapt_full_why why;
@@ -43,9 +43,9 @@ bool adapt_drv_quiet_tick(struct adapt_driver *d)
 
 	if (!d->cfg.probe)
 		return false;
-	why = due(d);
+	why = due(d, now_ns);
 	if (why == ADAPT_FULL_NONE)
-		why = d->cfg.probe(d->cfg.probe_arg, &d->probe) ? ADAPT_FULL_STALE
+		why = d->cfg.probe(d->cfg.probe_arg, now_ns, &d->probe) ? ADAPT_FULL_STALE
 			: adapt_probe_jumped(&d->sample, &d->probe, &i);
 	count(d, why);
 	/* said once per quiet stretch: a full sample that was only due goes on with it */

@@ -85,11 +85,11 @@ static int session_sample(void *arg, struct tel_sample *out)
 	return tel_sample(s->tel, out);
 }
 
-static int session_probe(void *arg, struct tel_probe *out)
+static int session_probe(void *arg, uint64_t now_ns, struct tel_probe *out)
 {
 	struct adapt_session *s = arg;
 
-	return tel_probe(s->tel, out);
+	return tel_probe(s->tel, now_ns, out);
 }
 
 /* A decision to telemetry; after a profile switch (the control socket's

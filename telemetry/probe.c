@@ -72,9 +72,10 @@ static void probe_vcpu(struct tel *t, int i, uint64_t now_ns, struct tel_probe *
 
 /* On the sampling thread (the only one that touches t->vs), without the
  * lock: the exporters read only the count. */
-int tel_probe(struct tel *t, struct tel_probe *out)
+int tel_probe(struct tel *t, uint64_t now_ns, struct tel_probe *out)
 {
-	uint64_t now_ns = util_now_ns();
+	if (!now_ns)
+		now_ns = util_now_ns();
 
 	out->t_ns = now_ns;
 	out->nr_vcpus = t->nr_vcpus;

@@ -180,11 +180,13 @@ int tel_open_target(const struct tel_config *c, const struct tel_target *tg,
 /* Reads every source into *out (may be NULL), derives, records, exports. */
 int tel_sample(struct tel *t, struct tel_sample *out);
 /* The cheapest look between two samples (probe.c), on the thread that
- * samples: per vCPU one read of its thread's CPU time (a clock_gettime in
- * this process, schedstat in another), nothing else; a thread that could
- * not be read makes it stale. Counted in avmm_telemetry_probes_total.
- * Returns 0. */
-int tel_probe(struct tel *t, struct tel_probe *out);
+ * samples, at now_ns (the caller's time, e.g. when its tick was due: a cold
+ * clock read is a third of a look; 0: read the clock): per vCPU its run
+ * delay from its steal-time area (memory), else one read of its thread's
+ * CPU time (a clock_gettime in this process, schedstat in another); a
+ * thread that could not be read makes it stale. Counted in
+ * avmm_telemetry_probes_total. Returns 0. */
+int tel_probe(struct tel *t, uint64_t now_ns, struct tel_probe *out);
 int tel_start(struct tel *t);   /* own sampling thread every period_ns */
 void tel_stop(struct tel *t);
 void tel_set_energy_fn(struct tel *t, tel_energy_fn fn, void *arg);

@@ -237,6 +237,12 @@ struct tel {
 	char *events_store[TEL_MAX_EVENTS];
 	struct tel_target tg;
 	int nr_vcpus;
+	uint64_t nr_samples;               /* seq of the next sample */
+	/* next to what the probe reads (tel_probe: a quiet tick's caches are
+	 * cold) */
+	uint64_t nr_probes;                /* tel_probe calls */
+	bool exports_read;                 /* an exporter read since the last sample
+					    * (atomic: tel_probe reports it) */
 	struct tel_vcpu_src vs[TEL_MAX_VCPUS];
 	struct tel_kvmstats vmstats;
 	int vm_idx[8];
@@ -273,10 +279,6 @@ struct tel {
 	unsigned char *ring;
 	size_t slot_bytes, sample_bytes;
 	int ring_len;
-	uint64_t nr_samples;               /* seq of the next sample */
-	uint64_t nr_probes;                /* tel_probe calls */
-	bool exports_read;                 /* an exporter read since the last sample
-					    * (atomic: tel_probe reports it) */
 	/* decisions */
 	struct tel_decision dec[TEL_MAX_DECISIONS];
 	uint64_t nr_dec;

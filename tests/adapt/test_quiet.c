@@ -153,11 +153,11 @@ static int fake_sample(void *arg, struct tel_sample *s)
 	return 0;
 }
 
-static int fake_probe(void *arg, struct tel_probe *p)
+static int fake_probe(void *arg, uint64_t now_ns, struct tel_probe *p)
 {
 	pthread_mutex_lock(&vm.lock);
 	vm.probes++;
-	p->t_ns = util_now_ns();
+	p->t_ns = now_ns;
 	p->nr_vcpus = 1;
 	p->stale = false;
 	p->cpu_pct[0] = vm.cpu_pct;

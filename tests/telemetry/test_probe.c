@@ -38,7 +38,7 @@ static void probe_with_a_hog(bool steal)
 				 .vcpu_tid = tvm_vcpu_tid, .vcpu_steal = steal ? tvm_vcpu_steal : NULL,
 				 .arg = &vm };
 	cr_assert_eq(tel_open_target(&c, &tg, &t), 0);
-	cr_assert_eq(tel_probe(t, &p), 0);
+	cr_assert_eq(tel_probe(t, 0, &p), 0);
 	cr_assert(p.stale, "no sample yet: nothing to compare with");
 	for (int i = 0; i < 3; i++) {
 		util_sleep_ns(100000000);
@@ -48,7 +48,7 @@ static void probe_with_a_hog(bool steal)
 		cr_skip_test("the vCPU thread gets only %.0f%% of CPU %d alone (a busy host)",
 			     s.vcpu[0].cpu_pct, cpu);
 	util_sleep_ns(100000000);
-	cr_assert_eq(tel_probe(t, &p), 0);
+	cr_assert_eq(tel_probe(t, 0, &p), 0);
 	cr_assert_not(p.stale);
 	cr_assert_eq(p.nr_vcpus, 1);
 	cr_assert_eq(p.nr_from_memory, steal ? 1 : 0);
@@ -59,7 +59,7 @@ static void probe_with_a_hog(bool steal)
 	cr_assert_eq(tel_metrics_text(t, &text), 0);   /* a scrape: the next tick samples */
 	free(text);
 	util_sleep_ns(100000000);
-	cr_assert_eq(tel_probe(t, &p), 0);
+	cr_assert_eq(tel_probe(t, 0, &p), 0);
 	cr_assert(p.exports_read, "a scrape since the last full sample");
 	if (steal) {
 		cr_assert(isnan(p.cpu_pct[0]), "the steal-time area alone: no clock read");
@@ -72,7 +72,7 @@ static void probe_with_a_hog(bool steal)
 	}
 	cr_assert_eq(hog_start(&h, cpu), 0);
 	util_sleep_ns(300000000);
-	cr_assert_eq(tel_probe(t, &p), 0);   /* over the hog's 300 ms alone */
+	cr_assert_eq(tel_probe(t, 0, &p), 0);   /* over the hog's 300 ms alone */
 	hog_stop(&h);
 	if (steal)
 		cr_assert_gt(p.run_delay_pct[0], 25, "run delay %.0f%% with a hog on its CPU",
@@ -83,7 +83,7 @@ static void probe_with_a_hog(bool steal)
 	/* the full sample's share spans both probes: since the last sample */
 	cr_assert_eq(tel_sample(t, &s), 0);
 	cr_assert_gt(s.dt_ns, 350000000ull, "the sample's interval is since the last sample");
-	cr_assert_eq(tel_probe(t, &p), 0);
+	cr_assert_eq(tel_probe(t, 0, &p), 0);
 	cr_assert_not(p.exports_read, "the full sample answered the scrape");
 	cr_assert_eq(tel_metrics_text(t, &text), 0);
 	cr_assert(strstr(text, "avmm_telemetry_probes_total{vm=\"p\"} 5"), "%.400s",
