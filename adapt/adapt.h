@@ -153,9 +153,11 @@ enum adapt_full_why {
 	ADAPT_FULL_STALE,      /* the probe could not tell (new vCPU thread, read failed) */
 	ADAPT_FULL_READ,       /* an exporter read since the last full sample: fresh
 				* figures for the next read (a scrape, the dashboard) */
+	ADAPT_FULL_ASKED,      /* a request for the loop (adapt_driver_want_full, e.g.
+				* `avmm ctl backing`) */
 	ADAPT_FULL_COUNT
 };
-/* "quiet", "off", "unsteady", "due", "jump", "stale", "read". */
+/* "quiet", "off", "unsteady", "due", "jump", "stale", "read", "asked". */
 const char *adapt_full_why_name(enum adapt_full_why w);
 struct adapt_state;
 /* After a full tick (held: it held a proposal back; last: its sample):
@@ -533,6 +535,10 @@ void adapt_driver_stop(struct adapt_driver *d);   /* joins it; idempotent */
 void adapt_driver_destroy(struct adapt_driver *d);
 /* One iteration on the calling thread (tests; the thread calls it too). */
 int adapt_driver_tick(struct adapt_driver *d);
+/* From any thread: the next tick is a full one, quiet or not (a request
+ * the loop must see, e.g. a page size asked for through the control
+ * socket). */
+void adapt_driver_want_full(struct adapt_driver *d);
 /* Taken at the next tick; the profile must already be valid. */
 int adapt_driver_set_profile(struct adapt_driver *d, const struct pol_profile *p);
 void adapt_driver_get_profile(struct adapt_driver *d, struct pol_profile *out);

@@ -17,6 +17,7 @@ struct adapt_driver {
 	uint32_t stop;          /* the loop sleeps on it (util_sleep_until_stop) */
 	bool warm;              /* cfg.warmup has run */
 	bool have_next;         /* under the lock; the loop peeks at it without */
+	bool want_full;         /* atomic: adapt_driver_want_full, cleared by a full tick */
 	/* the loop thread's, for quiet ticks: adapt_steady_why and the due time
 	 * as of the last full tick; whether the loop is in a quiet stretch
 	 * (full samples that were only due or read do not end it); the last

@@ -96,6 +96,11 @@ static void *loop(void *arg)
 	return NULL;
 }
 
+void adapt_driver_want_full(struct adapt_driver *d)
+{
+	__atomic_store_n(&d->want_full, true, __ATOMIC_RELEASE);
+}
+
 int adapt_driver_start(struct adapt_driver *d)
 {
 	int rc;

@@ -32,6 +32,8 @@ static enum adapt_full_why due(const struct adapt_driver *d, uint64_t now_ns)
 {
 	if (d->steady_why != ADAPT_FULL_NONE)
 		return d->steady_why;
+	if (__atomic_load_n(&d->want_full, __ATOMIC_ACQUIRE))
+		return ADAPT_FULL_ASKED;
 	return now_ns >= d->full_due_ns ? ADAPT_FULL_DUE : ADAPT_FULL_NONE;
 }
 
@@ -63,7 +65,8 @@ bool adapt_drv_quiet_tick(struct adapt_driver *d, uint64_t now_ns)
 		util_info("vcpu%d's run delay is %.0f%% (%.0f%% at the last sample): sampling now", i,
 			  d->probe.run_delay_pct[i], v->run_delay_pct);
 	d->state.probe_moved = why == ADAPT_FULL_JUMP;
-	if (why != ADAPT_FULL_DUE && why != ADAPT_FULL_READ)   /* these keep it quiet */
+	if (why != ADAPT_FULL_DUE && why != ADAPT_FULL_READ && why != ADAPT_FULL_ASKED)
+		/* those keep it quiet */
 		d->quiet = why == ADAPT_FULL_NONE;
 	return why == ADAPT_FULL_NONE;
 }

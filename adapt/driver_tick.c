@@ -117,6 +117,7 @@ int adapt_driver_tick(struct adapt_driver *d)
 	uint64_t t0, dt;
 	int i, rc;
 
+	__atomic_store_n(&d->want_full, false, __ATOMIC_RELAXED);  /* this tick sees it */
 	rc = d->cfg.sample(d->cfg.sample_arg, &d->sample);
 	if (rc) {
 		pthread_mutex_lock(&d->lock);

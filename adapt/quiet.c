@@ -12,7 +12,7 @@
 static const char *const why_names[ADAPT_FULL_COUNT] = {
 	[ADAPT_FULL_NONE] = "quiet", [ADAPT_FULL_OFF] = "off", [ADAPT_FULL_UNSTEADY] = "unsteady",
 	[ADAPT_FULL_DUE] = "due", [ADAPT_FULL_JUMP] = "jump", [ADAPT_FULL_STALE] = "stale",
-	[ADAPT_FULL_READ] = "read",
+	[ADAPT_FULL_READ] = "read", [ADAPT_FULL_ASKED] = "asked",
 };
 
 const char *adapt_full_why_name(enum adapt_full_why w)

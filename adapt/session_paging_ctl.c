@@ -167,6 +167,7 @@ char *adapt_ctl_backing(const char *req, const struct vmm_ctl_peer *peer, void *
 		pthread_mutex_lock(&pg->lock);
 		pg->op_req = b;
 		pthread_mutex_unlock(&pg->lock);
+		adapt_driver_want_full(s->driver);   /* a quiet loop sees it at its next tick */
 	} else if (!loop && (rc = pgmode_worker_request(pg->w, b, why, sizeof(why)))) {
 		snprintf(msg, sizeof(msg), "the worker refused %s: %s", pgmode_page_name(b),
 			 why[0] ? why : strerror(-rc));

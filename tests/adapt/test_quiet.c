@@ -210,6 +210,14 @@ Test(quiet, driver_probes_between_full_samples_and_samples_at_once_on_a_move)
 	cr_assert_geq(st.full_why[ADAPT_FULL_DUE], 2);
 	cr_assert_eq(st.full_why[ADAPT_FULL_JUMP], 0);
 	cr_assert_eq(st.ticks, (uint64_t)samples());
+	/* a request for the loop (e.g. `avmm ctl backing`): the next tick is full */
+	before = samples();
+	adapt_driver_want_full(d);
+	for (i = 0; i < 100 && samples() == before; i++)
+		usleep(2000);
+	cr_assert_gt(samples(), before, "the request waited for the due time");
+	adapt_driver_stats(d, &st);
+	cr_assert_eq(st.full_why[ADAPT_FULL_ASKED], 1);
 	/* the vCPU drops to 40%: the next period samples, not the next due time */
 	before = samples();
 	set_cpu(40);
