@@ -1,7 +1,8 @@
 /* adapt: the driver's quiet ticks. While steady, a tick probes each vCPU
  * (cfg.probe: its run delay from memory, else its CPU time) instead of
  * taking the full sample; the full tick comes every steady_sample_ms, at
- * once when a probe shows a vCPU moved, or after an exporter read, and is
+ * once when a probe shows a vCPU moved, after an exporter read or on a
+ * request (adapt_driver_want_full), and is
  * counted by why it was full. The loop says at -v when it goes quiet and
  * what woke it. */
 #include "adapt/adapt_drv.h"

@@ -1,10 +1,10 @@
 /* The quiet tick's probe: between two full samples, each vCPU's run delay
  * from its KVM steal-time area (common/steal.h: a memory read, no system
- * call), else its thread's CPU time (one system call per vCPU; schedstat for
- * another process's thread, which gives the run delay too), as a share of
- * the interval since the later of the previous probe and the last full
- * sample. It leaves the sample's own state alone, so the next full sample's
- * rates are exact. */
+ * call) as a share of the time since its previous look, else its thread's
+ * CPU time (one system call per vCPU; schedstat for another process's
+ * thread, which gives the run delay too) as a share of the interval since
+ * the later of the previous probe and the last full sample. It leaves the
+ * sample's own state alone, so the next full sample's rates are exact. */
 #include "telemetry/tel_int.h"
 
 #include <math.h>

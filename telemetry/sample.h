@@ -218,12 +218,12 @@ struct tel_sample {
 	struct tel_vcpu_sample vcpu[TEL_MAX_VCPUS];
 };
 
-/* A quiet tick's look at the vCPUs (tel_probe), since the later of the
- * previous probe and the last full sample: a vCPU with a KVM steal-time area
- * (common/steal.h) gives its run-delay share alone (cpu_pct NAN), read from
- * memory; any other its thread's CPU share, and its run-delay share where
- * the same read gives it (another process's thread: schedstat has both;
- * NAN otherwise). */
+/* A quiet tick's look at the vCPUs (tel_probe): a vCPU with a KVM
+ * steal-time area (common/steal.h) gives its run-delay share alone (cpu_pct
+ * NAN), read from memory, since its previous look (NAN at the first); any
+ * other, since the later of the previous probe and the last full sample,
+ * its thread's CPU share, and its run-delay share where the same read gives
+ * it (another process's thread: schedstat has both; NAN otherwise). */
 struct tel_probe {
 	uint64_t t_ns;
 	int nr_vcpus;
