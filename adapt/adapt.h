@@ -140,10 +140,12 @@ const char *adapt_hold_name(enum adapt_hold h);
 /* Quiet ticks (quiet.c, pure). While the machine is steady (the period is
  * back at period_ms; the last tick held nothing back; nothing waits for
  * confirmation or is measured), a tick need not take a full sample: it
- * looks at each vCPU's CPU time alone (tel_probe) and takes the full
- * sample, the decision and the exports when steady_sample_ms has passed
- * since the last one, or at once when a vCPU's CPU share (or run delay,
- * where the probe has it) moved ADAPT_JUMP_PCT points from that sample. */
+ * looks at each vCPU alone (tel_probe: its run delay from its steal-time
+ * area, else its CPU time) and takes the full sample, the decision and the
+ * exports when steady_sample_ms has passed since the last one, at once
+ * when a vCPU's run delay or CPU share moved ADAPT_JUMP_PCT points from
+ * that sample, after a read of the exports, or on a request
+ * (adapt_driver_want_full). */
 enum adapt_full_why {
 	ADAPT_FULL_NONE,       /* a quiet tick */
 	ADAPT_FULL_OFF,        /* steady_sample_ms is 0 (or at most period_ms) */

@@ -136,7 +136,8 @@ int tel_prom_render(const struct tel_prom_in *in, FILE *f)
 	tel_prom_family(f, "avmm_telemetry_samples_total", "counter", "Samples taken");
 	tel_prom_series(f, "avmm_telemetry_samples_total", &l, (double)in->samples_total);
 	tel_prom_family(f, "avmm_telemetry_probes_total", "counter", "Quiet looks between samples "
-	       "while the machine is steady (each vCPU's CPU time alone)");
+	       "while the machine is steady (each vCPU's run delay from its steal-time area, "
+	       "else its CPU time)");
 	tel_prom_series(f, "avmm_telemetry_probes_total", &l, (double)in->probes_total);
 	tel_prom_family(f, "avmm_telemetry_cpu_seconds_total", "counter", "CPU time telemetry itself "
 	       "used, by part (sampler: the samples, and on its own thread its waits and "

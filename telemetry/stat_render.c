@@ -18,7 +18,7 @@ static void held(json_t *h, FILE *f)
 		return;
 	if (!*reason && num(h, "full_every_ns") > 0) {
 		fprintf(f, "loop steady, period %.0f ms: a full sample every %.0f s, each period "
-			"between a look at the vCPUs' CPU time\n", num(h, "period_ns") / 1e6,
+			"between a look at each vCPU\n", num(h, "period_ns") / 1e6,
 			num(h, "full_every_ns") / 1e9);
 		return;
 	}

@@ -5,10 +5,10 @@
 #include <linux/perf_event.h>
 #include <pthread.h>
 #include <stdarg.h>
-
-#include "common/steal.h"
 #include <string.h>
 #include <time.h>
+
+#include "common/steal.h"
 
 #include "telemetry/tel.h"
 

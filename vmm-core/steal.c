@@ -68,29 +68,27 @@ static void filter_msr(struct vmm *vm)
 
 int vmm_steal_init(struct vmm *vm)
 {
-	size_t bytes = PC_STEAL_LEN;
 	struct kvm_userspace_memory_region r = { .slot = STEAL_SLOT, .guest_phys_addr = PC_STEAL_GPA,
-						 .memory_size = bytes };
+						 .memory_size = PC_STEAL_LEN };
 	int fd = memfd_create("avmm-steal", MFD_CLOEXEC);
 	void *p;
 
 	vm->steal.fd = -1;
-	if (fd < 0 || ftruncate(fd, (off_t)bytes)) {
+	if (fd < 0 || ftruncate(fd, (off_t)PC_STEAL_LEN)) {
 		util_debug("steal time: memfd: %s (run delay from schedstat)", strerror(errno));
 		goto fail;
 	}
-	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = mmap(NULL, PC_STEAL_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		goto fail;
 	r.userspace_addr = (uintptr_t)p;
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r)) {
 		util_debug("steal time: memory slot at 0x%llx: %s (run delay from schedstat)",
 			   (unsigned long long)PC_STEAL_GPA, strerror(errno));
-		munmap(p, bytes);
+		munmap(p, PC_STEAL_LEN);
 		goto fail;
 	}
 	vm->steal.area = p;
-	vm->steal.bytes = bytes;
 	vm->steal.fd = fd;
 	for (int i = 0; i < VMM_MAX_VCPUS; i++)
 		mark(vm, i, true);   /* until its thread points the MSR here */
@@ -105,7 +103,7 @@ fail:
 void vmm_steal_exit(struct vmm *vm)
 {
 	if (vm->steal.area)
-		munmap((void *)vm->steal.area, vm->steal.bytes);
+		munmap((void *)vm->steal.area, PC_STEAL_LEN);
 	if (vm->steal.fd >= 0)
 		close(vm->steal.fd);
 	vm->steal.area = NULL;

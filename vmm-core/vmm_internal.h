@@ -145,8 +145,7 @@ struct vmm {
 	struct vmm_bus bus;                           /* the PC machine's devices */
 	struct vmm_dirty dirty;
 	struct {                   /* steal.c: the run-delay page */
-		struct util_steal_area *area;   /* VMM_MAX_VCPUS of them; NULL: none */
-		size_t bytes;
+		struct util_steal_area *area;   /* VMM_MAX_VCPUS of them (one page); NULL: none */
 		int fd;                         /* its memfd (the node agent maps it) */
 		bool filtered;                  /* guest writes of the MSR reach us */
 	} steal;
