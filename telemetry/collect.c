@@ -112,6 +112,7 @@ static void attach_vcpu(struct tel *t, int i)
 	v->last_pcpu = -1;
 	v->last_cpu_ns = 0;
 	v->delay_t_ns = 0;
+	v->delay_offset_ns = 0;
 	v->th_ok = !tel_thread_open_pid(t->fsroot, t->tg.vcpu_pid ? t->tg.vcpu_pid(t->tg.arg, i) : 0,
 					tid, &v->th, why, sizeof(why));
 	if (!v->th_ok)
@@ -131,7 +132,30 @@ static bool turn(const struct tel *t, int i, int n)
 	return n <= 1 || (t->nr_samples + (uint64_t)i) % (uint64_t)n == 0;
 }
 
-/* Thread CPU time every sample (one clock_gettime); the run delay (schedstat)
+/* The run delay into v->last_delay_ns: from the vCPU's steal-time area where
+ * it is in use and the CPU time comes from the clock (a memory read), else
+ * from schedstat, which gives the CPU time too (*cpu_ns). The
+ * area counts from when avmm set it up, schedstat from the thread's start:
+ * where the source changes, the value goes on from the last one read
+ * (delay_offset_ns), so that no rate spans two sources. */
+static int read_delay(struct tel_vcpu_src *v, uint64_t *cpu_ns)
+{
+	bool area = v->th.has_clock && util_steal_read(v->steal, &v->delay_raw_ns);
+	int err;
+
+	if (!area) {
+		err = tel_thread_read(&v->th, cpu_ns, &v->delay_raw_ns);
+		if (err)
+			return err;
+	}
+	if (v->delay_t_ns && area != v->delay_from_area)
+		v->delay_offset_ns = v->last_delay_ns - v->delay_raw_ns;   /* modulo 2^64 */
+	v->delay_from_area = area;
+	v->last_delay_ns = v->delay_raw_ns + v->delay_offset_ns;
+	return 0;
+}
+
+/* Thread CPU time every sample (one clock_gettime); the run delay (read_delay)
  * on the vCPU's turn (every delay_every samples), and at once on the sample
  * where the thread's CPU share moved TEL_DELAY_SHARE_JUMP_PCT points or more
  * and on the next TEL_DELAY_BURST - 1 samples (so a vCPU that starts to wait
@@ -172,10 +196,10 @@ static int read_thread(struct tel *t, int i, uint64_t now, struct tel_vcpu_sampl
 	burst = v->delay_burst > 0;
 	if (first || !v->th.has_clock || burst || turn(t, i, t->cfg.delay_every) ||
 	    now - v->delay_t_ns >= TEL_DELAY_MAX_AGE_NS) {
-		err = tel_thread_read(&v->th, &cpu_ns, &v->last_delay_ns);
+		err = read_delay(v, &cpu_ns);
 		if (err)
 			return err;
-		if (!v->th.has_clock) {
+		if (!v->th.has_clock) {    /* read_delay read schedstat */
 			o->cpu_time_ns = cpu_ns;
 			o->cpu_t_ns = util_now_ns();
 		}

@@ -18,8 +18,8 @@ static double share_pct(uint64_t now, uint64_t then, uint64_t t_ns, uint64_t t0_
 }
 
 /* The run delay from the steal-time area where the guest has not taken it
- * over, as a share of the time since the previous probe's read (full
- * samples do not read the area, so they cost nothing more): NAN on the
+ * over, as a share of the time since the previous probe's read (its own
+ * reference: full samples read the area only on a vCPU's turn): NAN on the
  * first read, or after the area was out of use. */
 static bool probe_steal(struct tel_vcpu_src *v, uint64_t now_ns, double *delay_pct)
 {

@@ -69,7 +69,7 @@ struct tel_config {
 	/* Slow per-thread reads, each vCPU on its turn every Nth sample (0: the
 	 * default below, 1: every sample); values are carried in between. */
 	int pcpu_every;             /* last CPU (stat); only if the thread ran */
-	int delay_every;            /* run delay (schedstat); rates stay exact */
+	int delay_every;            /* run delay (steal area, else schedstat); rates stay exact */
 };
 /* each vCPU's last CPU is at most 8 samples old, and re-read with its run
  * delay when its CPU share moves (below) */
@@ -77,7 +77,8 @@ struct tel_config {
 /* each vCPU's run delay is at most 32 samples or TEL_DELAY_MAX_AGE_NS old,
  * whichever comes first, and re-read at once when its CPU share moves 10
  * points (a vCPU that starts to wait for its CPU gets less of it): 2
- * schedstat reads per sample of 64 vCPUs instead of 64 */
+ * reads per sample of 64 vCPUs instead of 64 (each a load from the vCPU's
+ * steal-time area where it is in use, else a schedstat read) */
 #define TEL_DELAY_EVERY_DEFAULT 32
 #define TEL_DELAY_MAX_AGE_NS 4000000000ull
 

@@ -208,17 +208,21 @@ struct tel_vcpu_src {
 	struct tel_thread th;
 	bool th_ok, hw_ok;
 	bool kvm_ok, kvm_tried, kvm_read;  /* kvm_read: the span holds values */
+	bool delay_from_area;              /* the last run delay read was from the steal area */
 	pid_t tid;
 	int last_pcpu;
 	int delay_burst;                   /* samples that still re-read the run delay */
 	uint64_t last_cpu_ns, last_delay_ns;
 	uint64_t delay_t_ns;               /* when last_delay_ns was read, 0: never */
+	/* last_delay_ns = delay_raw_ns (as read) + delay_offset_ns (read_delay) */
+	uint64_t delay_raw_ns, delay_offset_ns;
 	uint64_t cpu_t_ns;                 /* when last_cpu_ns was read, 0: never */
 	double share_pct;                  /* CPU share over the last sample, -1 unknown */
 	/* the last probe's reads (probe.c), 0: none since it was attached */
 	uint64_t probe_t_ns, probe_cpu_ns, probe_delay_ns;
 	/* the run-delay area (common/steal.h; NULL: none) and its value at the
-	 * last probe (probe_steal_t_ns 0: none); full samples leave it alone */
+	 * last probe (probe_steal_t_ns 0: none; full samples read the area into
+	 * delay_raw_ns and leave the probe's reference alone) */
 	const struct util_steal_area *steal;
 	uint64_t probe_steal_ns, probe_steal_t_ns;
 	/* where the KVM statistics' reads land (tel_kvmstats_place): here, not
