@@ -473,7 +473,8 @@ struct adapt_actuator {
 
 struct adapt_driver_cfg {
 	const struct pol_profile *profile;                 /* copied */
-	int (*sample)(void *arg, struct tel_sample *out);  /* 0 or -errno */
+	/* 0 or -errno; *out: the sample, valid until the next call */
+	int (*sample)(void *arg, const struct tel_sample **out);
 	void *sample_arg;
 	/* Called for each decision when made and again when its effect is
 	 * known (same t_ns and what, effect filled). May be NULL. */

@@ -34,7 +34,7 @@ struct adapt_driver {
 	bool running;
 	struct pol_profile profile, next;
 	struct adapt_state state;   /* the loop thread's */
-	struct tel_sample sample;   /* the loop thread's */
+	const struct tel_sample *sample;   /* the loop thread's (cfg.sample's); NULL before the first */
 	struct adapt_actuator act[ADAPT_MAX_ACTUATORS];
 	int nr_act;
 	struct adapt_log_entry log[ADAPT_LOG_SIZE];

@@ -21,9 +21,9 @@ static void count(struct adapt_driver *d, enum adapt_full_why why)
 
 uint64_t adapt_drv_judge_steady(struct adapt_driver *d, bool held)
 {
-	d->steady_why = d->cfg.probe ? adapt_steady_why(&d->profile, &d->state, held, &d->sample)
+	d->steady_why = d->cfg.probe ? adapt_steady_why(&d->profile, &d->state, held, d->sample)
 				     : ADAPT_FULL_OFF;
-	d->full_due_ns = adapt_full_due_ns(&d->profile, &d->sample);
+	d->full_due_ns = adapt_full_due_ns(&d->profile, d->sample);
 	return d->steady_why == ADAPT_FULL_NONE ? d->profile.steady_sample_ns : 0;
 }
 
@@ -49,7 +49,7 @@ bool adapt_drv_quiet_tick(struct adapt_driver *d, uint64_t now_ns)
 	why = due(d, now_ns);
 	if (why == ADAPT_FULL_NONE)
 		why = d->cfg.probe(d->cfg.probe_arg, now_ns, &d->probe) ? ADAPT_FULL_STALE
-			: adapt_probe_jumped(&d->sample, &d->probe, &i);
+			: adapt_probe_jumped(d->sample, &d->probe, &i);
 	count(d, why);
 	/* said once per quiet stretch: a full sample that was only due goes on with it */
 	if (why == ADAPT_FULL_NONE && !d->quiet)
@@ -58,7 +58,7 @@ bool adapt_drv_quiet_tick(struct adapt_driver *d, uint64_t now_ns)
 			  (double)d->profile.steady_sample_ns / 1e9,
 			  (double)d->profile.period_ns / 1e9, d->probe.nr_from_memory,
 			  d->probe.nr_vcpus);
-	v = why == ADAPT_FULL_JUMP ? &d->sample.vcpu[i] : NULL;
+	v = why == ADAPT_FULL_JUMP ? &d->sample->vcpu[i] : NULL;
 	if (v && isfinite(d->probe.cpu_pct[i]) && fabs(d->probe.cpu_pct[i] - v->cpu_pct) >= ADAPT_JUMP_PCT)
 		util_info("vcpu%d's CPU share is %.0f%% (%.0f%% at the last sample): sampling now", i,
 			  d->probe.cpu_pct[i], v->cpu_pct);

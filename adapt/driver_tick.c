@@ -19,7 +19,7 @@ static void take_new_profile(struct adapt_driver *d)
 	have = d->have_next;
 	if (have) {
 		memset(&td, 0, sizeof(td));
-		td.t_ns = d->sample.t_ns;
+		td.t_ns = d->sample->t_ns;
 		snprintf(td.kind, sizeof(td.kind), "profile");
 		snprintf(td.what, sizeof(td.what), "profile %.50s -> %.50s", d->profile.name, d->next.name);
 		snprintf(td.why, sizeof(td.why), "requested (objective %s, from %.150s)",
@@ -35,7 +35,7 @@ static void take_new_profile(struct adapt_driver *d)
 		adapt_drv_publish(d, &td);
 	/* a fixed placement needs no measurement: this tick, no confirm ticks */
 	if (have && adapt_place_is_fixed(&d->profile))
-		adapt_driver_place(d, d->sample.nr_vcpus, d->sample.t_ns, "placement");
+		adapt_driver_place(d, d->sample->nr_vcpus, d->sample->t_ns, "placement");
 }
 
 /* Under the lock: count the tick's hold and make the exported form. */
@@ -46,7 +46,7 @@ static void count_hold(struct adapt_driver *d, const struct adapt_out *out)
 	const char *reason = adapt_hold_name(out->hold);
 	int i;
 
-	h->t_ns = d->sample.t_ns;
+	h->t_ns = d->sample->t_ns;
 	snprintf(h->adaptation, sizeof(h->adaptation), "%s", kind);
 	snprintf(h->reason, sizeof(h->reason), "%s", reason);
 	h->left_ns = out->hold_left_ns;
@@ -130,7 +130,7 @@ int adapt_driver_tick(struct adapt_driver *d)
 	take_new_profile(d);
 	pthread_mutex_lock(&d->lock);
 	t0 = util_now_ns();
-	rc = adapt_step(&d->profile, &d->cfg.env, &d->state, &d->sample, &out);
+	rc = adapt_step(&d->profile, &d->cfg.env, &d->state, d->sample, &out);
 	dt = util_now_ns() - t0;
 	d->stats.ticks++;
 	d->stats.step_ns_total += dt;

@@ -78,11 +78,11 @@ static int apply_coremap(void *ctx, const struct adapt_change *c, char *msg, siz
 
 /* The loop's sample; the session's energy hook inside it also refreshes the
  * host load per CPU that the coremap proposal reads (env.pu_busy_pct). */
-static int session_sample(void *arg, struct tel_sample *out)
+static int session_sample(void *arg, const struct tel_sample **out)
 {
 	struct adapt_session *s = arg;
 
-	return tel_sample(s->tel, out);
+	return tel_sample_ref(s->tel, out);
 }
 
 static int session_probe(void *arg, uint64_t now_ns, struct tel_probe *out)

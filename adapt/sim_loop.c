@@ -20,7 +20,7 @@ void adapt_sim_totals(const struct adapt_sim *s, double *instr, double *energy_j
 	*energy_j = s->e.energy_j;
 }
 
-static int sample(void *arg, struct tel_sample *out)
+static int sample(void *arg, const struct tel_sample **out)
 {
 	struct adapt_sim *s = arg;
 	int i;
@@ -31,7 +31,7 @@ static int sample(void *arg, struct tel_sample *out)
 	for (i = 0; i < s->e.nr_pus; i++)
 		if (s->e.pu_os[i] >= 0 && s->e.pu_os[i] < SIM_MAX_PUS)
 			s->busy_pct[s->e.pu_os[i]] = 100 * s->e.pu_busy[i];
-	*out = s->cur;
+	*out = &s->cur;
 	if (s->cfg.on_sample)
 		s->cfg.on_sample(s->cfg.arg, &s->cur);
 	return 0;
@@ -41,6 +41,7 @@ int adapt_sim_create(const struct adapt_sim_cfg *cfg, struct adapt_sim **out, ch
 {
 	struct adapt_sim *s = calloc(1, sizeof(*s));
 	struct adapt_driver_cfg dc = { 0 };
+	const struct tel_sample *first;
 	char note[256];
 	int rc;
 
@@ -87,7 +88,7 @@ int adapt_sim_create(const struct adapt_sim_cfg *cfg, struct adapt_sim **out, ch
 		return rc;
 	}
 	/* the first sample: the baseline every rate starts from */
-	sample(s, &s->cur);
+	sample(s, &first);
 	if (adapt_place_is_fixed(&s->profile) &&
 	    adapt_driver_place(s->d, cfg->nr_vcpus, SIM_BASE_NS, "initial placement") < 0) {
 		snprintf(err, err_len, "the profile's placement does not fit the model %s", s->model.name);

@@ -79,13 +79,14 @@ static double floor_pass_us(const struct tvm *v, const int *stats_fd)
 }
 
 /* What a sample costs beyond the floor, part by part: the same 64-vCPU
- * sample with the slow per-thread reads left out one at a time (run delay
- * from schedstat, the last CPU from the rseq area / stat) and without the
- * copy out, interleaved with the default and the floor. */
-enum { BD_DEFAULT, BD_NO_DELAY, BD_NO_PCPU, BD_NEITHER, BD_NO_COPY, BD_FLOOR, BD_N };
+ * sample as the loop takes it (in place, tel_sample_ref), with the slow
+ * per-thread reads left out one at a time (the run delay from the steal-time
+ * area or schedstat, the last CPU from the rseq area / stat), and with a
+ * copy out (tel_sample), interleaved with the default and the floor. */
+enum { BD_DEFAULT, BD_NO_DELAY, BD_NO_PCPU, BD_NEITHER, BD_COPY, BD_FLOOR, BD_N };
 static const char *const bd_name[BD_N] = {
-	"full sample (as configured)", "  without run-delay reads (schedstat)",
-	"  without last-CPU reads", "  without either", "  full, no copy to the caller",
+	"full sample (as the loop takes it)", "  without run-delay reads",
+	"  without last-CPU reads", "  without either", "  full, with a copy to the caller",
 	"floor (clock + KVM stats pread)",
 };
 
@@ -93,11 +94,12 @@ static int breakdown(struct tvm *v, const int *stats_fd, const char *counters, d
 {
 	static double us[BD_N][ROUNDS];
 	static struct tel_sample s;
+	const struct tel_sample *ref;
 	struct tel_target tg = target(v);
-	struct tel *t[BD_NO_COPY + 1] = { 0 };
+	struct tel *t[BD_COPY + 1] = { 0 };
 	int err = 0;
 
-	for (int k = 0; k <= BD_NO_COPY && !err; k++) {
+	for (int k = 0; k <= BD_COPY && !err; k++) {
 		struct tel_config c = { .counters = counters, .vm_name = "bench" };
 
 		if (k == BD_NO_DELAY || k == BD_NEITHER)
@@ -118,11 +120,14 @@ static int breakdown(struct tvm *v, const int *stats_fd, const char *counters, d
 				continue;
 			}
 			w0 = util_now_ns();
-			tel_sample(t[k], k == BD_NO_COPY ? NULL : &s);
+			if (k == BD_COPY)
+				tel_sample(t[k], &s);
+			else
+				tel_sample_ref(t[k], &ref);
 			us[k][i] = (double)(util_now_ns() - w0) / 1e3;
 		}
 	}
-	for (int k = 0; k <= BD_NO_COPY; k++)
+	for (int k = 0; k <= BD_COPY; k++)
 		tel_close(t[k]);
 	if (err)
 		return err;
@@ -363,14 +368,15 @@ int main(int argc, char **argv)
 	const char *counters = argc > 1 ? argv[1] : "perf";
 	struct tel_config c = { .counters = counters, .vm_name = "bench" };
 	static double wall_us[ROUNDS], cpu_us[ROUNDS], floor_us[ROUNDS];
-	static struct tel_sample s0, s1;
+	static struct tel_sample s0;
 	const int sizes[] = { 1, 4, 64 };
 	double pcts[3];
 	double med_us, floor_med_us, pct = -1, bd_us[BD_N];
 	static int stats_fd[TVM_MAX];
 	struct tel *t;
 	struct tvm v;
-	uint64_t w0, c0;
+	const struct tel_sample *ref;
+	uint64_t w0, w1, c0;
 	int err;
 
 	if (!strcmp(counters, "loop")) {   /* the steady loop alone */
@@ -396,11 +402,12 @@ int main(int argc, char **argv)
 	tel_sample(t, &s0);     /* opens every source once */
 	for (int i = 0; i < ROUNDS; i++) {
 		util_sleep_ns(25000000);   /* every vCPU thread ran in between */
-		w0 = util_now_ns();
 		c0 = util_thread_cpu_ns();
-		tel_sample(t, &s1);
+		w0 = util_now_ns();
+		tel_sample_ref(t, &ref);   /* as the loop takes it */
+		w1 = util_now_ns();
 		cpu_us[i] = (double)(util_thread_cpu_ns() - c0) / 1e3;
-		wall_us[i] = (double)(util_now_ns() - w0) / 1e3;
+		wall_us[i] = (double)(w1 - w0) / 1e3;
 		util_sleep_ns(25000000);
 		floor_us[i] = floor_pass_us(&v, stats_fd);
 	}
@@ -412,8 +419,8 @@ int main(int argc, char **argv)
 	       "run delay every %d samples\n", counters,
 	       c.delay_every ? c.delay_every : TEL_DELAY_EVERY_DEFAULT);
 	for (int i = 0; i < TEL_SRC_COUNT; i++)
-		printf("  source %-6s %s%s%s\n", tel_source_name(i), s1.src[i].up ? "up" : "down",
-		       s1.src[i].up ? "" : ": ", s1.src[i].why);
+		printf("  source %-6s %s%s%s\n", tel_source_name(i), ref->src[i].up ? "up" : "down",
+		       ref->src[i].up ? "" : ": ", ref->src[i].why);
 	printf("one full sample of 64 vCPUs: median %.1f us wall, %.1f us CPU "
 	       "(p10 %.1f, p90 %.1f us wall)\n", med_us, bench_median(cpu_us, ROUNDS),
 	       wall_us[ROUNDS / 10], wall_us[ROUNDS * 9 / 10]);

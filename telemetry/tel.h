@@ -180,6 +180,10 @@ int tel_open_target(const struct tel_config *c, const struct tel_target *tg,
 		    struct tel **out);
 /* Reads every source into *out (may be NULL), derives, records, exports. */
 int tel_sample(struct tel *t, struct tel_sample *out);
+/* The same, with no copy: *out points at the sample in telemetry's ring,
+ * read-only and valid on the calling thread until it takes ring_len - 1
+ * more samples or closes t (only the sampling thread writes the ring). */
+int tel_sample_ref(struct tel *t, const struct tel_sample **out);
 /* The cheapest look between two samples (probe.c), on the thread that
  * samples, at now_ns (the caller's time, e.g. when its tick was due: a cold
  * clock read is a third of a look; 0: read the clock): per vCPU its run

@@ -11,7 +11,7 @@
 
 /* own: on telemetry's own thread, whose CPU time between two samples (the
  * wait and the wake-up) is telemetry's cost too. */
-static int sample(struct tel *t, struct tel_sample *out, bool own)
+static const struct tel_sample *sample(struct tel *t, struct tel_sample *out, bool own)
 {
 	/* on its own thread, one CPU clock read per sample covers it all */
 	uint64_t t0 = util_now_ns(), w0 = tel_wall_ns();
@@ -67,17 +67,25 @@ static int sample(struct tel *t, struct tel_sample *out, bool own)
 	if (out)
 		tel_copy_sample(t, out, s);
 	pthread_mutex_unlock(&t->lock);
-	return 0;
+	return s;
 }
 
 int tel_sample(struct tel *t, struct tel_sample *out)
 {
-	return sample(t, out, false);
+	sample(t, out, false);
+	return 0;
+}
+
+int tel_sample_ref(struct tel *t, const struct tel_sample **out)
+{
+	*out = sample(t, NULL, false);
+	return 0;
 }
 
 int tel_sample_own(struct tel *t)
 {
-	return sample(t, NULL, true);
+	sample(t, NULL, true);
+	return 0;
 }
 
 int tel_latest(struct tel *t, struct tel_sample *out)

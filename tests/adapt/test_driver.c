@@ -21,8 +21,10 @@ struct world {
 
 static struct world w = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-static int sample(void *arg, struct tel_sample *s)
+static int sample(void *arg, const struct tel_sample **out)
 {
+	static struct tel_sample sample;
+	struct tel_sample *s = &sample;
 	struct world *x = arg;
 
 	pthread_mutex_lock(&x->lock);
@@ -34,6 +36,7 @@ static int sample(void *arg, struct tel_sample *s)
 	s->nr_vcpus = 1;
 	s->vcpu[0].cpu_pct = 90;
 	pthread_mutex_unlock(&x->lock);
+	*out = s;
 	return 0;
 }
 

@@ -15,8 +15,10 @@ struct pworld {
 
 static struct pworld pw;
 
-static int p_sample(void *arg, struct tel_sample *s)
+static int p_sample(void *arg, const struct tel_sample **out)
 {
+	static struct tel_sample sample;
+	struct tel_sample *s = &sample;
 	struct pworld *x = arg;
 
 	x->samples++;
@@ -26,6 +28,7 @@ static int p_sample(void *arg, struct tel_sample *s)
 	s->dt_ns = x->samples > 1 ? 1000000000ull : 0;
 	s->nr_vcpus = 1;
 	s->vcpu[0].cpu_pct = x->paused ? 0 : 90;   /* a paused vCPU looks idle/slow */
+	*out = s;
 	return 0;
 }
 

@@ -262,14 +262,14 @@ Test(paging, no_lever_no_proposal)
 /* The driver hands each tick's estimate to its paging hook. */
 struct hook { int samples, calls; struct tel_paging_estimate last; };
 
-static int hook_sample(void *arg, struct tel_sample *s)
+static int hook_sample(void *arg, const struct tel_sample **s)
 {
 	struct hook *h = arg;
 	struct trace tr = { .cpu_pct = 100, .exits_per_s = 40000, .mem_available_pct = 50 };
 
 	h->samples++;
 	build(&tr);
-	*s = r.s;
+	*s = &r.s;
 	return 0;
 }
 

@@ -105,10 +105,10 @@ static struct {
 	char kinds[16][16], what[16][128];
 } w;
 
-static int fake_sample(void *arg, struct tel_sample *s)
+static int fake_sample(void *arg, const struct tel_sample **s)
 {
 	w.ticks++;
-	*s = *sample_at(w.ticks, 1, 0);
+	*s = sample_at(w.ticks, 1, 0);
 	return 0;
 }
 

@@ -135,9 +135,11 @@ static struct {
 	int samples, probes;
 } vm = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-static int fake_sample(void *arg, struct tel_sample *s)
+static int fake_sample(void *arg, const struct tel_sample **out)
 {
+	static struct tel_sample sample;
 	static uint64_t last_ns;
+	struct tel_sample *s = &sample;
 	uint64_t now = util_now_ns();
 
 	pthread_mutex_lock(&vm.lock);
@@ -150,6 +152,7 @@ static int fake_sample(void *arg, struct tel_sample *s)
 	s->vcpu[0].run_delay_pct = 0;
 	pthread_mutex_unlock(&vm.lock);
 	last_ns = now;
+	*out = s;
 	return 0;
 }
 
