@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/util.h"
 
@@ -74,6 +75,24 @@ int tel_open_vm_stats(struct tel *t)
 	lookup(&t->vmstats, vm_stats, (int)UTIL_ARRAY_SIZE(vm_stats), t->vm_idx, "VM");
 	t->vm_ok = true;
 	set_up(&t->src[TEL_SRC_KVM_STATS]);
+	return 0;
+}
+
+int tel_vcpu_stats_span(int stats_fd, uint64_t *off_bytes, size_t *len_bytes)
+{
+	int idx[UTIL_ARRAY_SIZE(vcpu_stats)], fd = dup(stats_fd), err;
+	struct tel_kvmstats s;
+	char why[160];
+
+	if (fd < 0)
+		return -errno;
+	err = tel_kvmstats_open(fd, true, &s, why, sizeof(why));
+	if (err)
+		return err;
+	lookup(&s, vcpu_stats, (int)UTIL_ARRAY_SIZE(vcpu_stats), idx, "vCPU");
+	*off_bytes = (uint64_t)s.data_off + s.rd_off;
+	*len_bytes = s.rd_len;
+	tel_kvmstats_close(&s);
 	return 0;
 }
 

@@ -279,6 +279,10 @@ void tel_derive(const struct tel_sample *prev, struct tel_sample *cur);
  * when either energy reading is down or went back. */
 int tel_energy_split(const struct tel_sample *prev, struct tel_sample *cur, uint64_t host_busy_ns);
 int tel_parse_schedstat(const char *buf, uint64_t *cpu_ns, uint64_t *delay_ns);
+/* Where a sample reads a vCPU's KVM statistics file (KVM_GET_STATS_FD; left
+ * open): the file offset and length of the span of the statistics it
+ * selects, as one pread each sample (the benchmarks' floor). 0 or -errno. */
+int tel_vcpu_stats_span(int stats_fd, uint64_t *off_bytes, size_t *len_bytes);
 int tel_parse_stat_cpu(const char *buf, int *cpu);
 int tel_parse_listen_addr(const char *s, char *host, size_t host_len, int *port);
 
