@@ -54,10 +54,11 @@ bool adapt_drv_quiet_tick(struct adapt_driver *d, uint64_t now_ns)
 	/* said once per quiet stretch: a full sample that was only due goes on with it */
 	if (why == ADAPT_FULL_NONE && !d->quiet)
 		util_info("steady: a full sample every %.1f s, between them a look at each vCPU "
-			  "every %.1f s (%d of %d read from memory: KVM's steal-time area)",
+			  "every %.1f s (%d of %d read from memory: KVM's steal-time area%s)",
 			  (double)d->profile.steady_sample_ns / 1e9,
 			  (double)d->profile.period_ns / 1e9, d->probe.nr_from_memory,
-			  d->probe.nr_vcpus);
+			  d->probe.nr_vcpus, d->probe.nr_remote ? ", the guest's own, read from "
+			  "the VM process's memory" : "");
 	v = why == ADAPT_FULL_JUMP ? &d->sample->vcpu[i] : NULL;
 	if (v && isfinite(d->probe.cpu_pct[i]) && fabs(d->probe.cpu_pct[i] - v->cpu_pct) >= ADAPT_JUMP_PCT)
 		util_info("vcpu%d's CPU share is %.0f%% (%.0f%% at the last sample): sampling now", i,

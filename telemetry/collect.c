@@ -128,6 +128,8 @@ static void attach_vcpu(struct tel *t, int i)
 	v->tid = tid;
 	v->steal = t->tg.vcpu_steal ? t->tg.vcpu_steal(t->tg.arg, i) : NULL;
 	v->probe_steal_t_ns = 0;
+	v->probe_steal_hva = 0;
+	v->guest_area_unreadable = false;
 	v->last_pcpu = -1;
 	v->last_cpu_ns = 0;
 	v->delay_t_ns = 0;

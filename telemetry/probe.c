@@ -1,6 +1,9 @@
 /* The quiet tick's probe: between two full samples, each vCPU's run delay
  * from its KVM steal-time area (common/steal.h: a memory read, no system
- * call) as a share of the time since its previous look, else its thread's
+ * call; where the guest keeps its own area, that area in guest RAM: a read
+ * of this process's memory, or in the node agent one pread of the VM
+ * process's /proc/PID/task/TID/mem) as a
+ * share of the time since its previous look, else its thread's
  * CPU time (one system call per vCPU; schedstat for another process's
  * thread, which gives the run delay too) as a share of the interval since
  * the later of the previous probe and the last full sample. It leaves the
@@ -8,6 +11,8 @@
 #include "telemetry/tel_int.h"
 
 #include <math.h>
+#include <stddef.h>
+#include <string.h>
 
 #include "common/util.h"
 
@@ -17,18 +22,52 @@ static double share_pct(uint64_t now, uint64_t then, uint64_t t_ns, uint64_t t0_
 					   : NAN;
 }
 
-/* The run delay from the steal-time area where the guest has not taken it
- * over, as a share of the time since the previous probe's read (its own
- * reference: full samples read the area only on a vCPU's turn): NAN on the
- * first read, or after the area was out of use. */
-static bool probe_steal(struct tel_vcpu_src *v, uint64_t now_ns, double *delay_pct)
+/* The guest's own area at hva in the VM process: a read of this process's
+ * memory, else one pread of the VM's (which KVM may be writing: an odd
+ * version is no value). A VM process whose memory cannot be read is not
+ * tried again for this thread. */
+static bool read_guest_area(const struct tel *t, struct tel_vcpu_src *v, uint64_t hva,
+			    uint64_t *steal_ns, struct tel_probe *o)
 {
-	uint64_t steal_ns;
+	struct util_steal_area a;
+	char why[160];
 
-	if (!util_steal_read(v->steal, &steal_ns)) {
-		v->probe_steal_t_ns = 0;
+	if (v->th.own)
+		return util_steal_read_any((const volatile struct util_steal_area *)(uintptr_t)hva,
+					   steal_ns);
+	if (v->guest_area_unreadable)
+		return false;
+	if (tel_thread_mem_read(t->fsroot, &v->th, hva, &a, offsetof(struct util_steal_area, flags),
+				why, sizeof(why))) {
+		util_info("the quiet look reads schedstat for vCPU thread %d: its guest's steal-time "
+			  "area is out of reach (%s)", (int)v->th.tid, why);
+		v->guest_area_unreadable = true;
 		return false;
 	}
+	o->nr_remote++;
+	*steal_ns = a.steal_ns;
+	return !(a.version & 1);
+}
+
+/* The run delay from the vCPU's steal-time area: avmm's, else the guest's
+ * own (guest memory: the guest can write it, but a look only brings a full
+ * sample), as a share of the time since the previous probe's read (its own
+ * reference: full samples read avmm's area only on a vCPU's turn): NAN on
+ * the first read, or after the area changed or was out of use. */
+static bool probe_steal(const struct tel *t, struct tel_vcpu_src *v, uint64_t now_ns,
+			double *delay_pct, struct tel_probe *o)
+{
+	uint64_t steal_ns, hva = 0;
+	bool ok = util_steal_read(v->steal, &steal_ns);
+
+	if (!ok && (hva = util_steal_guest_hva(v->steal)))
+		ok = read_guest_area(t, v, hva, &steal_ns, o);
+	if (!ok || hva != v->probe_steal_hva) {
+		v->probe_steal_t_ns = 0;
+		v->probe_steal_hva = hva;
+	}
+	if (!ok)
+		return false;
 	if (v->probe_steal_t_ns)
 		*delay_pct = share_pct(steal_ns, v->probe_steal_ns, now_ns, v->probe_steal_t_ns);
 	v->probe_steal_t_ns = now_ns;
@@ -48,7 +87,7 @@ static void probe_vcpu(struct tel *t, int i, uint64_t now_ns, struct tel_probe *
 		o->stale = true;   /* the next full sample attaches it */
 		return;
 	}
-	if (probe_steal(v, now_ns, &o->run_delay_pct[i])) {
+	if (probe_steal(t, v, now_ns, &o->run_delay_pct[i], o)) {
 		o->nr_from_memory++;
 		return;            /* the CPU share waits for the full sample */
 	}
@@ -79,7 +118,7 @@ int tel_probe(struct tel *t, uint64_t now_ns, struct tel_probe *out)
 
 	out->t_ns = now_ns;
 	out->nr_vcpus = t->nr_vcpus;
-	out->nr_from_memory = 0;
+	out->nr_from_memory = out->nr_remote = 0;
 	out->exports_read = __atomic_load_n(&t->exports_read, __ATOMIC_RELAXED);
 	out->stale = !t->nr_samples;
 	for (int i = 0; i < t->nr_vcpus; i++)

@@ -129,8 +129,10 @@ int tel_thread_open_pid(const char *root, pid_t pid, pid_t tid, struct tel_threa
 {
 	int err;
 
+	th->own = pid <= 0 || pid == getpid();
+	th->pid = th->own ? getpid() : pid;
 	th->tid = tid;
-	th->sched_fd = th->stat_fd = -1;
+	th->sched_fd = th->stat_fd = th->mem_fd = -1;
 	err = open_task_file(root, pid, tid, "schedstat", &th->sched_fd, why, wlen);
 	if (err)
 		return err;
@@ -140,7 +142,7 @@ int tel_thread_open_pid(const char *root, pid_t pid, pid_t tid, struct tel_threa
 		th->sched_fd = -1;
 		return err;
 	}
-	th->has_clock = (pid <= 0 || pid == getpid()) && open_cpu_clock(root, tid, &th->clock);
+	th->has_clock = th->own && open_cpu_clock(root, tid, &th->clock);
 	return 0;
 }
 
@@ -192,5 +194,28 @@ void tel_thread_close(struct tel_thread *th)
 		close(th->sched_fd);
 	if (th->stat_fd >= 0)
 		close(th->stat_fd);
-	th->sched_fd = th->stat_fd = -1;
+	if (th->mem_fd >= 0)
+		close(th->mem_fd);
+	th->sched_fd = th->stat_fd = th->mem_fd = -1;
+}
+
+int tel_thread_mem_read(const char *root, struct tel_thread *th, uint64_t addr, void *buf,
+			size_t len, char *why, size_t wlen)
+{
+	ssize_t n;
+	int err;
+
+	if (th->mem_fd < 0) {
+		err = open_task_file(root, th->own ? 0 : th->pid, th->tid, "mem", &th->mem_fd, why,
+				     wlen);
+		if (err)
+			return err;
+	}
+	n = pread(th->mem_fd, buf, len, (off_t)addr);
+	if (n == (ssize_t)len)
+		return 0;
+	err = n < 0 ? -errno : -EIO;
+	snprintf(why, wlen, "thread %d's memory at 0x%llx: %s", (int)th->tid,
+		 (unsigned long long)addr, n < 0 ? strerror(errno) : "short read");
+	return err;
 }

@@ -227,7 +227,8 @@ struct tel_sample {
 struct tel_probe {
 	uint64_t t_ns;
 	int nr_vcpus;
-	int nr_from_memory;   /* vCPUs read from their steal-time area */
+	int nr_from_memory;   /* vCPUs read from their steal-time area (avmm's or the guest's) */
+	int nr_remote;        /* of them, a guest's own area in another process (a pread) */
 	bool exports_read;    /* an exporter (/metrics, /api/samples, avmm stat)
 			       * read since the last full sample */
 	bool stale;     /* a vCPU's thread is new, gone or not read yet: sample fully */

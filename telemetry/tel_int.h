@@ -63,8 +63,10 @@ void tel_kvmstats_close(struct tel_kvmstats *s);
 #define TEL_DELAY_SHARE_JUMP_PCT 10.0
 #define TEL_DELAY_BURST 2
 struct tel_thread {
-	pid_t tid;
+	pid_t pid, tid;           /* pid: its process's */
+	bool own;                 /* a thread of this process */
 	int sched_fd, stat_fd;    /* kept open, re-read with pread at offset 0 */
+	int mem_fd;               /* its process's memory, -1 until tel_thread_mem_read */
 	bool has_clock;           /* clock: the thread's CPU clock (same process) */
 	clockid_t clock;
 };
@@ -80,6 +82,10 @@ int tel_thread_cpu(struct tel_thread *th, uint64_t *cpu_ns);
 /* The CPU the thread last ran on (stat field 39), -1 if unknown. */
 int tel_thread_pcpu(struct tel_thread *th);
 void tel_thread_close(struct tel_thread *th);
+/* len bytes at addr of the thread's process's memory (/proc/PID/task/TID/mem,
+ * opened at the first read and kept): 0, or -errno with why set. */
+int tel_thread_mem_read(const char *root, struct tel_thread *th, uint64_t addr, void *buf,
+			size_t len, char *why, size_t wlen);
 
 /* ---- hardware counter backends (perf.c, perf_pfm.c, papi.c) ---- */
 enum tel_hw_role { TEL_HW_CYCLES, TEL_HW_INSTR, TEL_HW_LLC, TEL_HW_DTLB, TEL_HW_WALK,
@@ -225,6 +231,8 @@ struct tel_vcpu_src {
 	 * delay_raw_ns and leave the probe's reference alone) */
 	const struct util_steal_area *steal;
 	uint64_t probe_steal_ns, probe_steal_t_ns;
+	uint64_t probe_steal_hva;          /* the guest's area read then, 0: avmm's */
+	bool guest_area_unreadable;        /* the VM process's memory refused a read */
 	/* where the KVM statistics' reads land (tel_kvmstats_place): here, not
 	 * on a page of their own (the span of the 9 statistics: 136 bytes here) */
 #define TEL_VCPU_SPAN_WORDS 20

@@ -8,8 +8,9 @@
  * guest (after a restore too: a snapshot's value is kept if it is the
  * guest's). A guest that writes the MSR itself (Linux with steal-time
  * accounting) leaves through an MSR filter to this thread, which applies the
- * guest's value and marks avmm's area `guest_area` (readers fall back to
- * schedstat); a guest that turns its area off gets avmm's back. Where KVM
+ * guest's value and marks avmm's area `guest_area`, with where the guest's
+ * area is in avmm's memory (`guest_hva`: a quiet look reads it there, full
+ * samples read schedstat); a guest that turns its area off gets avmm's back. Where KVM
  * refuses the MSR or has no MSR filter, the page stays marked and everything
  * reads schedstat as before.
  */
@@ -41,9 +42,30 @@ static int msr_io(struct vmm_vcpu *v, unsigned long req, uint64_t *val)
 	return n == 1 ? 0 : -EINVAL;
 }
 
-static void mark(struct vmm *vm, int idx, bool guest)
+/* Where in avmm's memory the guest's area at MSR value val is: in guest
+ * RAM, whole; else 0 (unknown: readers use schedstat). */
+static uint64_t guest_hva(const struct vmm *vm, uint64_t val)
 {
-	__atomic_store_n(&vm->steal.area[idx].guest_area, guest ? 1u : 0u, __ATOMIC_RELEASE);
+	uint64_t gpa = val & ~(uint64_t)(UTIL_STEAL_AREA_BYTES - 1), base, bytes;
+	void *hva;
+
+	for (int i = 0; !vmm_ram_region(vm, i, &hva, &base, &bytes); i++)
+		if (gpa >= base && gpa - base + UTIL_STEAL_AREA_BYTES <= bytes)
+			return (uint64_t)(uintptr_t)hva + (gpa - base);
+	return 0;
+}
+
+/* guest: the guest's own area (MSR value val) is in use, or none is. */
+static void mark(struct vmm *vm, int idx, bool guest, uint64_t val)
+{
+	volatile struct util_steal_area *a = &vm->steal.area[idx];
+
+	if (!guest)
+		__atomic_store_n(&a->guest_area, 0u, __ATOMIC_RELEASE);
+	__atomic_store_n(&a->guest_hva, guest && (val & UTIL_STEAL_ENABLE) ? guest_hva(vm, val) : 0,
+			 __ATOMIC_RELEASE);
+	if (guest)
+		__atomic_store_n(&a->guest_area, 1u, __ATOMIC_RELEASE);
 }
 
 /* Guest writes of the MSR leave to user space (the vCPU thread). */
@@ -91,7 +113,7 @@ int vmm_steal_init(struct vmm *vm)
 	vm->steal.area = p;
 	vm->steal.fd = fd;
 	for (int i = 0; i < VMM_MAX_VCPUS; i++)
-		mark(vm, i, true);   /* until its thread points the MSR here */
+		mark(vm, i, true, 0);   /* until its thread points the MSR here */
 	filter_msr(vm);
 	return 0;
 fail:
@@ -116,7 +138,7 @@ bool vmm_steal_note(struct vmm_vcpu *v, uint64_t val)
 	bool guest = (val & UTIL_STEAL_ENABLE) && val != own_msr(v->idx);
 
 	if (v->vm->steal.area && guest)
-		mark(v->vm, v->idx, true);
+		mark(v->vm, v->idx, true, val);
 	return guest;
 }
 
@@ -132,7 +154,7 @@ void vmm_steal_vcpu(struct vmm_vcpu *v)
 	if (msr_io(v, KVM_GET_MSRS, &val) || vmm_steal_note(v, val))
 		return;
 	val = own_msr(v->idx);
-	mark(vm, v->idx, msr_io(v, KVM_SET_MSRS, &val) != 0);
+	mark(vm, v->idx, msr_io(v, KVM_SET_MSRS, &val) != 0, 0);
 }
 
 /* KVM_EXIT_X86_WRMSR of the steal-time MSR: the guest's value applies, and
@@ -150,9 +172,11 @@ int vmm_steal_wrmsr(struct vmm_vcpu *v)
 	if (!guest)
 		val = own_msr(v->idx);
 	v->run->msr.error = msr_io(v, KVM_SET_MSRS, &val) ? 1 : 0;
-	mark(vm, v->idx, guest || v->run->msr.error);
+	mark(vm, v->idx, guest || v->run->msr.error, v->run->msr.error ? 0 : val);
 	util_debug("vcpu%d: the guest %s its steal-time area%s", v->idx,
-		   guest ? "enabled" : "turned off", guest ? ": run delay from schedstat" : "");
+		   guest ? "enabled" : "turned off",
+		   !guest ? "" : vm->steal.area[v->idx].guest_hva ? " (looks read it there)"
+		   : " outside guest RAM: run delay from schedstat");
 	return 0;
 }
 

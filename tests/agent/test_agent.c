@@ -57,18 +57,26 @@ static void start_agent(const char *profile, bool fake_power, const char *metric
 	cr_assert_eq(vmm_ctl_call(agent_sock, NULL, NULL), 0, "the agent did not answer");
 }
 
-static pid_t start_vm(int i, const char *name, int cpu, int secs, bool no_agent)
+static pid_t start_guest(int i, const char *name, int cpu, const char *guest, const char *cmd,
+			 bool no_agent)
 {
-	char log[160], cmd[32], sock[160];
+	char log[160], sock[160];
 	const char *args[] = { "-v", "run", "--name", name, "--socket", sock,
-			       build_path("guests/compute.elf"), "--cmdline", cmd,
+			       build_path(guest), "--cmdline", cmd,
 			       no_agent ? "--no-agent" : NULL, NULL };
 
 	snprintf(log, sizeof(log), "%s/%s.log", b.dir, name);
 	snprintf(sock, sizeof(sock), "%s/%s.sock", b.run_dir, name);
-	snprintf(cmd, sizeof(cmd), "secs=%d", secs);
 	vm_pid[i] = bg_spawn(&b, log, cpu, args);
 	return vm_pid[i];
+}
+
+static pid_t start_vm(int i, const char *name, int cpu, int secs, bool no_agent)
+{
+	char cmd[32];
+
+	snprintf(cmd, sizeof(cmd), "secs=%d", secs);
+	return start_guest(i, name, cpu, "guests/compute.elf", cmd, no_agent);
 }
 
 /* The agent's list: how many VMs, and each vCPU thread's tid in order. */
@@ -326,10 +334,12 @@ Test(agent, metrics_name_each_vm)
 }
 
 /* The agent's quiet ticks read each registered VM's run-delay page (mapped
- * from the VM's memfd; schedstat where KVM has no MSR filter): a steady VM
- * makes the agent go quiet and count its probes, and a hog put on the VM's
- * CPU wakes it at the next probe. */
-Test(agent, a_steady_vm_goes_quiet_and_a_hog_wakes_the_agent)
+ * from the VM's memfd; schedstat where KVM has no MSR filter), or, for a
+ * guest that keeps its own steal-time area (guest_area), that area in the
+ * VM process (/proc/PID/task/TID/mem): a steady VM makes the agent go quiet and
+ * count its probes, and a hog put on the VM's CPU wakes it at the next
+ * probe, by its run delay. */
+static void quiet_then_hog(const char *guest, const char *cmdline, bool guest_area)
 {
 	char metrics[32], log[160], *body = NULL, *text = NULL, *p;
 	pid_t tids[4];
@@ -342,7 +352,7 @@ Test(agent, a_steady_vm_goes_quiet_and_a_hog_wakes_the_agent)
 	snprintf(metrics, sizeof(metrics), "127.0.0.1:%d", port);
 	snprintf(log, sizeof(log), "%s/agent.log", b.dir);
 	start_agent("performance", false, metrics);
-	start_vm(0, "gamma", cpu, 40, false);
+	start_guest(0, "gamma", cpu, guest, cmdline, false);
 	cr_assert(wait_vms(1, tids, 4, 5000));
 	for (i = 0; i < 300 && !(text && strstr(text, "steady: a full sample every 30.0 s")); i++) {
 		free(text);
@@ -354,6 +364,9 @@ Test(agent, a_steady_vm_goes_quiet_and_a_hog_wakes_the_agent)
 	if (kvm_has_msr_filter())
 		cr_assert(strstr(text, "(1 of 1 read from memory"), "the agent looks at the VM's "
 			  "run-delay page, with no system call:\n%s", text);
+	if (kvm_has_msr_filter() && guest_area)
+		cr_assert(strstr(text, "the guest's own, read from the VM process's memory"),
+			  "the agent looks at the guest's own area:\n%s", text);
 	free(text);
 	util_sleep_ns(2500000000ull);   /* two quiet looks at least */
 	cr_assert_eq(http_get(port, "/metrics", &body, NULL, 0), 200);
@@ -380,5 +393,18 @@ Test(agent, a_steady_vm_goes_quiet_and_a_hog_wakes_the_agent)
 	}
 	cr_assert(text && strstr(text, "sampling now"), "no probe saw the hog within 5 s:\n%s",
 		  text ? text : "");
+	if (kvm_has_msr_filter())
+		cr_assert(strstr(text, "vcpu0's run delay is"), "the look saw the run delay "
+			  "rise:\n%s", text);
 	free(text);
+}
+
+Test(agent, a_steady_vm_goes_quiet_and_a_hog_wakes_the_agent)
+{
+	quiet_then_hog("guests/compute.elf", "secs=40", false);
+}
+
+Test(agent, a_guest_with_its_own_steal_time_area_is_looked_at_there)
+{
+	quiet_then_hog("guests/steal.elf", "n=10 ms=40000", true);
 }

@@ -2,7 +2,8 @@
  * its CPU clock alone, the same as a full sample's while nothing changes,
  * and lower at once when a host hog takes half of its CPU; or, given the
  * vCPU's KVM steal-time area, its run delay read from memory, near 0 alone
- * and high with the hog; stale before the first sample; counted in
+ * and high with the hog, also where the guest keeps its own area (avmm's
+ * area marked, pointing at the guest's); stale before the first sample; counted in
  * /metrics; the next full sample's rates unchanged by the probes between. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -11,15 +12,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/steal.h"
 #include "common/util.h"
 #include "tests/lib/hog.h"
 #include "telemetry/tel.h"
 #include "tinyvm.h"
 
-/* steal: the vCPU's KVM steal-time area is handed to telemetry (as avmm's
- * run-delay page is): the probe reads the run delay there and no clock. */
-static void probe_with_a_hog(bool steal)
+/* A guest's own area: avmm's area for the vCPU marked taken over, with
+ * where the guest's area is (here the tiny VM's area, which KVM writes). */
+static struct util_steal_area marked;
+
+static const struct util_steal_area *guest_area(void *arg, int i)
 {
+	marked.guest_hva = (uint64_t)(uintptr_t)tvm_vcpu_steal(arg, i);
+	marked.guest_area = 1;
+	return &marked;
+}
+
+/* CLOCK: no steal-time area; OWN: the vCPU's KVM steal-time area is handed
+ * to telemetry (as avmm's run-delay page is); GUEST: the guest keeps its
+ * own area (guest_area). With an area the probe reads the run delay there
+ * and no clock. */
+enum look { CLOCK, OWN, GUEST };
+
+static void probe_with_a_hog(enum look look)
+{
+	bool steal = look != CLOCK;
 	struct tel_config c = { .counters = "none", .vm_name = "p" };
 	static struct tel_sample s;
 	struct tel_probe p;
@@ -35,7 +53,8 @@ static void probe_with_a_hog(bool steal)
 		cr_skip_test("this host's KVM refused the steal-time MSR");
 	cr_assert_eq(tvm_busy_on_last_cpu(&vm, &cpu), 0);
 	struct tel_target tg = { .nr_vcpus = 1, .vm_fd = tvm_vm_fd, .vcpu_fd = tvm_vcpu_fd,
-				 .vcpu_tid = tvm_vcpu_tid, .vcpu_steal = steal ? tvm_vcpu_steal : NULL,
+				 .vcpu_tid = tvm_vcpu_tid,
+				 .vcpu_steal = look == OWN ? tvm_vcpu_steal : look == GUEST ? guest_area : NULL,
 				 .arg = &vm };
 	cr_assert_eq(tel_open_target(&c, &tg, &t), 0);
 	cr_assert_eq(tel_probe(t, 0, &p), 0);
@@ -52,6 +71,7 @@ static void probe_with_a_hog(bool steal)
 	cr_assert_not(p.stale);
 	cr_assert_eq(p.nr_vcpus, 1);
 	cr_assert_eq(p.nr_from_memory, steal ? 1 : 0);
+	cr_assert_eq(p.nr_remote, 0, "a thread of this process: its memory is read directly");
 	cr_assert_not(p.exports_read);
 	if (steal)
 		cr_assert(isnan(p.run_delay_pct[0]) && isnan(p.cpu_pct[0]),
@@ -95,10 +115,15 @@ static void probe_with_a_hog(bool steal)
 
 Test(probe, clock_share_matches_the_sample_and_drops_with_a_hog, .timeout = 60)
 {
-	probe_with_a_hog(false);
+	probe_with_a_hog(CLOCK);
 }
 
 Test(probe, steal_time_area_shows_a_hog_with_no_system_call, .timeout = 60)
 {
-	probe_with_a_hog(true);
+	probe_with_a_hog(OWN);
+}
+
+Test(probe, the_guests_own_steal_time_area_shows_a_hog_with_no_system_call, .timeout = 60)
+{
+	probe_with_a_hog(GUEST);
 }

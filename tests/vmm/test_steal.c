@@ -1,6 +1,7 @@
 /* The run-delay page (vmm-core/steal.c): each vCPU's KVM steal-time area in
  * avmm's own memory counts its thread's run delay, and a guest that keeps
- * its own area takes the MSR over and gives it back. Real KVM guests. */
+ * its own area takes the MSR over (avmm notes where that area is in its
+ * memory, and KVM writes it there) and gives it back. Real KVM guests. */
 #include <criterion/criterion.h>
 #include <sched.h>
 #include <stdio.h>
@@ -121,12 +122,26 @@ Test(steal, a_guest_with_its_own_area_takes_the_msr_and_gives_it_back, .timeout 
 	const struct util_steal_area *a = run_to_end("n=200", &vm);
 	uint64_t ns;
 
+	const struct util_steal_area *g;
+	void *ram;
+	uint64_t gpa, bytes;
+
 	/* KVM wrote the guest's area (its exit status), and avmm's is marked */
 	cr_assert_eq(a->guest_area, 1u);
 	cr_assert_not(util_steal_read(a, &ns), "a taken-over area reads as none");
+	/* with where the guest's area is: in guest RAM, as KVM left it */
+	g = (const struct util_steal_area *)(uintptr_t)util_steal_guest_hva(a);
+	cr_assert_eq(vmm_ram_region(vm, 0, &ram, &gpa, &bytes), 0);
+	cr_assert((const char *)g >= (const char *)ram &&
+		  (const char *)(g + 1) <= (const char *)ram + bytes,
+		  "the guest's area %p is not in guest RAM (%p, %llu bytes)", (const void *)g, ram,
+		  (unsigned long long)bytes);
+	cr_assert(util_steal_read_any(g, &ns) && g->version > 0,
+		  "KVM never wrote the area avmm points at (version %u)", g->version);
 	vmm_destroy(vm);
 	a = run_to_end("n=200 off=1", &vm);
 	cr_assert_eq(a->guest_area, 0u, "avmm's area is back once the guest turned its own off");
+	cr_assert_eq(util_steal_guest_hva(a), 0ull);
 	cr_assert(util_steal_read(a, &ns));
 	vmm_destroy(vm);
 }
