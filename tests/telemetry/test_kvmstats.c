@@ -4,6 +4,8 @@
 #include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "telemetry/tel_int.h"
 #include "tinyvm.h"
@@ -88,6 +90,36 @@ Test(kvmstats, placed_reads_land_in_the_callers_buffer)
 	cr_assert_eq(buf[s.desc[idx[0]].offset / 8 - s.rd_off / 8], e);
 	cr_assert_eq(s.data[s.desc[idx[0]].offset / 8], 0, "the data block was written");
 	tel_kvmstats_close(&s);
+	tel_kvmstats_close(&ref);
+	tvm_destroy(&vm);
+}
+
+/* The span a sample reads (the benchmarks' floor): one pread there gives
+ * the exits a full read of the statistics gives. */
+Test(kvmstats, the_sample_span_holds_the_exits)
+{
+	struct tel_kvmstats ref;
+	uint64_t buf[512], off, exits;
+	size_t len;
+	char why[160] = "";
+	int fd, ix;
+
+	need_kvm();
+	fd = ioctl(vm.vcpu[0], KVM_GET_STATS_FD, NULL);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(tel_vcpu_stats_span(fd, &off, &len), 0);
+	cr_assert(len >= 9 * 8 && len <= sizeof(buf), "a span of %zu bytes", len);
+	cr_assert_eq(tvm_run(&vm, 0, 20), 20);
+	cr_assert_eq(pread(fd, buf, len, (off_t)off), (ssize_t)len);
+	cr_assert_eq(tel_kvmstats_open(fd, true, &ref, why, sizeof(why)), 0, "%s", why);
+	ix = tel_kvmstats_find(&ref, "exits");
+	cr_assert_geq(ix, 0);
+	cr_assert_eq(tel_kvmstats_read(&ref), 0);
+	exits = tel_kvmstats_value(&ref, ix);
+	cr_assert_geq(exits, 20);
+	cr_assert(ref.data_off + ref.desc[ix].offset >= off &&
+		  ref.data_off + ref.desc[ix].offset + 8 <= off + len, "exits outside the span");
+	cr_assert_eq(buf[(ref.data_off + ref.desc[ix].offset - off) / 8], exits);
 	tel_kvmstats_close(&ref);
 	tvm_destroy(&vm);
 }
