@@ -5,9 +5,11 @@
  * agent's log says its loop went quiet, the CPU time of its loop thread
  * (avmm-adapt, from /proc/PID/task/TID/schedstat) over a 90 s window (three full samples), against
  * a thread of this program that only wakes at the profile's period over the
- * same window. The agent reads the VM's vCPU thread through schedstat (a
- * thread of another process has no CPU clock it can read), so its quiet look
- * costs more than the embedded loop's (`tel_sample loop`).
+ * same window. The agent's quiet look reads the VM's run-delay page, mapped
+ * from the VM (schedstat where that is not possible: a thread of another
+ * process has no CPU clock it can read); its full samples read schedstat.
+ * The quiet looks that woke the agent in the window (its log's "sampling
+ * now") are counted: each brings a full sample.
  * AVMM_BUILD names the build to measure (another build: a before/after
  * comparison). Last line: agent_loop_vs_floor=X (target <= 1.2).
  */
@@ -41,6 +43,34 @@ static pid_t spawn(const char *out, char *const argv[])
 		_exit(127);
 	}
 	return pid;
+}
+
+/* The agent's log from byte from on: how many lines say what, the first
+ * of them into first (what woke a quiet loop in the window). */
+static int log_count(long from, const char *what, char *first, size_t len)
+{
+	char line[512];
+	FILE *f = fopen(log_path, "r");
+	int n = 0;
+
+	first[0] = 0;
+	if (f && !fseek(f, from, SEEK_SET))
+		while (fgets(line, sizeof(line), f))
+			if (strstr(line, what) && !n++)
+				snprintf(first, len, "%s", line);
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static long log_size(void)
+{
+	FILE *f = fopen(log_path, "r");
+	long n = f && !fseek(f, 0, SEEK_END) ? ftell(f) : 0;
+
+	if (f)
+		fclose(f);
+	return n;
 }
 
 static bool log_has(const char *what)
@@ -86,10 +116,11 @@ static int64_t thread_cpu_ns(pid_t pid, pid_t tid)
 
 int main(void)
 {
-	char avmm[256], guest[256], vm_log[128];
+	char avmm[256], guest[256], vm_log[128], first[512];
 	struct bench_waker w = { .period_ns = PERIOD_NS };
 	pid_t agent, vm, tid = -1;
 	int64_t c0, c1;
+	long log0;
 	pthread_t th;
 	double ratio = -1;
 	int i;
@@ -122,6 +153,7 @@ int main(void)
 		printf("the agent's log never said it went quiet (an avmm without quiet ticks?): "
 		       "measured after 20 s\n");
 	w.until_ns = util_now_ns() + WINDOW_NS;
+	log0 = log_size();
 	c0 = thread_cpu_ns(agent, tid);
 	if (pthread_create(&th, NULL, bench_wake_at, &w))
 		goto out;
@@ -136,6 +168,9 @@ int main(void)
 	       "%.0f s window: %.1f us CPU per second; a thread that only wakes every 1 s: "
 	       "%.1f us per wake-up; agent loop / floor = %.2f\n", WINDOW_NS / 1e9,
 	       (double)(c1 - c0) / (WINDOW_NS / 1e9) / 1e3, w.ns_per_wake / 1e3, ratio);
+	i = log_count(log0, "sampling now", first, sizeof(first));
+	printf("quiet looks that brought a full sample in the window: %d%s%s", i,
+	       i ? "; the first: " : "\n", first);
 out:
 	kill(vm, SIGTERM);
 	waitpid(vm, NULL, 0);
