@@ -2,8 +2,8 @@
  * from its KVM steal-time area (common/steal.h: a memory read, no system
  * call; where the guest keeps its own area, that area in guest RAM: a read
  * of this process's memory, or in the node agent one pread of the VM
- * process's /proc/PID/task/TID/mem) as a
- * share of the time since its previous look, else its thread's
+ * process's /proc/PID/task/TID/mem) as a share of the time since its
+ * previous look, else its thread's
  * CPU time (one system call per vCPU; schedstat for another process's
  * thread, which gives the run delay too) as a share of the interval since
  * the later of the previous probe and the last full sample. It leaves the

@@ -187,7 +187,8 @@ int tel_sample_ref(struct tel *t, const struct tel_sample **out);
 /* The cheapest look between two samples (probe.c), on the thread that
  * samples, at now_ns (the caller's time, e.g. when its tick was due: a cold
  * clock read is a third of a look; 0: read the clock): per vCPU its run
- * delay from its steal-time area (memory), else one read of its thread's
+ * delay from its steal-time area (memory: avmm's, or the guest's own in
+ * guest RAM, one pread of another process's), else one read of its thread's
  * CPU time (a clock_gettime in this process, schedstat in another); a
  * thread that could not be read makes it stale. Counted in
  * avmm_telemetry_probes_total. Returns 0. */

@@ -10,9 +10,9 @@
  * accounting) leaves through an MSR filter to this thread, which applies the
  * guest's value and marks avmm's area `guest_area`, with where the guest's
  * area is in avmm's memory (`guest_hva`: a quiet look reads it there, full
- * samples read schedstat); a guest that turns its area off gets avmm's back. Where KVM
- * refuses the MSR or has no MSR filter, the page stays marked and everything
- * reads schedstat as before.
+ * samples read schedstat); a guest that turns its area off gets avmm's
+ * back. Where KVM refuses the MSR or has no MSR filter, the page stays
+ * marked and everything reads schedstat as before.
  */
 #include <errno.h>
 #include <string.h>
