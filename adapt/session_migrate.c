@@ -52,6 +52,11 @@ static char *ctl_migrate(const char *req, const struct vmm_ctl_peer *peer, void 
 	util_info("migrating the VM (downtime budget %llu ms, at most %u rounds)",
 		  (unsigned long long)o.downtime_ms, o.max_rounds);
 	rc = vmm_migrate_send(s->vm, peer->fd, &o, &st, why, sizeof(why));
+	if (rc == -EINPROGRESS) {
+		snprintf(msg, sizeof(msg), "migration unconfirmed, the VM is paused here: %s", why);
+		util_warn("%s", msg);
+		return answer(json_pack("{s:b, s:b, s:s}", "ok", 0, "paused", 1, "error", msg), err);
+	}
 	if (rc) {
 		snprintf(msg, sizeof(msg), "migration failed, the VM runs on here: %s", why);
 		util_warn("%s", msg);

@@ -3,7 +3,8 @@
  * --incoming ADDR`) with its own rights and passes the connected socket to
  * the running avmm with the request (SCM_RIGHTS), whose control thread may
  * not connect. It prints the one-line summary, or the reason it failed (the
- * VM then runs on where it was). */
+ * VM then runs on where it was, or, when the target did not confirm that it
+ * runs the guest, stays paused there). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -23,6 +24,9 @@ int pol_cli_ctl_migrate(const char *socket_path, const char *addr, bool as_json)
 	else if (stage == VMM_MIGRATE_CONNECT)
 		fprintf(stderr, "avmm: error: migrate: %s; is `avmm run --incoming %s` waiting "
 			"there? The VM runs on where it is\n", why, addr);
+	else if (stage == VMM_MIGRATE_UNSURE)
+		fprintf(stderr, "avmm: error: migration to %s unconfirmed (%s): %s\n", addr,
+			socket_path, why);
 	else if (stage == VMM_MIGRATE_CTL)
 		fprintf(stderr, "avmm: error: cannot reach %s; is avmm running with its control "
 			"socket there (--socket)?\n", socket_path);

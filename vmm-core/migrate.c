@@ -11,9 +11,14 @@
  *   pause:   the last written pages, then the state (irqchip, PIT, clock,
  *            devices, serial, every vCPU) and END with the CRC;
  *   -> the target answers 'K' once it has restored everything ('N' and a
- *      reason otherwise); only then is the source done.
- * A later RAM section for a page replaces the earlier one. Any failure
- * leaves (or puts) the source VM running, with the reason in why.
+ *      reason otherwise);
+ *   handover: 'G' tells the target that the source stopped for good and it
+ *      may run the guest; the target answers 'R' once it runs it, and only
+ *      then is the source done. The target runs nothing without 'G'.
+ * A later RAM section for a page replaces the earlier one. Any failure up
+ * to a 'G' sent leaves (or puts) the source VM running, with the reason in
+ * why; after it, without 'R', the guest may run at the target, so it stays
+ * paused here (-EINPROGRESS): never on both sides.
  *
  * Threads: this runs on the control thread, which may not issue KVM ioctls
  * (its seccomp filter); enabling the dirty log and reading it run on vCPU 0's
@@ -324,10 +329,20 @@ int vmm_migrate_send(struct vmm *vm, int fd, const struct vmm_migrate_opts *o,
 		rc = vmm_snapshot_save_rest(vm, &w, why, len);
 	if (!rc)
 		rc = peer_answer(fd, 'K', "the VM's state", why, len);
+	if (!rc && send(fd, "G", 1, MSG_NOSIGNAL) != 1) {
+		snprintf(why, len, "the target holds the VM's state but could not be told to run "
+			 "it (%s)", strerror(errno));
+		rc = -EPIPE;
+	}
+	st->downtime_ns = tp ? util_now_ns() - tp : 0;   /* the target may run from here */
+	if (!rc && peer_answer(fd, 'R', "that it runs the guest", why, len)) {
+		snprintf(why + strlen(why), len - strlen(why), ": it may, so the guest stays paused "
+			 "here; resume it here (avmm ctl resume) only if the target does not run it");
+		rc = -EINPROGRESS;
+	}
 	st->bytes = w.bytes;
 	st->total_ns = util_now_ns() - t0;
-	st->downtime_ns = tp ? util_now_ns() - tp : 0;
-	if (rc && paused)
+	if (rc && rc != -EINPROGRESS && paused)
 		vmm_vm_resume(vm, NULL);   /* the source carries on */
 out:
 	if (vm->dirty.tap == dj.tap)

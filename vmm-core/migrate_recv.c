@@ -5,10 +5,13 @@
  * shape) and answered ('Y', or 'N' and the reason: nothing else moves); then
  * every section is copied as it arrives into an anonymous memory file until
  * END, and that file goes through the snapshot restore (every part present,
- * CRC, then applied). 'K' tells the source it may end; a stream that stops
- * before END, or fails a check, is refused and the VM never runs.
+ * CRC, then applied). 'K' tells the source the VM is restored; the VM runs
+ * only once the source answers 'G' (it stopped for good), and 'R' says it
+ * does. A stream that stops before END, or fails a check, is refused, and
+ * without 'G' the VM never runs.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -18,6 +21,24 @@
 #include "vmm-core/snapshot_int.h"
 
 #define CHUNK (1u << 20)
+#define GO_WAIT_MS 120000
+
+/* The source's 'G' after 'K': it stopped for good, this side runs the VM.
+ * Anything else (an answer that does not come, a closed socket): the
+ * source keeps its guest, and this one never runs. */
+static int await_go(int sock, char *why, size_t len)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	char c = 0;
+	ssize_t n = poll(&p, 1, GO_WAIT_MS) > 0 ? read(sock, &c, 1) : 0;
+
+	if (n == 1 && c == 'G')
+		return 0;
+	snprintf(why, len, "the source did not hand the VM over after it was restored (%s): "
+		 "it keeps running its guest, and this side does not", n < 0 ? strerror(errno) :
+		 n == 1 ? "an unexpected answer" : "no answer within 120 s, or it went away");
+	return -EPIPE;
+}
 
 static int get_all(int fd, void *buf, uint64_t len)
 {
@@ -247,5 +268,8 @@ int vmm_migrate_receive(struct vmm *vm, int sock, uint64_t *bytes, char *why, si
 			 "it keeps running its guest");
 		return -EPIPE;
 	}
-	return 0;
+	rc = await_go(sock, why, len);
+	if (!rc)
+		(void)!put_all(sock, "R", 1);   /* lost: the source stays paused, and says so */
+	return rc;
 }

@@ -43,6 +43,10 @@ int vmm_migrate_request(const char *ctl_path, const char *addr, char **answer,
 		err = a ? json_string_value(json_object_get(a, "error")) : NULL;
 		snprintf(why, len, "%s", err ? err : *answer);
 		rc = -EIO;
+		if (a && json_is_true(json_object_get(a, "paused"))) {
+			*stage = VMM_MIGRATE_UNSURE;
+			rc = -EINPROGRESS;
+		}
 	}
 	json_decref(a);
 	return rc;

@@ -176,8 +176,10 @@ int vmm_snapshot_restore(struct vmm *vm, int fd, char *why, size_t why_len);
  * anything else moves), pre-copy rounds of RAM while the guest runs (the
  * slots' dirty log is turned on here when tracking is off), then pause, the
  * last written pages, the state, END, and the target's acknowledgement.
- * 0: the target holds the VM, which stays paused here (the caller stops it);
- * -errno: the VM runs on here, why says what failed. Call from the control
+ * 0: the target holds the VM and runs it, which stays paused here (the
+ * caller stops it); -EINPROGRESS: the target was told to run the VM but did
+ * not confirm it: the VM stays paused here (it may run there; why says so);
+ * another -errno: the VM runs on here, why says what failed. Call from the control
  * thread. vmm_migrate_receive loads such a stream into a VM created with the
  * same shape before its vCPUs start; -errno: refused (and told to the
  * source), the VM must never run (destroy it).
@@ -213,6 +215,7 @@ enum vmm_migrate_stage {
 	VMM_MIGRATE_CONNECT,   /* the target did not answer at addr */
 	VMM_MIGRATE_CTL,       /* the VM's control socket did not answer */
 	VMM_MIGRATE_REFUSED,   /* the VM answered: the migration failed, it runs on */
+	VMM_MIGRATE_UNSURE,    /* the target may run it: the VM stays paused here */
 };
 int vmm_migrate_request(const char *ctl_path, const char *addr, char **answer,
 			enum vmm_migrate_stage *stage, char *why, size_t len);

@@ -3,13 +3,16 @@
  * end) migrated mid-run over a Unix socket and over TCP on 127.0.0.1 ends
  * ok=1 with status 0 at the target, and the source exits 0 with its summary;
  * a target that refuses (another --mem) or a peer that goes away mid-stream
- * leaves the source running its guest to its own ok=1. Plus the pure parts:
- * addresses and the convergence rule. */
+ * leaves the source running its guest to its own ok=1; a target that takes
+ * the whole VM and the go but never says it runs it leaves the source's
+ * guest paused (never on both sides), to be resumed there by hand. Plus the
+ * pure parts: addresses and the convergence rule. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -288,6 +291,69 @@ Test(migrate, peer_gone_mid_transfer_source_runs_on, .timeout = 150)
 	cr_assert_eq(finish(&src, 90), 0, "the source's guest finishes");
 	s = file_text(src.out);
 	cr_assert(s && strstr(s, "ok=1") && strstr(s, "migration failed"), "%s", s);
+	free(s);
+}
+
+/* A peer that takes the whole stream (until the source waits: 1 s without
+ * data), says it restored the VM ('K'), takes the go ('G' into *go) and
+ * hangs up without saying it runs the guest. */
+static char go;
+
+static void *silent_after_go(void *arg)
+{
+	int lfd = *(int *)arg, fd = accept(lfd, NULL, NULL);
+	static char buf[1 << 20];
+	struct pollfd p;
+	size_t got = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	while (got < 128 && (n = read(fd, buf, 128 - got)) > 0)
+		got += (size_t)n;
+	(void)!write(fd, "Y", 1);
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	while (poll(&p, 1, 1000) > 0 && read(fd, buf, sizeof(buf)) > 0)
+		;
+	(void)!write(fd, "K", 1);
+	p.revents = 0;
+	if (poll(&p, 1, 5000) > 0 && read(fd, &go, 1) != 1)
+		go = 0;
+	close(fd);
+	return NULL;
+}
+
+Test(migrate, unconfirmed_handover_leaves_the_source_paused, .timeout = 150)
+{
+	struct proc src;
+	char out[8192], addr[160], why[256], *s;
+	const char *ctl[] = { "ctl", "--socket", sock, "migrate", addr, NULL };
+	const char *resume[] = { "ctl", "--socket", sock, "resume", NULL };
+	pthread_t th;
+	int lfd;
+
+	setup_dir();
+	snprintf(addr, sizeof(addr), "unix:%s/mig.sock", dir);
+	lfd = vmm_migrate_listen(addr, why, sizeof(why));
+	cr_assert_geq(lfd, 0, "%s", why);
+	cr_assert_eq(pthread_create(&th, NULL, silent_after_go, &lfd), 0);
+	spawn(&src, "src", NULL, "32M");
+	wait_sock(sock);
+	util_sleep_ns(500000000);
+	cr_assert_eq(run_avmm(out, sizeof(out), ctl), 1, "%s", out);
+	pthread_join(th, NULL);
+	close(lfd);
+	cr_assert_eq(go, 'G', "the source told the target to run the VM after 'K'");
+	cr_assert(strstr(out, "unconfirmed") && strstr(out, "paused here"), "%s", out);
+	util_sleep_ns(1000000000);
+	cr_assert_eq(waitpid(src.pid, NULL, WNOHANG), 0, "the source ended: %s", file_text(src.out));
+	s = file_text(src.out);
+	cr_assert(s && !strstr(s, "AVMM-RESULT"), "the guest ran on at the source: %s", s);
+	free(s);
+	cr_assert_eq(run_avmm(out, sizeof(out), resume), 0, "%s", out);
+	cr_assert_eq(finish(&src, 90), 0, "the source's guest finishes once resumed");
+	s = file_text(src.out);
+	cr_assert(s && strstr(s, "ok=1") && strstr(s, "migration unconfirmed"), "%s", s);
 	free(s);
 }
 
