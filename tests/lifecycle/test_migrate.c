@@ -5,8 +5,10 @@
  * a target that refuses (another --mem) or a peer that goes away mid-stream
  * leaves the source running its guest to its own ok=1; a target that takes
  * the whole VM and the go but never says it runs it leaves the source's
- * guest paused (never on both sides), to be resumed there by hand. Plus the
- * pure parts: addresses and the convergence rule. */
+ * guest paused (never on both sides), to be resumed there by hand; a real
+ * target whose 'K' is lost on the way (a relay drops it) never runs the
+ * guest while the source runs on. Plus the pure parts: addresses and the
+ * convergence rule. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -355,6 +357,92 @@ Test(migrate, unconfirmed_handover_leaves_the_source_paused, .timeout = 150)
 	s = file_text(src.out);
 	cr_assert(s && strstr(s, "ok=1") && strstr(s, "migration unconfirmed"), "%s", s);
 	free(s);
+}
+
+/* A relay between a real source and a real target that passes the stream
+ * and the target's first answer ('Y') but hangs up on both when the second
+ * ('K': the VM restored) comes, as a link that drops at that moment. */
+struct relay {
+	int lfd;
+	const char *target;
+	bool dropped;
+};
+
+static void *dropping_relay(void *arg)
+{
+	struct relay *r = arg;
+	int s = accept(r->lfd, NULL, NULL), t, answers = 0;
+	char why[256], buf[1 << 16];
+	struct pollfd p[2];
+	ssize_t n;
+
+	if (s < 0)
+		return NULL;
+	t = vmm_migrate_connect(r->target, why, sizeof(why));
+	p[0] = (struct pollfd){ .fd = s, .events = POLLIN };
+	p[1] = (struct pollfd){ .fd = t, .events = POLLIN };
+	while (t >= 0 && poll(p, 2, 30000) > 0) {
+		if (p[0].revents) {
+			if ((n = read(s, buf, sizeof(buf))) <= 0)
+				break;
+			for (ssize_t k = 0; k < n;) {
+				ssize_t w = write(t, buf + k, (size_t)(n - k));
+
+				if (w <= 0)
+					goto out;
+				k += w;
+			}
+		}
+		if (p[1].revents) {
+			if ((n = read(t, buf, 1)) != 1)
+				break;
+			if (++answers == 2) {
+				r->dropped = buf[0] == 'K';
+				break;
+			}
+			if (write(s, buf, 1) != 1)
+				break;
+		}
+	}
+out:
+	close(s);
+	if (t >= 0)
+		close(t);
+	return NULL;
+}
+
+Test(migrate, lost_restored_answer_target_never_runs_source_runs_on, .timeout = 150)
+{
+	struct proc src, tgt;
+	char out[8192], addr[160], taddr[160], why[256], *s, *t;
+	const char *ctl[] = { "ctl", "--socket", sock, "migrate", addr, NULL };
+	struct relay r = { .target = taddr };
+	pthread_t th;
+
+	setup_dir();
+	snprintf(addr, sizeof(addr), "unix:%s/relay.sock", dir);
+	snprintf(taddr, sizeof(taddr), "unix:%s/mig.sock", dir);
+	r.lfd = vmm_migrate_listen(addr, why, sizeof(why));
+	cr_assert_geq(r.lfd, 0, "%s", why);
+	spawn(&tgt, "tgt", taddr, "32M");
+	wait_listening(taddr);
+	cr_assert_eq(pthread_create(&th, NULL, dropping_relay, &r), 0);
+	spawn(&src, "src", NULL, "32M");
+	wait_sock(sock);
+	util_sleep_ns(500000000);
+	cr_assert_eq(run_avmm(out, sizeof(out), ctl), 1, "%s", out);
+	pthread_join(th, NULL);
+	close(r.lfd);
+	cr_assert(r.dropped, "the relay never saw the target's 'K'");
+	cr_assert(strstr(out, "runs on"), "%s", out);
+	cr_assert_eq(finish(&tgt, 30), 2, "the target ran without the source's go");
+	cr_assert_eq(finish(&src, 90), 0, "the source's guest finishes");
+	s = file_text(src.out);
+	t = file_text(tgt.out);
+	cr_assert(s && strstr(s, "ok=1") && strstr(s, "migration failed"), "%s", s);
+	cr_assert(t && !strstr(t, "AVMM-RESULT") && strstr(t, "did not hand the VM over"), "%s", t);
+	free(s);
+	free(t);
 }
 
 /* Four pre-copy rounds asked for (min_rounds): rounds 2-4 and the stop and
