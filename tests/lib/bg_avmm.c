@@ -122,14 +122,20 @@ void bg_cleanup(struct bg_avmm *b)
 	}
 }
 
+/* A read that finds the file empty (avmm truncates it to write a new limit)
+ * is tried again, for up to 20 ms. */
 uint64_t fake_limit_uw(const struct bg_avmm *b)
 {
 	char path[256], buf[64];
 	uint64_t v = 0;
 
 	snprintf(path, sizeof(path), "%s%s/constraint_0_power_limit_uw", b->fsroot, ZONE);
-	if (util_read_file(NULL, path, buf, sizeof(buf)) > 0)
-		util_parse_u64(buf, &v);
+	for (int i = 0; i < 20 && !v; i++) {
+		if (i)
+			util_sleep_ns(1000000);
+		if (util_read_file(NULL, path, buf, sizeof(buf)) <= 0 || util_parse_u64(buf, &v))
+			v = 0;
+	}
 	return v;
 }
 
