@@ -205,9 +205,9 @@ static inline void mb_report(const struct mb_fig *a, const struct mb_fig *q, int
 	       mb_median_bytes(a, n), na, n, qt, qd, mb_median_bytes(q, n), nq, n);
 	printf("the guest's pass before the migration (its write rate), medians: avmm %.0f ms, "
 	       "qemu %.0f ms\n", mb_median(a, n, MB_PASS), mb_median(q, n, MB_PASS));
-	printf("note: avmm's downtime runs from the pause to the target's word that it holds "
-	       "the whole VM; QEMU's (no return path) ends when the source has sent the last "
-	       "byte; QEMU reports whole ms\n");
+	printf("note: avmm's downtime runs from the pause to the go sent back for the target's "
+	       "word that it holds the whole VM (the target runs on the go); QEMU's (no return "
+	       "path) ends when the source has sent the last byte; QEMU reports whole ms\n");
 	printf("avmm_total_ms=%.1f avmm_downtime_ms=%.1f qemu_total_ms=%.1f qemu_downtime_ms=%.1f "
 	       "total_ratio=%.3f downtime_ratio=%.3f avmm_ok=%d qemu_ok=%d\n", at, ad, qt, qd,
 	       at / qt, ad / qd, na, nq);
