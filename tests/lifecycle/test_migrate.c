@@ -250,30 +250,45 @@ Test(migrate, refused_by_target_source_runs_on, .timeout = 150)
 	free(t);
 }
 
-/* A peer that accepts, takes the header, says yes, reads 256 KiB and hangs
- * up in the middle of the RAM. */
-static void *vanishing_peer(void *arg)
+/* A fake target's start: accepts on *lfd, takes the header and says yes;
+ * the connected socket, or -1. */
+static int fake_target_accept(const int *lfd)
 {
-	int lfd = *(int *)arg, fd = accept(lfd, NULL, NULL);
-	static char buf[256 << 10];
+	int fd = accept(*lfd, NULL, NULL);
+	char hdr[128];
 	size_t got = 0;
 	ssize_t n;
 
 	if (fd < 0)
-		return NULL;
-	while (got < 128 && (n = read(fd, buf, 128 - got)) > 0)
+		return -1;
+	while (got < sizeof(hdr) && (n = read(fd, hdr, sizeof(hdr) - got)) > 0)
 		got += (size_t)n;
 	(void)!write(fd, "Y", 1);
+	return fd;
+}
+
+/* A peer that accepts, takes the header, says yes, reads 256 KiB and hangs
+ * up in the middle of the RAM. */
+static void *vanishing_peer(void *arg)
+{
+	int fd = fake_target_accept(arg);
+	static char buf[256 << 10];
+	size_t got;
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
 	for (got = 0; got < sizeof(buf) && (n = read(fd, buf, sizeof(buf) - got)) > 0;)
 		got += (size_t)n;
 	close(fd);
 	return NULL;
 }
 
-Test(migrate, peer_gone_mid_transfer_source_runs_on, .timeout = 150)
+/* A source migrating to peer (a thread on a listening socket), which the
+ * migration must fail at (`avmm ctl` status 1, its output in out). */
+static void migrate_to_fake(void *(*peer)(void *), struct proc *src, char *out, size_t len)
 {
-	struct proc src;
-	char out[8192], addr[160], why[256], *s;
+	char addr[160], why[256];
 	const char *ctl[] = { "ctl", "--socket", sock, "migrate", addr, NULL };
 	pthread_t th;
 	int lfd;
@@ -282,14 +297,22 @@ Test(migrate, peer_gone_mid_transfer_source_runs_on, .timeout = 150)
 	snprintf(addr, sizeof(addr), "unix:%s/mig.sock", dir);
 	lfd = vmm_migrate_listen(addr, why, sizeof(why));
 	cr_assert_geq(lfd, 0, "%s", why);
-	cr_assert_eq(pthread_create(&th, NULL, vanishing_peer, &lfd), 0);
-	spawn(&src, "src", NULL, "32M");
+	cr_assert_eq(pthread_create(&th, NULL, peer, &lfd), 0);
+	spawn(src, "src", NULL, "32M");
 	wait_sock(sock);
 	util_sleep_ns(500000000);
-	cr_assert_eq(run_avmm(out, sizeof(out), ctl), 1, "%s", out);
-	cr_assert(strstr(out, "failed") && strstr(out, "runs on"), "%s", out);
+	cr_assert_eq(run_avmm(out, len, ctl), 1, "%s", out);
 	pthread_join(th, NULL);
 	close(lfd);
+}
+
+Test(migrate, peer_gone_mid_transfer_source_runs_on, .timeout = 150)
+{
+	struct proc src;
+	char out[8192], *s;
+
+	migrate_to_fake(vanishing_peer, &src, out, sizeof(out));
+	cr_assert(strstr(out, "failed") && strstr(out, "runs on"), "%s", out);
 	cr_assert_eq(finish(&src, 90), 0, "the source's guest finishes");
 	s = file_text(src.out);
 	cr_assert(s && strstr(s, "ok=1") && strstr(s, "migration failed"), "%s", s);
@@ -303,17 +326,12 @@ static char go;
 
 static void *silent_after_go(void *arg)
 {
-	int lfd = *(int *)arg, fd = accept(lfd, NULL, NULL);
+	int fd = fake_target_accept(arg);
 	static char buf[1 << 20];
 	struct pollfd p;
-	size_t got = 0;
-	ssize_t n;
 
 	if (fd < 0)
 		return NULL;
-	while (got < 128 && (n = read(fd, buf, 128 - got)) > 0)
-		got += (size_t)n;
-	(void)!write(fd, "Y", 1);
 	p = (struct pollfd){ .fd = fd, .events = POLLIN };
 	while (poll(&p, 1, 1000) > 0 && read(fd, buf, sizeof(buf)) > 0)
 		;
@@ -328,23 +346,10 @@ static void *silent_after_go(void *arg)
 Test(migrate, unconfirmed_handover_leaves_the_source_paused, .timeout = 150)
 {
 	struct proc src;
-	char out[8192], addr[160], why[256], *s;
-	const char *ctl[] = { "ctl", "--socket", sock, "migrate", addr, NULL };
+	char out[8192], *s;
 	const char *resume[] = { "ctl", "--socket", sock, "resume", NULL };
-	pthread_t th;
-	int lfd;
 
-	setup_dir();
-	snprintf(addr, sizeof(addr), "unix:%s/mig.sock", dir);
-	lfd = vmm_migrate_listen(addr, why, sizeof(why));
-	cr_assert_geq(lfd, 0, "%s", why);
-	cr_assert_eq(pthread_create(&th, NULL, silent_after_go, &lfd), 0);
-	spawn(&src, "src", NULL, "32M");
-	wait_sock(sock);
-	util_sleep_ns(500000000);
-	cr_assert_eq(run_avmm(out, sizeof(out), ctl), 1, "%s", out);
-	pthread_join(th, NULL);
-	close(lfd);
+	migrate_to_fake(silent_after_go, &src, out, sizeof(out));
 	cr_assert_eq(go, 'G', "the source told the target to run the VM after 'K'");
 	cr_assert(strstr(out, "unconfirmed") && strstr(out, "paused here"), "%s", out);
 	util_sleep_ns(1000000000);
