@@ -30,8 +30,12 @@ static int await_go(int sock, char *why, size_t len)
 {
 	struct pollfd p = { .fd = sock, .events = POLLIN };
 	char c = 0;
-	ssize_t n = poll(&p, 1, GO_WAIT_MS) > 0 ? read(sock, &c, 1) : 0;
+	ssize_t n;
+	int r;
 
+	while ((r = poll(&p, 1, GO_WAIT_MS)) < 0 && errno == EINTR)
+		;
+	n = r > 0 ? read(sock, &c, 1) : r;
 	if (n == 1 && c == 'G')
 		return 0;
 	snprintf(why, len, "the source did not hand the VM over after it was restored (%s): "
