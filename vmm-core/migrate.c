@@ -281,6 +281,7 @@ int vmm_migrate_send(struct vmm *vm, int fd, const struct vmm_migrate_opts *o,
 		goto out;
 	}
 	vmm_snap_host_cpu(&h.cpu);
+	h.flags = VMM_SNAP_FLAG_HANDOVER;
 	/* No Nagle: the state after the last pages is ~20 small sections, and
 	 * each one held back until the previous one's (delayed, up to 40 ms)
 	 * ACK put 40 ms into every downtime. Not TCP (a Unix socket): nothing

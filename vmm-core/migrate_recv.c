@@ -7,8 +7,10 @@
  * END, and that file goes through the snapshot restore (every part present,
  * CRC, then applied). 'K' tells the source the VM is restored; the VM runs
  * only once the source answers 'G' (it stopped for good), and 'R' says it
- * does. A stream that stops before END, or fails a check, is refused, and
- * without 'G' the VM never runs.
+ * does (a source from before the handover, without the header's
+ * VMM_SNAP_FLAG_HANDOVER, sends no 'G': the VM runs after 'K', as then). A
+ * stream that stops before END, or fails a check, is refused, and without
+ * 'G' the VM never runs.
  */
 #include <errno.h>
 #include <poll.h>
@@ -17,6 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/util.h"
 #include "vmm-core/loader.h"
 #include "vmm-core/snapshot_int.h"
 
@@ -94,10 +97,10 @@ static uint64_t mem_total(const struct vmm *vm)
 }
 
 /* The header: read, kept in mfd, checked. */
-static int header(struct vmm *vm, int sock, int mfd, uint8_t *b, char *why, size_t len)
+static int header(struct vmm *vm, int sock, int mfd, uint8_t *b, struct vmm_snap_header *h,
+		  char *why, size_t len)
 {
 	struct vmm_snap_reader r;
-	struct vmm_snap_header h;
 	struct vmm_snap_cpu host;
 	int rc = get_all(sock, b, VMM_SNAP_HEADER_BYTES);
 
@@ -110,15 +113,15 @@ static int header(struct vmm *vm, int sock, int mfd, uint8_t *b, char *why, size
 		return rc ? rc : -errno;
 	}
 	vmm_snap_host_cpu(&host);
-	rc = vmm_snap_read_header(&r, mfd, &host, &h);
+	rc = vmm_snap_read_header(&r, mfd, &host, h);
 	if (rc) {
 		snprintf(why, len, "%s", r.why);
 		return rc;
 	}
-	if (h.nr_vcpus != (uint32_t)vm->nr_vcpus || h.mem_bytes != mem_total(vm)) {
+	if (h->nr_vcpus != (uint32_t)vm->nr_vcpus || h->mem_bytes != mem_total(vm)) {
 		snprintf(why, len, "the source's VM has %u vCPUs and %llu MiB; this one has %d and "
-			 "%llu MiB: start the target with the same --vcpus and --mem", h.nr_vcpus,
-			 (unsigned long long)(h.mem_bytes >> 20), vm->nr_vcpus,
+			 "%llu MiB: start the target with the same --vcpus and --mem", h->nr_vcpus,
+			 (unsigned long long)(h->mem_bytes >> 20), vm->nr_vcpus,
 			 (unsigned long long)(mem_total(vm) >> 20));
 		return -EINVAL;
 	}
@@ -236,6 +239,7 @@ int vmm_migrate_receive(struct vmm *vm, int sock, uint64_t *bytes, char *why, si
 {
 	int mfd = memfd_create("avmm-incoming", MFD_CLOEXEC), rc;
 	struct stream st = { 0 };
+	struct vmm_snap_header h;
 	uint8_t hdr[VMM_SNAP_HEADER_BYTES];
 
 	why[0] = '\0';
@@ -244,7 +248,7 @@ int vmm_migrate_receive(struct vmm *vm, int sock, uint64_t *bytes, char *why, si
 		snprintf(why, len, "memfd_create: %s", strerror(errno));
 		return -errno;
 	}
-	rc = header(vm, sock, mfd, hdr, why, len);
+	rc = header(vm, sock, mfd, hdr, &h, why, len);
 	if (rc) {
 		refuse(sock, why);
 		close(mfd);
@@ -271,6 +275,11 @@ int vmm_migrate_receive(struct vmm *vm, int sock, uint64_t *bytes, char *why, si
 		snprintf(why, len, "the source went away before it was told the VM was restored: "
 			 "it keeps running its guest");
 		return -EPIPE;
+	}
+	if (!(h.flags & VMM_SNAP_FLAG_HANDOVER)) {
+		util_warn("the source is an avmm from before the handover: this side runs the VM "
+			  "now (if the source missed the 'restored' answer, it resumes its guest too)");
+		return 0;
 	}
 	rc = await_go(sock, why, len);
 	if (!rc)

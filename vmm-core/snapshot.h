@@ -42,8 +42,12 @@ struct vmm_snap_cpu {
 	uint32_t xsave_bytes;            /* CPUID 0xd.0 ECX: the XSAVE area the host needs */
 };
 
+/* Header flags (a zero word to avmm versions before them, which ignore it). */
+#define VMM_SNAP_FLAG_HANDOVER 1u   /* a migration stream whose source hands over with 'G' */
+
 struct vmm_snap_header {
 	uint32_t version;
+	uint32_t flags;                  /* VMM_SNAP_FLAG_* */
 	uint32_t nr_vcpus;
 	uint64_t mem_bytes;
 	uint64_t created_unix_s;

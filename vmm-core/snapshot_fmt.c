@@ -12,7 +12,7 @@
 
 /* Header byte offsets (little-endian; avmm runs on x86 only). */
 enum { H_MAGIC = 0, H_VERSION = 8, H_BYTES = 12, H_VCPUS = 16, H_XSAVE = 20, H_MEM = 24,
-       H_CREATED = 32, H_VENDOR = 40, H_FEAT = 52 };
+       H_CREATED = 32, H_VENDOR = 40, H_FEAT = 52, H_FLAGS = 84 };
 
 static const char *const feat_names[VMM_SNAP_NR_FEAT] = {
 	"CPUID.1:ECX", "CPUID.1:EDX", "CPUID.7.0:EBX", "CPUID.7.0:ECX", "CPUID.7.0:EDX",
@@ -128,6 +128,7 @@ int vmm_snap_write_header(struct vmm_snap_writer *w, int fd, const struct vmm_sn
 	memcpy(b + H_CREATED, &h->created_unix_s, 8);
 	memcpy(b + H_VENDOR, h->cpu.vendor, 12);
 	memcpy(b + H_FEAT, h->cpu.feat, sizeof(h->cpu.feat));
+	memcpy(b + H_FLAGS, &h->flags, 4);
 	return put(w, b, sizeof(b));
 }
 

@@ -8,7 +8,7 @@
 #include "vmm-core/snapshot.h"
 
 enum { H_VERSION = 8, H_BYTES = 12, H_VCPUS = 16, H_XSAVE = 20, H_MEM = 24, H_CREATED = 32,
-       H_VENDOR = 40, H_FEAT = 52 };
+       H_VENDOR = 40, H_FEAT = 52, H_FLAGS = 84 };
 
 /* 0, -ENODATA at end of file (with what it wanted in why), -errno. */
 static int get(struct vmm_snap_reader *r, void *buf, uint64_t len, const char *what)
@@ -75,6 +75,7 @@ int vmm_snap_read_header(struct vmm_snap_reader *r, int fd, const struct vmm_sna
 	memcpy(&out->created_unix_s, b + H_CREATED, 8);
 	memcpy(out->cpu.vendor, b + H_VENDOR, 12);
 	memcpy(out->cpu.feat, b + H_FEAT, sizeof(out->cpu.feat));
+	memcpy(&out->flags, b + H_FLAGS, 4);
 	if (host && (rc = vmm_snap_cpu_check(&out->cpu, host, r->why, sizeof(r->why))))
 		return rc;
 	return 0;

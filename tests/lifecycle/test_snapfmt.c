@@ -1,4 +1,5 @@
-/* The snapshot format: a round trip, and a file from another version, a
+/* The snapshot format: a round trip (the header's flags too: a snapshot
+ * has none, a migration stream VMM_SNAP_FLAG_HANDOVER), and a file from another version, a
  * truncated file (cut at every byte), a damaged one, and a host lacking a
  * CPU feature are each refused with a reason, before any section is used. */
 #include <criterion/criterion.h>
@@ -13,10 +14,12 @@
 
 static char path[64];
 
+static uint32_t sample_flags;
+
 static int write_sample(struct vmm_snap_cpu *cpu)
 {
 	struct vmm_snap_header h = { .nr_vcpus = 2, .mem_bytes = 64ull << 20,
-				     .created_unix_s = 1 };
+				     .created_unix_s = 1, .flags = sample_flags };
 	struct vmm_snap_writer w;
 	uint8_t regs[144], ram[4096 + 8];
 	int fd;
@@ -75,6 +78,26 @@ Test(snapfmt, round_trip)
 	cr_assert_eq(read_all(NULL, why, sizeof(why), &n), 0, "%s", why);
 	cr_assert_eq(n, 3);
 	unlink(path);
+}
+
+Test(snapfmt, header_flags_round_trip)
+{
+	struct vmm_snap_reader r;
+	struct vmm_snap_header h;
+	int fd;
+
+	for (int k = 0; k < 2; k++) {
+		sample_flags = k ? VMM_SNAP_FLAG_HANDOVER : 0;
+		write_sample(NULL);
+		fd = open(path, O_RDONLY);
+		cr_assert_geq(fd, 0);
+		cr_assert_eq(vmm_snap_read_header(&r, fd, NULL, &h), 0, "%s", r.why);
+		cr_assert_eq(h.flags, sample_flags);
+		cr_assert_eq(h.nr_vcpus, 2u);
+		close(fd);
+		unlink(path);
+	}
+	sample_flags = 0;
 }
 
 Test(snapfmt, truncated_anywhere_is_refused)
