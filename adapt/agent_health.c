@@ -113,13 +113,17 @@ static void migrate_all(struct adapt_session *s, struct agent_health *h, const c
 		} else {
 			rc = migrate_one(vm[k].ctl, addr, why, sizeof(why));
 		}
-		if (rc) {
+		if (rc == -EINPROGRESS) {   /* it may run there: never tried again, left paused */
+			util_warn("agent: health: %s unconfirmed, the VM is paused here (resume it "
+				  "only if the target does not run it): %s", what, why);
+		} else if (rc) {
 			failed++;
 			util_warn("agent: health: %s failed, the VM runs on here: %s", what, why);
 		} else {
 			util_info("agent: health: %s: %s", what, why);
 		}
-		publish(s, what, reason, rc ? "failed, runs on here" : "done");
+		publish(s, what, reason, rc == -EINPROGRESS ? "unconfirmed, paused here" :
+			rc ? "failed, runs on here" : "done");
 		pthread_mutex_lock(&h->lock);
 		if (rc)
 			h->migrated_failed++;
@@ -127,7 +131,7 @@ static void migrate_all(struct adapt_session *s, struct agent_health *h, const c
 			h->migrated_ok++;
 		pthread_mutex_unlock(&h->lock);
 		pthread_mutex_lock(&a->lock);
-		for (int i = 0; !rc && i < a->nr_vms; i++)
+		for (int i = 0; (!rc || rc == -EINPROGRESS) && i < a->nr_vms; i++)
 			if (a->vm[i].pid == vm[k].pid)
 				a->vm[i].migrated = true;
 		pthread_mutex_unlock(&a->lock);

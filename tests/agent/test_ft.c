@@ -3,11 +3,14 @@
  * migrates its memwrite VM to a waiting `avmm run --incoming` (the target
  * finishes ok=1 with status 0, the source exits 0, the decision is logged
  * with its reason); a target that is not there leaves the VM running with
- * the reason logged and a backoff; a paused VM leaves the agent's plan; and
+ * the reason logged and a backoff; a target that takes the VM but never
+ * says it runs it leaves the VM paused, not tried again (it may run there),
+ * until it is resumed by hand; a paused VM leaves the agent's plan; and
  * control passes with a migrated VM (the agent lists the target's pid). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 #include "common/util.h"
 #include "tests/lib/bg_avmm.h"
 #include "tests/lib/httpget.h"
+#include "tests/lib/migpeer.h"
 #include "tests/lib/promtool.h"
 #include "tests/lib/run_helpers.h"
 #include "vmm-core/vmm.h"
@@ -264,6 +268,42 @@ Test(ft, an_absent_target_leaves_the_vm_running_with_the_reason_and_a_backoff)
 	cr_assert(tries >= 2, "it tries again after the backoff (%d tries)", tries);
 	cr_assert(strstr(log, "next try in 4 s"), "the backoff doubles:\n%s", log);
 	free(log);
+}
+
+Test(ft, an_unconfirmed_migration_leaves_the_vm_paused_and_untried)
+{
+	char addr[160], why[256], vm_sock[160], *log, *ans = NULL;
+	int lfd, tries = 0;
+	pthread_t th;
+
+	bg_prepare(&b);
+	snprintf(addr, sizeof(addr), "unix:%s/silent.sock", b.dir);
+	lfd = vmm_migrate_listen(addr, why, sizeof(why));
+	cr_assert_geq(lfd, 0, "%s", why);
+	cr_assert_eq(pthread_create(&th, NULL, migpeer_silent_after_go, &lfd), 0);
+	start_agent(addr, 0);
+	start_vm(0, "held", NULL, 0);
+	free(wait_list("\"name\":\"held\"", true, 8000));
+	set_ce("100\n");
+	cr_assert(wait_log(agent_log, "unconfirmed, the VM is paused here", 15000),
+		  "the unconfirmed migration is not logged:\n%s", file_text(agent_log));
+	pthread_join(th, NULL);
+	close(lfd);
+	cr_assert_eq(migpeer_go, 'G', "the VM's avmm never told the target to run it");
+	util_sleep_ns(3000000000ull);   /* past the 2 s retry */
+	log = file_text(agent_log);
+	for (char *p = log; (p = strstr(p, "migrate VM held")); p++)
+		tries++;
+	cr_assert_eq(tries, 1, "tried again though the VM may run at the target:\n%s", log);
+	cr_assert_null(strstr(log, "next try in"), "%s", log);
+	free(log);
+	cr_assert_eq(waitpid(kids[0], NULL, WNOHANG), 0, "the VM ended while paused");
+	snprintf(vm_sock, sizeof(vm_sock), "%s/held.sock", b.run_dir);
+	cr_assert_eq(vmm_ctl_call(vm_sock, "{\"cmd\":\"resume\"}", &ans), 0);
+	cr_assert(ans && strstr(ans, "\"ok\":true"), "%s", ans ? ans : "");
+	free(ans);
+	cr_assert_eq(finish(0, 60), 0, "the VM ends by itself once resumed");
+	assert_ok_result("held");
 }
 
 Test(ft, a_paused_vm_leaves_the_plan_and_comes_back_on_resume)

@@ -26,6 +26,7 @@
 
 #include "common/util.h"
 #include "tests/lib/bg_avmm.h"
+#include "tests/lib/migpeer.h"
 #include "tests/lib/run_helpers.h"
 #include "vmm-core/vmm.h"
 
@@ -250,28 +251,11 @@ Test(migrate, refused_by_target_source_runs_on, .timeout = 150)
 	free(t);
 }
 
-/* A fake target's start: accepts on *lfd, takes the header and says yes;
- * the connected socket, or -1. */
-static int fake_target_accept(const int *lfd)
-{
-	int fd = accept(*lfd, NULL, NULL);
-	char hdr[128];
-	size_t got = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	while (got < sizeof(hdr) && (n = read(fd, hdr, sizeof(hdr) - got)) > 0)
-		got += (size_t)n;
-	(void)!write(fd, "Y", 1);
-	return fd;
-}
-
 /* A peer that accepts, takes the header, says yes, reads 256 KiB and hangs
  * up in the middle of the RAM. */
 static void *vanishing_peer(void *arg)
 {
-	int fd = fake_target_accept(arg);
+	int fd = migpeer_accept(arg);
 	static char buf[256 << 10];
 	size_t got;
 	ssize_t n;
@@ -319,38 +303,14 @@ Test(migrate, peer_gone_mid_transfer_source_runs_on, .timeout = 150)
 	free(s);
 }
 
-/* A peer that takes the whole stream (until the source waits: 1 s without
- * data), says it restored the VM ('K'), takes the go ('G' into *go) and
- * hangs up without saying it runs the guest. */
-static char go;
-
-static void *silent_after_go(void *arg)
-{
-	int fd = fake_target_accept(arg);
-	static char buf[1 << 20];
-	struct pollfd p;
-
-	if (fd < 0)
-		return NULL;
-	p = (struct pollfd){ .fd = fd, .events = POLLIN };
-	while (poll(&p, 1, 1000) > 0 && read(fd, buf, sizeof(buf)) > 0)
-		;
-	(void)!write(fd, "K", 1);
-	p.revents = 0;
-	if (poll(&p, 1, 5000) > 0 && read(fd, &go, 1) != 1)
-		go = 0;
-	close(fd);
-	return NULL;
-}
-
 Test(migrate, unconfirmed_handover_leaves_the_source_paused, .timeout = 150)
 {
 	struct proc src;
 	char out[8192], *s;
 	const char *resume[] = { "ctl", "--socket", sock, "resume", NULL };
 
-	migrate_to_fake(silent_after_go, &src, out, sizeof(out));
-	cr_assert_eq(go, 'G', "the source told the target to run the VM after 'K'");
+	migrate_to_fake(migpeer_silent_after_go, &src, out, sizeof(out));
+	cr_assert_eq(migpeer_go, 'G', "the source told the target to run the VM after 'K'");
 	cr_assert(strstr(out, "unconfirmed") && strstr(out, "paused here"), "%s", out);
 	util_sleep_ns(1000000000);
 	cr_assert_eq(waitpid(src.pid, NULL, WNOHANG), 0, "the source ended: %s", file_text(src.out));
