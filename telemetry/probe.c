@@ -3,11 +3,11 @@
  * call; where the guest keeps its own area, that area in guest RAM: a read
  * of this process's memory, or in the node agent one pread of the VM
  * process's /proc/PID/task/TID/mem) as a share of the time since its
- * previous look, else its thread's
- * CPU time (one system call per vCPU; schedstat for another process's
- * thread, which gives the run delay too) as a share of the interval since
- * the later of the previous probe and the last full sample. It leaves the
- * sample's own state alone, so the next full sample's rates are exact. */
+ * previous look, else its thread's CPU time (one system call per vCPU;
+ * schedstat for another process's thread, which gives the run delay too)
+ * as a share of the interval since the later of the previous probe and the
+ * last full sample. It leaves the sample's own state alone, so the next
+ * full sample's rates are exact. */
 #include "telemetry/tel_int.h"
 
 #include <math.h>

@@ -174,28 +174,31 @@ static uint64_t count_bits(const uint64_t *set, uint64_t bits)
 	return n;
 }
 
-/* The target's one-byte answer ('Y', 'K'), or its reason after 'N'. */
-static int peer_answer(int fd, char want, const char *stage, char *why, size_t len)
+int vmm_migrate_answer(int fd, const char *peer, char want, const char *stage, char *why,
+		       size_t len)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	char buf[200];
 	ssize_t n;
+	int r;
 
-	if (poll(&p, 1, ACK_WAIT_MS) <= 0) {
-		snprintf(why, len, "the target did not answer %s within %d s", stage,
+	while ((r = poll(&p, 1, ACK_WAIT_MS)) < 0 && errno == EINTR)
+		;
+	if (r <= 0) {
+		snprintf(why, len, "%s did not answer %s within %d s", peer, stage,
 			 ACK_WAIT_MS / 1000);
 		return -ETIMEDOUT;
 	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	if (n <= 0) {
-		snprintf(why, len, "the target went away %s (%s)", stage,
+		snprintf(why, len, "%s went away %s (%s)", peer, stage,
 			 n ? strerror(errno) : "connection closed");
 		return -EPIPE;
 	}
 	buf[n] = '\0';
 	if (buf[0] == want)
 		return 0;
-	snprintf(why, len, "the target refused %s: %s", stage, buf[0] == 'N' ? buf + 1 : buf);
+	snprintf(why, len, "%s refused %s: %s", peer, stage, buf[0] == 'N' ? buf + 1 : buf);
 	return -EPROTO;
 }
 
@@ -291,7 +294,7 @@ int vmm_migrate_send(struct vmm *vm, int fd, const struct vmm_migrate_opts *o,
 	if (rc)
 		snprintf(why, len, "sending the header: %s", strerror(-rc));
 	else
-		rc = peer_answer(fd, 'Y', "the header", why, len);
+		rc = vmm_migrate_answer(fd, "the target", 'Y', "the header", why, len);
 	if (!rc && (rc = dirty_step(vm, &dj, &st->precopy_pause_ns)))
 		snprintf(why, len, "turning on the dirty log (KVM_MEM_LOG_DIRTY_PAGES): %s",
 			 strerror(-rc));
@@ -329,14 +332,14 @@ int vmm_migrate_send(struct vmm *vm, int fd, const struct vmm_migrate_opts *o,
 	if (!rc)
 		rc = vmm_snapshot_save_rest(vm, &w, why, len);
 	if (!rc)
-		rc = peer_answer(fd, 'K', "the VM's state", why, len);
+		rc = vmm_migrate_answer(fd, "the target", 'K', "the VM's state", why, len);
 	if (!rc && send(fd, "G", 1, MSG_NOSIGNAL) != 1) {
 		snprintf(why, len, "the target holds the VM's state but could not be told to run "
 			 "it (%s)", strerror(errno));
 		rc = -EPIPE;
 	}
 	st->downtime_ns = tp ? util_now_ns() - tp : 0;   /* the target may run from here */
-	if (!rc && peer_answer(fd, 'R', "that it runs the guest", why, len)) {
+	if (!rc && vmm_migrate_answer(fd, "the target", 'R', "that it runs the guest", why, len)) {
 		snprintf(why + strlen(why), len - strlen(why), ": it may, so the guest stays paused "
 			 "here; resume it here (avmm ctl resume) only if the target does not run it");
 		rc = -EINPROGRESS;

@@ -13,7 +13,6 @@
  * 'G' the VM never runs.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -24,26 +23,18 @@
 #include "vmm-core/snapshot_int.h"
 
 #define CHUNK (1u << 20)
-#define GO_WAIT_MS 120000
 
 /* The source's 'G' after 'K': it stopped for good, this side runs the VM.
  * Anything else (an answer that does not come, a closed socket): the
  * source keeps its guest, and this one never runs. */
 static int await_go(int sock, char *why, size_t len)
 {
-	struct pollfd p = { .fd = sock, .events = POLLIN };
-	char c = 0;
-	ssize_t n;
-	int r;
+	char answer[256];
 
-	while ((r = poll(&p, 1, GO_WAIT_MS)) < 0 && errno == EINTR)
-		;
-	n = r > 0 ? read(sock, &c, 1) : r;
-	if (n == 1 && c == 'G')
+	if (!vmm_migrate_answer(sock, "the source", 'G', "the handover", answer, sizeof(answer)))
 		return 0;
 	snprintf(why, len, "the source did not hand the VM over after it was restored (%s): "
-		 "it keeps running its guest, and this side does not", n < 0 ? strerror(errno) :
-		 n == 1 ? "an unexpected answer" : "no answer within 120 s, or it went away");
+		 "it keeps running its guest, and this side does not", answer);
 	return -EPIPE;
 }
 

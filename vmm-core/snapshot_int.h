@@ -62,4 +62,10 @@ int vmm_snapshot_save_rest(struct vmm *vm, struct vmm_snap_writer *w, char *why,
  * RAM first (the stream's RAM went straight into it as it came). */
 int vmm_snapshot_restore_state(struct vmm *vm, int fd, char *why, size_t why_len);
 
+/* Live migration (migrate.c): the peer's one-byte answer to stage (want:
+ * 'Y', 'K', 'G', 'R'), or its reason after 'N'; 0 or -errno with why naming
+ * peer ("the target", "the source"). Waits up to 120 s. */
+int vmm_migrate_answer(int fd, const char *peer, char want, const char *stage, char *why,
+		       size_t len);
+
 #endif
