@@ -165,8 +165,8 @@ int vmm_steal_wrmsr(struct vmm_vcpu *v)
 	uint64_t val = v->run->msr.data;
 	bool guest = val & UTIL_STEAL_ENABLE;
 
-	if (v->run->msr.index != UTIL_STEAL_MSR) {
-		v->run->msr.error = 1;   /* only this one is filtered: #GP */
+	if (v->run->msr.index != UTIL_STEAL_MSR || !vm->steal.area) {
+		v->run->msr.error = 1;   /* only this one is filtered, with an area: #GP */
 		return 0;
 	}
 	if (!guest)

@@ -169,6 +169,11 @@ put("exit", "system-reset", rec(SYSTEM_EVENT, struct.pack("<I", 2)))
 put("exit", "system-poweroff", rec(SYSTEM_EVENT, struct.pack("<I", 1)))
 put("exit", "system-crash", rec(SYSTEM_EVENT, struct.pack("<I", 3)))
 put("exit", "unknown-reason", rec(39))
+# The guest writes the steal-time MSR (KVM's 0x4b564d03); no steal area here.
+WRMSR = 30
+put("exit", "wrmsr-steal", rec(WRMSR, struct.pack("<B7xIIQ", 0, 4, 0x4b564d03, 0x1000 | 1)) +
+    rec(WRMSR, struct.pack("<B7xIIQ", 0, 4, 0x4b564d03, 0)) +
+    rec(WRMSR, struct.pack("<B7xIIQ", 0, 4, 0x10, 5)) + rec(HLT))
 put("exit", "pio-page-end", pio(IN, 0x1234, 4, count=1024, offset=8192))
 
 # ---------------------------------------------------------------- parse
