@@ -56,9 +56,15 @@ static int find_vm(const struct adapt_agent *a, pid_t pid)
 	return -1;
 }
 
-void adapt_agent_drop_vm(struct adapt_agent *a, int i)
+void adapt_agent_drop_vm(struct adapt_session *s, int i)
 {
+	struct adapt_agent *a = s->agent;
 	struct agent_vm *v = &a->vm[i];
+
+	/* the loop reads the VM's stats fds and run-delay page: it stops before
+	 * they go (the main thread's rebuild starts it again, without them) */
+	if (s->driver)
+		adapt_driver_stop(s->driver);
 
 	for (int k = 0; k < v->nr_vcpus; k++)
 		if (v->stats_fd[k] >= 0)
@@ -169,7 +175,7 @@ static char *cmd_register(const char *req, const struct vmm_ctl_peer *peer, void
 	pthread_mutex_lock(&a->lock);
 	i = find_vm(a, v.pid);
 	if (i >= 0)
-		adapt_agent_drop_vm(a, i); /* registered again (e.g. after an agent restart): replace */
+		adapt_agent_drop_vm(s, i); /* registered again (e.g. after an agent restart): replace */
 	for (i = 0; i < a->nr_vms; i++)
 		if (!strcmp(a->vm[i].name, v.name)) {
 			/* two VMs of one name: the metrics need them apart */
@@ -215,7 +221,7 @@ static char *cmd_hello(const char *req, const struct vmm_ctl_peer *peer, void *a
 	pthread_mutex_lock(&a->lock);
 	i = find_vm(a, pid);
 	if (bye && i >= 0)
-		adapt_agent_drop_vm(a, i);
+		adapt_agent_drop_vm(s, i);
 	else if (i >= 0 && paused >= 0 && a->vm[i].paused != (paused == 1)) {
 		a->vm[i].paused = paused == 1;
 		a->generation++;
@@ -375,7 +381,7 @@ void adapt_agent_exit(struct adapt_session *s)
 		return;
 	pthread_mutex_lock(&a->lock);
 	while (a->nr_vms)
-		adapt_agent_drop_vm(a, a->nr_vms - 1);
+		adapt_agent_drop_vm(s, a->nr_vms - 1);
 	pthread_mutex_unlock(&a->lock);
 	adapt_agent_health_exit(s);
 	if (a->wake_fd >= 0)

@@ -191,7 +191,7 @@ int adapt_agent_run(struct adapt_session *s)
 				if (a->vm[i].pidfd == (int)ended[e]) {
 					util_info("agent: VM %s (pid %d) ended: dropped from the plan",
 						  a->vm[i].name, (int)a->vm[i].pid);
-					adapt_agent_drop_vm(a, i);
+					adapt_agent_drop_vm(s, i);
 					break;
 				}
 		for (int i = 0; i < a->nr_vms; i++)

@@ -238,7 +238,7 @@ int adapt_agent_init(struct adapt_session *s);
 void adapt_agent_exit(struct adapt_session *s);
 void adapt_agent_stop(struct adapt_session *s);
 void adapt_agent_wake(struct adapt_agent *a);            /* the main thread */
-void adapt_agent_drop_vm(struct adapt_agent *a, int i);  /* lock held */
+void adapt_agent_drop_vm(struct adapt_session *s, int i);  /* agent lock held */
 
 /* agent_link.c: register with the agent after the vCPUs start; watch it;
  * kick: tell it the VM's pause state now (from the control thread). */

@@ -333,6 +333,52 @@ Test(agent, metrics_name_each_vm)
 	free(body);
 }
 
+/* A VM that ends while the agent's loop looks at it: the loop stops before
+ * the VM's stats fds and run-delay page go. (The agent used to unmap the
+ * page under a running loop, which went on looking at it until the rebuild
+ * 250 ms later: SIGSEGV.) Quiet looks every 10 ms; one VM ends with SIGTERM
+ * (it unregisters), the next with SIGKILL (the agent sees its pidfd). */
+Test(agent, a_vm_that_ends_while_the_loop_looks_at_it)
+{
+	const int sig[] = { SIGTERM, SIGKILL };
+	char prof[128], log[160], *text = NULL;
+	pid_t tids[4];
+	FILE *f;
+
+	bg_prepare(&b);
+	snprintf(prof, sizeof(prof), "%s/looks.ini", b.dir);
+	snprintf(log, sizeof(log), "%s/agent.log", b.dir);
+	f = fopen(prof, "w");
+	cr_assert(f);
+	fprintf(f, "[main]\ninclude = performance\n[goal]\nperiod_ms = 10\nfast_period_ms = 10\n"
+		"steady_sample_ms = 60000\n");
+	fclose(f);
+	start_agent(prof, false, NULL);
+	for (int r = 0; r < 2; r++) {
+		start_vm(r, r ? "second" : "first", -1, 60, false);
+		cr_assert(wait_vms(1, tids, 4, 5000), "round %d: the VM did not register", r);
+		for (int i = 0; i < 100; i++, util_sleep_ns(100000000)) {
+			free(text);
+			text = file_text(log);
+			if (text && strstr(text, "steady: a full sample every 60.0 s") &&
+			    (r == 0 || strstr(strstr(text, "steady: a full sample every 60.0 s") + 1,
+					      "steady: a full sample every 60.0 s")))
+				break;
+		}
+		cr_assert(text && strstr(text, "steady: a full sample every 60.0 s"),
+			  "round %d: the agent never went quiet:\n%s", r, text ? text : "");
+		util_sleep_ns(200000000);     /* quiet looks at the VM */
+		kill(vm_pid[r], sig[r]);
+		waitpid(vm_pid[r], NULL, 0);
+		vm_pid[r] = 0;
+		util_sleep_ns(500000000);     /* past the rebuild */
+		cr_assert(bg_alive(&b), "round %d: the agent died when the VM ended:\n%s", r,
+			  text);
+		cr_assert(wait_vms(0, tids, 4, 3000), "round %d: the ended VM is still listed", r);
+	}
+	free(text);
+}
+
 /* The agent's quiet ticks read each registered VM's run-delay page (mapped
  * from the VM's memfd; schedstat where KVM has no MSR filter), or, for a
  * guest that keeps its own steal-time area (guest_area), that area in the
