@@ -82,6 +82,7 @@ static void *loop(void *arg)
 
 	/* Named here, before its filter, so a seccomp report names it. */
 	pthread_setname_np(pthread_self(), "avmm-adapt");
+	util_stop_prepare();
 	util_sandbox_enter(UTIL_SANDBOX_DRIVER);       /* prints why when it fails */
 	for (;;) {
 		next += next_period(d);
@@ -119,8 +120,7 @@ void adapt_driver_stop(struct adapt_driver *d)
 {
 	if (!d || !d->running)
 		return;
-	util_stop_wake(&d->stop);
-	pthread_join(d->thread, NULL);
+	util_stop_join(&d->stop, d->thread);
 	d->running = false;
 }
 

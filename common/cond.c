@@ -1,12 +1,11 @@
 /*
  * common: condition variables on the monotonic clock, stopping a worker
  * thread that waits on one, and a periodic thread's sleep that a stop word
- * ends.
+ * and a signal end.
  */
 #include <errno.h>
-#include <linux/futex.h>
 #include <pthread.h>
-#include <sys/syscall.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,21 +38,61 @@ void util_thread_stop(pthread_mutex_t *lock, pthread_cond_t *cond, bool *stop, p
 	pthread_join(th, NULL);
 }
 
-/* FUTEX_WAIT_BITSET's timeout is absolute, on CLOCK_MONOTONIC. */
+#define STOP_SIG (SIGRTMIN + 4)
+#define STOP_RESEND_NS 2000000ull
+
+static void on_stop_sig(int sig)
+{
+	(void)sig;
+}
+
+static pthread_once_t stop_sig_once = PTHREAD_ONCE_INIT;
+
+static void stop_sig_init(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop_sig, .sa_flags = SA_RESTART };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(STOP_SIG, &sa, NULL);
+}
+
+void util_stop_prepare(void)
+{
+	sigset_t set;
+
+	pthread_once(&stop_sig_once, stop_sig_init);
+	sigemptyset(&set);
+	sigaddset(&set, STOP_SIG);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
 bool util_sleep_until_stop(uint32_t *stop, uint64_t due_ns)
 {
 	struct timespec ts = { .tv_sec = (time_t)(due_ns / 1000000000ull),
 			       .tv_nsec = (long)(due_ns % 1000000000ull) };
 
-	while (!__atomic_load_n(stop, __ATOMIC_ACQUIRE) && util_now_ns() < due_ns)
-		if (syscall(SYS_futex, stop, FUTEX_WAIT_BITSET_PRIVATE, 0, &ts, NULL,
-			    FUTEX_BITSET_MATCH_ANY) && errno == ETIMEDOUT)
-			break;
+	while (!__atomic_load_n(stop, __ATOMIC_ACQUIRE) &&
+	       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
 	return __atomic_load_n(stop, __ATOMIC_ACQUIRE);
 }
 
-void util_stop_wake(uint32_t *stop)
+void util_stop_join(uint32_t *stop, pthread_t th)
 {
+	/* the handler is in place before the first signal: a real-time
+	 * signal's default action ends the process */
+	pthread_once(&stop_sig_once, stop_sig_init);
 	__atomic_store_n(stop, 1, __ATOMIC_RELEASE);
-	syscall(SYS_futex, stop, FUTEX_WAKE_PRIVATE, 1 << 30, NULL, NULL, 0);
+	for (;;) {
+		struct timespec ts;
+		uint64_t due;
+
+		pthread_kill(th, STOP_SIG);
+		clock_gettime(CLOCK_REALTIME, &ts);   /* pthread_timedjoin_np's clock */
+		due = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + STOP_RESEND_NS;
+		ts = (struct timespec){ .tv_sec = (time_t)(due / 1000000000ull),
+					.tv_nsec = (long)(due % 1000000000ull) };
+		if (pthread_timedjoin_np(th, NULL, &ts) != ETIMEDOUT)
+			return;
+	}
 }

@@ -47,11 +47,18 @@ int util_rseq_cpu(const volatile uint32_t *cpu_id);
 void util_cond_init_mono(pthread_cond_t *cond);
 int util_cond_wait_until_ns(pthread_cond_t *cond, pthread_mutex_t *lock, uint64_t due_ns);
 void util_thread_stop(pthread_mutex_t *lock, pthread_cond_t *cond, bool *stop, pthread_t th);
-/* A periodic thread's sleep without a mutex (one futex wait, as cheap as a
- * bare clock_nanosleep): sleeps until due_ns (util_now_ns) or until another
- * thread calls util_stop_wake on the same word; returns whether stopped. */
+/* A periodic thread's sleep without a mutex: one clock_nanosleep to due_ns
+ * (util_now_ns), which a futex wait costs ~2 us more per wake-up than (the
+ * 2-core dev VM), cut short when another thread stops it with
+ * util_stop_join on the same word; returns whether stopped. The thread
+ * calls util_stop_prepare first (it unblocks the stop signal, a real-time
+ * signal whose handler does nothing, with SA_RESTART: the thread's other
+ * system calls go on, while clock_nanosleep returns EINTR whatever the
+ * flag). util_stop_join sets the word and signals the thread until it ends
+ * (a signal just before its sleep is re-sent), then joins it. */
+void util_stop_prepare(void);
 bool util_sleep_until_stop(uint32_t *stop, uint64_t due_ns);
-void util_stop_wake(uint32_t *stop);
+void util_stop_join(uint32_t *stop, pthread_t th);
 
 /* "64M", "2G", "4096", "512k" -> bytes (binary multiples). -EINVAL, -ERANGE. */
 int util_parse_size(const char *s, uint64_t *bytes);
