@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <stdarg.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/util.h"
 
@@ -80,13 +79,11 @@ int tel_open_vm_stats(struct tel *t)
 
 int tel_vcpu_stats_span(int stats_fd, uint64_t *off_bytes, size_t *len_bytes)
 {
-	int idx[UTIL_ARRAY_SIZE(vcpu_stats)], fd = dup(stats_fd), err;
+	int idx[UTIL_ARRAY_SIZE(vcpu_stats)], err;
 	struct tel_kvmstats s;
 	char why[160];
 
-	if (fd < 0)
-		return -errno;
-	err = tel_kvmstats_open(fd, true, &s, why, sizeof(why));
+	err = tel_kvmstats_open(stats_fd, true, &s, why, sizeof(why));   /* on its own copy */
 	if (err)
 		return err;
 	lookup(&s, vcpu_stats, (int)UTIL_ARRAY_SIZE(vcpu_stats), idx, "vCPU");

@@ -94,20 +94,26 @@ Test(kvmstats, placed_reads_land_in_the_callers_buffer)
 	tvm_destroy(&vm);
 }
 
-/* The span a sample reads (the benchmarks' floor): one pread there gives
- * the exits a full read of the statistics gives. */
+/* The span a sample reads (the benchmarks' floor), found without leaving a
+ * descriptor open: one pread there gives the exits a full read of the
+ * statistics gives. */
 Test(kvmstats, the_sample_span_holds_the_exits)
 {
 	struct tel_kvmstats ref;
 	uint64_t buf[512], off, exits;
 	size_t len;
 	char why[160] = "";
-	int fd, ix;
+	int fd, ix, free_fd;
 
 	need_kvm();
 	fd = ioctl(vm.vcpu[0], KVM_GET_STATS_FD, NULL);
 	cr_assert_geq(fd, 0);
+	free_fd = dup(fd);   /* the lowest free descriptor */
+	close(free_fd);
 	cr_assert_eq(tel_vcpu_stats_span(fd, &off, &len), 0);
+	ix = dup(fd);
+	close(ix);
+	cr_assert_eq(ix, free_fd, "the span's look left a descriptor open");
 	cr_assert(len >= 9 * 8 && len <= sizeof(buf), "a span of %zu bytes", len);
 	cr_assert_eq(tvm_run(&vm, 0, 20), 20);
 	cr_assert_eq(pread(fd, buf, len, (off_t)off), (ssize_t)len);
