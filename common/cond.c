@@ -11,6 +11,12 @@
 
 #include "common/util.h"
 
+static struct timespec timespec_of(uint64_t ns)
+{
+	return (struct timespec){ .tv_sec = (time_t)(ns / 1000000000ull),
+				  .tv_nsec = (long)(ns % 1000000000ull) };
+}
+
 void util_cond_init_mono(pthread_cond_t *cond)
 {
 	pthread_condattr_t ca;
@@ -23,8 +29,7 @@ void util_cond_init_mono(pthread_cond_t *cond)
 
 int util_cond_wait_until_ns(pthread_cond_t *cond, pthread_mutex_t *lock, uint64_t due_ns)
 {
-	struct timespec ts = { .tv_sec = (time_t)(due_ns / 1000000000ull),
-			       .tv_nsec = (long)(due_ns % 1000000000ull) };
+	struct timespec ts = timespec_of(due_ns);
 
 	return pthread_cond_timedwait(cond, lock, &ts);
 }
@@ -68,8 +73,7 @@ void util_stop_prepare(void)
 
 bool util_sleep_until_stop(uint32_t *stop, uint64_t due_ns)
 {
-	struct timespec ts = { .tv_sec = (time_t)(due_ns / 1000000000ull),
-			       .tv_nsec = (long)(due_ns % 1000000000ull) };
+	struct timespec ts = timespec_of(due_ns);
 
 	while (!__atomic_load_n(stop, __ATOMIC_ACQUIRE) &&
 	       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
@@ -85,13 +89,11 @@ void util_stop_join(uint32_t *stop, pthread_t th)
 	__atomic_store_n(stop, 1, __ATOMIC_RELEASE);
 	for (;;) {
 		struct timespec ts;
-		uint64_t due;
 
 		pthread_kill(th, STOP_SIG);
 		clock_gettime(CLOCK_REALTIME, &ts);   /* pthread_timedjoin_np's clock */
-		due = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + STOP_RESEND_NS;
-		ts = (struct timespec){ .tv_sec = (time_t)(due / 1000000000ull),
-					.tv_nsec = (long)(due % 1000000000ull) };
+		ts = timespec_of((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec +
+				 STOP_RESEND_NS);
 		if (pthread_timedjoin_np(th, NULL, &ts) != ETIMEDOUT)
 			return;
 	}
