@@ -49,7 +49,7 @@ int adapt_driver_register(struct adapt_driver *d, const struct adapt_actuator *a
 	return rc;
 }
 
-static bool swap_waits(struct adapt_driver *d)
+UTIL_HOT static bool swap_waits(struct adapt_driver *d)
 {
 	return __atomic_load_n(&d->have_next, __ATOMIC_ACQUIRE);
 }
@@ -57,7 +57,7 @@ static bool swap_waits(struct adapt_driver *d)
 /* adapt_step's choice (fast while something changes), the profile's fast
  * period before the first tick and after a swap. On the loop thread: only
  * a waiting swap needs the lock. */
-static uint64_t next_period(struct adapt_driver *d)
+UTIL_HOT static uint64_t next_period(struct adapt_driver *d)
 {
 	uint64_t period = 0;
 
@@ -75,7 +75,7 @@ static uint64_t next_period(struct adapt_driver *d)
 }
 
 /* The first tick comes one period after start, like every other. */
-static void *loop(void *arg)
+UTIL_HOT static void *loop(void *arg)
 {
 	struct adapt_driver *d = arg;
 	uint64_t next = util_now_ns();

@@ -12,7 +12,7 @@
 
 /* Without the lock: the loop thread is the only writer, and a reader's
  * copy of an aligned counter is whole. */
-static void count(struct adapt_driver *d, enum adapt_full_why why)
+UTIL_HOT static void count(struct adapt_driver *d, enum adapt_full_why why)
 {
 	uint64_t *c = why == ADAPT_FULL_NONE ? &d->stats.quiet_ticks : &d->stats.full_why[why];
 
@@ -29,7 +29,7 @@ uint64_t adapt_drv_judge_steady(struct adapt_driver *d, bool held)
 
 /* The state changes only in full ticks: judged after each (before the
  * first, steady_why is OFF). */
-static enum adapt_full_why due(const struct adapt_driver *d, uint64_t now_ns)
+UTIL_HOT static enum adapt_full_why due(const struct adapt_driver *d, uint64_t now_ns)
 {
 	if (d->steady_why != ADAPT_FULL_NONE)
 		return d->steady_why;
@@ -38,7 +38,7 @@ static enum adapt_full_why due(const struct adapt_driver *d, uint64_t now_ns)
 	return now_ns >= d->full_due_ns ? ADAPT_FULL_DUE : ADAPT_FULL_NONE;
 }
 
-bool adapt_drv_quiet_tick(struct adapt_driver *d, uint64_t now_ns)
+UTIL_HOT bool adapt_drv_quiet_tick(struct adapt_driver *d, uint64_t now_ns)
 {
 	const struct tel_vcpu_sample *v;
 	enum adapt_full_why why;

@@ -170,7 +170,7 @@ int adapt_driver_tick(struct adapt_driver *d)
 	return 0;
 }
 
-void adapt_drv_warmup(struct adapt_driver *d)
+UTIL_HOT void adapt_drv_warmup(struct adapt_driver *d)
 {
 	if (!d->warm && d->cfg.warmup)
 		d->cfg.warmup(d->cfg.warmup_arg, &d->cfg.env);

@@ -6,6 +6,7 @@
  * scrape finds figures no older than its own interval. Pure: the profile,
  * the state, the last sample and the probe in, a reason out. */
 #include "adapt/adapt_int.h"
+#include "common/util.h"
 
 #include <math.h>
 
@@ -41,12 +42,12 @@ uint64_t adapt_full_due_ns(const struct pol_profile *g, const struct tel_sample 
 	return last->t_ns + g->steady_sample_ns - g->period_ns / 2;
 }
 
-static bool moved(double now, double ref)
+UTIL_HOT static bool moved(double now, double ref)
 {
 	return isfinite(now) && isfinite(ref) && fabs(now - ref) >= ADAPT_JUMP_PCT;
 }
 
-enum adapt_full_why adapt_probe_jumped(const struct tel_sample *last, const struct tel_probe *p,
+UTIL_HOT enum adapt_full_why adapt_probe_jumped(const struct tel_sample *last, const struct tel_probe *p,
 				       int *vcpu)
 {
 	if (p->stale || p->nr_vcpus != last->nr_vcpus)

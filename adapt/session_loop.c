@@ -85,7 +85,7 @@ static int session_sample(void *arg, const struct tel_sample **out)
 	return tel_sample_ref(s->tel, out);
 }
 
-static int session_probe(void *arg, uint64_t now_ns, struct tel_probe *out)
+UTIL_HOT static int session_probe(void *arg, uint64_t now_ns, struct tel_probe *out)
 {
 	struct adapt_session *s = arg;
 

@@ -71,7 +71,7 @@ void util_stop_prepare(void)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
-bool util_sleep_until_stop(uint32_t *stop, uint64_t due_ns)
+UTIL_HOT bool util_sleep_until_stop(uint32_t *stop, uint64_t due_ns)
 {
 	struct timespec ts = timespec_of(due_ns);
 

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t util_now_ns(void)
+UTIL_HOT uint64_t util_now_ns(void)
 {
 	struct timespec ts;
 

@@ -16,7 +16,7 @@
 
 #include "common/util.h"
 
-static double share_pct(uint64_t now, uint64_t then, uint64_t t_ns, uint64_t t0_ns)
+UTIL_HOT static double share_pct(uint64_t now, uint64_t then, uint64_t t_ns, uint64_t t0_ns)
 {
 	return t_ns > t0_ns && now >= then ? 100.0 * (double)(now - then) / (double)(t_ns - t0_ns)
 					   : NAN;
@@ -54,7 +54,7 @@ static bool read_guest_area(const struct tel *t, struct tel_vcpu_src *v, uint64_
  * sample), as a share of the time since the previous probe's read (its own
  * reference: full samples read avmm's area only on a vCPU's turn): NAN on
  * the first read, or after the area changed or was out of use. */
-static bool probe_steal(const struct tel *t, struct tel_vcpu_src *v, uint64_t now_ns,
+UTIL_HOT static bool probe_steal(const struct tel *t, struct tel_vcpu_src *v, uint64_t now_ns,
 			double *delay_pct, struct tel_probe *o)
 {
 	uint64_t steal_ns, hva = 0;
@@ -75,7 +75,7 @@ static bool probe_steal(const struct tel *t, struct tel_vcpu_src *v, uint64_t no
 	return true;
 }
 
-static void probe_vcpu(struct tel *t, int i, uint64_t now_ns, struct tel_probe *o)
+UTIL_HOT static void probe_vcpu(struct tel *t, int i, uint64_t now_ns, struct tel_probe *o)
 {
 	struct tel_vcpu_src *v = &t->vs[i];
 	bool from_probe = v->probe_t_ns > v->cpu_t_ns, schedstat = !v->th.has_clock;
@@ -111,7 +111,7 @@ static void probe_vcpu(struct tel *t, int i, uint64_t now_ns, struct tel_probe *
 
 /* On the sampling thread (the only one that touches t->vs), without the
  * lock: the exporters read only the count. */
-int tel_probe(struct tel *t, uint64_t now_ns, struct tel_probe *out)
+UTIL_HOT int tel_probe(struct tel *t, uint64_t now_ns, struct tel_probe *out)
 {
 	if (!now_ns)
 		now_ns = util_now_ns();
