@@ -22,7 +22,7 @@ UTIL_HOT uint64_t util_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t util_thread_cpu_ns(void)
+UTIL_HOT uint64_t util_thread_cpu_ns(void)
 {
 	struct timespec ts;
 
@@ -39,7 +39,7 @@ const volatile uint32_t *util_rseq_cpu_id(void)
 	return &r->cpu_id;
 }
 
-int util_rseq_cpu(const volatile uint32_t *cpu_id)
+UTIL_HOT int util_rseq_cpu(const volatile uint32_t *cpu_id)
 {
 	uint32_t cpu = cpu_id ? *cpu_id : UINT32_MAX;
 

@@ -28,7 +28,7 @@ void tel_set_down(struct tel_source_status *st, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void set_up(struct tel_source_status *st)
+UTIL_HOT static void set_up(struct tel_source_status *st)
 {
 	st->up = true;
 	st->why[0] = 0;
@@ -94,7 +94,7 @@ int tel_vcpu_stats_span(int stats_fd, uint64_t *off_bytes, size_t *len_bytes)
 }
 
 /* Opens what can be opened for vCPU i; each source once per thread id. */
-static void attach_vcpu(struct tel *t, int i)
+UTIL_HOT static void attach_vcpu(struct tel *t, int i)
 {
 	struct tel_vcpu_src *v = &t->vs[i];
 	char why[160];
@@ -145,7 +145,7 @@ static void attach_vcpu(struct tel *t, int i)
 
 /* True on vCPU i's turn among every n samples (0, 1: each): the slow reads
  * are spread over the samples so that each sample costs the same. */
-static bool turn(const struct tel *t, int i, int n)
+UTIL_HOT static bool turn(const struct tel *t, int i, int n)
 {
 	return n <= 1 || (t->nr_samples + (uint64_t)i) % (uint64_t)n == 0;
 }
@@ -156,7 +156,7 @@ static bool turn(const struct tel *t, int i, int n)
  * area counts from when avmm set it up, schedstat from the thread's start:
  * where the source changes, the value goes on from the last one read
  * (delay_offset_ns), so that no rate spans two sources. */
-static int read_delay(struct tel_vcpu_src *v, uint64_t *cpu_ns)
+UTIL_HOT static int read_delay(struct tel_vcpu_src *v, uint64_t *cpu_ns)
 {
 	bool area = v->th.has_clock && util_steal_read(v->steal, &v->delay_raw_ns);
 	int err;
@@ -185,7 +185,7 @@ static int read_delay(struct tel_vcpu_src *v, uint64_t *cpu_ns)
  * stat (the costliest read). Values not re-read are carried with the time
  * they were read (run_delay_t_ns), so rates stay exact. The last CPU is read
  * after every vCPU's system calls (read_pcpus): *pcpu_due says it is due. */
-static int read_thread(struct tel *t, int i, uint64_t now, struct tel_vcpu_sample *o,
+UTIL_HOT static int read_thread(struct tel *t, int i, uint64_t now, struct tel_vcpu_sample *o,
 		       bool *ran, bool *pcpu_due)
 {
 	struct tel_vcpu_src *v = &t->vs[i];
@@ -241,7 +241,7 @@ static int read_thread(struct tel *t, int i, uint64_t now, struct tel_vcpu_sampl
  * derived ones are tel_derive's), the hardware counters when there are any
  * (without a backend they stay 0 from the ring's start: the slot is not
  * cleared as a whole). */
-static void read_vcpu(struct tel *t, int i, uint64_t now, struct tel_vcpu_sample *o,
+UTIL_HOT static void read_vcpu(struct tel *t, int i, uint64_t now, struct tel_vcpu_sample *o,
 		      bool *th_up, bool *hw_up, bool *pcpu_due)
 {
 	struct tel_vcpu_src *v = &t->vs[i];
@@ -281,7 +281,7 @@ static void read_vcpu(struct tel *t, int i, uint64_t now, struct tel_vcpu_sample
  * calls: each is a load from a thread's rseq area, a line another core
  * wrote (a cache and TLB miss); one after the other with nothing between
  * them, the misses overlap instead of adding up. */
-static void read_pcpus(struct tel *t, struct tel_sample *s, const int *due, int n)
+UTIL_HOT static void read_pcpus(struct tel *t, struct tel_sample *s, const int *due, int n)
 {
 	for (int k = 0; k < n; k++) {
 		struct tel_vcpu_src *v = &t->vs[due[k]];
@@ -294,7 +294,7 @@ static void read_pcpus(struct tel *t, struct tel_sample *s, const int *due, int 
 
 /* The next vCPU's state and record, fetched while this one's system calls
  * run (what of them every sample touches). */
-static void prefetch_vcpu(const struct tel *t, const struct tel_sample *s, int i)
+UTIL_HOT static void prefetch_vcpu(const struct tel *t, const struct tel_sample *s, int i)
 {
 	const char *v = (const char *)&t->vs[i], *o = (const char *)&s->vcpu[i];
 
@@ -304,7 +304,7 @@ static void prefetch_vcpu(const struct tel *t, const struct tel_sample *s, int i
 		__builtin_prefetch(o + k, 1);
 }
 
-void tel_collect(struct tel *t, struct tel_sample *s)
+UTIL_HOT void tel_collect(struct tel *t, struct tel_sample *s)
 {
 	bool th_up = true, hw_up = t->hw != NULL, kvm_up = t->vm_ok || t->vm_level_na;
 	uint64_t *f[] = { &s->vm.mmu_pte_write, &s->vm.mmu_shadow_zapped,

@@ -3,17 +3,17 @@
 
 #include "common/util.h"
 
-static double per_s(uint64_t d, uint64_t dt_ns)
+UTIL_HOT static double per_s(uint64_t d, uint64_t dt_ns)
 {
 	return dt_ns ? (double)d * 1e9 / (double)dt_ns : 0.0;
 }
 
-static double ratio(uint64_t num, uint64_t den, double mult)
+UTIL_HOT static double ratio(uint64_t num, uint64_t den, double mult)
 {
 	return den ? (double)num * mult / (double)den : 0.0;
 }
 
-static void derive_vcpu(const struct tel_vcpu_sample *p, struct tel_vcpu_sample *c,
+UTIL_HOT static void derive_vcpu(const struct tel_vcpu_sample *p, struct tel_vcpu_sample *c,
 			uint64_t dt)
 {
 	uint64_t d_ins, d_cyc;
@@ -52,7 +52,7 @@ static void derive_vcpu(const struct tel_vcpu_sample *p, struct tel_vcpu_sample 
 #undef D
 }
 
-void tel_derive(const struct tel_sample *prev, struct tel_sample *cur)
+UTIL_HOT void tel_derive(const struct tel_sample *prev, struct tel_sample *cur)
 {
 	for (int i = 0; i < cur->nr_vcpus && i < TEL_MAX_VCPUS; i++) {
 		struct tel_vcpu_sample *c = &cur->vcpu[i];

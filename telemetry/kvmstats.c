@@ -165,21 +165,21 @@ bool tel_kvmstats_place(struct tel_kvmstats *s, uint64_t *buf, size_t bytes)
 }
 
 /* Word w of the data block: from where the reads land when in the span. */
-static uint64_t word(const struct tel_kvmstats *s, uint32_t w)
+UTIL_HOT static uint64_t word(const struct tel_kvmstats *s, uint32_t w)
 {
 	uint32_t lo = s->rd_off / 8;
 
 	return w >= lo && w - lo < s->rd_len / 8 ? s->rd_buf[w - lo] : s->data[w];
 }
 
-void tel_kvmstats_values(const struct tel_kvmstats *s, uint64_t *const *out)
+UTIL_HOT void tel_kvmstats_values(const struct tel_kvmstats *s, uint64_t *const *out)
 {
 	for (int i = 0; i < s->nr_sel; i++)
 		*out[i] = s->sel_word[i] >= 0 ? word(s, (uint32_t)s->sel_word[i]) :
 			tel_kvmstats_value(s, s->sel_idx[i]);
 }
 
-int tel_kvmstats_read(struct tel_kvmstats *s)
+UTIL_HOT int tel_kvmstats_read(struct tel_kvmstats *s)
 {
 	ssize_t n;
 
@@ -196,7 +196,7 @@ int tel_kvmstats_read(struct tel_kvmstats *s)
 }
 
 /* Cumulative, instant and peak stats are one u64; histograms are summed. */
-uint64_t tel_kvmstats_value(const struct tel_kvmstats *s, int idx)
+UTIL_HOT uint64_t tel_kvmstats_value(const struct tel_kvmstats *s, int idx)
 {
 	const struct tel_kvm_desc *d;
 	uint64_t v = 0;

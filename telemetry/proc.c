@@ -146,7 +146,7 @@ int tel_thread_open_pid(const char *root, pid_t pid, pid_t tid, struct tel_threa
 	return 0;
 }
 
-int tel_thread_cpu(struct tel_thread *th, uint64_t *cpu_ns)
+UTIL_HOT int tel_thread_cpu(struct tel_thread *th, uint64_t *cpu_ns)
 {
 	struct timespec ts;
 	uint64_t delay;

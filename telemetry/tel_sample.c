@@ -11,7 +11,7 @@
 
 /* own: on telemetry's own thread, whose CPU time between two samples (the
  * wait and the wake-up) is telemetry's cost too. */
-static const struct tel_sample *sample(struct tel *t, struct tel_sample *out, bool own)
+UTIL_HOT static const struct tel_sample *sample(struct tel *t, struct tel_sample *out, bool own)
 {
 	/* on its own thread, one CPU clock read per sample covers it all */
 	uint64_t t0 = util_now_ns(), w0 = tel_wall_ns();
@@ -70,19 +70,19 @@ static const struct tel_sample *sample(struct tel *t, struct tel_sample *out, bo
 	return s;
 }
 
-int tel_sample(struct tel *t, struct tel_sample *out)
+UTIL_HOT int tel_sample(struct tel *t, struct tel_sample *out)
 {
 	sample(t, out, false);
 	return 0;
 }
 
-int tel_sample_ref(struct tel *t, const struct tel_sample **out)
+UTIL_HOT int tel_sample_ref(struct tel *t, const struct tel_sample **out)
 {
 	*out = sample(t, NULL, false);
 	return 0;
 }
 
-int tel_sample_own(struct tel *t)
+UTIL_HOT int tel_sample_own(struct tel *t)
 {
 	sample(t, NULL, true);
 	return 0;

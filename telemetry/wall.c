@@ -9,7 +9,7 @@
 
 #include "common/util.h"
 
-uint64_t tel_wall_ns(void)
+UTIL_HOT uint64_t tel_wall_ns(void)
 {
 	struct timespec ts;
 
