@@ -96,9 +96,9 @@ FILE *util_fopen_output(const char *path, char *why, size_t why_len);
 int util_fmt(char *out, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* The steady loop's quiet path (a wake-up, a look, a sleep), kept together in
- * .text.hot: after a second asleep each code page it touches is a TLB and
- * cache miss. */
+/* What the loop runs after each sleep (the quiet tick: a wake-up, a look, a
+ * sleep; and telemetry's full sample), kept together in .text.hot: after a
+ * sleep each code page it touches is a TLB and cache miss. */
 #define UTIL_HOT __attribute__((hot))
 #define UTIL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define UTIL_MIN(a, b) ((a) < (b) ? (a) : (b))
