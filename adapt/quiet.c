@@ -47,7 +47,8 @@ UTIL_HOT static bool moved(double now, double ref)
 	return isfinite(now) && isfinite(ref) && fabs(now - ref) >= ADAPT_JUMP_PCT;
 }
 
-UTIL_HOT enum adapt_full_why adapt_probe_jumped(const struct tel_sample *last, const struct tel_probe *p,
+UTIL_HOT
+enum adapt_full_why adapt_probe_jumped(const struct tel_sample *last, const struct tel_probe *p,
 				       int *vcpu)
 {
 	if (p->stale || p->nr_vcpus != last->nr_vcpus)

@@ -185,7 +185,8 @@ UTIL_HOT static int read_delay(struct tel_vcpu_src *v, uint64_t *cpu_ns)
  * stat (the costliest read). Values not re-read are carried with the time
  * they were read (run_delay_t_ns), so rates stay exact. The last CPU is read
  * after every vCPU's system calls (read_pcpus): *pcpu_due says it is due. */
-UTIL_HOT static int read_thread(struct tel *t, int i, uint64_t now, struct tel_vcpu_sample *o,
+UTIL_HOT
+static int read_thread(struct tel *t, int i, uint64_t now, struct tel_vcpu_sample *o,
 		       bool *ran, bool *pcpu_due)
 {
 	struct tel_vcpu_src *v = &t->vs[i];
@@ -241,7 +242,8 @@ UTIL_HOT static int read_thread(struct tel *t, int i, uint64_t now, struct tel_v
  * derived ones are tel_derive's), the hardware counters when there are any
  * (without a backend they stay 0 from the ring's start: the slot is not
  * cleared as a whole). */
-UTIL_HOT static void read_vcpu(struct tel *t, int i, uint64_t now, struct tel_vcpu_sample *o,
+UTIL_HOT
+static void read_vcpu(struct tel *t, int i, uint64_t now, struct tel_vcpu_sample *o,
 		      bool *th_up, bool *hw_up, bool *pcpu_due)
 {
 	struct tel_vcpu_src *v = &t->vs[i];

@@ -13,7 +13,8 @@ UTIL_HOT static double ratio(uint64_t num, uint64_t den, double mult)
 	return den ? (double)num * mult / (double)den : 0.0;
 }
 
-UTIL_HOT static void derive_vcpu(const struct tel_vcpu_sample *p, struct tel_vcpu_sample *c,
+UTIL_HOT
+static void derive_vcpu(const struct tel_vcpu_sample *p, struct tel_vcpu_sample *c,
 			uint64_t dt)
 {
 	uint64_t d_ins, d_cyc;

@@ -54,7 +54,8 @@ static bool read_guest_area(const struct tel *t, struct tel_vcpu_src *v, uint64_
  * sample), as a share of the time since the previous probe's read (its own
  * reference: full samples read avmm's area only on a vCPU's turn): NAN on
  * the first read, or after the area changed or was out of use. */
-UTIL_HOT static bool probe_steal(const struct tel *t, struct tel_vcpu_src *v, uint64_t now_ns,
+UTIL_HOT
+static bool probe_steal(const struct tel *t, struct tel_vcpu_src *v, uint64_t now_ns,
 			double *delay_pct, struct tel_probe *o)
 {
 	uint64_t steal_ns, hva = 0;
