@@ -125,7 +125,9 @@ static void migrate_all(struct adapt_session *s, struct agent_health *h, const c
 		publish(s, what, reason, rc == -EINPROGRESS ? "unconfirmed, paused here" :
 			rc ? "failed, runs on here" : "done");
 		pthread_mutex_lock(&h->lock);
-		if (rc)
+		if (rc == -EINPROGRESS)
+			h->migrated_unconfirmed++;
+		else if (rc)
 			h->migrated_failed++;
 		else if (!s->cfg.dry_run)
 			h->migrated_ok++;

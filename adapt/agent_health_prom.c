@@ -59,9 +59,10 @@ static void prom(void *arg, FILE *f)
 		"# HELP avmm_health_migrations_total VMs the health watch migrated, by result\n"
 		"# TYPE avmm_health_migrations_total counter\n"
 		"avmm_health_migrations_total{result=\"ok\"} %llu\n"
-		"avmm_health_migrations_total{result=\"failed\"} %llu\n", h->v.failing ? 1 : 0,
+		"avmm_health_migrations_total{result=\"failed\"} %llu\n"
+		"avmm_health_migrations_total{result=\"unconfirmed\"} %llu\n", h->v.failing ? 1 : 0,
 		(unsigned long long)h->predicted_total, (unsigned long long)h->migrated_ok,
-		(unsigned long long)h->migrated_failed);
+		(unsigned long long)h->migrated_failed, (unsigned long long)h->migrated_unconfirmed);
 out:
 	pthread_mutex_unlock(&h->lock);
 }

@@ -259,7 +259,7 @@ struct agent_health {
 	struct adapt_health_verdict v;
 	bool have;
 	uint64_t next_ns, retry_at_ns, backoff_ns;
-	uint64_t predicted_total, migrated_ok, migrated_failed;
+	uint64_t predicted_total, migrated_ok, migrated_failed, migrated_unconfirmed;
 	char unavailable[512];           /* logged when it changes */
 };
 int adapt_agent_health_init(struct adapt_session *s);

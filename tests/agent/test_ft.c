@@ -272,8 +272,8 @@ Test(ft, an_absent_target_leaves_the_vm_running_with_the_reason_and_a_backoff)
 
 Test(ft, an_unconfirmed_migration_leaves_the_vm_paused_and_untried)
 {
-	char addr[160], why[256], vm_sock[160], *log, *ans = NULL;
-	int lfd, tries = 0;
+	char addr[160], why[256], vm_sock[160], *log, *ans = NULL, *body = NULL;
+	int lfd, tries = 0, port = 22000 + (getpid() + 13) % 20000;
 	pthread_t th;
 
 	bg_prepare(&b);
@@ -281,7 +281,7 @@ Test(ft, an_unconfirmed_migration_leaves_the_vm_paused_and_untried)
 	lfd = vmm_migrate_listen(addr, why, sizeof(why));
 	cr_assert_geq(lfd, 0, "%s", why);
 	cr_assert_eq(pthread_create(&th, NULL, migpeer_silent_after_go, &lfd), 0);
-	start_agent(addr, 0);
+	start_agent(addr, port);
 	start_vm(0, "held", NULL, 0);
 	free(wait_list("\"name\":\"held\"", true, 8000));
 	set_ce("100\n");
@@ -297,6 +297,11 @@ Test(ft, an_unconfirmed_migration_leaves_the_vm_paused_and_untried)
 	cr_assert_eq(tries, 1, "tried again though the VM may run at the target:\n%s", log);
 	cr_assert_null(strstr(log, "next try in"), "%s", log);
 	free(log);
+	/* counted as unconfirmed, not as a refusal */
+	cr_assert_eq(http_get(port, "/metrics", &body, NULL, 0), 200);
+	cr_assert(strstr(body, "avmm_health_migrations_total{result=\"unconfirmed\"} 1") &&
+		  strstr(body, "avmm_health_migrations_total{result=\"failed\"} 0"), "%s", body);
+	free(body);
 	cr_assert_eq(waitpid(kids[0], NULL, WNOHANG), 0, "the VM ended while paused");
 	snprintf(vm_sock, sizeof(vm_sock), "%s/held.sock", b.run_dir);
 	cr_assert_eq(vmm_ctl_call(vm_sock, "{\"cmd\":\"resume\"}", &ans), 0);
