@@ -88,13 +88,10 @@ void util_stop_join(uint32_t *stop, pthread_t th)
 	pthread_once(&stop_sig_once, stop_sig_init);
 	__atomic_store_n(stop, 1, __ATOMIC_RELEASE);
 	for (;;) {
-		struct timespec ts;
+		struct timespec ts = timespec_of(util_now_ns() + STOP_RESEND_NS);
 
 		pthread_kill(th, STOP_SIG);
-		clock_gettime(CLOCK_REALTIME, &ts);   /* pthread_timedjoin_np's clock */
-		ts = timespec_of((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec +
-				 STOP_RESEND_NS);
-		if (pthread_timedjoin_np(th, NULL, &ts) != ETIMEDOUT)
+		if (pthread_clockjoin_np(th, NULL, CLOCK_MONOTONIC, &ts) != ETIMEDOUT)
 			return;
 	}
 }
