@@ -119,3 +119,46 @@ Test(delay, read_from_the_area_where_in_use_and_continuous_across_sources, .time
 	tel_close(t);
 	tvm_destroy(&vm);
 }
+
+/* The run delay's reads are spread: vCPU i's comes on the samples where
+ * (seq + i) % delay_every == 0 (a burst may add others), so a sample reads
+ * only some of the vCPUs, and each at least every delay_every samples. */
+Test(delay, reads_are_spread_over_the_samples_by_turn, .timeout = 60)
+{
+	struct tel_config c = { .counters = "none", .vm_name = "d", .delay_every = 4 };
+	static struct tel_sample s;
+	uint64_t last_t[8] = { 0 };
+	int nr_partial = 0, err;
+	struct tel *t;
+	struct tvm vm;
+
+	err = tvm_create(&vm, 8);
+	if (err)
+		cr_skip_test("no usable /dev/kvm (%s)", strerror(-err));
+	cr_assert_eq(tvm_start_threads(&vm, 5000), 0);
+	struct tel_target tg = { .nr_vcpus = 8, .vm_fd = tvm_vm_fd, .vcpu_fd = tvm_vcpu_fd,
+				 .vcpu_tid = tvm_vcpu_tid, .arg = &vm };
+	cr_assert_eq(tel_open_target(&c, &tg, &t), 0);
+	for (int k = 0; k < 14; k++) {
+		int nr_read = 0;
+
+		util_sleep_ns(20000000);
+		cr_assert_eq(tel_sample(t, &s), 0);
+		for (int i = 0; i < 8; i++) {
+			bool read = s.vcpu[i].run_delay_t_ns == s.t_ns;
+
+			if ((s.seq + (uint64_t)i) % 4 == 0)
+				cr_assert(read, "sample %llu: vcpu%d's turn, its delay not read",
+					  (unsigned long long)s.seq, i);
+			if (read)
+				last_t[i] = s.t_ns;
+			nr_read += read;
+			if (k >= 4)
+				cr_assert_eq(last_t[i] ? 0 : 1, 0);
+		}
+		nr_partial += k >= 4 && nr_read < 8;
+	}
+	cr_assert_gt(nr_partial, 0, "every sample read every vCPU's run delay");
+	tel_close(t);
+	tvm_destroy(&vm);
+}
