@@ -121,13 +121,12 @@ Test(delay, read_from_the_area_where_in_use_and_continuous_across_sources, .time
 }
 
 /* The run delay's reads are spread: vCPU i's comes on the samples where
- * (seq + i) % delay_every == 0 (a burst may add others), so a sample reads
- * only some of the vCPUs, and each at least every delay_every samples. */
+ * (seq + i) % delay_every == 0 (a burst may add others), so each is read at
+ * least every delay_every samples and a steady sample reads only some. */
 Test(delay, reads_are_spread_over_the_samples_by_turn, .timeout = 60)
 {
 	struct tel_config c = { .counters = "none", .vm_name = "d", .delay_every = 4 };
 	static struct tel_sample s;
-	uint64_t last_t[8] = { 0 };
 	int nr_partial = 0, err;
 	struct tel *t;
 	struct tvm vm;
@@ -150,11 +149,7 @@ Test(delay, reads_are_spread_over_the_samples_by_turn, .timeout = 60)
 			if ((s.seq + (uint64_t)i) % 4 == 0)
 				cr_assert(read, "sample %llu: vcpu%d's turn, its delay not read",
 					  (unsigned long long)s.seq, i);
-			if (read)
-				last_t[i] = s.t_ns;
 			nr_read += read;
-			if (k >= 4)
-				cr_assert_eq(last_t[i] ? 0 : 1, 0);
 		}
 		nr_partial += k >= 4 && nr_read < 8;
 	}
