@@ -94,6 +94,15 @@ Test(kvmstats, placed_reads_land_in_the_callers_buffer)
 	tvm_destroy(&vm);
 }
 
+/* The lowest free descriptor: the one the next open would get. */
+static int lowest_free_fd(int any_fd)
+{
+	int fd = dup(any_fd);
+
+	close(fd);
+	return fd;
+}
+
 /* The span a sample reads (the benchmarks' floor), found without leaving a
  * descriptor open: one pread there gives the exits a full read of the
  * statistics gives. */
@@ -108,12 +117,9 @@ Test(kvmstats, the_sample_span_holds_the_exits)
 	need_kvm();
 	fd = ioctl(vm.vcpu[0], KVM_GET_STATS_FD, NULL);
 	cr_assert_geq(fd, 0);
-	free_fd = dup(fd);   /* the lowest free descriptor */
-	close(free_fd);
+	free_fd = lowest_free_fd(fd);
 	cr_assert_eq(tel_vcpu_stats_span(fd, &off, &len), 0);
-	ix = dup(fd);
-	close(ix);
-	cr_assert_eq(ix, free_fd, "the span's look left a descriptor open");
+	cr_assert_eq(lowest_free_fd(fd), free_fd, "the span's look left a descriptor open");
 	cr_assert(len >= 9 * 8 && len <= sizeof(buf), "a span of %zu bytes", len);
 	cr_assert_eq(tvm_run(&vm, 0, 20), 20);
 	cr_assert_eq(pread(fd, buf, len, (off_t)off), (ssize_t)len);
