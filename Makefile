@@ -9,9 +9,9 @@ LINK_ORDER := adapt policies bankmap coremap paging-mode energy telemetry vmm-co
 # Debian 12 packages the project needs (installed by `make deps`, as root).
 DEB_PACKAGES := build-essential clang pkg-config libpapi-dev libpfm4-dev libnuma-dev \
 	libhwloc-dev libcriterion-dev libmicrohttpd-dev libjansson-dev libinih-dev \
-	libseccomp-dev qemu-system-x86 chromium lz4 systemd prometheus \
+	libseccomp-dev libbpf-dev qemu-system-x86 chromium lz4 systemd prometheus \
 	slurm-wlm munge libslurm-dev
-SYS_LIBS   := -lhwloc -ljansson -linih -lseccomp -lnuma -lpthread -lm -ldl
+SYS_LIBS   := -lbpf -lhwloc -ljansson -linih -lseccomp -lnuma -lpthread -lm -ldl
 
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
@@ -36,8 +36,12 @@ srcs_of = $(wildcard $(1)/*.c)
 asset_files = $(wildcard $(1)/*.html $(1)/*.js $(1)/*.css $(1)/vendor/*/*.js $(1)/vendor/*/*.css \
 	$(1)/vendor/*/LICENSE)
 assets_of = $(patsubst %,$(BUILD)/gen/%.o,$(call asset_files,$(1)))
+# A module's BPF programs (<module>/bpf/*.bpf.c), built by clang for the BPF
+# target and embedded the same way: bpf/kvmbatch.bpf.c is bpf_kvmbatch[].
+bpf_of = $(patsubst %.bpf.c,$(BUILD)/bpf/%.o,$(wildcard $(1)/bpf/*.bpf.c))
 # (Libraries depend on the Makefile: a new asset is built into an old build.)
-objs_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call srcs_of,$(1))) $(call assets_of,$(1))
+objs_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call srcs_of,$(1))) $(call assets_of,$(1)) \
+	$(call bpf_of,$(1))
 ALL_LIBS := $(foreach m,$(filter $(MODULES),$(LINK_ORDER)),$(call lib_of,$(m)))
 
 .PHONY: all test check bench fuzz clean guests deps demo soak install-agent install-cluster compat
@@ -59,6 +63,18 @@ $(BUILD)/gen/%.c: %
 	  od -An -v -tx1 $< | sed -E 's/ ([0-9a-f]{2})/0x\1,/g'; echo "0x00};"; \
 	  echo "const unsigned int $${n}_len = sizeof($$n) - 1;"; } > $@
 $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(CC) -c $< -o $@
+
+BPF_CFLAGS := -O2 -g -Wall -target bpf -D__TARGET_ARCH_x86 -I. \
+	-I/usr/include/$(shell $(CC) -print-multiarch)
+$(BUILD)/bpf/%.bpf.o: %.bpf.c
+	@mkdir -p $(dir $@)
+	clang $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/bpf/%.c: $(BUILD)/bpf/%.bpf.o
+	@n=bpf_$(notdir $*); { echo "const unsigned char $$n[] = {"; \
+	  od -An -v -tx1 $< | sed -E 's/ ([0-9a-f]{2})/0x\1,/g'; echo "};"; \
+	  echo "const unsigned int $${n}_len = sizeof($$n);"; } > $@
+$(BUILD)/bpf/%.o: $(BUILD)/bpf/%.c
 	$(CC) -c $< -o $@
 
 $(BUILD)/obj/%.o: %.c

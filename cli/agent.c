@@ -102,6 +102,7 @@ int cli_agent(int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
+	cli_load_kvm_batch();
 	if (util_sandbox_enter(UTIL_SANDBOX_MAIN))
 		return 2;
 	cli_signals_block(&w);

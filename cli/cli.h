@@ -25,6 +25,9 @@ int cli_paging_render_vm(const char *answer, FILE *f);
 int cli_banks(int argc, char **argv);    /* avmm banks */
 /* avmm energy, with the machine profile's estimate model as `avmm run` */
 int cli_energy(int argc, char **argv);
+/* Before the sandbox: telemetry's BPF batch of KVM statistics (a VM of
+ * TEL_KVM_BATCH_MIN_VCPUS or more, the agent); says at -v why not. */
+void cli_load_kvm_batch(void);
 
 /* SIGINT, SIGTERM, SIGHUP, SIGQUIT call stop(arg) on one thread; block them
  * before any thread starts; end returns the first stopping signal or 0. */

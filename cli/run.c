@@ -10,6 +10,7 @@
 #include "adapt/session.h"
 #include "common/sandbox.h"
 #include "common/util.h"
+#include "telemetry/tel.h"
 #include "vmm-core/vmm.h"
 
 #include "cli/cli.h"
@@ -247,6 +248,14 @@ static int parse_args(int argc, char **argv, struct adapt_session_cfg *sc)
 	return -1;
 }
 
+void cli_load_kvm_batch(void)
+{
+	char why[200];
+
+	if (tel_kvm_batch_init(why, sizeof(why)))
+		util_info("telemetry: KVM statistics: one read per vCPU (no BPF batch: %s)", why);
+}
+
 int cli_run(int argc, char **argv)
 {
 	struct adapt_session_cfg cfg = { .vm = { .vcpus = 1, .mem_bytes = 64ull << 20 } };
@@ -258,6 +267,8 @@ int cli_run(int argc, char **argv)
 	rc = parse_args(argc, argv, &cfg);
 	if (rc >= 0)
 		return rc;
+	if (cfg.vm.vcpus >= TEL_KVM_BATCH_MIN_VCPUS)
+		cli_load_kvm_batch();
 	/* A deny-list (exec, ptrace, process clone, modules, mounts) that every
 	 * thread inherits; each thread adds its own allow-list once set up. */
 	if (util_sandbox_enter(UTIL_SANDBOX_MAIN))

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/bpf.h>
 #include <linux/capability.h>
 #include <pthread.h>
 #include <seccomp.h>
@@ -89,6 +90,7 @@ uint64_t util_sandbox_kept_caps(enum util_sandbox_kind kind)
 #define NR_NAMES 512
 static char sc_names[NR_NAMES][24];          /* resolved once, read in the handler */
 static __thread const char *sb_thread_kind;  /* set by util_sandbox_enter */
+static bool sb_main_entered;                 /* every thread inherits main's filter */
 static pthread_once_t reporter_once = PTHREAD_ONCE_INIT;
 
 static size_t put(char *buf, size_t at, size_t len, const char *s)
@@ -227,6 +229,33 @@ static int drop_caps(uint64_t keep)
 
 /* ---- filters ---- */
 
+/* The bpf() commands a sandboxed thread may use (telemetry's batch of KVM
+ * statistics, loaded before): on maps, programs and links it already holds,
+ * never loading, attaching or opening by id. One rule per command either way
+ * (a rule compares an argument once). */
+static const unsigned bpf_use_cmds[] = {
+	BPF_MAP_UPDATE_ELEM, BPF_MAP_DELETE_ELEM, BPF_PROG_TEST_RUN, BPF_ITER_CREATE,
+};
+#define BPF_CMD_LAST 63u      /* above the last command Linux has */
+
+static bool bpf_cmd_used(unsigned cmd)
+{
+	for (size_t i = 0; i < sizeof(bpf_use_cmds) / sizeof(bpf_use_cmds[0]); i++)
+		if (bpf_use_cmds[i] == cmd)
+			return true;
+	return false;
+}
+
+static int bpf_rule(scmp_filter_ctx ctx, uint32_t act, int nr, bool use)
+{
+	int rc = use ? 0 : seccomp_rule_add(ctx, act, nr, 1, SCMP_A0(SCMP_CMP_GT, BPF_CMD_LAST));
+
+	for (unsigned cmd = 0; !rc && cmd <= BPF_CMD_LAST; cmd++)
+		if (bpf_cmd_used(cmd) == use)
+			rc = seccomp_rule_add(ctx, act, nr, 1, SCMP_A0(SCMP_CMP_EQ, cmd));
+	return rc;
+}
+
 static int add_rule(scmp_filter_ctx ctx, const struct sb_rule *r, uint32_t act)
 {
 	int nr = seccomp_syscall_resolve_name(r->name), rc;
@@ -269,6 +298,9 @@ static int add_rule(scmp_filter_ctx ctx, const struct sb_rule *r, uint32_t act)
 		if (!rc)
 			rc = seccomp_rule_add(ctx, act, nr, 1, SCMP_A1(SCMP_CMP_EQ, TCGETS));
 		return rc ? rc : seccomp_rule_add(ctx, act, nr, 1, SCMP_A1(SCMP_CMP_EQ, TIOCGWINSZ));
+	case SB_BPF_USE:
+	case SB_BPF_OTHER:
+		return bpf_rule(ctx, act, nr, r->cond == SB_BPF_USE);
 	case SB_IOC_SOCK:
 		rc = seccomp_rule_add(ctx, act, nr, 1, SCMP_A1(SCMP_CMP_EQ, FIONBIO));
 		return rc ? rc : seccomp_rule_add(ctx, act, nr, 1, SCMP_A1(SCMP_CMP_EQ, FIONREAD));
@@ -329,6 +361,8 @@ int util_sandbox_enter(enum util_sandbox_kind kind)
 	if (rc)
 		goto fail;
 	sb_thread_kind = k->name;
+	if (kind == UTIL_SANDBOX_MAIN)
+		__atomic_store_n(&sb_main_entered, true, __ATOMIC_RELEASE);
 	return 0;
 fail:
 	util_err("seccomp: cannot install the %s filter on thread %s%s%s%s: %s; the kernel "
@@ -336,4 +370,9 @@ fail:
 		 "with --seccomp off", k->name, tname, failed ? " (rule for " : "",
 		 failed ? failed : "", failed ? ")" : "", strerror(-rc));
 	return rc;
+}
+
+bool util_sandbox_active(void)
+{
+	return sb_thread_kind || __atomic_load_n(&sb_main_entered, __ATOMIC_ACQUIRE);
 }

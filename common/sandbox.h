@@ -26,6 +26,7 @@
 #ifndef AVMM_SANDBOX_H
 #define AVMM_SANDBOX_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum util_sandbox_kind {
@@ -66,6 +67,8 @@ const char *util_sandbox_kind_name(enum util_sandbox_kind kind);
  * negative errno after printing which thread and filter failed and the fix.
  */
 int util_sandbox_enter(enum util_sandbox_kind kind);
+/* Whether this thread runs under a filter (its own, or main's inherited). */
+bool util_sandbox_active(void);
 
 /* The capabilities (bit N = capability N) a kind keeps. */
 uint64_t util_sandbox_kept_caps(enum util_sandbox_kind kind);

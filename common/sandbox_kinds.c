@@ -62,7 +62,7 @@ static const struct sb_rule ctl[] = {
  * (on this thread when the loop does not run) */
 static const struct sb_rule telemetry[] = {
 	R("openat", SB_RDONLY), A("perf_event_open"), R("ioctl", SB_IOC_TEL),
-	R("move_pages", SB_PAGES_QUERY), END,
+	R("move_pages", SB_PAGES_QUERY), R("bpf", SB_BPF_USE), END,
 };
 /* Driver and actuators: sysfs writes (power caps), pinning, NUMA placement,
  * page-size changes, state files under /run/avmm, worker threads. */
@@ -73,7 +73,7 @@ static const struct sb_rule driver[] = {
 	A("sched_getscheduler"), A("sched_setscheduler"), A("sched_getattr"),
 	A("sched_setattr"), A("getpriority"), A("setpriority"), A("move_pages"),
 	A("mbind"), A("migrate_pages"), A("get_mempolicy"), A("set_mempolicy"), A("mlock"),
-	A("munlock"),
+	A("munlock"), R("bpf", SB_BPF_USE),
 	A("mincore"), /* a page-size worker started here inherits this filter */
 	END,
 };
@@ -102,7 +102,7 @@ static const struct sb_rule main_deny[] = {
 	A("kexec_load"), A("kexec_file_load"), A("init_module"), A("finit_module"),
 	A("delete_module"), A("mount"), A("umount2"), A("pivot_root"), A("chroot"),
 	A("swapon"), A("swapoff"), A("reboot"), A("setns"), A("unshare"),
-	A("open_by_handle_at"), A("iopl"), A("ioperm"), A("bpf"), A("userfaultfd"),
+	A("open_by_handle_at"), A("iopl"), A("ioperm"), R("bpf", SB_BPF_OTHER), A("userfaultfd"),
 	A("add_key"), A("request_key"), A("keyctl"), A("acct"), A("settimeofday"),
 	A("clock_settime"), END,
 };
@@ -113,12 +113,12 @@ const struct sb_kind util_sandbox_kinds[UTIL_SANDBOX_KIND_COUNT] = {
 	[UTIL_SANDBOX_VCPU] = { "vcpu", false, 0, { base, mem_noexec, vcpu } },
 	[UTIL_SANDBOX_CTL] = { "ctl", false, 0, { base, mem_noexec, server, files, ctl, threads } },
 	[UTIL_SANDBOX_TELEMETRY] = { "telemetry", false,
-				     CAP(CAP_PERFMON) | CAP(CAP_DAC_READ_SEARCH),
+				     CAP(CAP_PERFMON) | CAP(CAP_DAC_READ_SEARCH) | CAP(CAP_BPF),
 				     { base, mem_any, files, telemetry } },
 	[UTIL_SANDBOX_METRICS] = { "metrics", false, 0, { base, mem_noexec, server, threads } },
 	[UTIL_SANDBOX_DRIVER] = { "driver", false,
 				  CAP(CAP_DAC_OVERRIDE) | CAP(CAP_DAC_READ_SEARCH) | CAP(CAP_SYS_NICE) |
-				  CAP(CAP_PERFMON) | CAP(CAP_IPC_LOCK),
+				  CAP(CAP_PERFMON) | CAP(CAP_IPC_LOCK) | CAP(CAP_BPF),
 				  { base, mem_any, files, driver, threads } },
 	[UTIL_SANDBOX_SIGNALS] = { "signals", false, 0, { base, mem_noexec, signals } },
 	[UTIL_SANDBOX_COLLECTOR] = { "collector", false, 0, { base, mem_noexec } },

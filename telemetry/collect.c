@@ -114,6 +114,7 @@ UTIL_HOT static void attach_vcpu(struct tel *t, int i)
 				       v->kvm_idx, "vCPU");
 				tel_kvmstats_place(&v->kvm, v->kvm_span, sizeof(v->kvm_span));
 				v->kvm_ok = true;
+				t->kb_stale = true;
 			}
 		}
 	}
@@ -268,8 +269,12 @@ static void read_vcpu(struct tel *t, int i, uint64_t now, struct tel_vcpu_sample
 		*th_up = false;
 	}
 	/* a vCPU's KVM statistics change only while its thread runs KVM_RUN: a
-	 * thread that did not run keeps the last values read */
-	if (v->kvm_ok && (ran || !v->kvm_read || turn(t, i, 64)) && !tel_kvmstats_read(&v->kvm))
+	 * thread that did not run keeps the last values read; in a batch, the
+	 * sample's one BPF call read them (tel_kvm_batch_sample) */
+	if (v->kvm_batched)
+		v->kvm_read |= t->kb_fresh;
+	else if (v->kvm_ok && (ran || !v->kvm_read || turn(t, i, 64)) &&
+		 !tel_kvmstats_read(&v->kvm))
 		v->kvm_read = true;
 	if (v->kvm_read)
 		tel_kvmstats_values(&v->kvm, f);
@@ -315,6 +320,7 @@ UTIL_HOT void tel_collect(struct tel *t, struct tel_sample *s)
 	int started = 0, due[TEL_MAX_VCPUS], nr_due = 0;
 
 	s->nr_vcpus = t->nr_vcpus;
+	tel_kvm_batch_sample(t);
 	for (int i = 0; i < t->nr_vcpus; i++) {
 		bool pcpu_due = false;
 

@@ -211,6 +211,7 @@ void tel_close(struct tel *t)
 		tel_http_stop(t->http);
 	for (int i = 0; i < t->nr_traces; i++)
 		tel_trace_close(t->traces[i]);
+	tel_kvm_batch_end(t);     /* its slots cleared before the files close */
 	for (int i = 0; i < TEL_MAX_VCPUS; i++) {
 		if (t->vs[i].kvm_ok)
 			tel_kvmstats_close(&t->vs[i].kvm);

@@ -284,6 +284,17 @@ int tel_parse_schedstat(const char *buf, uint64_t *cpu_ns, uint64_t *delay_ns);
  * open): the file offset and length of the span of the statistics it
  * selects, as one pread each sample (the benchmarks' floor). 0 or -errno. */
 int tel_vcpu_stats_span(int stats_fd, uint64_t *off_bytes, size_t *len_bytes);
+/* Loads the BPF program that reads the KVM statistics of many vCPUs in one
+ * call (TEL_KVM_BATCH_MIN_VCPUS or more: a big VM, the node agent): once per
+ * process, before its sandbox (which keeps only the calls that use it). 0,
+ * or -errno and why (then each vCPU's file is read). Below that many vCPUs
+ * a sample reads each one's file: the batch's fixed cost (one BPF call, ~4
+ * us here) is that of about 5 preads, and its load (~25 ms) would lengthen
+ * a small VM's start. */
+#define TEL_KVM_BATCH_MIN_VCPUS 16
+int tel_kvm_batch_init(char *why, size_t wlen);
+/* Whether t's samples read the vCPUs' KVM statistics in one call; if not, why. */
+bool tel_kvm_batched(const struct tel *t, char *why, size_t wlen);
 int tel_parse_stat_cpu(const char *buf, int *cpu);
 int tel_parse_listen_addr(const char *s, char *host, size_t host_len, int *port);
 

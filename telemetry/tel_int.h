@@ -56,6 +56,33 @@ void tel_kvmstats_values(const struct tel_kvmstats *s, uint64_t *const *out);
 uint64_t tel_kvmstats_value(const struct tel_kvmstats *s, int idx);
 void tel_kvmstats_close(struct tel_kvmstats *s);
 
+/* ---- the KVM statistics of many vCPUs in one BPF call (kvmbatch.c) ---- */
+#include "telemetry/bpf/kvmbatch.h"
+
+struct tel_kvm_batch {
+	bool on;
+	int base, nr;             /* slots [base, base + nr): vCPU i in base + i */
+	int nr_files;             /* the vCPUs with a stats file, each read */
+	unsigned off, len;        /* the span of the data block, in bytes */
+	unsigned long long seq;   /* of the last read */
+};
+
+/* The batch over vCPUs 0..nr with stats files fd[i] (-1: none), the span of
+ * layout's selected statistics (every vCPU's layout is the same kernel's);
+ * checks a first read against the files. 0, or -errno and why. */
+int tel_kvm_batch_open(struct tel_kvm_batch *b, const int *fd, int nr,
+		       const struct tel_kvmstats *layout, char *why, size_t wlen);
+/* One BPF call: every vCPU's span into its record. -EIO: one not read. */
+int tel_kvm_batch_read(struct tel_kvm_batch *b);
+/* vCPU i's span as of the last read (read-only memory the kernel writes). */
+const uint64_t *tel_kvm_batch_span(const struct tel_kvm_batch *b, int i);
+void tel_kvm_batch_close(struct tel_kvm_batch *b);   /* before the files close */
+struct tel;
+/* Per sample, before the vCPUs: (re)builds t's batch when a vCPU's file
+ * opened, then reads it (t->kb_fresh); a failed read ends it for good. */
+void tel_kvm_batch_sample(struct tel *t);
+void tel_kvm_batch_end(struct tel *t);               /* in tel_close, first */
+
 /* ---- per-thread CPU time, run delay, last CPU (proc.c) ---- */
 /* A vCPU whose CPU share moves this many points between two samples has its
  * run delay re-read at once and on the next samples (TEL_DELAY_BURST in all),
@@ -214,6 +241,7 @@ struct tel_vcpu_src {
 	struct tel_thread th;
 	bool th_ok, hw_ok;
 	bool kvm_ok, kvm_tried, kvm_read;  /* kvm_read: the span holds values */
+	bool kvm_batched;                  /* the span is in t->kb's records */
 	bool delay_from_area;              /* the last run delay read was from the steal area */
 	pid_t tid;
 	int last_pcpu;
@@ -258,6 +286,11 @@ struct tel {
 	struct tel_vcpu_src vs[TEL_MAX_VCPUS];
 	struct tel_kvmstats vmstats;
 	int vm_idx[8];
+	/* the vCPUs' KVM statistics in one call (kb.on); kb_stale: a vCPU's
+	 * file opened since it was built; kb_fresh: this sample read it */
+	struct tel_kvm_batch kb;
+	bool kb_stale, kb_fresh;
+	char kb_why[200];                  /* why not kb.on */
 	bool vm_ok;
 	bool vm_level_na;          /* a target without VM-level KVM stats (the agent) */
 	bool vcpu_labels;          /* the target names each vCPU's VM (the agent) */
