@@ -5,7 +5,9 @@
  *     KVM_RUN; the last CPU from each thread's rseq area, as avmm reads it),
  *     median over 80 samples 25 ms apart, so every thread ran; against
  *     the floor, interleaved: per vCPU its thread CPU clock and one KVM stats
- *     pread, the two system calls a full sample cannot do without;
+ *     pread, the two system calls a full sample made before the statistics
+ *     came in one BPF call for all vCPUs (telemetry/kvmbatch.c: where it
+ *     cannot load, as the line "KVM statistics:" says, those two again);
  *  2. at 10 Hz (tel_start) for 1, 4 and 64 vCPUs: the CPU time of the
  *     telemetry thread itself ("avmm-telemetry", read from its own CPU clock,
  *     wake-ups included), as a share of one core; and the floor: the CPU
@@ -418,11 +420,16 @@ int main(int argc, char **argv)
 	}
 	med_us = bench_median(wall_us, ROUNDS);
 	floor_med_us = bench_median(floor_us, ROUNDS);
+	char why[200];
+	bool batched = tel_kvm_batched(t, why, sizeof(why));
+
 	if (breakdown(&v, stats_fd, counters, bd_us))
 		fprintf(stderr, "tel_sample: breakdown failed\n");
 	printf("vCPU threads: 64, counters: %s, last CPU from each thread's rseq area, "
 	       "run delay every %d samples\n", counters,
 	       c.delay_every ? c.delay_every : TEL_DELAY_EVERY_DEFAULT);
+	printf("KVM statistics: %s%s\n", batched ? "one BPF call per sample for all 64 vCPUs" :
+	       "one pread per vCPU: ", batched ? "" : why);
 	for (int i = 0; i < TEL_SRC_COUNT; i++)
 		printf("  source %-6s %s%s%s\n", tel_source_name(i), ref->src[i].up ? "up" : "down",
 		       ref->src[i].up ? "" : ": ", ref->src[i].why);

@@ -49,6 +49,22 @@ Test(avmm_sandbox, hello_pio_loop_and_smp, .timeout = 120)
 	cr_assert(strstr(out, "guest=smp"), "%s", out);
 }
 
+/* A VM of 16 vCPUs: telemetry's BPF batch of KVM statistics, loaded before
+ * the sandbox, runs under it (the log at -v says it is in use). */
+Test(avmm_sandbox, sixteen_vcpus_with_the_bpf_batch, .timeout = 120)
+{
+	const char *no;
+
+	require_kvm();
+	assert_clean_run((const char *[]){ "-v", "run", "--vcpus", "16",
+					   build_path("guests/compute.elf"), "--socket", "",
+					   NULL }, 0);
+	no = strstr(out, "no BPF batch: ");
+	if (no)
+		cr_skip_test("the guest ran; the BPF batch cannot load here: %.200s", no + 14);
+	cr_assert(strstr(out, "KVM statistics of 16 vCPUs in one BPF call per sample"), "%s", out);
+}
+
 Test(avmm_sandbox, traces_and_profiles, .timeout = 120)
 {
 	char jl[64], csv[64];
