@@ -90,10 +90,11 @@ static double floor_pass_us(const struct tvm *v, const int *stats_fd)
  * per-thread reads left out one at a time (the run delay from the steal-time
  * area or schedstat, the last CPU from the rseq area / stat), and with a
  * copy out (tel_sample), interleaved with the default and the floor. */
-enum { BD_DEFAULT, BD_NO_DELAY, BD_NO_PCPU, BD_NEITHER, BD_COPY, BD_FLOOR, BD_N };
+enum { BD_DEFAULT, BD_NO_DELAY, BD_NO_PCPU, BD_NEITHER, BD_NO_BATCH, BD_COPY, BD_FLOOR, BD_N };
 static const char *const bd_name[BD_N] = {
 	"full sample (as the loop takes it)", "  without run-delay reads",
-	"  without last-CPU reads", "  without either", "  full, with a copy to the caller",
+	"  without last-CPU reads", "  without either",
+	"  without the BPF batch (pread per vCPU)", "  full, with a copy to the caller",
 	"floor (clock + KVM stats pread)",
 };
 
@@ -113,6 +114,7 @@ static int breakdown(struct tvm *v, const int *stats_fd, const char *counters, d
 			c.delay_every = 1 << 30;
 		if (k == BD_NO_PCPU || k == BD_NEITHER)
 			c.pcpu_every = 1 << 30;
+		c.no_kvm_batch = k == BD_NO_BATCH;
 		err = tel_open_target(&c, &tg, &t[k]);
 		if (!err)
 			err = tel_sample(t[k], &s);   /* opens every source once */

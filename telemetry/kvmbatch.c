@@ -219,7 +219,7 @@ int tel_kvm_batch_open(struct tel_kvm_batch *b, const int *fd, int nr,
 	memset(b, 0, sizeof(*b));
 	b->base = -1;
 	if (!kb.tried && util_sandbox_active()) {
-		snprintf(why, wlen, "the BPF program was not loaded before the sandbox");
+		snprintf(why, wlen, "the BPF program was not loaded before this thread's sandbox");
 		return -EPERM;
 	}
 	err = tel_kvm_batch_init(why, wlen);
@@ -306,6 +306,10 @@ static void rebuild(struct tel *t)
 		fd[i] = t->vs[i].kvm_ok ? t->vs[i].kvm.fd : -1;
 		if (fd[i] >= 0 && !n++)
 			layout = &t->vs[i].kvm;
+	}
+	if (t->cfg.no_kvm_batch) {
+		snprintf(t->kb_why, sizeof(t->kb_why), "turned off (no_kvm_batch)");
+		return;
 	}
 	if (n < TEL_KVM_BATCH_MIN_VCPUS) {
 		snprintf(t->kb_why, sizeof(t->kb_why), "%d vCPUs with KVM statistics (a batch "

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sandbox.h"
 #include "common/util.h"
 
 static const char *const src_names[TEL_SRC_COUNT] = {
@@ -115,6 +116,10 @@ int tel_open_target(const struct tel_config *c, const struct tel_target *tg,
 			 tg ? tg->nr_vcpus : -1, c ? c->nr_traces : -1);
 		return -EINVAL;
 	}
+	/* the batch's program loads here where nothing is filtered yet (an
+	 * experiment's main thread; `avmm run` and the agent load it earlier) */
+	if (tg->nr_vcpus >= TEL_KVM_BATCH_MIN_VCPUS && !util_sandbox_active())
+		tel_kvm_batch_init(NULL, 0);
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;

@@ -70,6 +70,8 @@ struct tel_config {
 	 * default below, 1: every sample); values are carried in between. */
 	int pcpu_every;             /* last CPU (stat); only if the thread ran */
 	int delay_every;            /* run delay (steal area, else schedstat); rates stay exact */
+	bool no_kvm_batch;          /* each vCPU's KVM stats file read, never the BPF batch
+				     * (kvmbatch.c): for comparisons */
 };
 /* each vCPU's last CPU is at most 8 samples old, and re-read with its run
  * delay when its CPU share moves (below) */
