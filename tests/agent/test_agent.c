@@ -333,6 +333,69 @@ Test(agent, metrics_name_each_vm)
 	free(body);
 }
 
+/* The exits /metrics gives vCPU i of VM vm, -1: no such series. */
+static double exits_of(int port, const char *vm, int i)
+{
+	char want[96], *body = NULL, *p;
+	double v = -1;
+
+	snprintf(want, sizeof(want), "\navmm_vcpu_exits_total{vm=\"%s\",vcpu=\"%d\"", vm, i);
+	if (http_get(port, "/metrics", &body, NULL, 0) == 200 && (p = strstr(body, want)) &&
+	    (p = strchr(p, '}')))
+		v = strtod(p + 1, NULL);
+	free(body);
+	return v;
+}
+
+/* Two VMs of 8 vCPUs: the agent reads the KVM statistics of all 16 in one
+ * BPF call per sample (its log says so at -v), each vCPU's series counts its
+ * exits, and when one VM ends the batch is rebuilt without it, no read
+ * failing. */
+Test(agent, the_agents_vcpus_share_one_bpf_read)
+{
+	char metrics[32], log[160], sock[2][160], *text = NULL;
+	const char *name[2] = { "big1", "big2" };
+	pid_t tids[32];
+	int port = 22000 + getpid() % 20000;
+
+	bg_prepare(&b);
+	snprintf(metrics, sizeof(metrics), "127.0.0.1:%d", port);
+	start_agent("balanced", false, metrics);
+	for (int i = 0; i < 2; i++) {
+		const char *args[] = { "-v", "run", "--name", name[i], "--vcpus", "8", "--socket",
+				       sock[i], build_path("guests/compute.elf"), "--cmdline",
+				       i ? "secs=4" : "secs=20", NULL };
+
+		snprintf(log, sizeof(log), "%s/%s.log", b.dir, name[i]);
+		snprintf(sock[i], sizeof(sock[i]), "%s/%s.sock", b.run_dir, name[i]);
+		vm_pid[i] = bg_spawn(&b, log, -1, args);
+	}
+	cr_assert(wait_vms(2, tids, 32, 5000), "the VMs did not both register");
+	snprintf(log, sizeof(log), "%s/agent.log", b.dir);
+	for (int i = 0; i < 40; i++) {
+		free(text);
+		text = file_text(log);
+		if (text && (strstr(text, "in one BPF call") || strstr(text, "no BPF batch")))
+			break;
+		util_sleep_ns(100000000);
+	}
+	cr_assert(text, "no agent log");
+	if (strstr(text, "no BPF batch: "))
+		cr_skip_test("the BPF batch cannot load here: %.200s",
+			     strstr(text, "no BPF batch: ") + 14);
+	cr_assert(strstr(text, "KVM statistics of 16 vCPUs in one BPF call per sample"), "%s", text);
+	for (int i = 0; i < 30 && exits_of(port, "big2", 0) <= 0; i++)
+		util_sleep_ns(100000000);
+	cr_assert_gt(exits_of(port, "big2", 0), 0, "vCPU 0 of big2 shows no exits");
+	cr_assert(wait_vms(1, tids, 32, 15000), "big2 did not end and go from the list");
+	util_sleep_ns(1500000000);
+	free(text);
+	text = file_text(log);
+	cr_assert(text && !strstr(text, "batched read failed"), "%s", text ? text : "");
+	cr_assert_eq(vmm_ctl_call(agent_sock, NULL, NULL), 0, "the agent stopped answering");
+	free(text);
+}
+
 /* A VM that ends while the agent's loop looks at it: the loop stops before
  * the VM's stats fds and run-delay page go. (The agent used to unmap the
  * page under a running loop, which went on looking at it until the rebuild
