@@ -23,7 +23,7 @@ enum cond {
 	SB_IOC_TEL,      /* ioctl: SB_IOC_KVM plus perf ('$') */
 	SB_IOC_SOCK,     /* ioctl: FIONBIO, FIONREAD */
 	SB_PAGES_QUERY,  /* move_pages: query only (nodes = NULL), this process (pid 0) */
-	SB_BPF_USE,      /* bpf: only the commands that use loaded objects (SB_BPF_CMDS) */
+	SB_BPF_USE,      /* bpf: only the commands that use objects it holds (bpf_use_cmds) */
 	SB_BPF_OTHER,    /* bpf: every other command (main's deny-list) */
 };
 
