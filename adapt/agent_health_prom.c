@@ -67,8 +67,10 @@ out:
 	pthread_mutex_unlock(&h->lock);
 }
 
-void adapt_agent_health_attach(struct adapt_session *s)
+void adapt_agent_health_config(const struct adapt_session *s, struct tel_config *c)
 {
-	if (s->tel && s->agent && s->agent->health)
-		tel_set_prom_extra(s->tel, prom, s->agent->health);
+	if (s->agent && s->agent->health) {
+		c->prom_extra_fn = prom;
+		c->prom_extra_arg = s->agent->health;
+	}
 }

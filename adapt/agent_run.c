@@ -125,8 +125,6 @@ static int rebuild(struct adapt_session *s)
 	/* with no vCPU to plan, telemetry still serves /metrics (the node's
 	 * health, the agent itself): a scrape of an idle node answers */
 	rc = adapt_session_tel_open(s, &tg);
-	if (!rc)
-		adapt_agent_health_attach(s);
 	if (!rc && !n) {
 		if (nr_paused)
 			util_info("agent: %d VM(s) registered, all paused: nothing to plan", nr_paused);

@@ -84,6 +84,7 @@ int adapt_session_tel_open(struct adapt_session *s, const struct tel_target *tg)
 	int rc;
 
 	memcpy(c.trace_paths, s->cfg.traces, sizeof(c.trace_paths));
+	adapt_agent_health_config(s, &c);
 	rc = tg ? tel_open_target(&c, tg, &s->tel) : tel_open(&c, s->vm, &s->tel);
 	if (!rc)
 		tel_set_energy_fn(s->tel, adapt_session_energy_sample, s);

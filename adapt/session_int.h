@@ -266,6 +266,7 @@ int adapt_agent_health_init(struct adapt_session *s);
 void adapt_agent_health_exit(struct adapt_session *s);
 /* Returns ms until it wants the next tick. */
 int adapt_agent_health_tick(struct adapt_session *s);
-void adapt_agent_health_attach(struct adapt_session *s);
+/* The health series in /metrics from telemetry's first scrape on. */
+void adapt_agent_health_config(const struct adapt_session *s, struct tel_config *c);
 
 #endif

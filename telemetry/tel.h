@@ -52,6 +52,10 @@ struct vmm;
 struct vmm_ctl;
 struct tel;
 
+/* Extra Prometheus text appended to /metrics (the agent's health); called
+ * under telemetry's lock, so fn must not call back into telemetry. */
+typedef void (*tel_prom_extra_fn)(void *arg, FILE *f);
+
 struct tel_config {
 	const char *metrics_addr;   /* "ADDR:PORT", "PORT" (loopback) or NULL: off */
 	const char *trace_paths[TEL_MAX_TRACES]; /* *.jsonl or *.csv */
@@ -72,6 +76,9 @@ struct tel_config {
 	int delay_every;            /* run delay (steal area, else schedstat); rates stay exact */
 	bool no_kvm_batch;          /* each vCPU's KVM stats file read, never the BPF batch
 				     * (kvmbatch.c): for comparisons */
+	/* more /metrics text from the first scrape on (the agent's health) */
+	tel_prom_extra_fn prom_extra_fn;
+	void *prom_extra_arg;
 };
 /* each vCPU's last CPU is at most 8 samples old, and re-read with its run
  * delay when its CPU share moves (below) */
@@ -171,10 +178,6 @@ int tel_health_read(const char *fsroot, uint64_t now_ns, struct tel_health_sampl
 /* Pure: the sum over CPUs of /proc/interrupts row ("MCE"); -ENOENT without it. */
 int tel_health_parse_interrupts(const char *text, const char *row, uint64_t *sum);
 
-/* Extra Prometheus text appended to /metrics (the agent's health); called
- * under telemetry's lock, so fn must not call back into telemetry. */
-typedef void (*tel_prom_extra_fn)(void *arg, FILE *f);
-void tel_set_prom_extra(struct tel *t, tel_prom_extra_fn fn, void *arg);
 
 /* Open on a vmm (vmm-core). Starts the HTTP server and opens the traces. */
 int tel_open(const struct tel_config *c, struct vmm *vm, struct tel **out);

@@ -29,14 +29,6 @@ int tel_latest_paging(struct tel *t, struct tel_paging_estimate *out)
 	return err;
 }
 
-void tel_set_prom_extra(struct tel *t, tel_prom_extra_fn fn, void *arg)
-{
-	pthread_mutex_lock(&t->lock);
-	t->prom_extra_fn = fn;
-	t->prom_extra_arg = arg;
-	pthread_mutex_unlock(&t->lock);
-}
-
 /* A decision comes again once its effect is measured (same time and what).
  * Under the lock; d is already the newest entry. */
 static bool seen_before(const struct tel *t, const struct tel_decision *d)
