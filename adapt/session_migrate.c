@@ -22,14 +22,16 @@ static char *answer(json_t *o, int *err)
 	return s;
 }
 
-/* {"cmd":"migrate"[, "downtime_ms":N, "max_rounds":N, "min_rounds":N]} with
- * the socket; the profile's [migration] gives the defaults (downtime_ms 0:
- * pre-copy until nothing is left to send or max_rounds). */
+/* {"cmd":"migrate"[, "downtime_ms":N, "max_rounds":N, "min_rounds":N,
+ * "answer_timeout_ms":N]} with the socket; the profile's [migration] gives
+ * the defaults (downtime_ms 0: pre-copy until nothing is left to send or
+ * max_rounds). */
 static char *ctl_migrate(const char *req, const struct vmm_ctl_peer *peer, void *arg, int *err)
 {
 	struct adapt_session *s = arg;
 	struct vmm_migrate_opts o = { s->profile.migration.downtime_ns / 1000000,
-				      (unsigned)s->profile.migration.max_rounds, 1 };
+				      (unsigned)s->profile.migration.max_rounds, 1,
+				      s->profile.migration.answer_timeout_ns / 1000000 };
 	struct vmm_migrate_stats st;
 	json_t *r = json_loads(req, 0, NULL);
 	char why[256], msg[400];
@@ -42,6 +44,8 @@ static char *ctl_migrate(const char *req, const struct vmm_ctl_peer *peer, void 
 		o.max_rounds = (unsigned)json_integer_value(json_object_get(r, "max_rounds"));
 	if (r && json_integer_value(json_object_get(r, "min_rounds")) > 0)
 		o.min_rounds = (unsigned)json_integer_value(json_object_get(r, "min_rounds"));
+	if (r && json_integer_value(json_object_get(r, "answer_timeout_ms")) > 0)
+		o.answer_ms = (uint64_t)json_integer_value(json_object_get(r, "answer_timeout_ms"));
 	json_decref(r);
 	if (!s->vm || s->migrated)
 		return answer(json_pack("{s:b, s:s}", "ok", 0, "error", s->vm ? "already migrated"
@@ -106,7 +110,9 @@ int adapt_session_incoming(struct adapt_session *s)
 	if (fd < 0) {
 		rc = -errno;
 		util_err("--incoming %s: accept: %s", addr, strerror(errno));
-	} else if ((rc = vmm_migrate_receive(s->vm, fd, &bytes, why, sizeof(why)))) {
+	} else if ((rc = vmm_migrate_receive(s->vm, fd,
+					     s->profile.migration.answer_timeout_ns / 1000000, &bytes,
+					     why, sizeof(why)))) {
 		util_err("--incoming %s: refused: %s", addr, why);
 	} else {
 		util_info("received the VM from %s: %llu bytes in %.3f s", addr,

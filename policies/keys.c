@@ -75,6 +75,7 @@ const struct pol_key pol_keys[] = {
 	{ "energy", "estimate_w_per_busy_core", PK_DOUBLE, OFF(energy.estimate_w_per_busy_core), 0, 10000, NULL, "model: watts each busy host CPU adds", 0 },
 	{ "migration", "downtime_ms", PK_MS, OFF(migration.downtime_ns), 1, 600000, NULL, "live migration: stop and copy once the written pages left take this long at the measured rate", 0 },
 	{ "migration", "max_rounds", PK_INT, OFF(migration.max_rounds), 1, 1000, NULL, "live migration: stop and copy after this many pre-copy rounds at the latest", 0 },
+	{ "migration", "answer_timeout_ms", PK_MS, OFF(migration.answer_timeout_ns), 1000, 3600000, NULL, "live migration: how long either side waits for each of the other's answers (the header, the restored state, the handover) before it gives up; the source then runs on", 0 },
 	{ "health", "enabled", PK_BOOL, OFF(health.enabled), 0, 0, NULL, "yes or no: the node agent watches EDAC, thermal throttle and machine-check counts", 0 },
 	{ "health", "period_ms", PK_MS, OFF(health.period_ns), 100, 3600000, NULL, "how often the agent reads the health counts", 0 },
 	{ "health", "window_ms", PK_MS, OFF(health.window_ns), 1000, 86400000, NULL, "the window the rises below are counted over", 0 },
@@ -140,6 +141,7 @@ void pol_defaults(struct pol_profile *p)
 	p->paging.backing = 0; /* keep */
 	p->migration.downtime_ns = 300000000ull;
 	p->migration.max_rounds = 30;
+	p->migration.answer_timeout_ns = 120000000000ull;
 	p->health.enabled = true;
 	p->health.period_ns = 1000000000ull;
 	p->health.window_ns = 60000000000ull;

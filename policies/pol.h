@@ -145,6 +145,7 @@ struct pol_profile {
 	struct {
 		uint64_t downtime_ns;   /* stop and copy once what is left fits this */
 		int max_rounds;         /* or after this many pre-copy rounds */
+		uint64_t answer_timeout_ns;   /* the wait for each of the peer's answers */
 	} migration;
 
 	/* [health]: the node agent's health watch (adapt_health_step): a rise

@@ -42,7 +42,6 @@
 
 #define PAGE 4096u
 #define RUN_MAX_PAGES 256u     /* pages per RAM section */
-#define ACK_WAIT_MS 120000
 
 struct dirty_job {
 	uint64_t *set, *tap, *sink, bits;
@@ -174,19 +173,26 @@ static uint64_t count_bits(const uint64_t *set, uint64_t bits)
 	return n;
 }
 
-int vmm_migrate_answer(int fd, const char *peer, char want, const char *stage, char *why,
-		       size_t len)
+int vmm_migrate_answer(int fd, const char *peer, char want, const char *stage, uint64_t wait_ms,
+		       char *why, size_t len)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
+	uint64_t end_ns;
 	char buf[200];
 	ssize_t n;
 	int r;
 
-	while ((r = poll(&p, 1, ACK_WAIT_MS)) < 0 && errno == EINTR)
-		;
+	if (!wait_ms)
+		wait_ms = VMM_MIGRATE_ANSWER_MS_DEFAULT;
+	end_ns = util_now_ns() + wait_ms * 1000000ull;
+	do {     /* a signal does not restart the whole wait */
+		uint64_t now = util_now_ns();
+
+		r = now >= end_ns ? 0 : poll(&p, 1, (int)((end_ns - now + 999999) / 1000000));
+	} while (r < 0 && errno == EINTR);
 	if (r <= 0) {
-		snprintf(why, len, "%s did not answer %s within %d s", peer, stage,
-			 ACK_WAIT_MS / 1000);
+		snprintf(why, len, "%s did not answer %s within %.3g s (the profile's [migration] "
+			 "answer_timeout_ms)", peer, stage, (double)wait_ms / 1e3);
 		return -ETIMEDOUT;
 	}
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -294,7 +300,7 @@ int vmm_migrate_send(struct vmm *vm, int fd, const struct vmm_migrate_opts *o,
 	if (rc)
 		snprintf(why, len, "sending the header: %s", strerror(-rc));
 	else
-		rc = vmm_migrate_answer(fd, "the target", 'Y', "the header", why, len);
+		rc = vmm_migrate_answer(fd, "the target", 'Y', "the header", o->answer_ms, why, len);
 	if (!rc && (rc = dirty_step(vm, &dj, &st->precopy_pause_ns)))
 		snprintf(why, len, "turning on the dirty log (KVM_MEM_LOG_DIRTY_PAGES): %s",
 			 strerror(-rc));
@@ -332,14 +338,16 @@ int vmm_migrate_send(struct vmm *vm, int fd, const struct vmm_migrate_opts *o,
 	if (!rc)
 		rc = vmm_snapshot_save_rest(vm, &w, why, len);
 	if (!rc)
-		rc = vmm_migrate_answer(fd, "the target", 'K', "the VM's state", why, len);
+		rc = vmm_migrate_answer(fd, "the target", 'K', "the VM's state", o->answer_ms, why,
+					len);
 	if (!rc && send(fd, "G", 1, MSG_NOSIGNAL) != 1) {
 		snprintf(why, len, "the target holds the VM's state but could not be told to run "
 			 "it (%s)", strerror(errno));
 		rc = -EPIPE;
 	}
 	st->downtime_ns = tp ? util_now_ns() - tp : 0;   /* the target may run from here */
-	if (!rc && vmm_migrate_answer(fd, "the target", 'R', "that it runs the guest", why, len)) {
+	if (!rc && vmm_migrate_answer(fd, "the target", 'R', "that it runs the guest", o->answer_ms,
+				   why, len)) {
 		snprintf(why + strlen(why), len - strlen(why), ": it may, so the guest stays paused "
 			 "here; resume it here (avmm ctl resume) only if the target does not run it");
 		rc = -EINPROGRESS;

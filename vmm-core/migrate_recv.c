@@ -27,11 +27,12 @@
 /* The source's 'G' after 'K': it stopped for good, this side runs the VM.
  * Anything else (an answer that does not come, a closed socket): the
  * source keeps its guest, and this one never runs. */
-static int await_go(int sock, char *why, size_t len)
+static int await_go(int sock, uint64_t wait_ms, char *why, size_t len)
 {
 	char answer[256];
 
-	if (!vmm_migrate_answer(sock, "the source", 'G', "the handover", answer, sizeof(answer)))
+	if (!vmm_migrate_answer(sock, "the source", 'G', "the handover", wait_ms, answer,
+				sizeof(answer)))
 		return 0;
 	snprintf(why, len, "the source did not hand the VM over after it was restored (%s): "
 		 "it keeps running its guest, and this side does not", answer);
@@ -226,7 +227,8 @@ static void zero_ram(struct vmm *vm)
 			memset(vm->mem.r[i].hva, 0, vm->mem.r[i].bytes);
 }
 
-int vmm_migrate_receive(struct vmm *vm, int sock, uint64_t *bytes, char *why, size_t len)
+int vmm_migrate_receive(struct vmm *vm, int sock, uint64_t answer_ms, uint64_t *bytes, char *why,
+			size_t len)
 {
 	int mfd = memfd_create("avmm-incoming", MFD_CLOEXEC), rc;
 	struct stream st = { 0 };
@@ -272,7 +274,7 @@ int vmm_migrate_receive(struct vmm *vm, int sock, uint64_t *bytes, char *why, si
 			  "now (if the source missed the 'restored' answer, it resumes its guest too)");
 		return 0;
 	}
-	rc = await_go(sock, why, len);
+	rc = await_go(sock, answer_ms, why, len);
 	if (!rc)
 		(void)!put_all(sock, "R", 1);   /* lost: the source stays paused, and says so */
 	return rc;

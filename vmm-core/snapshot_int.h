@@ -64,8 +64,8 @@ int vmm_snapshot_restore_state(struct vmm *vm, int fd, char *why, size_t why_len
 
 /* Live migration (migrate.c): the peer's one-byte answer to stage (want:
  * 'Y', 'K', 'G', 'R'), or its reason after 'N'; 0 or -errno with why naming
- * peer ("the target", "the source"). Waits up to 120 s. */
-int vmm_migrate_answer(int fd, const char *peer, char want, const char *stage, char *why,
-		       size_t len);
+ * peer ("the target", "the source"). Waits up to wait_ms (0: 120 s). */
+int vmm_migrate_answer(int fd, const char *peer, char want, const char *stage, uint64_t wait_ms,
+		       char *why, size_t len);
 
 #endif

@@ -188,7 +188,9 @@ struct vmm_migrate_opts {
 	uint64_t downtime_ms;       /* stop and copy once what is left fits this */
 	unsigned max_rounds;        /* or after this many pre-copy rounds */
 	unsigned min_rounds;        /* but not before this many (0, 1: no minimum) */
+	uint64_t answer_ms;         /* the wait for each of the target's answers (0: 120 s) */
 };
+#define VMM_MIGRATE_ANSWER_MS_DEFAULT 120000
 struct vmm_migrate_stats {
 	unsigned rounds;            /* pre-copy rounds (the stop-and-copy not counted) */
 	uint64_t pages, last_pages; /* 4 KiB pages sent in all; in the stop-and-copy */
@@ -197,7 +199,9 @@ struct vmm_migrate_stats {
 };
 int vmm_migrate_send(struct vmm *vm, int fd, const struct vmm_migrate_opts *o,
 		     struct vmm_migrate_stats *st, char *why, size_t len);
-int vmm_migrate_receive(struct vmm *vm, int sock, uint64_t *bytes, char *why, size_t len);
+/* answer_ms: the wait for the source's go after the restore (0: 120 s) */
+int vmm_migrate_receive(struct vmm *vm, int sock, uint64_t answer_ms, uint64_t *bytes, char *why,
+			size_t len);
 /* Addresses (migrate_addr.c): unix:PATH or tcp:HOST:PORT. parse is pure;
  * listen and connect give a socket fd or -errno with why. */
 struct vmm_migrate_addr {

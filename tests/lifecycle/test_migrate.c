@@ -303,6 +303,51 @@ Test(migrate, peer_gone_mid_transfer_source_runs_on, .timeout = 150)
 	free(s);
 }
 
+/* A peer that accepts, takes the header and then says nothing for 20 s. */
+static void *mute_peer(void *arg)
+{
+	int fd = accept(*(const int *)arg, NULL, NULL);
+	static char buf[4096];
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	uint64_t end = util_now_ns() + 20000000000ull;
+
+	while (fd >= 0 && util_now_ns() < end && poll(&p, 1, 100) >= 0)
+		if ((p.revents & POLLIN) && read(fd, buf, sizeof(buf)) <= 0)
+			break;    /* the source hung up: it gave up */
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/* [migration] answer_timeout_ms: a target that never answers the header
+ * fails the migration after that long (not the default 120 s), with the
+ * reason naming the setting, and the source runs on. */
+Test(migrate, a_mute_target_is_given_up_after_the_profiles_answer_timeout, .timeout = 150)
+{
+	struct proc src;
+	char out[8192], ini[160], *s;
+	uint64_t t0;
+	FILE *f;
+
+	setup_dir();
+	snprintf(ini, sizeof(ini), "%s/answer.ini", dir);
+	f = fopen(ini, "w");
+	cr_assert(f);
+	fprintf(f, "[main]\ninclude = balanced\n[migration]\nanswer_timeout_ms = 1500\n");
+	fclose(f);
+	profile = ini;
+	t0 = util_now_ns();
+	migrate_to_fake(mute_peer, &src, out, sizeof(out));
+	cr_assert_lt(util_now_ns() - t0, 15000000000ull, "the source waited %.1f s",
+		     (util_now_ns() - t0) / 1e9);
+	cr_assert(strstr(out, "did not answer the header within 1.5 s") &&
+		  strstr(out, "answer_timeout_ms") && strstr(out, "runs on"), "%s", out);
+	cr_assert_eq(finish(&src, 90), 0, "the source's guest finishes");
+	s = file_text(src.out);
+	cr_assert(s && strstr(s, "ok=1") && strstr(s, "migration failed"), "%s", s);
+	free(s);
+}
+
 Test(migrate, unconfirmed_handover_leaves_the_source_paused, .timeout = 150)
 {
 	struct proc src;
