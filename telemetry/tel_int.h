@@ -56,7 +56,7 @@ void tel_kvmstats_values(const struct tel_kvmstats *s, uint64_t *const *out);
 uint64_t tel_kvmstats_value(const struct tel_kvmstats *s, int idx);
 void tel_kvmstats_close(struct tel_kvmstats *s);
 
-/* ---- the KVM statistics of many vCPUs in one BPF call (kvmbatch.c) ---- */
+/* ---- the KVM statistics of many vCPUs in one BPF call (kvmbatch.c, kvmbatch_tel.c) ---- */
 #include "telemetry/bpf/kvmbatch.h"
 
 struct tel_kvm_batch {
