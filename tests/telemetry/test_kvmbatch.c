@@ -3,12 +3,17 @@
  * per sample. On a real VM: the batch turns on from the second sample, and
  * every vCPU's counts equal its own stats file's, before and after vCPUs
  * run; below the minimum each file is read; a failed batched read falls
- * back to the files with the same figures; slots come back after a close.
+ * back to the files with the same figures; slots come back after a close;
+ * without the capabilities it needs, the files are read and the reason says
+ * which.
  * Skips, naming why, where the BPF program cannot load (no CAP_BPF and
  * CAP_PERFMON, a kernel without BTF or older than 6.1).
  */
 #include <criterion/criterion.h>
+#include <linux/capability.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "telemetry/tel_int.h"
 #include "tinyvm.h"
@@ -166,5 +171,49 @@ Test(kvmbatch, slots_run_out_and_come_back, .timeout = 120)
 	assert_exits_match(&vm, "in reused slots");
 	for (int k = 0; k < N; k++)
 		tel_close(t[k]);
+	tvm_destroy(&vm);
+}
+
+/* Drops cap from this process's effective, permitted and inheritable sets. */
+static bool drop_cap(int cap)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	d[cap / 32].effective &= ~(1u << (cap % 32));
+	d[cap / 32].permitted &= ~(1u << (cap % 32));
+	d[cap / 32].inheritable &= ~(1u << (cap % 32));
+	return syscall(SYS_capset, &h, d) == 0;
+}
+
+/* A process without CAP_BPF (nor CAP_SYS_ADMIN, which implies it) loads no
+ * program: its 16 vCPUs are read file by file, with the same counts, and
+ * the reason names the capabilities. */
+Test(kvmbatch, without_cap_bpf_each_file_is_read_and_why_says_so, .timeout = 60)
+{
+	char why[200];
+	struct tvm vm;
+	struct tel *t;
+	int err;
+
+	if (geteuid() != 0)
+		cr_skip_test("not root: nothing to drop (the batch loads only as root)");
+	if (!drop_cap(CAP_BPF) || !drop_cap(CAP_SYS_ADMIN))
+		cr_skip_test("cannot drop CAP_BPF here (capset refused)");
+	err = tvm_create(&vm, 16);
+	if (err)
+		cr_skip_test("no usable /dev/kvm (%s)", strerror(-err));
+	cr_assert_neq(tel_kvm_batch_init(why, sizeof(why)), 0, "loaded without CAP_BPF");
+	cr_assert(strstr(why, "CAP_BPF"), "why: %s", why);
+	run_each(&vm, 2);
+	t = open_tel(&vm);
+	for (int k = 0; k < 3; k++)
+		cr_assert_eq(tel_sample(t, &s), 0);
+	cr_assert_not(tel_kvm_batched(t, why, sizeof(why)));
+	cr_assert(strstr(why, "CAP_BPF"), "why: %s", why);
+	assert_exits_match(&vm, "without CAP_BPF");
+	tel_close(t);
 	tvm_destroy(&vm);
 }
