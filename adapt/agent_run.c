@@ -100,6 +100,7 @@ static int rebuild(struct adapt_session *s)
 				 .vcpu_steal = slot_steal,
 				 .vcpu_pid = slot_pid, .vcpu_vm = slot_vm,
 				 .vcpu_index = slot_index, .vcpu_job = slot_job, .arg = a };
+	struct tel_http *http;
 	int n = 0, nr_paused = 0, rc;
 
 	if (s->driver) {
@@ -107,6 +108,8 @@ static int rebuild(struct adapt_session *s)
 		adapt_driver_stop(s->driver);
 	}
 	adapt_session_loop_exit(s);
+	/* the metrics server goes on: a scrape meanwhile waits for the new object */
+	http = s->tel ? tel_detach_http(s->tel) : NULL;
 	adapt_session_tel_close(s);
 	for (int i = 0; i < a->nr_vms; i++)
 		for (int k = 0; k < a->vm[i].nr_vcpus && n < TEL_MAX_VCPUS && !a->vm[i].paused; k++)
@@ -124,7 +127,7 @@ static int rebuild(struct adapt_session *s)
 	tg.nr_vcpus = n;
 	/* with no vCPU to plan, telemetry still serves /metrics (the node's
 	 * health, the agent itself): a scrape of an idle node answers */
-	rc = adapt_session_tel_open(s, &tg);
+	rc = adapt_session_tel_open(s, &tg, http);
 	if (!rc && !n) {
 		if (nr_paused)
 			util_info("agent: %d VM(s) registered, all paused: nothing to plan", nr_paused);

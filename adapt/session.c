@@ -66,10 +66,12 @@ int adapt_session_guest_ram(const struct vmm *vm, void **hva, uint64_t *bytes)
 	return 0;
 }
 
-int adapt_session_tel_open(struct adapt_session *s, const struct tel_target *tg)
+int adapt_session_tel_open(struct adapt_session *s, const struct tel_target *tg,
+			   struct tel_http *http)
 {
 	struct tel_config c = {
 		.metrics_addr = s->cfg.metrics_addr,
+		.http = http,
 		.nr_traces = s->cfg.nr_traces,
 		.counters = s->cfg.counters,
 		.run_id = s->run_id,
@@ -100,7 +102,7 @@ void adapt_session_tel_close(struct adapt_session *s)
 /* The agent opens telemetry when VMs register (agent.c). */
 static int step_tel(struct adapt_session *s)
 {
-	return s->cfg.agent ? 0 : adapt_session_tel_open(s, NULL);
+	return s->cfg.agent ? 0 : adapt_session_tel_open(s, NULL, NULL);
 }
 
 /* The loop, then the paging and lifecycle commands (which read the driver

@@ -230,7 +230,9 @@ char *adapt_ctl_backing(const char *req, const struct vmm_ctl_peer *peer, void *
 /* session.c: guest RAM as one host range; telemetry on a target (NULL: the
  * session's VM). */
 int adapt_session_guest_ram(const struct vmm *vm, void **hva, uint64_t *bytes);
-int adapt_session_tel_open(struct adapt_session *s, const struct tel_target *tg);
+/* http: a metrics server kept from the telemetry before (the agent), or NULL */
+int adapt_session_tel_open(struct adapt_session *s, const struct tel_target *tg,
+			   struct tel_http *http);
 void adapt_session_tel_close(struct adapt_session *s);
 
 /* agent.c: the node agent's VM table and control commands. */

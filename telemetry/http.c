@@ -18,11 +18,16 @@
 #include "common/sandbox.h"
 #include "common/util.h"
 
+/* t: the telemetry object served; NULL between tel_detach_http and the next
+ * open, while requests wait (up to HTTP_REATTACH_WAIT_NS) on cond. */
 struct tel_http {
 	struct MHD_Daemon *d;
 	int fd, port;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
 	struct tel *t;
 };
+#define HTTP_REATTACH_WAIT_NS 2000000000ull
 
 /* libmicrohttpd (and gnutls under it, ~2 MiB resident) is loaded only when
  * --metrics asks for the server. */
@@ -192,9 +197,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			       const char *method, const char *version, const char *upload,
 			       size_t *upload_len, void **con_cls)
 {
-	static char bad_method[] = "only GET\n";
-	struct tel *t = cls;
+	static char bad_method[] = "only GET\n", restarting[] = "telemetry is restarting: retry\n";
+	struct tel_http *h = cls;
 	uint64_t c0 = util_thread_cpu_ns();
+	uint64_t until_ns = util_now_ns() + HTTP_REATTACH_WAIT_NS;
 	enum MHD_Result r;
 
 	(void)version;
@@ -205,9 +211,27 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	if (*upload_len)
 		return MHD_NO;
 	(void)con_cls;
-	r = route(t, c, url);
-	__atomic_fetch_add(&t->http_cpu_ns, util_thread_cpu_ns() - c0, __ATOMIC_RELAXED);
+	/* the object stays while its request runs: tel_detach_http waits for it */
+	pthread_mutex_lock(&h->lock);
+	while (!h->t && util_cond_wait_until_ns(&h->cond, &h->lock, until_ns) == 0)
+		;
+	if (!h->t) {
+		pthread_mutex_unlock(&h->lock);
+		return reply(c, 503, "text/plain", restarting, strlen(restarting),
+			     MHD_RESPMEM_PERSISTENT);
+	}
+	r = route(h->t, c, url);
+	__atomic_fetch_add(&h->t->http_cpu_ns, util_thread_cpu_ns() - c0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&h->lock);
 	return r;
+}
+
+void tel_http_attach(struct tel_http *h, struct tel *t)
+{
+	pthread_mutex_lock(&h->lock);
+	h->t = t;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
 }
 
 /* libmicrohttpd's thread is created by the thread that starts the daemon and
@@ -221,7 +245,7 @@ static void *launch_main(void *arg)
 	if (util_sandbox_enter(UTIL_SANDBOX_METRICS))
 		return NULL;
 	h->d = mhd.start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
-				NULL, handler, h->t, MHD_OPTION_LISTEN_SOCKET, h->fd,
+				NULL, handler, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
 				MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
 	return NULL;
 }
@@ -236,6 +260,8 @@ int tel_http_start(struct tel *t, const char *addr, struct tel_http **out)
 	if (!h)
 		return -ENOMEM;
 	h->t = t;
+	pthread_mutex_init(&h->lock, NULL);
+	util_cond_init_mono(&h->cond);
 	err = listen_on(addr, &h->fd, &h->port);
 	if (err) {
 		free(h);
@@ -275,5 +301,7 @@ int tel_http_port(const struct tel_http *h)
 void tel_http_stop(struct tel_http *h)
 {
 	mhd.stop_daemon(h->d);    /* closes the listening socket too */
+	pthread_cond_destroy(&h->cond);
+	pthread_mutex_destroy(&h->lock);
 	free(h);
 }

@@ -114,6 +114,8 @@ int tel_open_target(const struct tel_config *c, const struct tel_target *tg,
 	    c->nr_traces < 0 || c->nr_traces > TEL_MAX_TRACES) {
 		util_err("telemetry: invalid configuration (vCPUs %d, traces %d)",
 			 tg ? tg->nr_vcpus : -1, c ? c->nr_traces : -1);
+		if (c && c->http)
+			tel_http_stop(c->http);
 		return -EINVAL;
 	}
 	/* the batch's program loads here where nothing is filtered yet (an
@@ -121,8 +123,12 @@ int tel_open_target(const struct tel_config *c, const struct tel_target *tg,
 	if (tg->nr_vcpus >= TEL_KVM_BATCH_MIN_VCPUS && !util_sandbox_active())
 		tel_kvm_batch_init(NULL, 0);
 	t = calloc(1, sizeof(*t));
-	if (!t)
+	if (!t) {
+		if (c->http)
+			tel_http_stop(c->http);
 		return -ENOMEM;
+	}
+	t->http = c->http;       /* stopped by tel_close if the open fails */
 	pthread_mutex_init(&t->lock, NULL);
 	t->tg = *tg;
 	t->nr_vcpus = tg->nr_vcpus;
@@ -167,7 +173,9 @@ int tel_open_target(const struct tel_config *c, const struct tel_target *tg,
 		else
 			t->nr_traces++;
 	}
-	if (c->metrics_addr) {
+	if (t->http) {
+		tel_http_attach(t->http, t);
+	} else if (c->metrics_addr) {
 		err = tel_http_start(t, c->metrics_addr, &t->http);
 		if (err && !c->exporters_optional)
 			goto fail;
@@ -207,6 +215,16 @@ const char *tel_event_name(const struct tel *t, int i)
 	int nr = t->hw ? t->hw_ops->names(t->hw, n, TEL_MAX_EVENTS) : 0;
 
 	return i >= 0 && i < nr ? n[i] : NULL;
+}
+
+struct tel_http *tel_detach_http(struct tel *t)
+{
+	struct tel_http *h = t->http;
+
+	if (h)
+		tel_http_attach(h, NULL);
+	t->http = NULL;
+	return h;
 }
 
 void tel_close(struct tel *t)

@@ -52,6 +52,7 @@ struct vmm;
 struct vmm_ctl;
 struct tel;
 
+struct tel_http;
 /* Extra Prometheus text appended to /metrics (the agent's health); called
  * under telemetry's lock, so fn must not call back into telemetry. */
 typedef void (*tel_prom_extra_fn)(void *arg, FILE *f);
@@ -76,6 +77,10 @@ struct tel_config {
 	int delay_every;            /* run delay (steal area, else schedstat); rates stay exact */
 	bool no_kvm_batch;          /* each vCPU's KVM stats file read, never the BPF batch
 				     * (kvmbatch.c): for comparisons */
+	/* a server taken from an earlier object (tel_detach_http) that serves
+	 * this one from its open on (stopped if the open fails); metrics_addr
+	 * is then not used */
+	struct tel_http *http;
 	/* more /metrics text from the first scrape on (the agent's health) */
 	tel_prom_extra_fn prom_extra_fn;
 	void *prom_extra_arg;
@@ -178,6 +183,12 @@ int tel_health_read(const char *fsroot, uint64_t now_ns, struct tel_health_sampl
 /* Pure: the sum over CPUs of /proc/interrupts row ("MCE"); -ENOENT without it. */
 int tel_health_parse_interrupts(const char *text, const char *row, uint64_t *sum);
 
+
+/* The node agent reopens telemetry when its VMs change and keeps one
+ * metrics server across: takes t's server (after a request in flight ends;
+ * later ones wait up to 2 s for the next object, then answer 503), for the
+ * next tel_config.http. NULL: t has none. */
+struct tel_http *tel_detach_http(struct tel *t);
 
 /* Open on a vmm (vmm-core). Starts the HTTP server and opens the traces. */
 int tel_open(const struct tel_config *c, struct vmm *vm, struct tel **out);

@@ -170,6 +170,8 @@ struct tel_http;
 int tel_http_start(struct tel *t, const char *addr, struct tel_http **out);
 int tel_http_port(const struct tel_http *h);
 void tel_http_stop(struct tel_http *h);
+/* The object h serves from now on; NULL: none (its requests wait for one). */
+void tel_http_attach(struct tel_http *h, struct tel *t);
 
 /* ---- Prometheus text (prom.c, prom_series.c, prom_vm.c) ---- */
 struct tel_prom_in {

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -394,6 +395,59 @@ Test(agent, the_agents_vcpus_share_one_bpf_read)
 	cr_assert(text && !strstr(text, "batched read failed"), "%s", text ? text : "");
 	cr_assert_eq(vmm_ctl_call(agent_sock, NULL, NULL), 0, "the agent stopped answering");
 	free(text);
+}
+
+/* /metrics while VMs come and go: the agent reopens telemetry for each
+ * change but keeps its one server, so no scrape is refused or fails. */
+struct scraper {
+	int port, ok, failed, last;
+	volatile bool stop;
+};
+
+static void *scrape_loop(void *arg)
+{
+	struct scraper *sc = arg;
+
+	while (!sc->stop) {
+		char *body = NULL;
+		int st = http_get(sc->port, "/metrics", &body, NULL, 0);
+
+		if (st == 200 && body && strstr(body, "avmm_info{"))
+			sc->ok++;
+		else if (sc->ok)       /* counted once the server first answered */
+			sc->failed++, sc->last = st;
+		free(body);
+		util_sleep_ns(5000000);
+	}
+	return NULL;
+}
+
+Test(agent, metrics_answer_every_scrape_while_vms_come_and_go)
+{
+	struct scraper sc = { .port = 22000 + (getpid() + 3) % 20000 };
+	char metrics[32];
+	pthread_t th;
+	pid_t tids[4];
+
+	bg_prepare(&b);
+	snprintf(metrics, sizeof(metrics), "127.0.0.1:%d", sc.port);
+	start_agent("balanced", false, metrics);
+	cr_assert_eq(pthread_create(&th, NULL, scrape_loop, &sc), 0);
+	for (int i = 0; i < 100 && !sc.ok; i++)
+		util_sleep_ns(20000000);
+	cr_assert(sc.ok, "the agent's metrics server never answered");
+	start_vm(0, "come1", -1, 2, false);
+	cr_assert(wait_vms(1, tids, 4, 5000), "come1 did not register");
+	start_vm(1, "come2", -1, 2, false);
+	cr_assert(wait_vms(2, tids, 4, 5000), "come2 did not register");
+	cr_assert(wait_vms(0, tids, 4, 20000), "the VMs did not end and go");
+	util_sleep_ns(500000000);
+	sc.stop = true;
+	pthread_join(th, NULL);
+	cr_log_info("%d scrapes answered, %d not", sc.ok, sc.failed);
+	cr_assert_gt(sc.ok, 50);
+	cr_assert_eq(sc.failed, 0, "%d of %d scrapes failed (the last: %d)", sc.failed,
+		     sc.ok + sc.failed, sc.last);
 }
 
 /* A VM that ends while the agent's loop looks at it: the loop stops before
