@@ -48,6 +48,24 @@ static void setup_dir(void)
 	snprintf(sock, sizeof(sock), "%s/src.sock", dir);
 }
 
+/* The profile the next spawns run under: balanced plus text, in a file
+ * under /tmp (its own folder: setup_dir makes a new one per run). */
+static void use_profile(const char *text)
+{
+	static char path[64];
+	int fd;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/avmm-mig-profile-XXXXXX.ini");
+	fd = mkstemps(path, 4);
+	cr_assert_geq(fd, 0);
+	f = fdopen(fd, "w");
+	cr_assert(f);
+	fprintf(f, "[main]\ninclude = balanced\n%s", text);
+	fclose(f);
+	profile = path;
+}
+
 /* avmm run [--incoming ADDR] --mem MEM memwrite; output to dir/NAME.txt. */
 static void spawn(struct proc *p, const char *name, const char *incoming, const char *mem)
 {
@@ -180,18 +198,12 @@ Test(migrate, two_vcpus_unix_socket, .timeout = 150)
 Test(migrate, dirty_ring_with_bankmap_harvesting, .timeout = 150)
 {
 	struct proc src, tgt;
-	char out[8192], addr[160], ini[160], *s, *t;
+	char out[8192], addr[160], *s, *t;
 	const char *ctl[] = { "ctl", "--socket", sock, "migrate", addr, NULL };
-	FILE *f;
 	int rc;
 
 	setup_dir();
-	snprintf(ini, sizeof(ini), "%s/ring.ini", dir);
-	f = fopen(ini, "w");
-	cr_assert(f);
-	fprintf(f, "[main]\ninclude = balanced\n[bankmap]\nenabled = yes\nwritten_sets = yes\n");
-	fclose(f);
-	profile = ini;
+	use_profile("[bankmap]\nenabled = yes\nwritten_sets = yes\n");
 	snprintf(addr, sizeof(addr), "unix:%s/mig.sock", dir);
 	spawn(&tgt, "tgt", addr, "32M");
 	wait_listening(addr);
@@ -325,17 +337,10 @@ static void *mute_peer(void *arg)
 Test(migrate, a_mute_target_is_given_up_after_the_profiles_answer_timeout, .timeout = 150)
 {
 	struct proc src;
-	char out[8192], ini[160], *s;
+	char out[8192], *s;
 	uint64_t t0;
-	FILE *f;
 
-	setup_dir();
-	snprintf(ini, sizeof(ini), "%s/answer.ini", dir);
-	f = fopen(ini, "w");
-	cr_assert(f);
-	fprintf(f, "[main]\ninclude = balanced\n[migration]\nanswer_timeout_ms = 1500\n");
-	fclose(f);
-	profile = ini;
+	use_profile("[migration]\nanswer_timeout_ms = 1500\n");
 	t0 = util_now_ns();
 	migrate_to_fake(mute_peer, &src, out, sizeof(out));
 	cr_assert_lt(util_now_ns() - t0, 15000000000ull, "the source waited %.1f s",
