@@ -56,12 +56,15 @@ $(call lib_of,$(1)): $(call objs_of,$(1)) Makefile
 endef
 $(foreach m,$(MODULES),$(eval $(call MODULE_RULES,$(m))))
 
+# A recipe's input $< as the C array NAME[] (a NUL follows the bytes) and
+# NAME_len, into $@: $(call c_array,NAME) (NAME may be a shell variable: $${n}).
+c_array = { echo "const unsigned char $(1)[] = {"; \
+	  od -An -v -tx1 $< | sed -E 's/ ([0-9a-f]{2})/0x\1,/g'; echo "0x00};"; \
+	  echo "const unsigned int $(1)_len = sizeof($(1)) - 1;"; } > $@
 $(BUILD)/gen/%.c: %
 	@mkdir -p $(dir $@)
 	@rel='$*'; n=asset_$$(printf '%s' "$${rel#*/}" | tr -c 'A-Za-z0-9' '_'); \
-	{ echo "const unsigned char $$n[] = {"; \
-	  od -An -v -tx1 $< | sed -E 's/ ([0-9a-f]{2})/0x\1,/g'; echo "0x00};"; \
-	  echo "const unsigned int $${n}_len = sizeof($$n) - 1;"; } > $@
+	$(call c_array,$${n})
 $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(CC) -c $< -o $@
 
@@ -71,9 +74,7 @@ $(BUILD)/bpf/%.bpf.o: %.bpf.c
 	@mkdir -p $(dir $@)
 	clang $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/bpf/%.c: $(BUILD)/bpf/%.bpf.o
-	@n=bpf_$(notdir $*); { echo "const unsigned char $$n[] = {"; \
-	  od -An -v -tx1 $< | sed -E 's/ ([0-9a-f]{2})/0x\1,/g'; echo "};"; \
-	  echo "const unsigned int $${n}_len = sizeof($$n);"; } > $@
+	@$(call c_array,bpf_$(notdir $*))
 $(BUILD)/bpf/%.o: $(BUILD)/bpf/%.c
 	$(CC) -c $< -o $@
 
