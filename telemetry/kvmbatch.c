@@ -101,6 +101,12 @@ int tel_kvm_batch_init(char *why, size_t wlen)
 	if (!kb.tried) {
 		kb.tried = true;
 		kb.err = load();
+		if (kb.err) {     /* what did load is of no use: let it go */
+			bpf_link__destroy(kb.iter);
+			bpf_object__close(kb.obj);
+			kb.iter = NULL;
+			kb.obj = NULL;
+		}
 		util_debug("telemetry: BPF batch of KVM statistics: %s", kb.err ? kb.why : "loaded");
 	}
 	err = kb.err;

@@ -1,13 +1,15 @@
 /* A telemetry object's batch of KVM statistics (kvmbatch.c): built over
- * the vCPUs whose stats files are open, read once per sample, and ended
- * for good by a failed read, each vCPU's span then read from its file. */
+ * the vCPUs whose stats files are open, read once per sample, and ended by
+ * a failed read, each vCPU's span then read from its file (built again only
+ * if another vCPU's file opens). */
 #include "telemetry/tel_int.h"
 
 #include <string.h>
 
 #include "common/util.h"
 
-static void place_own(struct tel *t)
+/* Each vCPU's reads land in its own buffer again, then the slots go. */
+void tel_kvm_batch_end(struct tel *t)
 {
 	for (int i = 0; i < t->nr_vcpus; i++) {
 		struct tel_vcpu_src *v = &t->vs[i];
@@ -16,6 +18,7 @@ static void place_own(struct tel *t)
 			tel_kvmstats_place(&v->kvm, v->kvm_span, sizeof(v->kvm_span));
 		v->kvm_batched = false;
 	}
+	tel_kvm_batch_close(&t->kb);
 }
 
 /* The batch anew over every vCPU whose stats file is open. */
@@ -25,8 +28,7 @@ static void rebuild(struct tel *t)
 	int fd[TEL_MAX_VCPUS], n = 0;
 
 	t->kb_stale = false;
-	place_own(t);
-	tel_kvm_batch_close(&t->kb);
+	tel_kvm_batch_end(t);
 	for (int i = 0; i < t->nr_vcpus; i++) {
 		fd[i] = t->vs[i].kvm_ok ? t->vs[i].kvm.fd : -1;
 		if (fd[i] >= 0 && !n++)
@@ -50,7 +52,7 @@ static void rebuild(struct tel *t)
 
 		if (fd[i] < 0)
 			continue;
-		/* the records are read-only: no pread may land there (place_own first) */
+		/* the records are read-only: no pread may land there (tel_kvm_batch_end first) */
 		tel_kvmstats_place(&v->kvm, (uint64_t *)tel_kvm_batch_span(&t->kb, i),
 				   KB_SPAN_MAX_BYTES);
 		v->kvm_batched = true;
@@ -75,14 +77,7 @@ UTIL_HOT void tel_kvm_batch_sample(struct tel *t)
 	}
 	snprintf(t->kb_why, sizeof(t->kb_why), "the batched read failed: %s", strerror(-err));
 	util_warn("telemetry: %s; reading each vCPU's KVM statistics from now on", t->kb_why);
-	place_own(t);
-	tel_kvm_batch_close(&t->kb);
-}
-
-void tel_kvm_batch_end(struct tel *t)
-{
-	place_own(t);
-	tel_kvm_batch_close(&t->kb);
+	tel_kvm_batch_end(t);
 }
 
 bool tel_kvm_batched(const struct tel *t, char *why, size_t wlen)

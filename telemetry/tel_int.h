@@ -79,7 +79,8 @@ const uint64_t *tel_kvm_batch_span(const struct tel_kvm_batch *b, int i);
 void tel_kvm_batch_close(struct tel_kvm_batch *b);   /* before the files close */
 struct tel;
 /* Per sample, before the vCPUs: (re)builds t's batch when a vCPU's file
- * opened, then reads it (t->kb_fresh); a failed read ends it for good. */
+ * opened, then reads it (t->kb_fresh); a failed read ends it (until
+ * another vCPU's file opens). */
 void tel_kvm_batch_sample(struct tel *t);
 void tel_kvm_batch_end(struct tel *t);               /* in tel_close, first */
 
@@ -317,8 +318,6 @@ struct tel {
 	bool attr_have;
 	tel_paging_fn paging_fn;
 	void *paging_arg;
-	tel_prom_extra_fn prom_extra_fn;   /* more /metrics text (the agent's health) */
-	void *prom_extra_arg;
 	bool have_paging_est;       /* tel_publish_paging was called */
 	struct tel_paging_estimate paging_est;
 	/* ring: ring_len slots slot_bytes apart, each a sample of sample_bytes
