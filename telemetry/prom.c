@@ -237,8 +237,8 @@ int tel_metrics_text(struct tel *t, char **text)
 	in.period_ns = t->cfg.period_ns;
 	in.paging_est = t->have_paging_est ? &t->paging_est : NULL;
 	err = tel_prom_render(&in, f);
-	if (!err && t->prom_extra_fn)
-		t->prom_extra_fn(t->prom_extra_arg, f);
+	if (!err && t->cfg.prom_extra_fn)
+		t->cfg.prom_extra_fn(t->cfg.prom_extra_arg, f);
 	pthread_mutex_unlock(&t->lock);
 	if (fclose(f) || err) {
 		free(*text);

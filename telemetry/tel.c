@@ -155,8 +155,6 @@ int tel_open_target(const struct tel_config *c, const struct tel_target *tg,
 	if (!t->ring)
 		goto fail;
 	memset(t->ring, 0, (size_t)t->ring_len * t->slot_bytes);
-	t->prom_extra_fn = c->prom_extra_fn;   /* before the server answers */
-	t->prom_extra_arg = c->prom_extra_arg;
 	tel_set_down(&t->src[TEL_SRC_ENERGY], "no energy source connected");
 	tel_set_down(&t->src[TEL_SRC_THREAD], "vCPU threads not started yet");
 	err = setup_counters(t, c);
